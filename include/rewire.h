@@ -1,0 +1,485 @@
+/*
+ * rewire: neural networks that rewire themselves while they learn.
+ *
+ * Public C11 API of librewire. Conventions used throughout:
+ *   - Every function that can fail takes an `rw_error *err` as its last
+ *     argument (may be NULL) and returns an rw_status (or NULL for creators).
+ *     On failure `err->status` and `err->msg` describe what went wrong; the
+ *     library never prints and never exits.
+ *   - Every create/load has a matching free; freeing NULL does nothing.
+ *   - Randomness comes only from an explicit rw_rng (seeded); the same seed
+ *     and thread count give the same results.
+ *   - Matrices passed in and out of the API are row-major, one sample per
+ *     row (B x features), float32.
+ */
+#ifndef REWIRE_H
+#define REWIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RW_VERSION_MAJOR 0
+#define RW_VERSION_MINOR 1
+#define RW_VERSION_PATCH 0
+#define RW_VERSION_STRING "0.1.0"
+
+/* Most layers a network may have (hidden layers plus the output layer). */
+#define RW_MAX_LAYERS 16
+
+/* ------------------------------------------------------------------ */
+/* Status, errors                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef enum rw_status {
+    RW_OK = 0,
+    RW_ERR_ARG,         /* invalid argument or option */
+    RW_ERR_NOMEM,       /* allocation failed or size would overflow */
+    RW_ERR_IO,          /* file could not be opened, read or written */
+    RW_ERR_FORMAT,      /* file content is malformed or inconsistent */
+    RW_ERR_DATA,        /* data does not fit the model (width, labels) */
+    RW_ERR_DIVERGED,    /* NaN or infinity appeared during training */
+    RW_ERR_UNSUPPORTED, /* valid request the library cannot serve */
+    RW_ERR_INTERRUPTED  /* a callback asked to stop */
+} rw_status;
+
+typedef struct rw_error {
+    rw_status status;
+    char msg[512];
+} rw_error;
+
+/* Short fixed description of a status ("invalid argument", ...). */
+const char *rw_status_str(rw_status s);
+
+/* Clears an error to RW_OK with an empty message. NULL is allowed. */
+void rw_error_clear(rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Runtime: threads and GEMM backend                                   */
+/* ------------------------------------------------------------------ */
+
+/* Sets the number of threads for all library work (one OpenMP pool shared
+ * with the GEMM library). n <= 0 means all cores. Returns the count used. */
+int rw_set_threads(int n);
+int rw_get_threads(void);
+
+/* Human-readable name of the GEMM library and the kernel it dispatches to
+ * on this CPU, e.g. "oneDNN 2.6.3 (avx512_core)". Static storage. */
+const char *rw_gemm_info(void);
+
+/* Library version string, e.g. "0.1.0". */
+const char *rw_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Random numbers: xoshiro256** with explicit state                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct rw_rng {
+    uint64_t s[4];
+} rw_rng;
+
+void rw_rng_seed(rw_rng *rng, uint64_t seed);
+uint64_t rw_rng_u64(rw_rng *rng);
+/* Uniform integer in [0, n); n > 0. Unbiased. */
+uint64_t rw_rng_below(rw_rng *rng, uint64_t n);
+/* Uniform float in [0, 1). */
+double rw_rng_uniform(rw_rng *rng);
+/* Standard normal sample. */
+double rw_rng_normal(rw_rng *rng);
+
+/* ------------------------------------------------------------------ */
+/* Network description                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef enum rw_activation {
+    RW_ACT_IDENTITY = 0,
+    RW_ACT_RELU,
+    RW_ACT_LEAKY_RELU, /* slope 0.01 for negative inputs */
+    RW_ACT_SIGMOID,
+    RW_ACT_TANH,
+    RW_ACT_SOFTMAX /* output layer only, paired with RW_LOSS_CROSS_ENTROPY */
+} rw_activation;
+
+typedef enum rw_layer_kind {
+    RW_LAYER_DENSE = 0,
+    RW_LAYER_SPARSE /* compressed rows: only existing connections stored */
+} rw_layer_kind;
+
+typedef enum rw_init {
+    RW_INIT_AUTO = 0, /* He for relu-like activations, Xavier otherwise */
+    RW_INIT_HE,
+    RW_INIT_XAVIER
+} rw_init;
+
+typedef enum rw_loss {
+    RW_LOSS_CROSS_ENTROPY = 0, /* softmax cross-entropy, integer labels */
+    RW_LOSS_MSE                /* mean squared error, float targets */
+} rw_loss;
+
+typedef struct rw_layer_spec {
+    size_t units;          /* output neurons of the layer */
+    rw_activation act;
+    rw_layer_kind kind;
+    double density;        /* sparse layers: fraction of connections kept */
+} rw_layer_spec;
+
+typedef struct rw_net_config {
+    size_t n_inputs;
+    size_t n_layers; /* hidden layers + output layer, 1..RW_MAX_LAYERS */
+    rw_layer_spec layers[RW_MAX_LAYERS];
+    rw_loss loss;
+    rw_init init;
+    uint64_t seed; /* seeds weight and topology initialisation */
+} rw_net_config;
+
+/* Defaults: no layers, cross-entropy, auto init, seed 1. */
+rw_net_config rw_net_config_defaults(void);
+
+/* Fills a config for an MLP: inputs -> hidden[0..n_hidden) -> outputs, all
+ * hidden layers with `act`, output softmax (cross-entropy) or identity
+ * (MSE). Returns RW_ERR_ARG on zero sizes or too many layers. */
+rw_status rw_net_config_mlp(rw_net_config *cfg, size_t n_inputs,
+                            const size_t *hidden, size_t n_hidden,
+                            size_t n_outputs, rw_activation act, rw_loss loss,
+                            rw_error *err);
+
+typedef enum rw_sparse_init {
+    RW_SPARSE_ER = 0, /* Erdos-Renyi: density = eps*(in+out)/(in*out) (SET) */
+    RW_SPARSE_ERK,    /* Erdos-Renyi-Kernel: ER scaled to a global density */
+    RW_SPARSE_UNIFORM /* the same density in every sparse layer */
+} rw_sparse_init;
+
+/* Makes every hidden layer sparse (and the output layer too when
+ * `include_output`), assigning densities by `mode`: for RW_SPARSE_ER `param`
+ * is epsilon, for RW_SPARSE_ERK and RW_SPARSE_UNIFORM it is the overall
+ * density in (0,1]. Densities are capped at 1. */
+rw_status rw_net_config_sparsify(rw_net_config *cfg, rw_sparse_init mode,
+                                 double param, int include_output,
+                                 rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Networks                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct rw_net rw_net;
+
+/* Creates and initialises a network. Returns NULL and fills err when the
+ * config is invalid or memory cannot be had (the message states how much). */
+rw_net *rw_net_create(const rw_net_config *cfg, rw_error *err);
+void rw_net_free(rw_net *net);
+/* Deep copy, including topology, optimizer state and traces. */
+rw_net *rw_net_clone(const rw_net *net, rw_error *err);
+
+size_t rw_net_inputs(const rw_net *net);
+size_t rw_net_outputs(const rw_net *net);
+size_t rw_net_layers(const rw_net *net);
+const rw_net_config *rw_net_config_of(const rw_net *net);
+
+typedef struct rw_layer_info {
+    rw_layer_kind kind;
+    rw_activation act;
+    size_t inputs, outputs;
+    size_t connections; /* existing weights (in*out for dense) */
+    double density;     /* connections / (inputs*outputs) */
+    size_t parameters;  /* connections + biases */
+} rw_layer_info;
+
+rw_status rw_net_layer_info(const rw_net *net, size_t layer,
+                            rw_layer_info *out, rw_error *err);
+/* Total trainable parameters (weights + biases). */
+size_t rw_net_parameters(const rw_net *net);
+/* Total connections (weights) across all layers. */
+size_t rw_net_connections(const rw_net *net);
+
+/* Per-feature input transform applied before the first layer:
+ * x' = (x - shift[i]) * scale[i]. Arrays have rw_net_inputs() entries and
+ * are copied. Passing NULLs removes the transform. */
+rw_status rw_net_set_input_transform(rw_net *net, const float *shift,
+                                     const float *scale, rw_error *err);
+/* Returns 1 and pointers to internal arrays when a transform is set. */
+int rw_net_input_transform(const rw_net *net, const float **shift,
+                           const float **scale);
+
+/* Number of classes (outputs) for classifiers; 0 for MSE networks. */
+size_t rw_net_classes(const rw_net *net);
+
+/* Runs the network on `n` samples (row-major n x inputs) and writes the
+ * outputs (n x outputs): probabilities for classifiers, raw values for
+ * regression. Applies the input transform. */
+rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
+                         rw_error *err);
+
+/* Direct access to a layer's parameters, for tests and tools. For dense
+ * layers `weights` is outputs x inputs row-major and `cols`/`row_ptr` are
+ * NULL; for sparse layers connection k of output o (row_ptr[o] <= k <
+ * row_ptr[o+1]) joins input cols[k] with weight weights[k]. */
+typedef struct rw_layer_view {
+    rw_layer_kind kind;
+    size_t inputs, outputs, connections;
+    float *weights, *bias;
+    float *grad_weights, *grad_bias; /* gradients from the last backward */
+    const size_t *row_ptr;
+    const uint32_t *cols;
+} rw_layer_view;
+rw_status rw_net_layer_view(rw_net *net, size_t layer, rw_layer_view *out,
+                            rw_error *err);
+
+/* One forward + backward pass on a mini-batch without updating weights;
+ * gradients are left in the layers (see rw_layer_view). For
+ * cross-entropy `labels` holds n class indices and `targets` is NULL; for
+ * MSE `targets` holds n x outputs values. Writes the mean loss and, for
+ * classifiers, the number of correct predictions. */
+rw_status rw_net_gradient(rw_net *net, const float *x, const int32_t *labels,
+                          const float *targets, size_t n, double *loss,
+                          size_t *correct, rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Optimizers                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef enum rw_optim_kind {
+    RW_OPT_SGD = 0,
+    RW_OPT_MOMENTUM, /* heavy-ball; nesterov flag for Nesterov */
+    RW_OPT_ADAM,
+    RW_OPT_ADAMW
+} rw_optim_kind;
+
+typedef struct rw_optim_config {
+    rw_optim_kind kind;
+    double momentum;     /* momentum methods; default 0.9 */
+    int nesterov;        /* momentum: use Nesterov's update */
+    double beta1, beta2; /* Adam: defaults 0.9, 0.999 */
+    double eps;          /* Adam: default 1e-8 */
+    double weight_decay; /* L2 (coupled) for sgd/momentum/adam, decoupled
+                            for adamw; applied to weights, not biases */
+} rw_optim_config;
+
+rw_optim_config rw_optim_defaults(rw_optim_kind kind);
+
+/* Applies one update with learning rate `lr` from the gradients currently
+ * held in the net (rw_net_gradient). State (moments) lives in the net,
+ * parallel to each connection, so rewiring moves it with the weights. The
+ * step counter is kept in the net too. */
+rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
+                      rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Datasets                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef struct rw_dataset rw_dataset;
+
+typedef enum rw_split { RW_SPLIT_TRAIN = 0, RW_SPLIT_TEST } rw_split;
+
+typedef enum rw_label_column {
+    RW_LABEL_LAST = -1,
+    RW_LABEL_FIRST = 0
+    /* any value >= 0 names a 0-based column */
+} rw_label_column;
+
+typedef struct rw_data_options {
+    int label_column;  /* CSV: RW_LABEL_LAST, RW_LABEL_FIRST or an index */
+    int regression;    /* CSV: last column is a float target, not a class */
+    size_t synth_samples; /* built-in datasets: samples per split (0=auto) */
+    uint64_t synth_seed;  /* built-in datasets: generator seed */
+} rw_data_options;
+
+rw_data_options rw_data_options_defaults(void);
+
+/* Opens a dataset from a SPEC:
+ *   - a built-in name: "fashion-mnist" (Debian package
+ *     dataset-fashion-mnist), "mnist" (if installed), "spirals", "moons",
+ *     "blobs", "xor";
+ *   - a CSV file path (".csv", optional header, label column per opts);
+ *   - an IDX pair "IMAGES,LABELS" (raw or .gz).
+ * `split` chooses the train or test part of named datasets (CSV and IDX
+ * files ignore it). Errors name the file, the line or byte offset and what
+ * was expected. */
+rw_dataset *rw_dataset_open(const char *spec, rw_split split,
+                            const rw_data_options *opts, rw_error *err);
+/* Builds a dataset from memory (copied). labels may be NULL when targets
+ * is given (regression); n_classes 0 means regression. */
+rw_dataset *rw_dataset_from_arrays(const float *x, const int32_t *labels,
+                                   const float *targets, size_t n,
+                                   size_t n_features, size_t n_targets,
+                                   size_t n_classes, rw_error *err);
+void rw_dataset_free(rw_dataset *ds);
+
+size_t rw_dataset_size(const rw_dataset *ds);
+size_t rw_dataset_features(const rw_dataset *ds);
+size_t rw_dataset_classes(const rw_dataset *ds); /* 0 for regression */
+size_t rw_dataset_targets(const rw_dataset *ds); /* outputs for regression */
+/* Row-major features (n x features) and labels (n) or targets. */
+const float *rw_dataset_x(const rw_dataset *ds);
+const int32_t *rw_dataset_labels(const rw_dataset *ds);
+const float *rw_dataset_y(const rw_dataset *ds);
+/* Image shape for image data (height, width), 0 when not an image. */
+void rw_dataset_image_shape(const rw_dataset *ds, size_t *h, size_t *w);
+/* Name of class c, or NULL when the dataset has no names. */
+const char *rw_dataset_class_name(const rw_dataset *ds, size_t c);
+/* Short description ("fashion-mnist train: 60000 x 784, 10 classes"). */
+const char *rw_dataset_name(const rw_dataset *ds);
+
+/* Splits off the last `fraction` of a shuffled copy (seeded) as a second
+ * dataset; `rest` receives the remaining samples. Both are new. */
+rw_status rw_dataset_split(const rw_dataset *ds, double fraction,
+                           uint64_t seed, rw_dataset **rest,
+                           rw_dataset **held_out, rw_error *err);
+/* New dataset with the samples whose indices are listed (copied). */
+rw_dataset *rw_dataset_subset(const rw_dataset *ds, const size_t *idx,
+                              size_t n, rw_error *err);
+
+/* Fits a per-feature standardisation on `ds` (mean, 1/std with a floor on
+ * std) and writes it into arrays of rw_dataset_features() entries. */
+rw_status rw_dataset_fit_standardize(const rw_dataset *ds, float *shift,
+                                     float *scale, rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Evaluation                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct rw_eval_result {
+    double loss;
+    double accuracy; /* 0..1, classifiers only */
+    size_t samples;
+    size_t correct;
+} rw_eval_result;
+
+/* Evaluates on a dataset. When `confusion` is not NULL it receives a
+ * classes x classes matrix of counts (row = true class, column =
+ * predicted). */
+rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
+                          rw_eval_result *out, size_t *confusion,
+                          rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Rewiring (sparse layers)                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum rw_rewire_kind {
+    RW_REWIRE_NONE = 0,
+    RW_REWIRE_SET,  /* drop smallest |w| (per sign), grow at random */
+    RW_REWIRE_RIGL  /* drop smallest |w|, grow at largest |gradient| */
+} rw_rewire_kind;
+
+typedef struct rw_rewire_stats {
+    size_t dropped, grown;
+} rw_rewire_stats;
+
+/* Rewires every sparse layer once: drops `fraction` of its connections and
+ * grows the same number. For RigL the gradients of the last rw_net_gradient
+ * call are used (the layer inputs and output errors of that batch). New
+ * connections start at weight 0 (RigL) or small random values (SET) with
+ * fresh optimizer state; survivors keep theirs. `stats` may be NULL or an
+ * array of rw_net_layers() entries. */
+rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
+                        rw_rng *rng, rw_rewire_stats *stats, rw_error *err);
+
+/* Share of layer `layer`'s initial connections that still exist (1 for
+ * dense layers). */
+double rw_net_initial_share(const rw_net *net, size_t layer);
+
+/* ------------------------------------------------------------------ */
+/* Training                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum rw_schedule {
+    RW_SCHED_CONSTANT = 0,
+    RW_SCHED_STEP,  /* lr * gamma^(epoch / step_epochs) */
+    RW_SCHED_COSINE /* lr * (1 + cos(pi * progress)) / 2 to lr_min */
+} rw_schedule;
+
+typedef struct rw_epoch_stats {
+    size_t epoch;       /* 1-based */
+    double train_loss, train_accuracy;
+    double test_loss, test_accuracy; /* NaN when no test set */
+    double seconds;     /* training steps only */
+    double lr;
+    size_t connections;
+    size_t layer_connections[RW_MAX_LAYERS];
+    double layer_density[RW_MAX_LAYERS];
+    size_t layer_neurons[RW_MAX_LAYERS];
+    size_t dropped[RW_MAX_LAYERS], grown[RW_MAX_LAYERS];
+    double initial_share[RW_MAX_LAYERS];
+    double drop_fraction; /* rewiring fraction used this epoch */
+} rw_epoch_stats;
+
+typedef struct rw_progress {
+    size_t epoch, epochs;
+    size_t batch, batches;
+    double loss, accuracy; /* running means over the epoch so far */
+    double samples_per_second;
+    double seconds; /* elapsed in this epoch */
+} rw_progress;
+
+/* Progress callback, called after every batch; return non-zero to stop. */
+typedef int (*rw_progress_fn)(const rw_progress *p, void *user);
+/* Epoch callback, called after each epoch (after rewiring and testing). */
+typedef int (*rw_epoch_fn)(const rw_epoch_stats *s, void *user);
+
+typedef struct rw_train_config {
+    size_t epochs;           /* default 10 */
+    size_t batch;            /* default 128 */
+    double lr;               /* default 0.001 for Adam, 0.01 otherwise */
+    rw_optim_config optim;
+    rw_schedule schedule;    /* default constant */
+    double lr_min;           /* cosine floor, default 0 */
+    size_t step_epochs;      /* step schedule period, default 3 */
+    double step_gamma;       /* step schedule factor, default 0.1 */
+    double clip_grad;        /* global gradient-norm clip; 0 = off */
+    uint64_t seed;           /* shuffling and rewiring */
+    rw_rewire_kind rewire;
+    double drop_fraction;    /* default 0.3 */
+    size_t rewire_every;     /* steps between rewirings; 0 = each epoch */
+    int drop_schedule_cosine;/* decay drop fraction with a cosine */
+    double rewire_stop;      /* fraction of training after which topology
+                                is frozen; default 1 (never) */
+    rw_progress_fn on_progress;
+    rw_epoch_fn on_epoch;
+    void *user;
+} rw_train_config;
+
+rw_train_config rw_train_defaults(void);
+
+typedef struct rw_train_result {
+    size_t epochs;
+    double train_seconds; /* time in training steps only */
+    double samples_per_second;
+    double final_train_loss, final_train_accuracy;
+    double test_loss, test_accuracy; /* NaN when no test set */
+} rw_train_result;
+
+/* Trains `net` on `train` for cfg->epochs epochs, evaluating on `test` (may
+ * be NULL) after each. Returns RW_ERR_DIVERGED with the epoch, step and layer
+ * in the message when a NaN or infinity appears, RW_ERR_INTERRUPTED when a
+ * callback returns non-zero. */
+rw_status rw_train(rw_net *net, const rw_dataset *train,
+                   const rw_dataset *test, const rw_train_config *cfg,
+                   rw_train_result *result, rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Model files                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Saves the network (architecture, weights, topology, input transform,
+ * seed) to `path` atomically: a temporary file in the same folder is
+ * written, flushed, fsynced and renamed. On failure the previous file is
+ * intact. Format: docs/model-format.md. */
+rw_status rw_net_save(const rw_net *net, const char *path, rw_error *err);
+/* Loads a network saved by rw_net_save. Every count is checked against the
+ * bytes that remain before anything is allocated; the CRC32 is verified. */
+rw_net *rw_net_load(const char *path, rw_error *err);
+/* Same, from a memory buffer (used by the fuzzers). `name` is used in
+ * messages. */
+rw_net *rw_net_load_buffer(const void *buf, size_t len, const char *name,
+                           rw_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REWIRE_H */

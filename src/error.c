@@ -1,0 +1,43 @@
+/* Status codes and error messages. The library never prints: it fills an
+ * rw_error that the caller reports. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *rw_status_str(rw_status s)
+{
+    switch (s) {
+    case RW_OK: return "ok";
+    case RW_ERR_ARG: return "invalid argument";
+    case RW_ERR_NOMEM: return "out of memory";
+    case RW_ERR_IO: return "input/output error";
+    case RW_ERR_FORMAT: return "malformed file";
+    case RW_ERR_DATA: return "data does not fit";
+    case RW_ERR_DIVERGED: return "training diverged";
+    case RW_ERR_UNSUPPORTED: return "unsupported";
+    case RW_ERR_INTERRUPTED: return "interrupted";
+    }
+    return "unknown status";
+}
+
+void rw_error_clear(rw_error *err)
+{
+    if (!err)
+        return;
+    err->status = RW_OK;
+    err->msg[0] = '\0';
+}
+
+rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = st;
+    }
+    return st;
+}

@@ -1,0 +1,193 @@
+/*
+ * Internal structures shared by the library's parts. Not installed.
+ *
+ * Shape convention (used in every file):
+ *   B = batch, I = layer inputs, O = layer outputs.
+ *   Activations inside the library are FEATURE-MAJOR: a layer's output is
+ *   an O x B row-major matrix, one contiguous row of B batch values per
+ *   neuron. Dense weights are O x I row-major. Sparse weights are stored as
+ *   compressed rows: output o owns connections row_ptr[o] .. row_ptr[o+1]-1,
+ *   each joining input col[k] with weight w[k]. Per-connection state
+ *   (gradient, optimizer moments, traces) is parallel to w.
+ *
+ * Floors: base (error, rng, alloc, gemm) < layers (dense, sparse,
+ * activation) < net (loss, optim, net) < plasticity/data/model file < train.
+ */
+#ifndef RW_INTERNAL_H
+#define RW_INTERNAL_H
+
+#include "rewire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------- base: errors (error.c) ---------------- */
+
+/* Fills err (if not NULL) with status and a printf-style message and
+ * returns the status, so callers can `return rw_fail(err, ...)`. */
+rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---------------- base: checked allocation (alloc.c) ---------------- */
+
+/* a*b (and a*b*c) in size_t; returns false on overflow. */
+bool rw_mul_ok(size_t a, size_t b, size_t *out);
+bool rw_mul3_ok(size_t a, size_t b, size_t c, size_t *out);
+/* 64-byte aligned allocation of n elements of `size` bytes each; NULL and
+ * err filled (stating the bytes requested and `what`) on failure or
+ * overflow. zeroed variants clear the memory. Free with rw_free. */
+void *rw_alloc(size_t n, size_t size, const char *what, rw_error *err);
+void *rw_calloc(size_t n, size_t size, const char *what, rw_error *err);
+void rw_free(void *p);
+
+/* ---------------- base: GEMM wrapper (gemm.c) ---------------- */
+
+/* Row-major C = alpha * op(A) * op(B) + beta * C, op = transpose when
+ * trans_x is 'T'. M x N result, K inner. Threads: the shared OpenMP pool. */
+void rw_sgemm(char trans_a, char trans_b, size_t M, size_t N, size_t K,
+              float alpha, const float *A, size_t lda, const float *B,
+              size_t ldb, float beta, float *C, size_t ldc);
+/* Plain triple-loop reference used by tests. */
+void rw_sgemm_ref(char trans_a, char trans_b, size_t M, size_t N, size_t K,
+                  float alpha, const float *A, size_t lda, const float *B,
+                  size_t ldb, float beta, float *C, size_t ldc);
+
+/* ---------------- base: CRC32 (zlib) ---------------- */
+uint32_t rw_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* ---------------- base: time ---------------- */
+double rw_now(void); /* monotonic seconds */
+
+/* ---------------- layers ---------------- */
+
+#define RW_COL_MASK 0x7fffffffu  /* low 31 bits of col[]: input index */
+#define RW_COL_INITIAL 0x80000000u /* top bit: connection existed at init */
+
+typedef struct rw_layer {
+    rw_layer_kind kind;
+    rw_activation act;
+    size_t in, out;
+
+    size_t nw;      /* number of weights: in*out (dense) or nnz (sparse) */
+    float *w, *gw;  /* weights and their gradients, nw each */
+    float *b, *gb;  /* biases and their gradients, out each */
+    float *m1, *m2; /* optimizer moments parallel to w (NULL until used) */
+    float *bm1, *bm2;
+
+    /* sparse topology (NULL for dense) */
+    size_t *row_ptr;  /* out+1 */
+    uint32_t *col;    /* nw; input index | RW_COL_INITIAL flag */
+    /* transposed index for the input-gradient pass: for input i, entries
+     * tcol_ptr[i] .. tcol_ptr[i+1]-1 give the CSR position t_k[] and output
+     * row t_row[] of each connection leaving i. Rebuilt after rewiring. */
+    size_t *tcol_ptr; /* in+1 */
+    uint32_t *t_k, *t_row;
+    size_t initial_nnz;   /* connections at initialisation */
+    size_t initial_alive; /* of those, still present */
+
+    /* activations, feature-major, capacity out x batch_cap */
+    float *a;  /* post-activation output */
+    float *d;  /* error w.r.t. pre-activation (dL/dz) after backward */
+} rw_layer;
+
+struct rw_net {
+    rw_net_config cfg;
+    size_t n_layers;
+    rw_layer layers[RW_MAX_LAYERS];
+    float *shift, *scale; /* input transform, NULL when none */
+    size_t batch_cap;     /* activation buffers hold this many samples */
+    size_t cur_batch;     /* samples in the last forward pass */
+    float *x0;            /* transformed input batch, I x batch_cap */
+    float *dx0;           /* scratch for the input gradient (unused) */
+    uint64_t step;        /* optimizer steps taken (Adam bias correction) */
+    rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
+    int has_moments;
+};
+
+/* Layer lifecycle (dense.c / sparse.c / net.c) */
+rw_status rw_layer_init_dense(rw_layer *L, size_t in, size_t out,
+                              rw_activation act, rw_error *err);
+/* Allocates a sparse layer with exactly `nnz` connections chosen uniformly
+ * at random (sorted, unique per row); weights are left for init. */
+rw_status rw_layer_init_sparse(rw_layer *L, size_t in, size_t out,
+                               size_t nnz, rw_activation act, rw_rng *rng,
+                               rw_error *err);
+void rw_layer_free(rw_layer *L);
+/* Rebuilds the transposed index of a sparse layer from its CSR arrays. */
+void rw_sparse_build_transpose(rw_layer *L);
+
+/* Forward: a = act(W x + b), x is I x B feature-major. Softmax handled by
+ * the loss. */
+void rw_dense_forward(rw_layer *L, const float *x, size_t B);
+void rw_sparse_forward(rw_layer *L, const float *x, size_t B);
+/* Backward given L->d (dL/dz, O x B): accumulates gw, gb (overwrite) and
+ * writes dx (I x B, may be NULL for the first layer). */
+void rw_dense_backward(rw_layer *L, const float *x, float *dx, size_t B);
+void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B);
+
+/* Plain reference versions (tests compare the two). */
+void rw_sparse_forward_ref(const rw_layer *L, const float *x, float *z,
+                           size_t B);
+void rw_sparse_backward_ref(const rw_layer *L, const float *x,
+                            const float *d, float *gw, float *gb, float *dx,
+                            size_t B);
+
+/* Activations (activation.c): in place on n values; derivative expressed
+ * through the activation output a. */
+void rw_act_forward(rw_activation act, float *v, size_t n);
+/* d[i] *= act'(z[i]) computed from a[i] = act(z[i]). */
+void rw_act_backward(rw_activation act, const float *a, float *d, size_t n);
+const char *rw_act_name(rw_activation act);
+int rw_act_parse(const char *s, rw_activation *out);
+
+/* Loss (loss.c): on the output layer's activations (feature-major C x B).
+ * Cross-entropy applies softmax in place to `a` and writes
+ * d = (softmax - onehot) / B. MSE writes d = 2 (a - t) / (B*C) (identity
+ * output; other activations get multiplied by their derivative by the
+ * caller). Return the mean loss; *correct counts argmax hits. */
+double rw_loss_ce(float *a, const int32_t *labels, float *d, size_t C,
+                  size_t B, size_t *correct);
+double rw_loss_mse(const float *a, const float *t_featmajor, float *d,
+                   size_t C, size_t B);
+
+/* Net internals (net.c) */
+rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err);
+/* Copies n samples (rows of x, row-major) into net->x0 feature-major,
+ * applying the input transform. */
+void rw_net_load_batch(rw_net *net, const float *x, const size_t *idx,
+                       size_t n);
+void rw_net_forward_batch(rw_net *net, size_t B);
+void rw_net_backward_batch(rw_net *net, size_t B);
+/* Initialise weights of layer l from the config (He/Xavier), seeded. */
+void rw_net_init_weights(rw_net *net, rw_rng *rng);
+/* Allocates (zeroed) optimizer moments for `kind` if not present. */
+rw_status rw_net_ensure_moments(rw_net *net, rw_optim_kind kind,
+                                rw_error *err);
+/* Global L2 norm of all gradients, and scaling by a factor. */
+double rw_net_grad_norm(const rw_net *net);
+void rw_net_scale_grads(rw_net *net, float f);
+/* Returns the index of the first layer whose weights or gradients hold a
+ * non-finite value, or -1. */
+int rw_net_find_nonfinite(const rw_net *net);
+
+/* ---------------- datasets ---------------- */
+
+struct rw_dataset {
+    size_t n, f;          /* samples, features */
+    size_t classes;       /* 0 for regression */
+    size_t targets;       /* regression outputs (0 for classification) */
+    float *x;             /* n x f */
+    int32_t *labels;      /* n, or NULL for regression */
+    float *y;             /* n x targets, or NULL */
+    size_t img_h, img_w;  /* 0 when not image data */
+    const char *const *class_names; /* static table or NULL */
+    char name[256];
+};
+
+/* Allocates an empty dataset with room for n x f features (+labels or
+ * targets). */
+rw_dataset *rw_dataset_alloc(size_t n, size_t f, size_t classes,
+                             size_t targets, rw_error *err);
+
+#endif /* RW_INTERNAL_H */
