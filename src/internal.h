@@ -22,6 +22,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Hot loops are compiled for AVX-512, AVX2 and a baseline, and the loader
+ * picks the best clone for the CPU at run time (no -march=native needed). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(RW_NO_CLONES)
+#define RW_HOT __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define RW_HOT
+#endif
+
 /* ---------------- base: errors (error.c) ---------------- */
 
 /* Fills err (if not NULL) with status and a printf-style message and
@@ -113,7 +122,17 @@ rw_status rw_layer_init_dense(rw_layer *L, size_t in, size_t out,
 rw_status rw_layer_init_sparse(rw_layer *L, size_t in, size_t out,
                                size_t nnz, rw_activation act, rw_rng *rng,
                                rw_error *err);
+/* Allocates the arrays of a sparse layer with exactly `nnz` connections
+ * (w, col, t_k, t_row, row_ptr, tcol_ptr uninitialised; gw, b, gb zeroed)
+ * and checks the index limits; the caller fills the topology and calls
+ * rw_sparse_build_transpose. On failure the layer is left empty. */
+rw_status rw_layer_alloc_sparse(rw_layer *L, size_t in, size_t out,
+                                size_t nnz, rw_activation act, rw_error *err);
 void rw_layer_free(rw_layer *L);
+/* Lists the per-connection float arrays that move with a connection when
+ * it is rewired (weights first, then optimizer moments, ...); returns the
+ * count (at most 8). */
+size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs);
 /* Rebuilds the transposed index of a sparse layer from its CSR arrays. */
 void rw_sparse_build_transpose(rw_layer *L);
 
@@ -150,6 +169,10 @@ double rw_loss_ce(float *a, const int32_t *labels, float *d, size_t C,
                   size_t B, size_t *correct);
 double rw_loss_mse(const float *a, const float *t_featmajor, float *d,
                    size_t C, size_t B);
+/* Softmax over each column of a C x B feature-major buffer, in place. */
+void rw_softmax_columns(float *a, size_t C, size_t B);
+/* Row index of the largest value in column b. */
+size_t rw_argmax_column(const float *a, size_t C, size_t B, size_t b);
 
 /* Net internals (net.c) */
 rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err);
@@ -170,6 +193,13 @@ void rw_net_scale_grads(rw_net *net, float f);
 /* Returns the index of the first layer whose weights or gradients hold a
  * non-finite value, or -1. */
 int rw_net_find_nonfinite(const rw_net *net);
+
+/* ---------------- training (train.c) ---------------- */
+/* Learning rate for 0-based epoch `epoch0` at `progress` (0..1) of all
+ * steps; drop fraction of rewiring at `progress`. */
+double rw_schedule_lr(const rw_train_config *cfg, size_t epoch0,
+                      double progress);
+double rw_schedule_drop(const rw_train_config *cfg, double progress);
 
 /* ---------------- datasets ---------------- */
 

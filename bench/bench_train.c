@@ -1,0 +1,189 @@
+/* Training throughput and peak memory of 784-1000-1000-1000-10 (ReLU,
+ * batch 128, SGD with momentum) on Fashion-MNIST, dense and at several
+ * densities of truly sparse hidden layers. Each configuration runs in its
+ * own child process so that its peak resident memory is its own.
+ *
+ *   bench_train [--threads N] [--epochs N] [--densities 1,0.2,0.1,...]
+ *               [--hidden 1000,1000,1000] [--rewire none|set] [--torch]
+ *
+ * --torch also runs bench/torch_train.py (Debian python3-torch) in the same
+ * run, dense and with a 5% mask, and prints the ratios. Without the
+ * dataset package a random dataset of the same shape is used. */
+#define _DEFAULT_SOURCE /* wait4 */
+#include "rewire.h"
+
+#include <stdbool.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct result {
+    double seconds, sps, accuracy;
+    size_t connections;
+} result;
+
+static rw_dataset *open_data(rw_split split)
+{
+    rw_error err;
+    rw_data_options o = rw_data_options_defaults();
+    rw_dataset *ds = rw_dataset_open("fashion-mnist", split, &o, &err);
+    if (ds)
+        return ds;
+    size_t n = split == RW_SPLIT_TRAIN ? 60000 : 10000;
+    fprintf(stderr, "note: %s; using random data of the same shape\n", err.msg);
+    float *x = malloc(n * 784 * sizeof *x);
+    int32_t *y = malloc(n * sizeof *y);
+    rw_rng rng;
+    rw_rng_seed(&rng, 7 + (uint64_t)split);
+    for (size_t i = 0; i < n * 784; i++)
+        x[i] = (float)rw_rng_uniform(&rng);
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int32_t)rw_rng_below(&rng, 10);
+    ds = rw_dataset_from_arrays(x, y, NULL, n, 784, 0, 10, &err);
+    free(x);
+    free(y);
+    return ds;
+}
+
+static int run_config(double density, const size_t *hidden, size_t nh,
+                      size_t epochs, rw_rewire_kind rewire, result *r)
+{
+    rw_error err;
+    rw_dataset *train = open_data(RW_SPLIT_TRAIN), *test = open_data(RW_SPLIT_TEST);
+    if (!train || !test)
+        return 1;
+    rw_net_config cfg = rw_net_config_defaults();
+    cfg.seed = 1;
+    if (rw_net_config_mlp(&cfg, 784, hidden, nh, 10, RW_ACT_RELU,
+                          RW_LOSS_CROSS_ENTROPY, &err) != RW_OK)
+        return 1;
+    if (density < 1.0 &&
+        rw_net_config_sparsify(&cfg, RW_SPARSE_UNIFORM, density, 0, &err) != RW_OK)
+        return 1;
+    rw_net *net = rw_net_create(&cfg, &err);
+    if (!net) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    rw_train_config tc = rw_train_defaults();
+    tc.epochs = epochs;
+    tc.batch = 128;
+    tc.lr = 0.01;
+    tc.optim = rw_optim_defaults(RW_OPT_MOMENTUM);
+    tc.rewire = density < 1.0 ? rewire : RW_REWIRE_NONE;
+    rw_train_result res;
+    if (rw_train(net, train, test, &tc, &res, &err) != RW_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    r->seconds = res.train_seconds / (double)res.epochs;
+    r->sps = res.samples_per_second;
+    r->accuracy = res.test_accuracy;
+    r->connections = rw_net_connections(net);
+    rw_net_free(net);
+    rw_dataset_free(train);
+    rw_dataset_free(test);
+    return 0;
+}
+
+/* Runs one configuration in a child; returns its peak RSS in MiB. */
+static double run_child(double density, const size_t *hidden, size_t nh,
+                        size_t epochs, rw_rewire_kind rewire, result *r)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        result mine;
+        int rc = run_config(density, hidden, nh, epochs, rewire, &mine);
+        if (rc == 0 && write(fd[1], &mine, sizeof mine) != (ssize_t)sizeof mine)
+            rc = 1;
+        _exit(rc);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], r, sizeof *r);
+    close(fd[0]);
+    int status;
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
+    if (got != (ssize_t)sizeof *r || !WIFEXITED(status) || WEXITSTATUS(status))
+        return -1;
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 2;
+    size_t epochs = 1;
+    double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
+    int nd = 6;
+    size_t hidden[8] = {1000, 1000, 1000};
+    size_t nh = 3;
+    bool torch = false;
+    rw_rewire_kind rewire = RW_REWIRE_SET;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--epochs") && i + 1 < argc)
+            epochs = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--torch"))
+            torch = true;
+        else if (!strcmp(argv[i], "--rewire") && i + 1 < argc)
+            rewire = !strcmp(argv[++i], "none") ? RW_REWIRE_NONE : RW_REWIRE_SET;
+        else if (!strcmp(argv[i], "--densities") && i + 1 < argc) {
+            nd = 0;
+            for (char *p = strtok(argv[++i], ","); p && nd < 16; p = strtok(NULL, ","))
+                densities[nd++] = atof(p);
+        } else if (!strcmp(argv[i], "--hidden") && i + 1 < argc) {
+            nh = 0;
+            for (char *p = strtok(argv[++i], ","); p && nh < 8; p = strtok(NULL, ","))
+                hidden[nh++] = (size_t)atol(p);
+        } else {
+            fprintf(stderr, "usage: %s [--threads N] [--epochs N] [--densities L] "
+                            "[--hidden L] [--rewire none|set] [--torch]\n", argv[0]);
+            return 2;
+        }
+    }
+    rw_set_threads(threads);
+    printf("network 784");
+    for (size_t l = 0; l < nh; l++)
+        printf("-%zu", hidden[l]);
+    printf("-10, batch 128, SGD momentum, %d threads, %zu epoch(s), rewiring %s\n",
+           threads, epochs, rewire == RW_REWIRE_SET ? "SET" : "none");
+    printf("GEMM: %s\n\n", rw_gemm_info());
+    printf("%8s %12s %10s %12s %10s %9s %8s\n", "density", "connections",
+           "s/epoch", "samples/s", "peak MiB", "vs dense", "test acc");
+    double dense_s = 0.0;
+    for (int d = 0; d < nd; d++) {
+        result r;
+        double mib = run_child(densities[d], hidden, nh, epochs, rewire, &r);
+        if (mib < 0) {
+            printf("%7.1f%% failed\n", 100 * densities[d]);
+            continue;
+        }
+        if (densities[d] >= 1.0)
+            dense_s = r.seconds;
+        printf("%7.1f%% %12zu %10.2f %12.0f %10.0f %8.1fx %7.2f%%\n",
+               100 * densities[d], r.connections, r.seconds, r.sps, mib,
+               dense_s > 0 ? dense_s / r.seconds : 0.0, 100 * r.accuracy);
+        fflush(stdout);
+    }
+    if (torch) {
+        char cmd[512];
+        printf("\nPyTorch (bench/torch_train.py, same network and settings):\n");
+        fflush(stdout);
+        snprintf(cmd, sizeof cmd,
+                 "OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE "
+                 "/usr/bin/python3 %s/torch_train.py --threads %d --epochs %zu",
+                 BENCH_DIR, threads, epochs);
+        if (system(cmd) != 0)
+            printf("  (PyTorch run failed or python3-torch is not installed)\n");
+    }
+    return 0;
+}

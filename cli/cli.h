@@ -1,0 +1,52 @@
+/* Shared pieces of the `rewire` command-line tool. The CLI uses only the
+ * public API (rewire.h), exactly as a user's program would. */
+#ifndef RW_CLI_H
+#define RW_CLI_H
+
+#include "rewire.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Prints "rewire CMD: message" to stderr; returns the exit code 1. */
+int cli_fail(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Same for a library error. */
+int cli_fail_err(const char *cmd, const rw_error *err);
+
+/* Strict number parsing for option values: the whole string must be a
+ * number in range, else an error naming the option is printed. */
+bool cli_parse_size(const char *cmd, const char *opt, const char *s,
+                    size_t min, size_t max, size_t *out);
+bool cli_parse_double(const char *cmd, const char *opt, const char *s,
+                      double min, double max, double *out);
+bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
+                   uint64_t *out);
+/* Parses "256,256" into sizes; returns the count or -1 on error. */
+int cli_parse_list(const char *cmd, const char *opt, const char *s,
+                   size_t *out, int max);
+/* --label-column first|last|N */
+bool cli_parse_label_column(const char *cmd, const char *s, int *out);
+
+/* JSON output helpers: a number that prints null for NaN/inf, and a
+ * string with escapes. */
+void json_num(FILE *f, double v);
+void json_str(FILE *f, const char *s);
+
+/* Subcommands. argv[0] is the subcommand name. Return the exit code. */
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Progress bar on a terminal, plain lines otherwise (progress.c). */
+typedef struct cli_progress {
+    bool tty;      /* draw a bar on stderr */
+    bool quiet;    /* print nothing */
+    double last_draw;
+} cli_progress;
+void progress_init(cli_progress *p, bool quiet);
+void progress_batch(cli_progress *p, const rw_progress *pr);
+void progress_clear(cli_progress *p);
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages rewire needs that are missing on this machine.
+#   scripts/deps.sh build     compiler, CMake, oneDNN, zlib, cairo
+#   scripts/deps.sh test      build + clang/libFuzzer, valgrind
+#   scripts/deps.sh data      dataset-fashion-mnist (optional; no error if absent)
+#   scripts/deps.sh reference python3-torch, python3-numpy (fixture script)
+set -euo pipefail
+
+want=()
+case "${1:-build}" in
+  build) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev) ;;
+  test) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev
+              clang libclang-rt-14-dev valgrind) ;;
+  data) want=(dataset-fashion-mnist) ;;
+  reference) want=(python3-torch python3-numpy) ;;
+  *) echo "usage: $0 build|test|data|reference" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+if [ "${1:-build}" = data ]; then
+  # The dataset is optional: the main job falls back to a built-in dataset.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+    echo "note: ${missing[*]} could not be installed" >&2
+else
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

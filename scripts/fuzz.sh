@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a bounded time on a scratch copy of its
+# committed corpus, plus the committed regression inputs.
+#   scripts/fuzz.sh BUILD_DIR SECONDS
+# For a long run: CC=clang cmake -S . -B build-fuzz -DRW_FUZZ=ON &&
+#   cmake --build build-fuzz && scripts/fuzz.sh build-fuzz 3600
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:?build dir}; secs=${2:-30}
+for bin in "$build"/fuzz/fuzz_*; do
+  [ -x "$bin" ] || continue
+  name=$(basename "$bin"); what=${name#fuzz_}
+  work=$(mktemp -d)
+  [ -d "fuzz/corpus/$what" ] && cp -r "fuzz/corpus/$what/." "$work/"
+  if [ -d "fuzz/regressions/$what" ]; then
+    "$bin" -runs=0 fuzz/regressions/"$what"/* >/dev/null 2>&1 ||
+      { echo "$name: a committed regression input fails again" >&2; exit 1; }
+  fi
+  echo "$name: ${secs}s"
+  "$bin" "$work" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$work/" 2>&1 | grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY' || true
+  if ls "$work"/crash-* "$work"/leak-* "$work"/oom-* "$work"/timeout-* >/dev/null 2>&1; then
+    echo "$name found a failing input: $(ls "$work"/crash-* "$work"/leak-* "$work"/oom-* "$work"/timeout-* 2>/dev/null)" >&2
+    exit 1
+  fi
+  rm -rf "$work"
+done

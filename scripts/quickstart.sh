@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build rewire, and train a sparse
+# network that rewires itself (SET) on Fashion-MNIST, with progress, a
+# saved model, a training log and pictures in out/. Without the dataset
+# package it trains on the built-in two-spirals dataset instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh build
+scripts/deps.sh data
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target rewire_cli >/dev/null
+
+mkdir -p out
+if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  data=fashion-mnist
+  args=(--hidden 1000,1000,1000 --epsilon 20 --rewire set --epochs 10
+        --optimizer adam --lr 0.001 --schedule cosine)
+else
+  echo "dataset-fashion-mnist is not installed: training on the built-in spirals" >&2
+  data=spirals
+  args=(--hidden 64,64 --epsilon 4 --rewire set --epochs 60 --lr 0.01)
+fi
+
+build/rewire train --data "$data" "${args[@]}" \
+  --save out/model.rwm --log out/run.jsonl --plot out "$@"
+echo
+build/rewire info --model out/model.rwm
+echo
+echo "model: out/model.rwm   log: out/run.jsonl   pictures: out/*.png"
+echo "try:   build/rewire eval --model out/model.rwm --data $data"

@@ -1,0 +1,84 @@
+/* Activation functions, applied in place to feature-major buffers. The
+ * backward pass is written in terms of the activation's output a = f(z),
+ * so the pre-activation never needs to be stored. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define LEAKY_SLOPE 0.01f
+
+RW_HOT void rw_act_forward(rw_activation act, float *restrict v, size_t n)
+{
+    switch (act) {
+    case RW_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+        break;
+    case RW_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            v[i] = v[i] > 0.0f ? v[i] : LEAKY_SLOPE * v[i];
+        break;
+    case RW_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            v[i] = 1.0f / (1.0f + expf(-v[i]));
+        break;
+    case RW_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            v[i] = tanhf(v[i]);
+        break;
+    case RW_ACT_IDENTITY:
+    case RW_ACT_SOFTMAX: /* applied over a whole column by the net */
+        break;
+    }
+}
+
+RW_HOT void rw_act_backward(rw_activation act, const float *restrict a,
+                            float *restrict d, size_t n)
+{
+    switch (act) {
+    case RW_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+        break;
+    case RW_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] = a[i] > 0.0f ? d[i] : LEAKY_SLOPE * d[i];
+        break;
+    case RW_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            d[i] *= a[i] * (1.0f - a[i]);
+        break;
+    case RW_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            d[i] *= 1.0f - a[i] * a[i];
+        break;
+    case RW_ACT_IDENTITY:
+    case RW_ACT_SOFTMAX: /* folded into the cross-entropy gradient */
+        break;
+    }
+}
+
+static const char *const act_names[] = {"identity", "relu", "leaky_relu",
+                                        "sigmoid", "tanh", "softmax"};
+
+const char *rw_act_name(rw_activation act)
+{
+    if ((unsigned)act < sizeof act_names / sizeof act_names[0])
+        return act_names[act];
+    return "unknown";
+}
+
+int rw_act_parse(const char *s, rw_activation *out)
+{
+    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
+        if (strcmp(s, act_names[i]) == 0) {
+            *out = (rw_activation)i;
+            return 1;
+        }
+    if (strcmp(s, "linear") == 0) {
+        *out = RW_ACT_IDENTITY;
+        return 1;
+    }
+    return 0;
+}

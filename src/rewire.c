@@ -1,0 +1,399 @@
+/* Rewiring of sparse layers: drop weak connections, grow new ones.
+ *   SET  (Mocanu et al. 2018): drop the `fraction` smallest positive weights
+ *        and the `fraction` negative weights closest to zero, grow the same
+ *        number at uniformly random unconnected positions.
+ *   RigL (Evci et al. 2020): drop the smallest |w|, grow where |dL/dw| of the
+ *        missing connections is largest. The dense gradient d x^T is formed
+ *        one block of rows at a time, so memory stays bounded.
+ * Everything happens in place on the compressed rows: rows are compacted
+ * after the drop, and the new connections are merged in from the back. All
+ * per-connection arrays (weights, optimizer moments, ...) move together. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DROPPED 0xffffffffu
+#define RIGL_BLOCK_BYTES (8u << 20) /* dense gradient block, per rewire */
+
+size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs)
+{
+    size_t n = 0;
+    float *all[] = {L->w, L->m1, L->m2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i])
+            arrs[n++] = all[i];
+    return n;
+}
+
+/* k-th smallest (0-based) of v[0..n) by quickselect with a three-way
+ * partition (robust to many equal values); reorders v. */
+static float select_kth(float *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+        float p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            float t = v[i];
+            if (t < p) {
+                v[i++] = v[lt];
+                v[lt++] = t;
+            } else if (t > p) {
+                v[i] = v[--gt];
+                v[gt] = t;
+            } else {
+                i++;
+            }
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return p;
+    }
+    return v[lo];
+}
+
+/* Marks the `count` connections with the smallest key(w) among those that
+ * pass `select` as dropped. Ties are broken in storage order. Uses the
+ * gradient array as scratch. Returns the number marked. */
+typedef enum { SEL_ALL, SEL_POS, SEL_NEG } sel_kind;
+
+static float key_of(float w, sel_kind s) { return s == SEL_NEG ? -w : fabsf(w); }
+static bool selected(float w, sel_kind s)
+{
+    return s == SEL_ALL || (s == SEL_POS ? w > 0.0f : w < 0.0f);
+}
+
+static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
+{
+    if (count == 0)
+        return 0;
+    float *scratch = L->gw;
+    size_t n = 0;
+    for (size_t k = 0; k < L->nw; k++)
+        if (L->col[k] != DROPPED && selected(L->w[k], s))
+            scratch[n++] = key_of(L->w[k], s);
+    if (count > n)
+        count = n;
+    if (count == 0)
+        return 0;
+    float thr = select_kth(scratch, n, count - 1);
+    size_t below = 0;
+    for (size_t k = 0; k < L->nw; k++)
+        if (L->col[k] != DROPPED && selected(L->w[k], s) && key_of(L->w[k], s) < thr)
+            below++;
+    size_t ties = count - below, marked = 0;
+    for (size_t k = 0; k < L->nw; k++) {
+        if (L->col[k] == DROPPED || !selected(L->w[k], s))
+            continue;
+        float key = key_of(L->w[k], s);
+        if (key < thr || (key == thr && ties > 0)) {
+            if (key == thr)
+                ties--;
+            if (L->col[k] & RW_COL_INITIAL)
+                L->initial_alive--;
+            L->col[k] = DROPPED;
+            marked++;
+        }
+    }
+    return marked;
+}
+
+/* Removes dropped entries, keeping rows contiguous; returns new nnz. */
+static size_t compact(rw_layer *L)
+{
+    float *arrs[8];
+    size_t na = rw_layer_parallel_arrays(L, arrs);
+    size_t wpos = 0;
+    for (size_t o = 0; o < L->out; o++) {
+        size_t s = L->row_ptr[o], e = L->row_ptr[o + 1];
+        L->row_ptr[o] = wpos;
+        for (size_t k = s; k < e; k++) {
+            if (L->col[k] == DROPPED)
+                continue;
+            L->col[wpos] = L->col[k];
+            for (size_t a = 0; a < na; a++)
+                arrs[a][wpos] = arrs[a][k];
+            wpos++;
+        }
+    }
+    L->row_ptr[L->out] = wpos;
+    return wpos;
+}
+
+static bool row_has(const rw_layer *L, size_t o, uint32_t i)
+{
+    size_t lo = L->row_ptr[o], hi = L->row_ptr[o + 1];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t c = L->col[mid] & RW_COL_MASK;
+        if (c == i)
+            return true;
+        if (c < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills keys[0..n) with distinct random unconnected positions o*in+i,
+ * sorted. */
+static void grow_random(const rw_layer *L, rw_rng *rng, uint64_t *keys,
+                        size_t n)
+{
+    size_t have = 0;
+    for (int round = 0; round < 64 && have < n; round++) {
+        for (size_t j = have; j < n; j++) {
+            uint64_t o = rw_rng_below(rng, L->out), i = rw_rng_below(rng, L->in);
+            keys[j] = o * L->in + i;
+        }
+        qsort(keys, n, sizeof *keys, cmp_u64);
+        size_t u = 0;
+        for (size_t j = 0; j < n; j++) {
+            uint64_t k = keys[j];
+            if (u && keys[u - 1] == k)
+                continue;
+            if (row_has(L, (size_t)(k / L->in), (uint32_t)(k % L->in)))
+                continue;
+            keys[u++] = k;
+        }
+        have = u;
+    }
+    if (have < n) {
+        /* Nearly full layer: take free positions in order from a random
+         * start (rare; only layers close to density 1 get here). */
+        uint64_t total = (uint64_t)L->in * L->out;
+        uint64_t p = rw_rng_below(rng, total);
+        for (uint64_t step = 0; step < total && have < n; step++, p = (p + 1) % total) {
+            if (row_has(L, (size_t)(p / L->in), (uint32_t)(p % L->in)))
+                continue;
+            bool dup = false;
+            for (size_t j = 0; j < have && !dup; j++)
+                dup = keys[j] == p;
+            if (!dup)
+                keys[have++] = p;
+        }
+        qsort(keys, have, sizeof *keys, cmp_u64);
+    }
+}
+
+/* Min-heap of (score, key) for RigL's top-n selection. */
+typedef struct cand {
+    float score;
+    uint64_t key;
+} cand;
+
+static bool cand_less(cand a, cand b)
+{
+    return a.score < b.score || (a.score == b.score && a.key > b.key);
+}
+
+static void heap_push_top(cand *h, size_t *size, size_t cap, cand c)
+{
+    if (*size < cap) {
+        size_t i = (*size)++;
+        h[i] = c;
+        while (i > 0 && cand_less(h[i], h[(i - 1) / 2])) {
+            cand t = h[i];
+            h[i] = h[(i - 1) / 2];
+            h[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+        return;
+    }
+    if (!cand_less(h[0], c))
+        return;
+    h[0] = c;
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < cap && cand_less(h[l], h[m]))
+            m = l;
+        if (r < cap && cand_less(h[r], h[m]))
+            m = r;
+        if (m == i)
+            break;
+        cand t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* Fills keys[0..n) with the positions of the n largest |d x^T| among
+ * unconnected positions, sorted by key. x: I x B, d: O x B. */
+static rw_status grow_gradient(const rw_layer *L, const float *x, size_t B,
+                               uint64_t *keys, size_t n, rw_error *err)
+{
+    size_t rows = RIGL_BLOCK_BYTES / (sizeof(float) * L->in);
+    if (rows == 0)
+        rows = 1;
+    if (rows > L->out)
+        rows = L->out;
+    float *G = rw_alloc(rows * L->in, sizeof(float), "RigL gradient block", err);
+    cand *heap = rw_alloc(n, sizeof(cand), "RigL candidates", err);
+    if (!G || !heap) {
+        rw_free(G);
+        rw_free(heap);
+        return RW_ERR_NOMEM;
+    }
+    size_t hs = 0;
+    for (size_t o0 = 0; o0 < L->out; o0 += rows) {
+        size_t r = L->out - o0 < rows ? L->out - o0 : rows;
+        rw_sgemm('N', 'T', r, L->in, B, 1.0f, L->d + o0 * B, B, x, B, 0.0f, G,
+                 L->in);
+        for (size_t q = 0; q < r; q++) {
+            size_t o = o0 + q;
+            float *g = G + q * L->in;
+            for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
+                g[L->col[k] & RW_COL_MASK] = -1.0f; /* existing: never grown */
+            for (size_t i = 0; i < L->in; i++) {
+                if (g[i] == -1.0f && row_has(L, o, (uint32_t)i))
+                    continue;
+                heap_push_top(heap, &hs, n, (cand){fabsf(g[i]), (uint64_t)o * L->in + i});
+            }
+        }
+    }
+    for (size_t j = 0; j < hs; j++)
+        keys[j] = heap[j].key;
+    qsort(keys, hs, sizeof *keys, cmp_u64);
+    rw_free(G);
+    rw_free(heap);
+    return RW_OK;
+}
+
+/* Merges the sorted new positions into the compacted rows from the back,
+ * giving the new connections initial weight from `init_sd` (0 = zero) and
+ * zeroed state. */
+static void merge_new(rw_layer *L, const uint64_t *keys, size_t n,
+                      rw_rng *rng, double init_sd)
+{
+    float *arrs[8];
+    size_t na = rw_layer_parallel_arrays(L, arrs);
+    /* Draw the new weights first, in key order, so the result does not
+     * depend on the merge order. Stored temporarily in gw (scratch). */
+    for (size_t j = 0; j < n; j++)
+        L->gw[j] = init_sd > 0.0 ? (float)(init_sd * rw_rng_normal(rng)) : 0.0f;
+    size_t old_nnz = L->row_ptr[L->out];
+    size_t w = old_nnz + n; /* one past the last slot to write */
+    size_t kn = n;          /* new keys left, consumed from the back */
+    size_t src = old_nnz;   /* one past the last old entry */
+    for (size_t o = L->out; o-- > 0;) {
+        size_t s = L->row_ptr[o];
+        size_t row_end = w;
+        while (src > s || (kn > 0 && keys[kn - 1] / L->in == o)) {
+            bool take_new = kn > 0 && keys[kn - 1] / L->in == o &&
+                            (src == s || (uint32_t)(keys[kn - 1] % L->in) >
+                                             (L->col[src - 1] & RW_COL_MASK));
+            w--;
+            if (take_new) {
+                kn--;
+                L->col[w] = (uint32_t)(keys[kn] % L->in);
+                arrs[0][w] = L->gw[kn];
+                for (size_t a = 1; a < na; a++)
+                    arrs[a][w] = 0.0f;
+            } else {
+                src--;
+                L->col[w] = L->col[src];
+                for (size_t a = 0; a < na; a++)
+                    arrs[a][w] = arrs[a][src];
+            }
+        }
+        L->row_ptr[o + 1] = row_end;
+    }
+    L->row_ptr[0] = 0;
+    memset(L->gw, 0, L->nw * sizeof *L->gw);
+}
+
+static rw_status rewire_layer(rw_layer *L, const float *x, size_t B,
+                              rw_rewire_kind kind, double fraction,
+                              rw_rng *rng, rw_rewire_stats *st, rw_error *err)
+{
+    size_t nnz = L->nw, target = 0;
+    if (kind == RW_REWIRE_SET) {
+        size_t npos = 0, nneg = 0;
+        for (size_t k = 0; k < nnz; k++) {
+            npos += L->w[k] > 0.0f;
+            nneg += L->w[k] < 0.0f;
+        }
+        target = (size_t)(fraction * (double)npos) + (size_t)(fraction * (double)nneg);
+    } else {
+        target = (size_t)(fraction * (double)nnz);
+    }
+    if (target == 0)
+        return RW_OK;
+    uint64_t *keys = rw_alloc(target, sizeof *keys, "rewiring candidates", err);
+    if (!keys)
+        return RW_ERR_NOMEM;
+    size_t dropped;
+    if (kind == RW_REWIRE_SET) {
+        size_t npos = 0, nneg = 0;
+        for (size_t k = 0; k < nnz; k++) {
+            npos += L->w[k] > 0.0f;
+            nneg += L->w[k] < 0.0f;
+        }
+        dropped = mark_smallest(L, SEL_POS, (size_t)(fraction * (double)npos));
+        dropped += mark_smallest(L, SEL_NEG, (size_t)(fraction * (double)nneg));
+    } else {
+        dropped = mark_smallest(L, SEL_ALL, target);
+    }
+    compact(L);
+    size_t grown = dropped;
+    double sd = 0.0;
+    if (kind == RW_REWIRE_SET) {
+        grow_random(L, rng, keys, dropped);
+        sd = sqrt(2.0 / ((double)nnz / (double)L->out));
+    } else {
+        rw_status s = grow_gradient(L, x, B, keys, dropped, err);
+        if (s != RW_OK) {
+            rw_free(keys);
+            return s;
+        }
+    }
+    merge_new(L, keys, grown, rng, sd);
+    rw_free(keys);
+    rw_sparse_build_transpose(L);
+    if (st) {
+        st->dropped = dropped;
+        st->grown = grown;
+    }
+    return RW_OK;
+}
+
+rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
+                        rw_rng *rng, rw_rewire_stats *stats, rw_error *err)
+{
+    if (!net || !rng)
+        return rw_fail(err, RW_ERR_ARG, "rewire: NULL argument");
+    if (!(fraction >= 0.0 && fraction <= 1.0))
+        return rw_fail(err, RW_ERR_ARG,
+                       "rewire: drop fraction %g is outside [0, 1]", fraction);
+    if (kind == RW_REWIRE_RIGL && net->cur_batch == 0)
+        return rw_fail(err, RW_ERR_ARG,
+                       "rewire: RigL needs the gradients of a batch first");
+    for (size_t l = 0; l < net->n_layers; l++) {
+        if (stats)
+            stats[l] = (rw_rewire_stats){0, 0};
+        rw_layer *L = &net->layers[l];
+        if (kind == RW_REWIRE_NONE || L->kind != RW_LAYER_SPARSE)
+            continue;
+        const float *x = l ? net->layers[l - 1].a : net->x0;
+        rw_status st = rewire_layer(L, x, net->cur_batch, kind, fraction, rng,
+                                    stats ? &stats[l] : NULL, err);
+        if (st != RW_OK)
+            return st;
+    }
+    return RW_OK;
+}

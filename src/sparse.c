@@ -1,0 +1,285 @@
+/* Truly sparse layer in compressed rows. Shapes as in internal.h: x is
+ * I x B, a and d are O x B (feature-major), so every connection's work is a
+ * contiguous vector operation over the batch:
+ *   forward:   a[o,:] += w[k] * x[col[k],:]         (per output row)
+ *   gradient:  gw[k]   = dot(d[o,:], x[col[k],:])     (per output row)
+ *   input err: dx[i,:] = sum w[k] * d[row(k),:]       (per input, through
+ *              the transposed index, so threads never write the same row)
+ * Memory: weight, column, gradient and the transposed index (two uint32)
+ * per connection, plus optimizer moments; never a dense matrix. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Picks `c` distinct sorted values from [0, n) into out. */
+static void sample_distinct(rw_rng *rng, uint32_t n, uint32_t c,
+                            uint32_t *out)
+{
+    if (c == 0)
+        return;
+    if ((uint64_t)c * 3 > n) {
+        /* Dense row: selection sampling (Knuth's algorithm S), O(n). */
+        uint32_t chosen = 0;
+        for (uint32_t i = 0; i < n && chosen < c; i++)
+            if (rw_rng_below(rng, n - i) < (uint64_t)(c - chosen))
+                out[chosen++] = i;
+        return;
+    }
+    /* Sparse row: draw, sort, deduplicate, redraw the missing ones. */
+    uint32_t have = 0;
+    while (have < c) {
+        for (uint32_t i = have; i < c; i++)
+            out[i] = (uint32_t)rw_rng_below(rng, n);
+        qsort(out, c, sizeof *out, cmp_u32);
+        uint32_t u = 0;
+        for (uint32_t i = 0; i < c; i++)
+            if (u == 0 || out[i] != out[u - 1])
+                out[u++] = out[i];
+        have = u;
+    }
+}
+
+rw_status rw_layer_alloc_sparse(rw_layer *L, size_t in, size_t out,
+                                size_t nnz, rw_activation act, rw_error *err)
+{
+    memset(L, 0, sizeof *L);
+    L->kind = RW_LAYER_SPARSE;
+    L->act = act;
+    L->in = in;
+    L->out = out;
+    size_t full;
+    if (in > RW_COL_MASK || out > UINT32_MAX || !rw_mul_ok(in, out, &full))
+        return rw_fail(err, RW_ERR_ARG,
+                       "sparse layer %zu x %zu exceeds the 2^31 index limit",
+                       in, out);
+    if (nnz > full)
+        return rw_fail(err, RW_ERR_ARG,
+                       "sparse layer %zu x %zu cannot hold %zu connections",
+                       in, out, nnz);
+    if (nnz > UINT32_MAX)
+        return rw_fail(err, RW_ERR_ARG,
+                       "sparse layer with %zu connections exceeds 2^32", nnz);
+    L->nw = nnz;
+    L->w = rw_alloc(nnz, sizeof(float), "sparse weights", err);
+    L->gw = rw_calloc(nnz, sizeof(float), "sparse gradients", err);
+    L->col = rw_alloc(nnz, sizeof(uint32_t), "sparse column index", err);
+    L->t_k = rw_alloc(nnz, sizeof(uint32_t), "sparse transposed index", err);
+    L->t_row = rw_alloc(nnz, sizeof(uint32_t), "sparse transposed rows", err);
+    L->row_ptr = rw_alloc(out + 1, sizeof(size_t), "sparse row pointers", err);
+    L->tcol_ptr = rw_alloc(in + 1, sizeof(size_t), "sparse column pointers", err);
+    L->b = rw_calloc(out, sizeof(float), "biases", err);
+    L->gb = rw_calloc(out, sizeof(float), "bias gradients", err);
+    if (!L->w || !L->gw || !L->col || !L->t_k || !L->t_row || !L->row_ptr ||
+        !L->tcol_ptr || !L->b || !L->gb) {
+        rw_layer_free(L);
+        return RW_ERR_NOMEM;
+    }
+    return RW_OK;
+}
+
+rw_status rw_layer_init_sparse(rw_layer *L, size_t in, size_t out,
+                               size_t nnz, rw_activation act, rw_rng *rng,
+                               rw_error *err)
+{
+    size_t full;
+    if (!rw_mul_ok(in, out, &full))
+        full = SIZE_MAX; /* rejected by rw_layer_alloc_sparse */
+    if (nnz > full)
+        nnz = full;
+    if (nnz < out)
+        nnz = out < full ? out : full; /* at least one input per neuron */
+    rw_status st = rw_layer_alloc_sparse(L, in, out, nnz, act, err);
+    if (st != RW_OK)
+        return st;
+    /* Row counts: nnz spread as evenly as possible, the remainder given to
+     * random rows, so every neuron starts with inputs. */
+    size_t base = nnz / out, extra = nnz % out;
+    for (size_t o = 0; o <= out; o++)
+        L->row_ptr[o] = 0;
+    for (size_t o = 0; o < out; o++)
+        L->row_ptr[o + 1] = base;
+    for (size_t e = 0; e < extra;) {
+        size_t o = (size_t)rw_rng_below(rng, out);
+        if (L->row_ptr[o + 1] < in && L->row_ptr[o + 1] == base) {
+            L->row_ptr[o + 1]++;
+            e++;
+        }
+    }
+    for (size_t o = 0; o < out; o++)
+        L->row_ptr[o + 1] += L->row_ptr[o];
+    for (size_t o = 0; o < out; o++) {
+        size_t s = L->row_ptr[o], c = L->row_ptr[o + 1] - s;
+        sample_distinct(rng, (uint32_t)in, (uint32_t)c, L->col + s);
+        for (size_t k = s; k < s + c; k++)
+            L->col[k] |= RW_COL_INITIAL;
+    }
+    L->initial_nnz = L->initial_alive = nnz;
+    rw_sparse_build_transpose(L);
+    return RW_OK;
+}
+
+void rw_sparse_build_transpose(rw_layer *L)
+{
+    size_t *cp = L->tcol_ptr;
+    memset(cp, 0, (L->in + 1) * sizeof *cp);
+    for (size_t k = 0; k < L->nw; k++)
+        cp[(L->col[k] & RW_COL_MASK) + 1]++;
+    for (size_t i = 0; i < L->in; i++)
+        cp[i + 1] += cp[i];
+    /* Filling in CSR order keeps each input's list sorted by row; cp[i]
+     * serves as input i's cursor and ends at the start of input i+1, so a
+     * shift by one restores it. */
+    for (size_t o = 0; o < L->out; o++)
+        for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++) {
+            size_t pos = cp[L->col[k] & RW_COL_MASK]++;
+            L->t_k[pos] = (uint32_t)k;
+            L->t_row[pos] = (uint32_t)o;
+        }
+    for (size_t i = L->in; i > 0; i--)
+        cp[i] = cp[i - 1];
+    cp[0] = 0;
+}
+
+/* The kernels work on 64 batch values at a time with a fixed-size local
+ * accumulator, which the compiler keeps in vector registers (4 zmm or 8
+ * ymm); the batch tail is handled one value at a time. */
+#define CH 64
+
+/* out[0..B) = init + sum_t wt(t) * src[idx[t] * B + 0..B), t in [t0, t1),
+ * with wt(t) = w[widx ? widx[t] : t]. */
+RW_HOT static void gather_axpy(float *restrict out, float init,
+                               const float *restrict src,
+                               const uint32_t *restrict idx,
+                               const float *restrict w,
+                               const uint32_t *restrict widx, size_t t0,
+                               size_t t1, size_t B)
+{
+    size_t j0 = 0;
+    for (; j0 + CH <= B; j0 += CH) {
+        float acc[CH];
+        for (size_t l = 0; l < CH; l++)
+            acc[l] = init;
+        for (size_t t = t0; t < t1; t++) {
+            const float *restrict xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j0;
+            float wt = w[widx ? widx[t] : t];
+            for (size_t l = 0; l < CH; l++)
+                acc[l] += wt * xr[l];
+        }
+        for (size_t l = 0; l < CH; l++)
+            out[j0 + l] = acc[l];
+    }
+    for (size_t j = j0; j < B; j++) {
+        float acc = init;
+        for (size_t t = t0; t < t1; t++)
+            acc += w[widx ? widx[t] : t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
+        out[j] = acc;
+    }
+}
+
+/* Dot product in a fixed summation order (lanes, then a tree), so the
+ * result is the same whatever the vector width the CPU offers. */
+RW_HOT static float dot(const float *restrict a, const float *restrict b,
+                        size_t B)
+{
+    float acc[CH] = {0};
+    size_t j0 = 0;
+    for (; j0 + CH <= B; j0 += CH)
+        for (size_t l = 0; l < CH; l++)
+            acc[l] += a[j0 + l] * b[j0 + l];
+    for (size_t j = j0; j < B; j++)
+        acc[j - j0] += a[j] * b[j];
+    for (size_t h = CH / 2; h > 0; h /= 2)
+        for (size_t l = 0; l < h; l++)
+            acc[l] += acc[l + h];
+    return acc[0];
+}
+
+static float sum(const float *a, size_t B)
+{
+    float acc[CH] = {0};
+    size_t j0 = 0;
+    for (; j0 + CH <= B; j0 += CH)
+        for (size_t l = 0; l < CH; l++)
+            acc[l] += a[j0 + l];
+    for (size_t j = j0; j < B; j++)
+        acc[j - j0] += a[j];
+    for (size_t h = CH / 2; h > 0; h /= 2)
+        for (size_t l = 0; l < h; l++)
+            acc[l] += acc[l + h];
+    return acc[0];
+}
+
+void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
+{
+    long O = (long)L->out;
+    /* Rows are independent, so the result does not depend on the schedule. */
+#pragma omp parallel for schedule(dynamic, 32)
+    for (long o = 0; o < O; o++)
+        gather_axpy(L->a + (size_t)o * B, L->b[o], x, L->col, L->w, NULL,
+                    L->row_ptr[o], L->row_ptr[o + 1], B);
+    rw_act_forward(L->act, L->a, L->out * B);
+}
+
+void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
+{
+    long O = (long)L->out, I = (long)L->in;
+#pragma omp parallel
+    {
+#pragma omp for schedule(dynamic, 32)
+        for (long o = 0; o < O; o++) {
+            const float *d = L->d + (size_t)o * B;
+            L->gb[o] = sum(d, B);
+            for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
+                L->gw[k] = dot(d, x + (size_t)(L->col[k] & RW_COL_MASK) * B, B);
+        }
+        if (dx) {
+#pragma omp for schedule(dynamic, 32)
+            for (long i = 0; i < I; i++)
+                gather_axpy(dx + (size_t)i * B, 0.0f, L->d, L->t_row, L->w,
+                            L->t_k, L->tcol_ptr[i], L->tcol_ptr[i + 1], B);
+        }
+    }
+}
+
+void rw_sparse_forward_ref(const rw_layer *L, const float *x, float *z,
+                           size_t B)
+{
+    for (size_t o = 0; o < L->out; o++)
+        for (size_t j = 0; j < B; j++) {
+            double s = L->b[o];
+            for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
+                s += (double)L->w[k] * x[(L->col[k] & RW_COL_MASK) * B + j];
+            z[o * B + j] = (float)s;
+        }
+}
+
+void rw_sparse_backward_ref(const rw_layer *L, const float *x,
+                            const float *d, float *gw, float *gb, float *dx,
+                            size_t B)
+{
+    if (dx)
+        memset(dx, 0, L->in * B * sizeof *dx);
+    for (size_t o = 0; o < L->out; o++) {
+        double sb = 0.0;
+        for (size_t j = 0; j < B; j++)
+            sb += d[o * B + j];
+        gb[o] = (float)sb;
+        for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++) {
+            size_t i = L->col[k] & RW_COL_MASK;
+            double s = 0.0;
+            for (size_t j = 0; j < B; j++) {
+                s += (double)d[o * B + j] * x[i * B + j];
+                if (dx)
+                    dx[i * B + j] += L->w[k] * d[o * B + j];
+            }
+            gw[k] = (float)s;
+        }
+    }
+}
