@@ -38,6 +38,37 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_continual(int argc, char **argv);
+
+/* Options shared by `train` and `continual` (train_cmd.c). */
+typedef struct train_opts_t {
+    const char *data, *test, *save, *log, *plot;
+    double holdout, val_split;
+    bool standardize, json, quiet;
+    size_t hidden[RW_MAX_LAYERS];
+    int n_hidden;
+    rw_activation act;
+    rw_init init;
+    uint64_t seed;
+    bool sparse, sparse_output;
+    rw_sparse_init sparse_mode;
+    double sparse_param;
+    bool rewire_set;
+    int threads;
+    rw_data_options dopts;
+    rw_train_config tc;
+    bool lr_set;
+} train_opts_t;
+
+/* Handler for a caller's extra options (their `val` must be >= 1000):
+ * returns -1 to go on, or an exit code. */
+typedef int (*cli_extra_fn)(int ch, const char *arg, void *ctx);
+struct option;
+/* Parses train's options (plus `extra`, NULL-terminated, or NULL) into o;
+ * returns -1 to continue or an exit code. */
+int parse_train_options(const char *cmd, int argc, char **argv,
+                        train_opts_t *o, const struct option *extra,
+                        cli_extra_fn extra_fn, void *ctx, const char *help);
 
 /* Progress bar on a terminal, plain lines otherwise (progress.c). */
 typedef struct cli_progress {

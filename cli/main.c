@@ -16,6 +16,7 @@ static void usage(FILE *f)
         "  eval      evaluate a saved model on a dataset\n"
         "  predict   print a model's predictions, one per line\n"
         "  info      describe a saved model\n"
+        "  continual train a sequence of tasks; measure and prevent forgetting\n"
         "  plot      draw learning curves, rewiring, connectivity, confusion\n"
         "\n"
         "Run 'rewire COMMAND --help' for a command's options.\n"
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
         return cmd_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "continual") == 0)
+        return cmd_continual(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0)
         return rw_cli_plot(argc - 1, argv + 1);
     fprintf(stderr, "rewire: unknown command '%s'\n", cmd);

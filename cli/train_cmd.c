@@ -41,11 +41,28 @@ static const char *const train_help =
     "  --density D            the same density D in every sparse layer\n"
     "  --erk D                Erdos-Renyi-Kernel scaled to overall density D\n"
     "  --sparse-output        make the output layer sparse too\n"
-    "  --rewire R             none, set (default with --sparse) or rigl\n"
+    "  --rewire R             none, set (default with --sparse), rigl or hebbian\n"
     "  --drop-fraction F      share of connections replaced per rewiring (0.3)\n"
     "  --rewire-every N       rewire every N steps (default: after each epoch)\n"
     "  --drop-schedule S      constant (default) or cosine decay of the fraction\n"
     "  --rewire-stop F        freeze the topology after F of training (default 1)\n"
+    "use it or lose it:\n"
+    "  --traces               keep usage traces (credit, co-activation, activity)\n"
+    "  --trace-rate F         trace moving-average rate per step (default 0.01)\n"
+    "  --prune P              gradual pruning: magnitude, usage or hebbian; without\n"
+    "                         --sparse/--density it starts from full density\n"
+    "  --prune-to D           target density of the pruned layers\n"
+    "  --prune-start F        start of the cubic schedule, share of training (0.1)\n"
+    "  --prune-end F          end of the schedule (0.7); fine-tuning after it\n"
+    "  --prune-every N        steps between pruning events (default 50)\n"
+    "  --usage-decay F        extra weight decay for rarely used connections\n"
+    "  --permanence           connections that stay in use become hard to drop\n"
+    "  --perm-up F, --perm-down F, --perm-threshold F   permanence dynamics\n"
+    "                         (defaults 0.05, 0.01, 0.1)\n"
+    "  --neuron-turnover      remove neurons left without inputs or outputs, or\n"
+    "                         silent for --silent-epochs epochs (default 2)\n"
+    "  --silent-level F       activity below F counts as silent (default 1e-3)\n"
+    "  --regrow-neurons       add fresh neurons to layers that lost some\n"
     "optimization:\n"
     "  --epochs N             passes over the data (default 10)\n"
     "  --batch N              mini-batch size (default 128)\n"
@@ -72,7 +89,10 @@ enum {
     O_ACT, O_INIT, O_SEED, O_SPARSE, O_EPS, O_DENSITY, O_ERK, O_SPOUT,
     O_REWIRE, O_DROP, O_REWEVERY, O_DROPSCHED, O_REWSTOP, O_EPOCHS, O_BATCH,
     O_OPT, O_LR, O_MOM, O_WD, O_SCHED, O_LRMIN, O_STEPE, O_STEPG, O_CLIP,
-    O_THREADS, O_SAVE, O_LOG, O_PLOT, O_JSON, O_QUIET, O_HELP
+    O_THREADS, O_SAVE, O_LOG, O_PLOT, O_JSON, O_QUIET, O_HELP,
+    O_TRACES, O_TRACERATE, O_PRUNE, O_PRUNETO, O_PRUNESTART, O_PRUNEEND,
+    O_PRUNEEVERY, O_USAGEDECAY, O_PERM, O_PERMUP, O_PERMDOWN, O_PERMTHR,
+    O_TURNOVER, O_SILENT, O_SILENTLEVEL, O_REGROW
 };
 
 static const struct option train_opts[] = {
@@ -114,27 +134,25 @@ static const struct option train_opts[] = {
     {"json", no_argument, 0, O_JSON},
     {"quiet", no_argument, 0, O_QUIET},
     {"help", no_argument, 0, O_HELP},
-    {0, 0, 0, 0},
+    {"traces", no_argument, 0, O_TRACES},
+    {"trace-rate", required_argument, 0, O_TRACERATE},
+    {"prune", required_argument, 0, O_PRUNE},
+    {"prune-to", required_argument, 0, O_PRUNETO},
+    {"prune-start", required_argument, 0, O_PRUNESTART},
+    {"prune-end", required_argument, 0, O_PRUNEEND},
+    {"prune-every", required_argument, 0, O_PRUNEEVERY},
+    {"usage-decay", required_argument, 0, O_USAGEDECAY},
+    {"permanence", no_argument, 0, O_PERM},
+    {"perm-up", required_argument, 0, O_PERMUP},
+    {"perm-down", required_argument, 0, O_PERMDOWN},
+    {"perm-threshold", required_argument, 0, O_PERMTHR},
+    {"neuron-turnover", no_argument, 0, O_TURNOVER},
+    {"silent-epochs", required_argument, 0, O_SILENT},
+    {"silent-level", required_argument, 0, O_SILENTLEVEL},
+    {"regrow-neurons", no_argument, 0, O_REGROW},
 };
+#define N_TRAIN_OPTS (sizeof train_opts / sizeof train_opts[0])
 
-typedef struct train_opts_t {
-    const char *data, *test, *save, *log, *plot;
-    double holdout, val_split;
-    bool standardize, json, quiet;
-    size_t hidden[RW_MAX_LAYERS];
-    int n_hidden;
-    rw_activation act;
-    rw_init init;
-    uint64_t seed;
-    bool sparse, sparse_output;
-    rw_sparse_init sparse_mode;
-    double sparse_param;
-    bool rewire_set;
-    int threads;
-    rw_data_options dopts;
-    rw_train_config tc;
-    bool lr_set;
-} train_opts_t;
 
 /* State shared with the per-epoch callback. */
 typedef struct run_ctx {
@@ -254,10 +272,10 @@ static bool parse_enum(const char *s, const char *const *names, int n, int *out)
     return false;
 }
 
-/* Parses the options; returns -1 to continue, or an exit code. */
-static int parse_train(int argc, char **argv, train_opts_t *o)
+int parse_train_options(const char *C, int argc, char **argv,
+                        train_opts_t *o, const struct option *extra,
+                        cli_extra_fn extra_fn, void *ctx, const char *help)
 {
-    static const char *const C = "train";
     memset(o, 0, sizeof *o);
     o->holdout = 0.1;
     o->standardize = true;
@@ -271,12 +289,89 @@ static int parse_train(int argc, char **argv, train_opts_t *o)
     o->dopts = rw_data_options_defaults();
     o->tc = rw_train_defaults();
     o->tc.rewire = RW_REWIRE_NONE;
+    o->tc.plasticity = rw_plasticity_defaults();
+    o->tc.consolidation = rw_consolidation_defaults();
     int rewire_choice = -1;
+    /* The shared table plus the caller's extra options. */
+    size_t n_extra = 0;
+    while (extra && extra[n_extra].name)
+        n_extra++;
+    struct option table[N_TRAIN_OPTS + 32];
+    if (n_extra > 31)
+        return cli_fail(C, "internal error: too many options") + 1;
+    memcpy(table, train_opts, sizeof train_opts);
+    if (n_extra)
+        memcpy(table + N_TRAIN_OPTS, extra, n_extra * sizeof *extra);
+    memset(&table[N_TRAIN_OPTS + n_extra], 0, sizeof table[0]);
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "", train_opts, NULL)) != -1) {
+    rw_plasticity_config *pl = &o->tc.plasticity;
+    while ((ch = getopt_long(argc, argv, "", table, NULL)) != -1) {
+        if (ch >= 1000) {
+            int rc = extra_fn(ch, optarg, ctx);
+            if (rc >= 0)
+                return rc;
+            continue;
+        }
         switch (ch) {
+        case O_TRACES: pl->traces = 1; break;
+        case O_TRACERATE:
+            if (!cli_parse_double(C, "--trace-rate", optarg, 1e-9, 1.0, &pl->trace_rate))
+                return 2;
+            break;
+        case O_PRUNE: {
+            static const char *const kinds[] = {"none", "magnitude", "usage", "hebbian"};
+            int v;
+            if (!parse_enum(optarg, kinds, 4, &v))
+                return cli_fail(C, "--prune must be magnitude, usage or hebbian, "
+                                   "got \"%s\"", optarg) + 1;
+            pl->prune = (rw_prune_kind)v;
+            break;
+        }
+        case O_PRUNETO:
+            if (!cli_parse_double(C, "--prune-to", optarg, 1e-9, 1.0, &pl->prune_to))
+                return 2;
+            break;
+        case O_PRUNESTART:
+            if (!cli_parse_double(C, "--prune-start", optarg, 0.0, 1.0, &pl->prune_start))
+                return 2;
+            break;
+        case O_PRUNEEND:
+            if (!cli_parse_double(C, "--prune-end", optarg, 0.0, 1.0, &pl->prune_end))
+                return 2;
+            break;
+        case O_PRUNEEVERY:
+            if (!cli_parse_size(C, "--prune-every", optarg, 1, SIZE_MAX, &pl->prune_every))
+                return 2;
+            break;
+        case O_USAGEDECAY:
+            if (!cli_parse_double(C, "--usage-decay", optarg, 0.0, 10.0, &pl->usage_decay))
+                return 2;
+            break;
+        case O_PERM: pl->permanence = 1; break;
+        case O_PERMUP:
+            if (!cli_parse_double(C, "--perm-up", optarg, 0.0, 1.0, &pl->perm_up))
+                return 2;
+            break;
+        case O_PERMDOWN:
+            if (!cli_parse_double(C, "--perm-down", optarg, 0.0, 1.0, &pl->perm_down))
+                return 2;
+            break;
+        case O_PERMTHR:
+            if (!cli_parse_double(C, "--perm-threshold", optarg, 0.0, 1.0, &pl->perm_threshold))
+                return 2;
+            break;
+        case O_TURNOVER: pl->neuron_turnover = 1; break;
+        case O_SILENT:
+            if (!cli_parse_size(C, "--silent-epochs", optarg, 1, 1000000, &pl->silent_epochs))
+                return 2;
+            break;
+        case O_SILENTLEVEL:
+            if (!cli_parse_double(C, "--silent-level", optarg, 0.0, 1e6, &pl->silent_level))
+                return 2;
+            break;
+        case O_REGROW: pl->regrow_neurons = pl->neuron_turnover = 1; break;
         case O_DATA: o->data = optarg; break;
         case O_TEST: o->test = optarg; break;
         case O_HOLDOUT:
@@ -344,10 +439,10 @@ static int parse_train(int argc, char **argv, train_opts_t *o)
             break;
         case O_SPOUT: o->sparse = o->sparse_output = true; break;
         case O_REWIRE: {
-            static const char *const kinds[] = {"none", "set", "rigl"};
-            if (!parse_enum(optarg, kinds, 3, &rewire_choice))
-                return cli_fail(C, "--rewire must be none, set or rigl, got \"%s\"",
-                                optarg) + 1;
+            static const char *const kinds[] = {"none", "set", "rigl", "hebbian"};
+            if (!parse_enum(optarg, kinds, 4, &rewire_choice))
+                return cli_fail(C, "--rewire must be none, set, rigl or hebbian, "
+                                   "got \"%s\"", optarg) + 1;
             if (rewire_choice != 0)
                 o->sparse = true;
             break;
@@ -460,20 +555,30 @@ static int parse_train(int argc, char **argv, train_opts_t *o)
         case O_PLOT: o->plot = optarg; break;
         case O_JSON: o->json = true; break;
         case O_QUIET: o->quiet = true; break;
-        case O_HELP: fputs(train_help, stdout); return 0;
+        case O_HELP: fputs(help, stdout); return 0;
         case ':':
-            return cli_fail(C, "option %s needs a value (see rewire train --help)",
-                            argv[optind - 1]) + 1;
+            return cli_fail(C, "option %s needs a value (see rewire %s --help)",
+                            argv[optind - 1], C) + 1;
         default:
-            return cli_fail(C, "unknown option '%s' (see rewire train --help)",
-                            argv[optind - 1]) + 1;
+            return cli_fail(C, "unknown option '%s' (see rewire %s --help)",
+                            argv[optind - 1], C) + 1;
         }
     }
     if (optind < argc)
-        return cli_fail(C, "unexpected argument '%s' (see rewire train --help)",
-                        argv[optind]) + 1;
-    if (!o->data)
-        return cli_fail(C, "--data SPEC is required (see rewire train --help)") + 1;
+        return cli_fail(C, "unexpected argument '%s' (see rewire %s --help)",
+                        argv[optind], C) + 1;
+    if (!o->data && !extra)
+        return cli_fail(C, "--data SPEC is required (see rewire %s --help)", C) + 1;
+    if (pl->prune != RW_PRUNE_NONE && !(pl->prune_to > 0.0))
+        return cli_fail(C, "--prune needs --prune-to D (the target density)") + 1;
+    if (pl->prune != RW_PRUNE_NONE && !o->sparse) {
+        /* Pruning needs sparse storage: start from every connection. */
+        o->sparse = true;
+        o->sparse_mode = RW_SPARSE_UNIFORM;
+        o->sparse_param = 1.0;
+        if (rewire_choice < 0)
+            rewire_choice = RW_REWIRE_NONE;
+    }
     if (o->tc.optim.kind != RW_OPT_ADAM && o->tc.optim.kind != RW_OPT_ADAMW &&
         !o->lr_set)
         o->tc.lr = 0.01;
@@ -535,7 +640,7 @@ int cmd_train(int argc, char **argv)
 {
     static const char *const C = "train";
     train_opts_t o;
-    int rc = parse_train(argc, argv, &o);
+    int rc = parse_train_options(C, argc, argv, &o, NULL, NULL, NULL, train_help);
     if (rc >= 0)
         return rc;
     rw_set_threads(o.threads);
@@ -615,6 +720,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     cfg.init = o.init;
+    cfg.seed = o.seed;
     if (o.sparse) {
         if (o.n_hidden == 0 && !o.sparse_output) {
             cli_fail(C, "--sparse needs hidden layers (or --sparse-output)");

@@ -139,9 +139,11 @@ typedef struct rw_net_config {
 /* Defaults: no layers, cross-entropy, auto init, seed 1. */
 rw_net_config rw_net_config_defaults(void);
 
-/* Fills a config for an MLP: inputs -> hidden[0..n_hidden) -> outputs, all
- * hidden layers with `act`, output softmax (cross-entropy) or identity
- * (MSE). Returns RW_ERR_ARG on zero sizes or too many layers. */
+/* Fills a whole config (from rw_net_config_defaults(), so seed 1) for an
+ * MLP: inputs -> hidden[0..n_hidden) -> outputs, all hidden layers with
+ * `act`, output softmax (cross-entropy) or identity (MSE). Set the seed
+ * and other fields afterwards. Returns RW_ERR_ARG on zero sizes or too many
+ * layers. */
 rw_status rw_net_config_mlp(rw_net_config *cfg, size_t n_inputs,
                             const size_t *hidden, size_t n_hidden,
                             size_t n_outputs, rw_activation act, rw_loss loss,
@@ -156,7 +158,9 @@ typedef enum rw_sparse_init {
 /* Makes every hidden layer sparse (and the output layer too when
  * `include_output`), assigning densities by `mode`: for RW_SPARSE_ER `param`
  * is epsilon, for RW_SPARSE_ERK and RW_SPARSE_UNIFORM it is the overall
- * density in (0,1]. Densities are capped at 1. */
+ * density in (0,1]. Under ER and ERK a layer whose density would reach 1
+ * stays dense; RW_SPARSE_UNIFORM with 1 gives sparse layers holding every
+ * connection. */
 rw_status rw_net_config_sparsify(rw_net_config *cfg, rw_sparse_init mode,
                                  double param, int include_output,
                                  rw_error *err);
@@ -362,8 +366,10 @@ rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
 
 typedef enum rw_rewire_kind {
     RW_REWIRE_NONE = 0,
-    RW_REWIRE_SET,  /* drop smallest |w| (per sign), grow at random */
-    RW_REWIRE_RIGL  /* drop smallest |w|, grow at largest |gradient| */
+    RW_REWIRE_SET,    /* drop smallest |w| (per sign), grow at random */
+    RW_REWIRE_RIGL,   /* drop smallest |w|, grow at largest |gradient| */
+    RW_REWIRE_HEBBIAN /* drop smallest |w|, grow between the most co-active
+                         unconnected pairs (needs usage traces) */
 } rw_rewire_kind;
 
 typedef struct rw_rewire_stats {
@@ -406,6 +412,9 @@ typedef struct rw_epoch_stats {
     size_t dropped[RW_MAX_LAYERS], grown[RW_MAX_LAYERS];
     double initial_share[RW_MAX_LAYERS];
     double drop_fraction; /* rewiring fraction used this epoch */
+    size_t pruned[RW_MAX_LAYERS];          /* connections pruned */
+    size_t neurons_removed[RW_MAX_LAYERS]; /* neurons removed */
+    size_t neurons_added[RW_MAX_LAYERS];   /* neurons regrown */
 } rw_epoch_stats;
 
 typedef struct rw_progress {
@@ -420,6 +429,54 @@ typedef struct rw_progress {
 typedef int (*rw_progress_fn)(const rw_progress *p, void *user);
 /* Epoch callback, called after each epoch (after rewiring and testing). */
 typedef int (*rw_epoch_fn)(const rw_epoch_stats *s, void *user);
+
+/* Use it or lose it: usage traces, pruning, neuron turnover. */
+typedef enum rw_prune_kind {
+    RW_PRUNE_NONE = 0,
+    RW_PRUNE_MAGNITUDE, /* smallest |w| first */
+    RW_PRUNE_USAGE,     /* smallest credit trace first */
+    RW_PRUNE_HEBBIAN    /* smallest co-activation trace first */
+} rw_prune_kind;
+
+typedef struct rw_plasticity_config {
+    int traces;            /* keep usage traces (implied by the rules below
+                              that need them) */
+    double trace_rate;     /* EMA rate per step (default 0.01) */
+    rw_prune_kind prune;
+    double prune_to;       /* target density of the pruned layers */
+    double prune_start;    /* cubic schedule start, fraction of training
+                              (default 0.1) */
+    double prune_end;      /* schedule end (default 0.7); fine-tuning after */
+    size_t prune_every;    /* steps between pruning events (default 50) */
+    double usage_decay;    /* use-dependent weight decay strength (0 = off) */
+    int permanence;        /* consolidation by use, with hysteresis */
+    double perm_up, perm_down, perm_threshold; /* defaults 0.05, 0.01, 0.1 */
+    int neuron_turnover;   /* remove neurons without inputs or outputs, or
+                              silent for `silent_epochs` epochs */
+    size_t silent_epochs;  /* default 2 */
+    double silent_level;   /* activity below this counts as silent (1e-3) */
+    int regrow_neurons;    /* add fresh neurons to layers that lost some */
+} rw_plasticity_config;
+
+rw_plasticity_config rw_plasticity_defaults(void);
+
+/* Learn it or lose it: consolidation of what earlier tasks needed. */
+typedef enum rw_consolidation_kind {
+    RW_CONSOLIDATE_NONE = 0,
+    RW_CONSOLIDATE_EWC, /* online elastic weight consolidation */
+    RW_CONSOLIDATE_SI   /* synaptic intelligence */
+} rw_consolidation_kind;
+
+typedef struct rw_consolidation_config {
+    rw_consolidation_kind kind;
+    double lambda;         /* penalty strength (EWC lambda, SI c) */
+    double gamma;          /* online EWC decay of old Fisher (default 1) */
+    double si_xi;          /* SI damping (default 0.1) */
+    size_t fisher_samples; /* EWC samples for the Fisher (default 1000) */
+    int protect_rewiring;  /* important connections are dropped last */
+} rw_consolidation_config;
+
+rw_consolidation_config rw_consolidation_defaults(void);
 
 typedef struct rw_train_config {
     size_t epochs;           /* default 10 */
@@ -438,6 +495,12 @@ typedef struct rw_train_config {
     int drop_schedule_cosine;/* decay drop fraction with a cosine */
     double rewire_stop;      /* fraction of training after which topology
                                 is frozen; default 1 (never) */
+    rw_plasticity_config plasticity;
+    rw_consolidation_config consolidation;
+    /* Rehearsal: when set, every mini-batch of new data gets
+     * `replay_batch` samples drawn (seeded) from `replay` added to it. */
+    const rw_dataset *replay;
+    size_t replay_batch;
     rw_progress_fn on_progress;
     rw_epoch_fn on_epoch;
     void *user;

@@ -26,10 +26,38 @@
  * picks the best clone for the CPU at run time (no -march=native needed). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(RW_NO_CLONES)
-#define RW_HOT __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#define RW_HOT                                                                 \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define RW_HOT
 #endif
+
+/* 16 floats as one value: GCC/clang vector extensions give portable SIMD
+ * that each RW_HOT clone compiles to zmm, ymm or xmm instructions. */
+typedef float rw_v16 __attribute__((vector_size(64)));
+static inline rw_v16 rw_v16_load(const float *p)
+{
+    rw_v16 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void rw_v16_store(float *p, rw_v16 v)
+{
+    __builtin_memcpy(p, &v, sizeof v);
+}
+static inline rw_v16 rw_v16_splat(float x)
+{
+    rw_v16 v = {0};
+    return v + x;
+}
+/* Sum of the 16 lanes in a fixed order. */
+static inline float rw_v16_sum(rw_v16 v)
+{
+    float s = 0.0f;
+    for (int i = 0; i < 16; i++)
+        s += v[i];
+    return s;
+}
 
 /* ---------------- base: errors (error.c) ---------------- */
 
@@ -92,6 +120,19 @@ typedef struct rw_layer {
      * row t_row[] of each connection leaving i. Rebuilt after rewiring. */
     size_t *tcol_ptr; /* in+1 */
     uint32_t *t_k, *t_row;
+    /* Optional per-connection state, parallel to w (NULL when unused);
+     * rewiring moves it with its connection and new connections start at 0.
+     *   credit: EMA of |pre activation x post error|   (plasticity.c)
+     *   coact:  EMA of pre x post activity              (plasticity.c)
+     *   perm:   permanence, consolidation by use        (plasticity.c)
+     *   imp:    importance (EWC Fisher / SI omega)      (consolidation.c)
+     *   anchor: weights at the end of the last task     (consolidation.c)
+     *   si_path, si_prev: SI path integral, last weights (consolidation.c)
+     *   keep:   protection >= 0; rewiring drops by |w| * (1 + keep) */
+    float *credit, *coact, *perm, *imp, *anchor, *si_path, *si_prev, *keep;
+    /* Optional per-neuron state (out entries). */
+    float *activity;      /* EMA of mean |a| over the batch */
+    uint32_t *silent;     /* consecutive silent epochs */
     size_t initial_nnz;   /* connections at initialisation */
     size_t initial_alive; /* of those, still present */
 
@@ -130,8 +171,8 @@ rw_status rw_layer_alloc_sparse(rw_layer *L, size_t in, size_t out,
                                 size_t nnz, rw_activation act, rw_error *err);
 void rw_layer_free(rw_layer *L);
 /* Lists the per-connection float arrays that move with a connection when
- * it is rewired (weights first, then optimizer moments, ...); returns the
- * count (at most 8). */
+ * it is rewired (weights first, then optimizer moments, traces, ...);
+ * returns the count (at most 16). */
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs);
 /* Rebuilds the transposed index of a sparse layer from its CSR arrays. */
 void rw_sparse_build_transpose(rw_layer *L);
@@ -180,6 +221,10 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err);
  * applying the input transform. */
 void rw_net_load_batch(rw_net *net, const float *x, const size_t *idx,
                        size_t n);
+/* Same into columns col0 .. col0+n-1 of a batch of width B (mixing two
+ * sources, e.g. new data and rehearsal, in one batch). */
+void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
+                          size_t n, size_t col0, size_t B);
 void rw_net_forward_batch(rw_net *net, size_t B);
 void rw_net_backward_batch(rw_net *net, size_t B);
 /* Initialise weights of layer l from the config (He/Xavier), seeded. */
@@ -200,6 +245,33 @@ int rw_net_find_nonfinite(const rw_net *net);
 double rw_schedule_lr(const rw_train_config *cfg, size_t epoch0,
                       double progress);
 double rw_schedule_drop(const rw_train_config *cfg, double progress);
+
+/* Plasticity hooks (plasticity.c), called by the training loop:
+ * begin: allocate what the config needs; after_backward: update traces
+ * and add use-dependent decay to the gradients; after_step: pruning on its
+ * schedule and permanence; epoch_end: neuron turnover. */
+rw_status rw_plasticity_begin(rw_net *net, const rw_train_config *cfg,
+                              rw_error *err);
+void rw_plasticity_after_backward(rw_net *net, const rw_train_config *cfg,
+                                  size_t B);
+rw_status rw_plasticity_after_step(rw_net *net, const rw_train_config *cfg,
+                                   size_t step, size_t total_steps,
+                                   rw_epoch_stats *es, rw_error *err);
+rw_status rw_plasticity_epoch_end(rw_net *net, const rw_train_config *cfg,
+                                  size_t epoch, rw_rng *rng,
+                                  rw_epoch_stats *es, rw_error *err);
+/* Hebbian growth for rewire.c: fills keys (sorted o*in+i) with the n most
+ * co-active unconnected pairs of layer l (pre = layer l-1's activity). */
+rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
+                          rw_rng *rng, rw_error *err);
+
+/* Consolidation hooks (consolidation.c): begin allocates state;
+ * after_backward adds the penalty gradient; after_step accumulates the SI
+ * path integral. */
+rw_status rw_consolidation_begin(rw_net *net, const rw_train_config *cfg,
+                                 rw_error *err);
+void rw_consolidation_after_backward(rw_net *net, const rw_train_config *cfg);
+void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg);
 
 /* ---------------- datasets ---------------- */
 

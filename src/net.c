@@ -28,9 +28,7 @@ rw_status rw_net_config_mlp(rw_net_config *cfg, size_t n_inputs,
     if (n_hidden + 1 > RW_MAX_LAYERS)
         return rw_fail(err, RW_ERR_ARG, "at most %d hidden layers are supported",
                        RW_MAX_LAYERS - 1);
-    uint64_t seed = cfg->seed;
     *cfg = rw_net_config_defaults();
-    cfg->seed = seed ? seed : 1;
     cfg->n_inputs = n_inputs;
     cfg->loss = loss;
     for (size_t i = 0; i < n_hidden; i++) {
@@ -90,8 +88,11 @@ rw_status rw_net_config_sparsify(rw_net_config *cfg, rw_sparse_init mode,
             case RW_SPARSE_ERK: d = erk_scale * (n_in + n_out) / (n_in * n_out); break;
             default: d = param; break;
             }
-            s->kind = RW_LAYER_SPARSE;
-            s->density = d > 1.0 ? 1.0 : d;
+            /* Under ER/ERK a layer that would keep every connection stays
+             * dense; a uniform density of 1 asks for sparse storage. */
+            bool full = d >= 1.0 && mode != RW_SPARSE_UNIFORM;
+            s->kind = full ? RW_LAYER_DENSE : RW_LAYER_SPARSE;
+            s->density = d >= 1.0 ? 1.0 : d;
         }
         in = s->units;
     }
@@ -104,7 +105,9 @@ void rw_layer_free(rw_layer *L)
         return;
     void *arrays[] = {L->w, L->gw, L->b, L->gb, L->m1, L->m2, L->bm1, L->bm2,
                       L->row_ptr, L->col, L->tcol_ptr, L->t_k, L->t_row,
-                      L->a, L->d};
+                      L->a, L->d, L->credit, L->coact, L->perm, L->imp,
+                      L->anchor, L->si_path, L->si_prev, L->keep,
+                      L->activity, L->silent};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         rw_free(arrays[i]);
     memset(L, 0, sizeof *L);
@@ -286,6 +289,14 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->tcol_ptr = dup_array(S->tcol_ptr, S->in + 1, sizeof(size_t), &ok, err);
         L->t_k = dup_array(S->t_k, S->nw, sizeof(uint32_t), &ok, err);
         L->t_row = dup_array(S->t_row, S->nw, sizeof(uint32_t), &ok, err);
+        float **dst[] = {&L->credit, &L->coact, &L->perm, &L->imp, &L->anchor,
+                         &L->si_path, &L->si_prev, &L->keep};
+        const float *srcs[] = {S->credit, S->coact, S->perm, S->imp, S->anchor,
+                               S->si_path, S->si_prev, S->keep};
+        for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
+            *dst[i] = dup_array(srcs[i], S->nw, sizeof(float), &ok, err);
+        L->activity = dup_array(S->activity, S->out, sizeof(float), &ok, err);
+        L->silent = dup_array(S->silent, S->out, sizeof(uint32_t), &ok, err);
     }
     if (!ok) {
         rw_net_free(net);
@@ -434,22 +445,29 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     return RW_OK;
 }
 
-void rw_net_load_batch(rw_net *net, const float *x, const size_t *idx,
-                       size_t n)
+void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
+                          size_t n, size_t col0, size_t B)
 {
     size_t I = net->cfg.n_inputs;
     float *x0 = net->x0;
     const float *sh = net->shift, *sc = net->scale;
     for (size_t j = 0; j < n; j++) {
         const float *row = x + (idx ? idx[j] : j) * I;
+        size_t c = col0 + j;
         if (sh)
             for (size_t i = 0; i < I; i++)
-                x0[i * n + j] = (row[i] - sh[i]) * sc[i];
+                x0[i * B + c] = (row[i] - sh[i]) * sc[i];
         else
             for (size_t i = 0; i < I; i++)
-                x0[i * n + j] = row[i];
+                x0[i * B + c] = row[i];
     }
-    net->cur_batch = n;
+    net->cur_batch = B;
+}
+
+void rw_net_load_batch(rw_net *net, const float *x, const size_t *idx,
+                       size_t n)
+{
+    rw_net_load_batch_at(net, x, idx, n, 0, n);
 }
 
 void rw_net_forward_batch(rw_net *net, size_t B)

@@ -24,6 +24,8 @@ rw_status rw_net_ensure_moments(rw_net *net, rw_optim_kind kind, rw_error *err)
 {
     if (kind == RW_OPT_SGD)
         return RW_OK;
+    /* Another optimizer's moments mean nothing to this one: start fresh. */
+    bool reset = net->has_moments && net->moments_for != kind;
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
         if (!L->m1) {
@@ -36,7 +38,17 @@ rw_status rw_net_ensure_moments(rw_net *net, rw_optim_kind kind, rw_error *err)
         }
         if (!L->m1 || !L->bm1 || (needs_m2(kind) && (!L->m2 || !L->bm2)))
             return RW_ERR_NOMEM;
+        if (reset) {
+            memset(L->m1, 0, L->nw * sizeof(float));
+            memset(L->bm1, 0, L->out * sizeof(float));
+            if (L->m2) {
+                memset(L->m2, 0, L->nw * sizeof(float));
+                memset(L->bm2, 0, L->out * sizeof(float));
+            }
+        }
     }
+    if (reset)
+        net->step = 0;
     net->has_moments = 1;
     net->moments_for = kind;
     return RW_OK;

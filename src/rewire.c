@@ -20,7 +20,9 @@
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs)
 {
     size_t n = 0;
-    float *all[] = {L->w, L->m1, L->m2};
+    float *all[] = {L->w,      L->m1,     L->m2,      L->credit,
+                    L->coact,  L->perm,   L->imp,     L->anchor,
+                    L->si_path, L->si_prev, L->keep};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
             arrs[n++] = all[i];
@@ -63,7 +65,13 @@ static float select_kth(float *v, size_t n, size_t k)
  * gradient array as scratch. Returns the number marked. */
 typedef enum { SEL_ALL, SEL_POS, SEL_NEG } sel_kind;
 
-static float key_of(float w, sel_kind s) { return s == SEL_NEG ? -w : fabsf(w); }
+/* Drop key: magnitude (or closeness to zero for negatives), raised for
+ * protected connections (consolidation, permanence). */
+static float key_of(const rw_layer *L, size_t k, sel_kind s)
+{
+    float w = L->w[k], key = s == SEL_NEG ? -w : fabsf(w);
+    return L->keep ? key * (1.0f + L->keep[k]) : key;
+}
 static bool selected(float w, sel_kind s)
 {
     return s == SEL_ALL || (s == SEL_POS ? w > 0.0f : w < 0.0f);
@@ -77,7 +85,7 @@ static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
     size_t n = 0;
     for (size_t k = 0; k < L->nw; k++)
         if (L->col[k] != DROPPED && selected(L->w[k], s))
-            scratch[n++] = key_of(L->w[k], s);
+            scratch[n++] = key_of(L, k, s);
     if (count > n)
         count = n;
     if (count == 0)
@@ -85,13 +93,13 @@ static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
     float thr = select_kth(scratch, n, count - 1);
     size_t below = 0;
     for (size_t k = 0; k < L->nw; k++)
-        if (L->col[k] != DROPPED && selected(L->w[k], s) && key_of(L->w[k], s) < thr)
+        if (L->col[k] != DROPPED && selected(L->w[k], s) && key_of(L, k, s) < thr)
             below++;
     size_t ties = count - below, marked = 0;
     for (size_t k = 0; k < L->nw; k++) {
         if (L->col[k] == DROPPED || !selected(L->w[k], s))
             continue;
-        float key = key_of(L->w[k], s);
+        float key = key_of(L, k, s);
         if (key < thr || (key == thr && ties > 0)) {
             if (key == thr)
                 ties--;
@@ -107,7 +115,7 @@ static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
 /* Removes dropped entries, keeping rows contiguous; returns new nnz. */
 static size_t compact(rw_layer *L)
 {
-    float *arrs[8];
+    float *arrs[16];
     size_t na = rw_layer_parallel_arrays(L, arrs);
     size_t wpos = 0;
     for (size_t o = 0; o < L->out; o++) {
@@ -280,7 +288,7 @@ static rw_status grow_gradient(const rw_layer *L, const float *x, size_t B,
 static void merge_new(rw_layer *L, const uint64_t *keys, size_t n,
                       rw_rng *rng, double init_sd)
 {
-    float *arrs[8];
+    float *arrs[16];
     size_t na = rw_layer_parallel_arrays(L, arrs);
     /* Draw the new weights first, in key order, so the result does not
      * depend on the merge order. Stored temporarily in gw (scratch). */
@@ -317,10 +325,13 @@ static void merge_new(rw_layer *L, const uint64_t *keys, size_t n,
     memset(L->gw, 0, L->nw * sizeof *L->gw);
 }
 
-static rw_status rewire_layer(rw_layer *L, const float *x, size_t B,
-                              rw_rewire_kind kind, double fraction,
-                              rw_rng *rng, rw_rewire_stats *st, rw_error *err)
+static rw_status rewire_layer(rw_net *net, size_t l, rw_rewire_kind kind,
+                              double fraction, rw_rng *rng,
+                              rw_rewire_stats *st, rw_error *err)
 {
+    rw_layer *L = &net->layers[l];
+    const float *x = l ? net->layers[l - 1].a : net->x0;
+    size_t B = net->cur_batch;
     size_t nnz = L->nw, target = 0;
     if (kind == RW_REWIRE_SET) {
         size_t npos = 0, nneg = 0;
@@ -355,6 +366,12 @@ static rw_status rewire_layer(rw_layer *L, const float *x, size_t B,
     if (kind == RW_REWIRE_SET) {
         grow_random(L, rng, keys, dropped);
         sd = sqrt(2.0 / ((double)nnz / (double)L->out));
+    } else if (kind == RW_REWIRE_HEBBIAN) {
+        rw_status s = rw_grow_hebbian(net, l, keys, dropped, rng, err);
+        if (s != RW_OK) {
+            rw_free(keys);
+            return s;
+        }
     } else {
         rw_status s = grow_gradient(L, x, B, keys, dropped, err);
         if (s != RW_OK) {
@@ -389,8 +406,7 @@ rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
         rw_layer *L = &net->layers[l];
         if (kind == RW_REWIRE_NONE || L->kind != RW_LAYER_SPARSE)
             continue;
-        const float *x = l ? net->layers[l - 1].a : net->x0;
-        rw_status st = rewire_layer(L, x, net->cur_batch, kind, fraction, rng,
+        rw_status st = rewire_layer(net, l, kind, fraction, rng,
                                     stats ? &stats[l] : NULL, err);
         if (st != RW_OK)
             return st;

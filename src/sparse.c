@@ -55,7 +55,7 @@ rw_status rw_layer_alloc_sparse(rw_layer *L, size_t in, size_t out,
     L->in = in;
     L->out = out;
     size_t full;
-    if (in > RW_COL_MASK || out > UINT32_MAX || !rw_mul_ok(in, out, &full))
+    if (in > RW_COL_MASK || out > RW_COL_MASK || !rw_mul_ok(in, out, &full))
         return rw_fail(err, RW_ERR_ARG,
                        "sparse layer %zu x %zu exceeds the 2^31 index limit",
                        in, out);
@@ -147,103 +147,149 @@ void rw_sparse_build_transpose(rw_layer *L)
     cp[0] = 0;
 }
 
-/* The kernels work on 64 batch values at a time with a fixed-size local
- * accumulator, which the compiler keeps in vector registers (4 zmm or 8
- * ymm); the batch tail is handled one value at a time. */
-#define CH 64
+/* Below this many multiply-adds a pass runs on the calling thread. */
+#define PAR_MIN_WORK ((size_t)1 << 16)
 
-/* out[0..B) = init + sum_t wt(t) * src[idx[t] * B + 0..B), t in [t0, t1),
- * with wt(t) = w[widx ? widx[t] : t]. */
-RW_HOT static void gather_axpy(float *restrict out, float init,
-                               const float *restrict src,
-                               const uint32_t *restrict idx,
-                               const float *restrict w,
-                               const uint32_t *restrict widx, size_t t0,
-                               size_t t1, size_t B)
+/* The kernels work on 64 batch values at a time, held in four 16-float
+ * vector accumulators (rw_v16); the batch tail goes 16 and then 1 value at
+ * a time. */
+
+/* out[0..B) = init + sum_t wt[t] * src[idx[t] * B + 0..B) for t in
+ * [t0, t1): the forward pass (wt = w, idx = col). */
+RW_HOT static void axpy_rows(float *restrict out, float init,
+                             const float *restrict src,
+                             const uint32_t *restrict idx,
+                             const float *restrict wt, size_t t0, size_t t1,
+                             size_t B)
 {
     size_t j0 = 0;
-    for (; j0 + CH <= B; j0 += CH) {
-        float acc[CH];
-        for (size_t l = 0; l < CH; l++)
-            acc[l] = init;
+    for (; j0 + 64 <= B; j0 += 64) {
+        rw_v16 a0 = rw_v16_splat(init), a1 = a0, a2 = a0, a3 = a0;
         for (size_t t = t0; t < t1; t++) {
-            const float *restrict xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j0;
-            float wt = w[widx ? widx[t] : t];
-            for (size_t l = 0; l < CH; l++)
-                acc[l] += wt * xr[l];
+            const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j0;
+            float w = wt[t];
+            a0 += w * rw_v16_load(xr);
+            a1 += w * rw_v16_load(xr + 16);
+            a2 += w * rw_v16_load(xr + 32);
+            a3 += w * rw_v16_load(xr + 48);
         }
-        for (size_t l = 0; l < CH; l++)
-            out[j0 + l] = acc[l];
+        rw_v16_store(out + j0, a0);
+        rw_v16_store(out + j0 + 16, a1);
+        rw_v16_store(out + j0 + 32, a2);
+        rw_v16_store(out + j0 + 48, a3);
+    }
+    for (; j0 + 16 <= B; j0 += 16) {
+        rw_v16 a0 = rw_v16_splat(init);
+        for (size_t t = t0; t < t1; t++)
+            a0 += wt[t] * rw_v16_load(src + (size_t)(idx[t] & RW_COL_MASK) * B + j0);
+        rw_v16_store(out + j0, a0);
     }
     for (size_t j = j0; j < B; j++) {
         float acc = init;
         for (size_t t = t0; t < t1; t++)
-            acc += w[widx ? widx[t] : t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
+            acc += wt[t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
         out[j] = acc;
     }
 }
 
-/* Dot product in a fixed summation order (lanes, then a tree), so the
- * result is the same whatever the vector width the CPU offers. */
-RW_HOT static float dot(const float *restrict a, const float *restrict b,
-                        size_t B)
+/* The input-error pass: out[0..B) = sum_t w[wk[t]] * src[idx[t] * B ...],
+ * weights gathered through the transposed index. */
+RW_HOT static void axpy_rows_gather(float *restrict out,
+                                    const float *restrict src,
+                                    const uint32_t *restrict idx,
+                                    const float *restrict w,
+                                    const uint32_t *restrict wk, size_t t0,
+                                    size_t t1, size_t B)
 {
-    float acc[CH] = {0};
     size_t j0 = 0;
-    for (; j0 + CH <= B; j0 += CH)
-        for (size_t l = 0; l < CH; l++)
-            acc[l] += a[j0 + l] * b[j0 + l];
-    for (size_t j = j0; j < B; j++)
-        acc[j - j0] += a[j] * b[j];
-    for (size_t h = CH / 2; h > 0; h /= 2)
-        for (size_t l = 0; l < h; l++)
-            acc[l] += acc[l + h];
-    return acc[0];
+    for (; j0 + 64 <= B; j0 += 64) {
+        rw_v16 a0 = rw_v16_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t t = t0; t < t1; t++) {
+            const float *xr = src + (size_t)idx[t] * B + j0;
+            float wt = w[wk[t]];
+            a0 += wt * rw_v16_load(xr);
+            a1 += wt * rw_v16_load(xr + 16);
+            a2 += wt * rw_v16_load(xr + 32);
+            a3 += wt * rw_v16_load(xr + 48);
+        }
+        rw_v16_store(out + j0, a0);
+        rw_v16_store(out + j0 + 16, a1);
+        rw_v16_store(out + j0 + 32, a2);
+        rw_v16_store(out + j0 + 48, a3);
+    }
+    for (; j0 + 16 <= B; j0 += 16) {
+        rw_v16 a0 = rw_v16_splat(0.0f);
+        for (size_t t = t0; t < t1; t++)
+            a0 += w[wk[t]] * rw_v16_load(src + (size_t)idx[t] * B + j0);
+        rw_v16_store(out + j0, a0);
+    }
+    for (size_t j = j0; j < B; j++) {
+        float acc = 0.0f;
+        for (size_t t = t0; t < t1; t++)
+            acc += w[wk[t]] * src[(size_t)idx[t] * B + j];
+        out[j] = acc;
+    }
 }
 
-static float sum(const float *a, size_t B)
+/* Weight gradients of one output row: gw[k] = dot(d, x[col[k]]) for each
+ * connection, and the bias gradient. Fixed summation order (lanes, then
+ * lane sums), so results do not depend on the vector width. */
+RW_HOT static void grad_row(const float *restrict d, const float *restrict x,
+                            const uint32_t *restrict col,
+                            float *restrict gw, float *restrict gb, size_t k0,
+                            size_t k1, size_t B)
 {
-    float acc[CH] = {0};
-    size_t j0 = 0;
-    for (; j0 + CH <= B; j0 += CH)
-        for (size_t l = 0; l < CH; l++)
-            acc[l] += a[j0 + l];
-    for (size_t j = j0; j < B; j++)
-        acc[j - j0] += a[j];
-    for (size_t h = CH / 2; h > 0; h /= 2)
-        for (size_t l = 0; l < h; l++)
-            acc[l] += acc[l + h];
-    return acc[0];
+    size_t nv = B / 16, tail = nv * 16;
+    rw_v16 s = rw_v16_splat(0.0f);
+    for (size_t v = 0; v < nv; v++)
+        s += rw_v16_load(d + 16 * v);
+    float sb = rw_v16_sum(s);
+    for (size_t j = tail; j < B; j++)
+        sb += d[j];
+    *gb = sb;
+    for (size_t k = k0; k < k1; k++) {
+        const float *xr = x + (size_t)(col[k] & RW_COL_MASK) * B;
+        rw_v16 a0 = rw_v16_splat(0.0f), a1 = a0;
+        size_t v = 0;
+        for (; v + 2 <= nv; v += 2) {
+            a0 += rw_v16_load(d + 16 * v) * rw_v16_load(xr + 16 * v);
+            a1 += rw_v16_load(d + 16 * v + 16) * rw_v16_load(xr + 16 * v + 16);
+        }
+        if (v < nv)
+            a0 += rw_v16_load(d + 16 * v) * rw_v16_load(xr + 16 * v);
+        float g = rw_v16_sum(a0 + a1);
+        for (size_t j = tail; j < B; j++)
+            g += d[j] * xr[j];
+        gw[k] = g;
+    }
 }
 
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 {
     long O = (long)L->out;
-    /* Rows are independent, so the result does not depend on the schedule. */
-#pragma omp parallel for schedule(dynamic, 32)
+    /* Rows are independent, so the result does not depend on the schedule.
+     * Tiny layers are not worth waking the thread pool for. */
+#pragma omp parallel for schedule(dynamic, 32) if (L->nw * B > PAR_MIN_WORK)
     for (long o = 0; o < O; o++)
-        gather_axpy(L->a + (size_t)o * B, L->b[o], x, L->col, L->w, NULL,
-                    L->row_ptr[o], L->row_ptr[o + 1], B);
+        axpy_rows(L->a + (size_t)o * B, L->b[o], x, L->col, L->w,
+                  L->row_ptr[o], L->row_ptr[o + 1], B);
     rw_act_forward(L->act, L->a, L->out * B);
 }
 
 void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
 {
     long O = (long)L->out, I = (long)L->in;
-#pragma omp parallel
+#pragma omp parallel if (L->nw * B > PAR_MIN_WORK)
     {
 #pragma omp for schedule(dynamic, 32)
-        for (long o = 0; o < O; o++) {
-            const float *d = L->d + (size_t)o * B;
-            L->gb[o] = sum(d, B);
-            for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
-                L->gw[k] = dot(d, x + (size_t)(L->col[k] & RW_COL_MASK) * B, B);
-        }
+        for (long o = 0; o < O; o++)
+            grad_row(L->d + (size_t)o * B, x, L->col, L->gw, &L->gb[o],
+                     L->row_ptr[o], L->row_ptr[o + 1], B);
         if (dx) {
 #pragma omp for schedule(dynamic, 32)
             for (long i = 0; i < I; i++)
-                gather_axpy(dx + (size_t)i * B, 0.0f, L->d, L->t_row, L->w,
-                            L->t_k, L->tcol_ptr[i], L->tcol_ptr[i + 1], B);
+                axpy_rows_gather(dx + (size_t)i * B, L->d, L->t_row, L->w,
+                                 L->t_k, L->tcol_ptr[i], L->tcol_ptr[i + 1], B);
         }
     }
 }

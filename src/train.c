@@ -22,6 +22,8 @@ rw_train_config rw_train_defaults(void)
     c.rewire = RW_REWIRE_NONE;
     c.drop_fraction = 0.3;
     c.rewire_stop = 1.0;
+    c.plasticity = rw_plasticity_defaults();
+    c.consolidation = rw_consolidation_defaults();
     return c;
 }
 
@@ -67,8 +69,8 @@ static rw_status check_config(const rw_net *net, const rw_dataset *train,
                        cfg->drop_fraction);
     if (train->n == 0)
         return rw_fail(err, RW_ERR_DATA, "%s has no samples", train->name);
-    const rw_dataset *sets[2] = {train, test};
-    for (int i = 0; i < 2; i++) {
+    const rw_dataset *sets[3] = {train, test, cfg->replay};
+    for (int i = 0; i < 3; i++) {
         const rw_dataset *ds = sets[i];
         if (!ds)
             continue;
@@ -100,7 +102,9 @@ static rw_status check_config(const rw_net *net, const rw_dataset *train,
 typedef struct trainer {
     size_t *order;
     int32_t *labels;
-    float *targets; /* feature-major C x B */
+    float *targets; /* feature-major C x (B + R) */
+    size_t *ridx;   /* rehearsal samples of the current batch */
+    size_t R;       /* rehearsal samples per batch */
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -108,30 +112,44 @@ static void trainer_free(trainer *t)
     rw_free(t->order);
     rw_free(t->labels);
     rw_free(t->targets);
+    rw_free(t->ridx);
 }
 
-/* One forward/backward pass on samples order[s..s+B). */
+/* One forward/backward pass on samples order[s..s+B), plus t->R rehearsal
+ * samples drawn from cfg->replay when rehearsal is on. */
 static double batch_pass(rw_net *net, const rw_dataset *ds, trainer *t,
-                         size_t s, size_t B, size_t *correct)
+                         size_t s, size_t B, const rw_train_config *cfg,
+                         rw_rng *rng, size_t *correct)
 {
-    rw_net_load_batch(net, ds->x, t->order + s, B);
-    rw_net_forward_batch(net, B);
+    const rw_dataset *rp = cfg->replay;
+    size_t R = t->R, W = B + R;
+    rw_net_load_batch_at(net, ds->x, t->order + s, B, 0, W);
+    for (size_t r = 0; r < R; r++)
+        t->ridx[r] = (size_t)rw_rng_below(rng, rp->n);
+    if (R)
+        rw_net_load_batch_at(net, rp->x, t->ridx, R, B, W);
+    rw_net_forward_batch(net, W);
     rw_layer *out = &net->layers[net->n_layers - 1];
     double loss;
     if (net->cfg.loss == RW_LOSS_CROSS_ENTROPY) {
         for (size_t j = 0; j < B; j++)
             t->labels[j] = ds->labels[t->order[s + j]];
-        loss = rw_loss_ce(out->a, t->labels, out->d, out->out, B, correct);
+        for (size_t r = 0; r < R; r++)
+            t->labels[B + r] = rp->labels[t->ridx[r]];
+        loss = rw_loss_ce(out->a, t->labels, out->d, out->out, W, correct);
     } else {
         size_t C = out->out;
-        for (size_t j = 0; j < B; j++)
+        for (size_t j = 0; j < W; j++) {
+            const float *y = j < B ? ds->y + t->order[s + j] * C
+                                   : rp->y + t->ridx[j - B] * C;
             for (size_t c = 0; c < C; c++)
-                t->targets[c * B + j] = ds->y[t->order[s + j] * C + c];
-        loss = rw_loss_mse(out->a, t->targets, out->d, C, B);
-        rw_act_backward(out->act, out->a, out->d, C * B);
+                t->targets[c * W + j] = y[c];
+        }
+        loss = rw_loss_mse(out->a, t->targets, out->d, C, W);
+        rw_act_backward(out->act, out->a, out->d, C * W);
         *correct = 0;
     }
-    rw_net_backward_batch(net, B);
+    rw_net_backward_batch(net, W);
     return loss;
 }
 
@@ -168,15 +186,19 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
     size_t batches = (n + B - 1) / B, C = rw_net_outputs(net);
     size_t total_steps = batches * cfg->epochs;
     trainer t = {0};
+    t.R = cfg->replay && cfg->replay->n ? cfg->replay_batch : 0;
     t.order = rw_alloc(n, sizeof(size_t), "sample order", err);
-    t.labels = rw_alloc(B, sizeof(int32_t), "batch labels", err);
-    t.targets = rw_alloc(B * C, sizeof(float), "batch targets", err);
-    if (!t.order || !t.labels || !t.targets) {
+    t.labels = rw_alloc(B + t.R, sizeof(int32_t), "batch labels", err);
+    t.targets = rw_alloc((B + t.R) * C, sizeof(float), "batch targets", err);
+    t.ridx = rw_alloc(t.R + 1, sizeof(size_t), "rehearsal batch", err);
+    if (!t.order || !t.labels || !t.targets || !t.ridx) {
         trainer_free(&t);
         return RW_ERR_NOMEM;
     }
-    if ((st = rw_net_reserve_batch(net, B, err)) != RW_OK ||
-        (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK) {
+    if ((st = rw_net_reserve_batch(net, B + t.R, err)) != RW_OK ||
+        (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
+        (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||
+        (st = rw_consolidation_begin(net, cfg, err)) != RW_OK) {
         trainer_free(&t);
         return st;
     }
@@ -201,7 +223,9 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         for (size_t b = 0; b < batches; b++, step++) {
             size_t s = b * B, bs = n - s < B ? n - s : B;
             size_t correct = 0;
-            double loss = batch_pass(net, train, &t, s, bs, &correct);
+            double loss = batch_pass(net, train, &t, s, bs, cfg, &rng, &correct);
+            rw_plasticity_after_backward(net, cfg, bs + t.R);
+            rw_consolidation_after_backward(net, cfg);
             double norm = rw_net_grad_norm(net);
             if (!isfinite(loss) || !isfinite(norm)) {
                 int layer = rw_net_find_nonfinite(net);
@@ -224,6 +248,12 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                 trainer_free(&t);
                 return st;
             }
+            rw_consolidation_after_step(net, cfg);
+            if ((st = rw_plasticity_after_step(net, cfg, step + 1, total_steps,
+                                               &es, err)) != RW_OK) {
+                trainer_free(&t);
+                return st;
+            }
             if (cfg->rewire != RW_REWIRE_NONE && cfg->rewire_every &&
                 (step + 1) % cfg->rewire_every == 0 && step + 1 < total_steps) {
                 double f = rw_schedule_drop(cfg, (double)(step + 1) / (double)total_steps);
@@ -240,9 +270,9 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                     es.drop_fraction = f;
                 }
             }
-            loss_sum += loss * (double)bs;
+            loss_sum += loss * (double)(bs + t.R);
             correct_sum += correct;
-            seen += bs;
+            seen += bs + t.R;
             if (cfg->on_progress) {
                 double el = rw_now() - t0;
                 rw_progress p = {epoch + 1, cfg->epochs, b + 1, batches,
@@ -265,7 +295,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                     /* Fresh gradients on one random batch. */
                     shuffle(t.order, n, &rng);
                     size_t dummy;
-                    batch_pass(net, train, &t, 0, B, &dummy);
+                    batch_pass(net, train, &t, 0, B, cfg, &rng, &dummy);
                 }
                 rw_rewire_stats rs[RW_MAX_LAYERS];
                 if ((st = rw_net_rewire(net, cfg->rewire, f, &rng, rs, err)) != RW_OK) {
@@ -278,6 +308,10 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                 }
                 es.drop_fraction = f;
             }
+        }
+        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rng, &es, err)) != RW_OK) {
+            trainer_free(&t);
+            return st;
         }
         double secs = rw_now() - t0;
         train_seconds += secs;

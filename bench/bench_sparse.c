@@ -1,0 +1,80 @@
+/* Kernel benchmark: one 1000x1000 layer, batch 128, forward + backward,
+ * dense (GEMM) against sparse (compressed rows) at several densities, in
+ * one run so that the ratios are comparable on a noisy machine.
+ *
+ *   bench_sparse [threads] [in] [out] [batch]
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static double time_layer(rw_layer *L, const float *x, float *dx, size_t B,
+                         int reps)
+{
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = rw_now();
+        for (int k = 0; k < 5; k++) {
+            if (L->kind == RW_LAYER_SPARSE) {
+                rw_sparse_forward(L, x, B);
+                rw_sparse_backward(L, x, dx, B);
+            } else {
+                rw_dense_forward(L, x, B);
+                rw_dense_backward(L, x, dx, B);
+            }
+        }
+        double t = (rw_now() - t0) / 5;
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = rw_set_threads(argc > 1 ? atoi(argv[1]) : 2);
+    size_t I = argc > 2 ? (size_t)atol(argv[2]) : 1000;
+    size_t O = argc > 3 ? (size_t)atol(argv[3]) : 1000;
+    size_t B = argc > 4 ? (size_t)atol(argv[4]) : 128;
+    rw_rng rng;
+    rw_rng_seed(&rng, 3);
+    rw_error err;
+    float *x = rw_alloc(I * B, sizeof(float), "x", &err);
+    float *dx = rw_alloc(I * B, sizeof(float), "dx", &err);
+    for (size_t i = 0; i < I * B; i++)
+        x[i] = (float)rw_rng_uniform(&rng);
+    printf("layer %zu -> %zu, batch %zu, %d threads, forward + backward\n", I, O, B,
+           threads);
+    printf("%8s %12s %10s %10s %10s\n", "density", "connections", "ms", "GFLOP/s",
+           "vs dense");
+    double densities[] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
+    double dense_ms = 0;
+    for (size_t d = 0; d < sizeof densities / sizeof densities[0]; d++) {
+        rw_layer L;
+        size_t nnz = (size_t)(densities[d] * (double)I * (double)O);
+        rw_status st = d == 0 ? rw_layer_init_dense(&L, I, O, RW_ACT_RELU, &err)
+                              : rw_layer_init_sparse(&L, I, O, nnz, RW_ACT_RELU,
+                                                     &rng, &err);
+        if (st != RW_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        for (size_t k = 0; k < L.nw; k++)
+            L.w[k] = (float)(rw_rng_normal(&rng) * 0.05);
+        L.a = rw_alloc(O * B, sizeof(float), "a", &err);
+        L.d = rw_alloc(O * B, sizeof(float), "d", &err);
+        for (size_t i = 0; i < O * B; i++)
+            L.d[i] = (float)(rw_rng_uniform(&rng) - 0.5);
+        double t = time_layer(&L, x, dx, B, 7);
+        if (d == 0)
+            dense_ms = t * 1e3;
+        double flops = 6.0 * (double)L.nw * (double)B;
+        printf("%7.1f%% %12zu %10.3f %10.1f %9.1fx\n", 100 * densities[d], L.nw,
+               t * 1e3, flops / t / 1e9, dense_ms / (t * 1e3));
+        rw_layer_free(&L);
+    }
+    rw_free(x);
+    rw_free(dx);
+    return 0;
+}

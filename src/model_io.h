@@ -1,0 +1,24 @@
+/*
+ * Model file internals shared with the tests and the fuzzer. Not installed.
+ * The format is specified in docs/model-format.md.
+ */
+#ifndef RW_MODEL_IO_H
+#define RW_MODEL_IO_H
+
+#include "rewire.h"
+
+#define RW_MODEL_MAGIC "RWMODEL" /* 8 bytes with the terminating NUL */
+#define RW_MODEL_VERSION 1u
+
+/* A sparse layer may have at most max(RW_MODEL_FREE_INPUTS, 8 * file size)
+ * inputs: its transposed index costs 8 bytes per input, and this keeps
+ * every allocation of the loader proportional to the file it reads. */
+#define RW_MODEL_FREE_INPUTS ((uint64_t)1 << 20)
+
+/* rw_net_load_buffer with a switch for the CRC32 check. check_crc = 0
+ * exists for the fuzzer, so that mutated inputs reach the parser; the
+ * stored CRC bytes must still be present. Everything else is validated. */
+rw_net *rw_net_load_buffer_opts(const void *buf, size_t len, const char *name,
+                                int check_crc, rw_error *err);
+
+#endif /* RW_MODEL_IO_H */

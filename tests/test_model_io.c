@@ -1,0 +1,836 @@
+/* Model file tests: save/load round trips are bit-exact (weights,
+ * topology, transform, optimizer state, predictions, one more training
+ * step), saving is atomic, and every malformed file fails cleanly with a
+ * message naming the file and the byte offset.
+ *
+ * `test_model_io --write-seeds DIR` writes the fuzzer's seed models
+ * (fuzz/corpus/model/). */
+#include "internal.h"
+#include "model_io.h"
+
+#include "check.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REPO_DIR RW_FIXTURES "/../.."
+#define REGRESSIONS REPO_DIR "/fuzz/regressions/model"
+#define CORPUS REPO_DIR "/fuzz/corpus/model"
+
+/* ---------------- helpers ---------------- */
+
+static char *tmp_path(const char *name)
+{
+    static char buf[8][1024];
+    static int next = 0;
+    char *p = buf[next++ % 8];
+    snprintf(p, sizeof buf[0], "%s/model_io_%s", RW_TMPDIR, name);
+    return p;
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
+static void write_all(const char *path, const void *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    if (len)
+        fwrite(b, 1, len, f);
+    fclose(f);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void fix_crc(unsigned char *b, size_t len)
+{
+    put32(b + len - 4, rw_crc32(0, b, len - 4));
+}
+
+/* Payload offset of the first section with `tag` (and, for LAYR, layer
+ * index `index`), or 0. */
+static size_t find_section(const unsigned char *b, size_t len,
+                           const char *tag, uint32_t index, uint64_t *plen)
+{
+    size_t pos = 12;
+    while (pos + 12 <= len - 4) {
+        uint64_t sl = get64(b + pos + 4);
+        if (!memcmp(b + pos, tag, 4) &&
+            (strcmp(tag, "LAYR") || get32(b + pos + 12) == index)) {
+            if (plen)
+                *plen = sl;
+            return pos + 12;
+        }
+        pos += 12 + (size_t)sl;
+    }
+    return 0;
+}
+
+static bool has(const char *msg, const char *part)
+{
+    return strstr(msg, part) != NULL;
+}
+
+static void fill_random(float *x, size_t n, uint64_t seed)
+{
+    rw_rng rng;
+    rw_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)rw_rng_normal(&rng);
+}
+
+static rw_net *make_mlp(size_t in, const size_t *hidden, size_t nh,
+                        size_t out, rw_activation act, rw_loss loss,
+                        int sparse, uint64_t seed)
+{
+    rw_error err;
+    rw_net_config cfg = rw_net_config_defaults();
+    cfg.seed = seed;
+    CHECK_OK(rw_net_config_mlp(&cfg, in, hidden, nh, out, act, loss, &err),
+             &err);
+    if (sparse)
+        CHECK_OK(rw_net_config_sparsify(&cfg, RW_SPARSE_UNIFORM, 0.4,
+                                        sparse > 1, &err), &err);
+    rw_net *net = rw_net_create(&cfg, &err);
+    CHECK_MSG(net != NULL, "%s", err.msg);
+    if (!net)
+        exit(1);
+    return net;
+}
+
+/* Random classification batch for `net`. */
+typedef struct batch {
+    float *x, *y;
+    int32_t *labels;
+    size_t n;
+} batch;
+
+static batch make_batch(const rw_net *net, size_t n, uint64_t seed)
+{
+    batch b;
+    size_t I = rw_net_inputs(net), C = rw_net_outputs(net);
+    b.n = n;
+    b.x = malloc(n * I * sizeof *b.x);
+    b.y = malloc(n * C * sizeof *b.y);
+    b.labels = malloc(n * sizeof *b.labels);
+    fill_random(b.x, n * I, seed);
+    fill_random(b.y, n * C, seed + 1);
+    for (size_t j = 0; j < n; j++)
+        b.labels[j] = (int32_t)(j % C);
+    return b;
+}
+
+static void free_batch(batch *b)
+{
+    free(b->x);
+    free(b->y);
+    free(b->labels);
+}
+
+static void train_steps(rw_net *net, const batch *b, rw_optim_kind kind,
+                        int steps)
+{
+    rw_error err;
+    rw_optim_config opt = rw_optim_defaults(kind);
+    opt.weight_decay = 1e-3;
+    int ce = rw_net_classes(net) > 0;
+    for (int s = 0; s < steps; s++) {
+        CHECK_OK(rw_net_gradient(net, b->x, ce ? b->labels : NULL,
+                                 ce ? NULL : b->y, b->n, NULL, NULL, &err),
+                 &err);
+        CHECK_OK(rw_net_step(net, &opt, 0.01, &err), &err);
+    }
+}
+
+static bool same_floats(const float *a, const float *b, size_t n)
+{
+    if (!a || !b)
+        return a == b;
+    return memcmp(a, b, n * sizeof *a) == 0;
+}
+
+/* Everything a model file carries, compared bit for bit. */
+static void check_same_net(const rw_net *a, const rw_net *b)
+{
+    CHECK(memcmp(&a->cfg, &b->cfg, sizeof a->cfg) == 0);
+    CHECK(a->n_layers == b->n_layers);
+    CHECK(a->step == b->step);
+    CHECK(a->has_moments == b->has_moments);
+    CHECK(a->moments_for == b->moments_for);
+    CHECK(same_floats(a->shift, b->shift, a->cfg.n_inputs));
+    CHECK(same_floats(a->scale, b->scale, a->cfg.n_inputs));
+    for (size_t l = 0; l < a->n_layers && l < b->n_layers; l++) {
+        const rw_layer *p = &a->layers[l], *q = &b->layers[l];
+        CHECK(p->kind == q->kind && p->act == q->act);
+        CHECK(p->in == q->in && p->out == q->out && p->nw == q->nw);
+        if (p->nw != q->nw || p->out != q->out || p->in != q->in)
+            continue;
+        CHECK(same_floats(p->w, q->w, p->nw));
+        CHECK(same_floats(p->b, q->b, p->out));
+        CHECK(same_floats(p->m1, q->m1, p->nw));
+        CHECK(same_floats(p->m2, q->m2, p->nw));
+        CHECK(same_floats(p->bm1, q->bm1, p->out));
+        CHECK(same_floats(p->bm2, q->bm2, p->out));
+        CHECK(p->initial_nnz == q->initial_nnz);
+        CHECK(p->initial_alive == q->initial_alive);
+        CHECK(rw_net_initial_share(a, l) == rw_net_initial_share(b, l));
+        if (p->kind == RW_LAYER_SPARSE) {
+            CHECK(memcmp(p->row_ptr, q->row_ptr,
+                         (p->out + 1) * sizeof *p->row_ptr) == 0);
+            CHECK(memcmp(p->col, q->col, p->nw * sizeof *p->col) == 0);
+            CHECK(memcmp(p->tcol_ptr, q->tcol_ptr,
+                         (p->in + 1) * sizeof *p->tcol_ptr) == 0);
+            CHECK(memcmp(p->t_k, q->t_k, p->nw * sizeof *p->t_k) == 0);
+            CHECK(memcmp(p->t_row, q->t_row, p->nw * sizeof *p->t_row) == 0);
+        }
+    }
+}
+
+static void check_same_predictions(rw_net *a, rw_net *b)
+{
+    rw_error err;
+    size_t n = 37, I = rw_net_inputs(a), C = rw_net_outputs(a);
+    float *x = malloc(n * I * sizeof *x);
+    float *ya = malloc(n * C * sizeof *ya), *yb = malloc(n * C * sizeof *yb);
+    fill_random(x, n * I, 99);
+    CHECK_OK(rw_net_predict(a, x, n, ya, &err), &err);
+    CHECK_OK(rw_net_predict(b, x, n, yb, &err), &err);
+    CHECK(memcmp(ya, yb, n * C * sizeof *ya) == 0);
+    free(x);
+    free(ya);
+    free(yb);
+}
+
+/* Saves, loads and checks that the copy is identical; returns the copy. */
+static rw_net *round_trip(rw_net *net, const char *name)
+{
+    rw_error err;
+    const char *path = tmp_path(name);
+    CHECK_OK(rw_net_save(net, path, &err), &err);
+    rw_net *copy = rw_net_load(path, &err);
+    CHECK_MSG(copy != NULL, "%s", err.msg);
+    if (!copy)
+        return NULL;
+    check_same_net(net, copy);
+    check_same_predictions(net, copy);
+    return copy;
+}
+
+/* ---------------- round trips ---------------- */
+
+static void test_dense_round_trip(void)
+{
+    size_t hidden[] = {7, 5};
+    rw_net *net = make_mlp(6, hidden, 2, 3, RW_ACT_RELU,
+                           RW_LOSS_CROSS_ENTROPY, 0, 11);
+    rw_net *copy = round_trip(net, "dense.rwm");
+    CHECK(copy && copy->step == 0 && !copy->has_moments);
+    /* A fresh model carries no optimizer section. */
+    size_t len;
+    unsigned char *b = read_all(tmp_path("dense.rwm"), &len);
+    CHECK(b && find_section(b, len, "OPTM", 0, NULL) == 0);
+    CHECK(b && find_section(b, len, "XFRM", 0, NULL) == 0);
+    free(b);
+    rw_net_free(copy);
+    rw_net_free(net);
+}
+
+static void test_sparse_round_trip(void)
+{
+    rw_error err;
+    size_t hidden[] = {30, 16};
+    rw_net *net = make_mlp(20, hidden, 2, 4, RW_ACT_TANH,
+                           RW_LOSS_CROSS_ENTROPY, 1, 12);
+    CHECK(net->layers[0].kind == RW_LAYER_SPARSE);
+    /* Rewire so that some connections are no longer initial ones. */
+    rw_rng rng;
+    rw_rng_seed(&rng, 5);
+    CHECK_OK(rw_net_rewire(net, RW_REWIRE_SET, 0.3, &rng, NULL, &err), &err);
+    CHECK(rw_net_initial_share(net, 0) < 1.0);
+    rw_net *copy = round_trip(net, "sparse.rwm");
+    if (copy)
+        CHECK(rw_net_initial_share(copy, 0) == rw_net_initial_share(net, 0));
+    rw_net_free(copy);
+    rw_net_free(net);
+
+    /* Sparse output layer, MSE. */
+    size_t h2[] = {9};
+    net = make_mlp(5, h2, 1, 3, RW_ACT_SIGMOID, RW_LOSS_MSE, 2, 13);
+    CHECK(net->layers[1].kind == RW_LAYER_SPARSE);
+    copy = round_trip(net, "sparse_out.rwm");
+    rw_net_free(copy);
+    rw_net_free(net);
+}
+
+static void test_transform_round_trip(void)
+{
+    rw_error err;
+    size_t hidden[] = {8};
+    rw_net *net = make_mlp(5, hidden, 1, 2, RW_ACT_LEAKY_RELU, RW_LOSS_MSE,
+                           0, 14);
+    float shift[5] = {0.5f, -1.0f, 2.0f, 0.0f, 1e-3f};
+    float scale[5] = {2.0f, 0.25f, 1.0f, 3.0f, 100.0f};
+    CHECK_OK(rw_net_set_input_transform(net, shift, scale, &err), &err);
+    rw_net *copy = round_trip(net, "xfrm.rwm");
+    const float *s, *c;
+    CHECK(copy && rw_net_input_transform(copy, &s, &c) == 1);
+    if (copy) {
+        CHECK(memcmp(s, shift, sizeof shift) == 0);
+        CHECK(memcmp(c, scale, sizeof scale) == 0);
+    }
+    rw_net_free(copy);
+    rw_net_free(net);
+}
+
+/* After a few steps, the loaded copy continues training exactly like the
+ * original: moments and the step count survive. */
+static void test_optimizer_round_trip(rw_optim_kind kind, int sparse,
+                                      rw_loss loss)
+{
+    size_t hidden[] = {12, 10};
+    rw_net *net = make_mlp(8, hidden, 2, 3, RW_ACT_RELU, loss, sparse,
+                           20 + (uint64_t)kind);
+    batch b = make_batch(net, 16, 77);
+    train_steps(net, &b, kind, 3);
+    CHECK(net->step == 3);
+    CHECK(kind == RW_OPT_SGD || net->has_moments);
+    rw_net *copy = round_trip(net, "optim.rwm");
+    if (copy) {
+        train_steps(net, &b, kind, 1);
+        train_steps(copy, &b, kind, 1);
+        check_same_net(net, copy);
+        CHECK(copy->step == 4);
+    }
+    free_batch(&b);
+    rw_net_free(copy);
+    rw_net_free(net);
+}
+
+/* ---------------- atomic save ---------------- */
+
+static size_t count_temp_files(const char *base)
+{
+    DIR *d = opendir(RW_TMPDIR);
+    size_t n = 0, bl = strlen(base);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, base, bl) && strstr(e->d_name + bl, ".tmp."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_atomic_save(void)
+{
+    rw_error err;
+    const char *path = tmp_path("atomic.rwm");
+    size_t h1[] = {3};
+    rw_net *old_net = make_mlp(4, h1, 1, 2, RW_ACT_RELU,
+                               RW_LOSS_CROSS_ENTROPY, 0, 31);
+    CHECK_OK(rw_net_save(old_net, path, &err), &err);
+    size_t old_len;
+    unsigned char *old_bytes = read_all(path, &old_len);
+
+    size_t h2[] = {200, 100};
+    rw_net *big = make_mlp(50, h2, 2, 10, RW_ACT_RELU,
+                           RW_LOSS_CROSS_ENTROPY, 0, 32);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Writes beyond 4 KiB fail with EFBIG instead of a signal. */
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {4096, 4096};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        rw_error cerr;
+        rw_status st = rw_net_save(big, path, &cerr);
+        int ok = st == RW_ERR_IO && has(cerr.msg, path) &&
+                 has(cerr.msg, strerror(EFBIG));
+        if (!ok)
+            fprintf(stderr, "child: status %d, message: %s\n", (int)st,
+                    cerr.msg);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the failing save did not report RW_ERR_IO (status %d)", status);
+    size_t now_len;
+    unsigned char *now = read_all(path, &now_len);
+    CHECK(now && now_len == old_len && !memcmp(now, old_bytes, old_len));
+    rw_net *back = rw_net_load(path, &err);
+    CHECK_MSG(back != NULL, "%s", err.msg);
+    if (back)
+        check_same_net(old_net, back);
+    CHECK(count_temp_files("model_io_atomic.rwm") == 0);
+
+    /* A folder that does not exist: an I/O error naming the path. */
+    const char *nowhere = RW_TMPDIR "/no/such/folder/m.rwm";
+    CHECK(rw_net_save(old_net, nowhere, &err) == RW_ERR_IO);
+    CHECK(has(err.msg, nowhere));
+
+    /* A diverged network is refused before anything is written. */
+    const char *nan_path = tmp_path("nan.rwm");
+    remove(nan_path);
+    big->layers[1].w[5] = NAN;
+    CHECK(rw_net_save(big, nan_path, &err) == RW_ERR_ARG);
+    CHECK(has(err.msg, "layer 2") && has(err.msg, "nan"));
+    CHECK(access(nan_path, F_OK) != 0);
+
+    free(old_bytes);
+    free(now);
+    rw_net_free(back);
+    rw_net_free(big);
+    rw_net_free(old_net);
+}
+
+/* ---------------- malformed files ---------------- */
+
+/* Loads a buffer that must fail with a message naming `name`, "byte" and
+ * `part` (if not NULL), as a format error. */
+static void expect_fail(const unsigned char *b, size_t len, const char *part,
+                        int line)
+{
+    rw_error err;
+    rw_error_clear(&err);
+    rw_net *net = rw_net_load_buffer(b, len, "bad.rwm", &err);
+    CHECK_MSG(net == NULL, "line %d: a bad model loaded", line);
+    rw_net_free(net);
+    CHECK_MSG(err.status == RW_ERR_FORMAT, "line %d: status %s (%s)", line,
+              rw_status_str(err.status), err.msg);
+    CHECK_MSG(has(err.msg, "bad.rwm: byte "), "line %d: message '%s'", line,
+              err.msg);
+    if (part)
+        CHECK_MSG(has(err.msg, part), "line %d: message '%s' lacks '%s'",
+                  line, err.msg, part);
+}
+#define EXPECT_FAIL(b, len, part) expect_fail(b, len, part, __LINE__)
+
+static unsigned char *model_bytes(rw_net *net, const char *name, size_t *len)
+{
+    rw_error err;
+    const char *path = tmp_path(name);
+    CHECK_OK(rw_net_save(net, path, &err), &err);
+    unsigned char *b = read_all(path, len);
+    if (!b)
+        exit(1);
+    return b;
+}
+
+/* A small sparse model with transform and optimizer state. */
+static rw_net *small_sparse(void)
+{
+    rw_error err;
+    size_t hidden[] = {6};
+    rw_net *net = make_mlp(5, hidden, 1, 3, RW_ACT_RELU,
+                           RW_LOSS_CROSS_ENTROPY, 2, 41);
+    float shift[5] = {1, 2, 3, 4, 5}, scale[5] = {1, 1, 2, 2, 3};
+    CHECK_OK(rw_net_set_input_transform(net, shift, scale, &err), &err);
+    batch b = make_batch(net, 4, 5);
+    train_steps(net, &b, RW_OPT_ADAM, 2);
+    free_batch(&b);
+    return net;
+}
+
+static void test_truncation_and_flips(void)
+{
+    rw_net *net = small_sparse();
+    size_t len;
+    unsigned char *b = model_bytes(net, "small.rwm", &len);
+    unsigned char *c = malloc(len);
+    rw_error err;
+    for (size_t cut = 0; cut < len; cut++) {
+        memcpy(c, b, cut);
+        EXPECT_FAIL(c, cut, NULL);
+        /* Without the CRC the parser itself must stay safe. */
+        rw_net_free(rw_net_load_buffer_opts(c, cut, "bad.rwm", 0, &err));
+    }
+    for (size_t i = 0; i < len; i++)
+        for (int bit = 0; bit < 8; bit += 3) {
+            memcpy(c, b, len);
+            c[i] ^= (unsigned char)(1u << bit);
+            EXPECT_FAIL(c, len, NULL);
+            rw_net_free(rw_net_load_buffer_opts(c, len, "bad.rwm", 0, &err));
+        }
+    /* A flipped weight byte is reported as a CRC mismatch. */
+    uint64_t pl;
+    size_t at = find_section(b, len, "LAYR", 0, &pl);
+    CHECK(at > 0);
+    memcpy(c, b, len);
+    c[at + (size_t)pl - 10] ^= 0x40;
+    EXPECT_FAIL(c, len, "CRC32 mismatch");
+    /* Truncation inside a section names the section. */
+    EXPECT_FAIL(b, len - 20, "truncated");
+    free(c);
+    free(b);
+    rw_net_free(net);
+}
+
+static void test_header_errors(void)
+{
+    rw_net *net = small_sparse();
+    size_t len;
+    unsigned char *b = model_bytes(net, "hdr.rwm", &len);
+    unsigned char *c = malloc(len + 64);
+
+    memcpy(c, b, len);
+    c[2] = 'X';
+    EXPECT_FAIL(c, len, "byte 0: not a rewire model (bad magic)");
+    EXPECT_FAIL((const unsigned char *)"PK\3\4", 4, "bad magic");
+
+    memcpy(c, b, len);
+    put32(c + 8, 7);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len,
+                "byte 8: unsupported format version 7 (this build reads 1)");
+
+    /* Trailing garbage. */
+    memcpy(c, b, len);
+    memcpy(c + len, "garbage!", 8);
+    EXPECT_FAIL(c, len + 8, "8 unexpected bytes after the end");
+
+    /* An unknown section is skipped. */
+    size_t body = len - 4;
+    memcpy(c, b, body);
+    memcpy(c + body, "ZZZZ", 4);
+    put64(c + body + 4, 5);
+    memcpy(c + body + 12, "hello", 5);
+    size_t len2 = body + 17 + 4;
+    fix_crc(c, len2);
+    rw_error err;
+    rw_net *copy = rw_net_load_buffer(c, len2, "unknown.rwm", &err);
+    CHECK_MSG(copy != NULL, "%s", err.msg);
+    if (copy) {
+        check_same_net(net, copy);
+        check_same_predictions(net, copy);
+    }
+    rw_net_free(copy);
+
+    /* A duplicated XFRM section. */
+    uint64_t xl;
+    size_t xa = find_section(b, len, "XFRM", 0, &xl);
+    CHECK(xa > 0);
+    size_t xs = 12 + (size_t)xl;
+    unsigned char *d = malloc(len + xs);
+    memcpy(d, b, body);
+    memcpy(d + body, b + xa - 12, xs);
+    fix_crc(d, body + xs + 4);
+    EXPECT_FAIL(d, body + xs + 4, "second XFRM section");
+    free(d);
+
+    /* A missing layer: rename its tag. */
+    memcpy(c, b, len);
+    size_t la = find_section(b, len, "LAYR", 1, NULL);
+    memcpy(c + la - 12, "LAYX", 4);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "without a LAYR section for layer index 1");
+
+    /* A missing CONF section. */
+    memcpy(c, b, len);
+    memcpy(c + 12, "CONX", 4);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "without a CONF section");
+
+    /* Bad enums and counts in CONF. */
+    size_t ca = find_section(b, len, "CONF", 0, NULL);
+    memcpy(c, b, len);
+    put32(c + ca + 8, 0);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "layer count 0");
+    memcpy(c, b, len);
+    put32(c + ca + 12, 9);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "loss 9 is unknown");
+    memcpy(c, b, len);
+    put32(c + ca + 28 + 8, 5); /* softmax on the hidden layer */
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "softmax");
+    memcpy(c, b, len);
+    put64(c + ca + 28 + 16, 0x7ff8000000000000ull); /* NaN density */
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "density");
+
+    /* XFRM for the wrong number of inputs, and with a wrong length. */
+    memcpy(c, b, len);
+    put64(c + xa, get64(b + xa) + 1);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "input transform has 6 entries");
+    memcpy(c, b, len); /* 12 bytes shorter, followed by an empty section */
+    put64(c + xa - 8, xl - 12);
+    memcpy(c + xa + (size_t)xl - 12, "ZZZZ", 4);
+    put64(c + xa + (size_t)xl - 8, 0);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "XFRM section has");
+
+    /* A CONF section too short to hold its own counts (the rest of its
+     * bytes become an unknown section). */
+    uint64_t cl;
+    find_section(b, len, "CONF", 0, &cl);
+    memcpy(c, b, len);
+    put64(c + 16, 4);
+    memcpy(c + 28, "ZZZZ", 4);
+    put64(c + 32, cl - 4 - 12);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "expected the input count (8 bytes) but the CONF "
+                        "section ends at byte 28");
+
+    /* A non-finite weight. */
+    memcpy(c, b, len);
+    uint64_t l1;
+    size_t l1a = find_section(b, len, "LAYR", 1, &l1);
+    put32(c + l1a + (size_t)l1 - 4 * 3 - 4, 0x7f800000u); /* +inf */
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "infinite");
+
+    free(c);
+    free(b);
+    rw_net_free(net);
+}
+
+static void test_sparse_errors(void)
+{
+    rw_net *net = small_sparse();
+    size_t len;
+    unsigned char *b = model_bytes(net, "sp.rwm", &len);
+    unsigned char *c = malloc(len);
+    const rw_layer *L = &net->layers[0];
+    uint64_t pl;
+    size_t at = find_section(b, len, "LAYR", 0, &pl);
+    CHECK(at > 0 && L->kind == RW_LAYER_SPARSE);
+    size_t rows = at + 48, cols = rows + 4 * L->out;
+
+    /* A connection count of 2^40 in a file of a few hundred bytes fails
+     * as a format error: nothing of that size is allocated. */
+    memcpy(c, b, len);
+    put64(c + at + 24, (uint64_t)1 << 40);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "1099511627776 connections");
+
+    /* So do 2^30 inputs (the transposed index would need 8 GiB). */
+    size_t ca = find_section(b, len, "CONF", 0, NULL);
+    memcpy(c, b, len);
+    put64(c + ca, (uint64_t)1 << 30);
+    put64(c + at + 8, (uint64_t)1 << 30);
+    size_t xa = find_section(b, len, "XFRM", 0, NULL);
+    put64(c + xa, (uint64_t)1 << 30);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "1073741824 inputs");
+
+    /* Find a row with at least two connections. */
+    size_t r = 0;
+    while (r < L->out && L->row_ptr[r + 1] - L->row_ptr[r] < 2)
+        r++;
+    CHECK(r < L->out);
+    size_t k = L->row_ptr[r];
+    uint32_t c0 = get32(b + cols + 4 * k), c1 = get32(b + cols + 4 * k + 4);
+
+    memcpy(c, b, len); /* unsorted */
+    put32(c + cols + 4 * k, c1);
+    put32(c + cols + 4 * k + 4, c0);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "strictly increasing");
+
+    memcpy(c, b, len); /* duplicate */
+    put32(c + cols + 4 * k + 4, c0);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "strictly increasing");
+
+    memcpy(c, b, len); /* out of range */
+    put32(c + cols + 4 * k, (c0 & RW_COL_INITIAL) | (uint32_t)L->in);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "out of range");
+
+    memcpy(c, b, len); /* row counts that do not add up */
+    put32(c + rows, get32(b + rows) + 1);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "row");
+
+    memcpy(c, b, len); /* more surviving initial connections than flagged */
+    put64(c + at + 40, get64(b + at + 40) - 1);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "initial");
+
+    memcpy(c, b, len); /* layer shape against the config */
+    put64(c + at + 16, L->out + 1);
+    fix_crc(c, len);
+    EXPECT_FAIL(c, len, "CONF section makes it");
+
+    free(c);
+    free(b);
+    rw_net_free(net);
+}
+
+static void test_files(void)
+{
+    rw_error err;
+    const char *empty = tmp_path("empty.rwm");
+    write_all(empty, "", 0);
+    rw_net *net = rw_net_load(empty, &err);
+    CHECK(net == NULL && err.status == RW_ERR_FORMAT);
+    CHECK(has(err.msg, empty) && has(err.msg, "byte 0") &&
+          has(err.msg, "empty"));
+
+    const char *missing = tmp_path("does-not-exist.rwm");
+    remove(missing);
+    net = rw_net_load(missing, &err);
+    CHECK(net == NULL && err.status == RW_ERR_IO);
+    CHECK(has(err.msg, missing) && has(err.msg, strerror(ENOENT)));
+
+    net = rw_net_load(RW_TMPDIR, &err);
+    CHECK(net == NULL && err.status == RW_ERR_IO &&
+          has(err.msg, "not a regular file"));
+    CHECK(rw_net_load_buffer(NULL, 0, NULL, &err) == NULL &&
+          has(err.msg, "<buffer>: byte 0"));
+}
+
+/* Every crasher the fuzzer ever found fails cleanly, with and without the
+ * CRC check; every seed in the corpus loads. */
+static void test_fuzz_files(void)
+{
+    const char *dirs[] = {REGRESSIONS, CORPUS};
+    for (int which = 0; which < 2; which++) {
+        DIR *d = opendir(dirs[which]);
+        if (!d) {
+            CHECK_MSG(which == 0, "cannot open %s", dirs[which]);
+            continue;
+        }
+        struct dirent *e;
+        size_t n = 0;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            char path[2048];
+            snprintf(path, sizeof path, "%s/%s", dirs[which], e->d_name);
+            size_t len;
+            unsigned char *b = read_all(path, &len);
+            if (!b)
+                continue;
+            n++;
+            rw_error err;
+            rw_net *net = rw_net_load_buffer(b, len, e->d_name, &err);
+            if (which == 0) {
+                CHECK_MSG(net == NULL && has(err.msg, e->d_name) &&
+                          has(err.msg, "byte"), "%s", path);
+                rw_net_free(net);
+                net = rw_net_load_buffer_opts(b, len, e->d_name, 0, &err);
+                CHECK_MSG(net == NULL && has(err.msg, "byte"),
+                          "%s loads without its CRC", path);
+            } else {
+                CHECK_MSG(net != NULL, "seed %s: %s", path, err.msg);
+            }
+            rw_net_free(net);
+            free(b);
+        }
+        closedir(d);
+        if (which == 1)
+            CHECK_MSG(n >= 3, "only %zu seeds in %s", n, dirs[which]);
+    }
+}
+
+/* ---------------- seeds for the fuzzer ---------------- */
+
+static int write_seeds(const char *dir)
+{
+    rw_error err;
+    char path[1024];
+    size_t h[] = {4};
+    rw_net *dense = make_mlp(3, h, 1, 2, RW_ACT_RELU, RW_LOSS_CROSS_ENTROPY,
+                             0, 1);
+    snprintf(path, sizeof path, "%s/dense.rwm", dir);
+    CHECK_OK(rw_net_save(dense, path, &err), &err);
+
+    rw_net *sparse = make_mlp(6, (size_t[]){5}, 1, 3, RW_ACT_TANH,
+                              RW_LOSS_CROSS_ENTROPY, 2, 2);
+    rw_rng rng;
+    rw_rng_seed(&rng, 3);
+    CHECK_OK(rw_net_rewire(sparse, RW_REWIRE_SET, 0.3, &rng, NULL, &err),
+             &err);
+    snprintf(path, sizeof path, "%s/sparse.rwm", dir);
+    CHECK_OK(rw_net_save(sparse, path, &err), &err);
+
+    rw_net *xf = make_mlp(4, (size_t[]){3}, 1, 2, RW_ACT_SIGMOID, RW_LOSS_MSE,
+                          1, 3);
+    float shift[4] = {0.5f, 1, -1, 0}, scale[4] = {2, 1, 0.5f, 4};
+    CHECK_OK(rw_net_set_input_transform(xf, shift, scale, &err), &err);
+    snprintf(path, sizeof path, "%s/transform_mse.rwm", dir);
+    CHECK_OK(rw_net_save(xf, path, &err), &err);
+
+    batch b = make_batch(sparse, 4, 9);
+    train_steps(sparse, &b, RW_OPT_ADAM, 2);
+    free_batch(&b);
+    snprintf(path, sizeof path, "%s/sparse_adam.rwm", dir);
+    CHECK_OK(rw_net_save(sparse, path, &err), &err);
+
+    b = make_batch(dense, 4, 10);
+    train_steps(dense, &b, RW_OPT_MOMENTUM, 1);
+    free_batch(&b);
+    snprintf(path, sizeof path, "%s/dense_momentum.rwm", dir);
+    CHECK_OK(rw_net_save(dense, path, &err), &err);
+
+    rw_net_free(dense);
+    rw_net_free(sparse);
+    rw_net_free(xf);
+    TEST_MAIN_END();
+}
+
+int main(int argc, char **argv)
+{
+    rw_set_threads(2);
+    if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
+        return write_seeds(argv[2]);
+    test_dense_round_trip();
+    test_sparse_round_trip();
+    test_transform_round_trip();
+    test_optimizer_round_trip(RW_OPT_ADAM, 0, RW_LOSS_CROSS_ENTROPY);
+    test_optimizer_round_trip(RW_OPT_ADAMW, 1, RW_LOSS_CROSS_ENTROPY);
+    test_optimizer_round_trip(RW_OPT_MOMENTUM, 2, RW_LOSS_MSE);
+    test_optimizer_round_trip(RW_OPT_SGD, 1, RW_LOSS_MSE);
+    test_atomic_save();
+    test_truncation_and_flips();
+    test_header_errors();
+    test_sparse_errors();
+    test_files();
+    test_fuzz_files();
+    TEST_MAIN_END();
+}
