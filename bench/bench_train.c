@@ -4,7 +4,13 @@
  * own child process so that its peak resident memory is its own.
  *
  *   bench_train [--threads N] [--epochs N] [--densities 1,0.2,0.1,...]
- *               [--hidden 1000,1000,1000] [--rewire none|set] [--torch]
+ *               [--epsilon E] [--hidden 1000,1000,1000] [--rewire none|set]
+ *               [--torch]
+ *
+ * --epsilon E replaces the density list by one Erdos-Renyi network (the
+ * scale test: --hidden 333333,333333,333333 --epsilon 20). The table then
+ * also states the memory per connection: peak resident memory less the
+ * dataset and the activation buffers, divided by the connections.
  *
  * --torch also runs bench/torch_train.py (Debian python3-torch) in the same
  * run, dense and with a 5% mask, and prints the ratios. Without the
@@ -24,7 +30,10 @@
 typedef struct result {
     double seconds, sps, accuracy;
     size_t connections;
+    double fixed_mib; /* dataset + activation buffers */
 } result;
+
+static double epsilon = 0.0;
 
 static rw_dataset *open_data(rw_split split)
 {
@@ -61,7 +70,10 @@ static int run_config(double density, const size_t *hidden, size_t nh,
     if (rw_net_config_mlp(&cfg, 784, hidden, nh, 10, RW_ACT_RELU,
                           RW_LOSS_CROSS_ENTROPY, &err) != RW_OK)
         return 1;
-    if (density < 1.0 &&
+    if (epsilon > 0.0 &&
+        rw_net_config_sparsify(&cfg, RW_SPARSE_ER, epsilon, 0, &err) != RW_OK)
+        return 1;
+    if (epsilon <= 0.0 && density < 1.0 &&
         rw_net_config_sparsify(&cfg, RW_SPARSE_UNIFORM, density, 0, &err) != RW_OK)
         return 1;
     rw_net *net = rw_net_create(&cfg, &err);
@@ -74,7 +86,7 @@ static int run_config(double density, const size_t *hidden, size_t nh,
     tc.batch = 128;
     tc.lr = 0.01;
     tc.optim = rw_optim_defaults(RW_OPT_MOMENTUM);
-    tc.rewire = density < 1.0 ? rewire : RW_REWIRE_NONE;
+    tc.rewire = density < 1.0 || epsilon > 0.0 ? rewire : RW_REWIRE_NONE;
     rw_train_result res;
     if (rw_train(net, train, test, &tc, &res, &err) != RW_OK) {
         fprintf(stderr, "%s\n", err.msg);
@@ -84,6 +96,14 @@ static int run_config(double density, const size_t *hidden, size_t nh,
     r->sps = res.samples_per_second;
     r->accuracy = res.test_accuracy;
     r->connections = rw_net_connections(net);
+    double fixed = (double)(rw_dataset_size(train) + rw_dataset_size(test)) *
+                   (784.0 * 4 + 4 + 8) + 784.0 * 128 * 4;
+    for (size_t l = 0; l < rw_net_layers(net); l++) {
+        rw_layer_info li;
+        rw_net_layer_info(net, l, &li, NULL);
+        fixed += 2.0 * 4.0 * (double)li.outputs * 128; /* a and d */
+    }
+    r->fixed_mib = fixed / (1024.0 * 1024.0);
     rw_net_free(net);
     rw_dataset_free(train);
     rw_dataset_free(test);
@@ -132,7 +152,11 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc)
             epochs = (size_t)atol(argv[++i]);
-        else if (!strcmp(argv[i], "--torch"))
+        else if (!strcmp(argv[i], "--epsilon") && i + 1 < argc) {
+            epsilon = atof(argv[++i]);
+            densities[0] = 0.0;
+            nd = 1;
+        } else if (!strcmp(argv[i], "--torch"))
             torch = true;
         else if (!strcmp(argv[i], "--rewire") && i + 1 < argc)
             rewire = !strcmp(argv[++i], "none") ? RW_REWIRE_NONE : RW_REWIRE_SET;
@@ -157,8 +181,9 @@ int main(int argc, char **argv)
     printf("-10, batch 128, SGD momentum, %d threads, %zu epoch(s), rewiring %s\n",
            threads, epochs, rewire == RW_REWIRE_SET ? "SET" : "none");
     printf("GEMM: %s\n\n", rw_gemm_info());
-    printf("%8s %12s %10s %12s %10s %9s %8s\n", "density", "connections",
-           "s/epoch", "samples/s", "peak MiB", "vs dense", "test acc");
+    printf("%8s %12s %10s %12s %10s %9s %8s %9s\n", "density", "connections",
+           "s/epoch", "samples/s", "peak MiB", "vs dense", "test acc",
+           "B/conn");
     double dense_s = 0.0;
     for (int d = 0; d < nd; d++) {
         result r;
@@ -169,9 +194,14 @@ int main(int argc, char **argv)
         }
         if (densities[d] >= 1.0)
             dense_s = r.seconds;
-        printf("%7.1f%% %12zu %10.2f %12.0f %10.0f %8.1fx %7.2f%%\n",
-               100 * densities[d], r.connections, r.seconds, r.sps, mib,
-               dense_s > 0 ? dense_s / r.seconds : 0.0, 100 * r.accuracy);
+        if (epsilon > 0.0)
+            printf("  eps %-3g", epsilon);
+        else
+            printf("%7.1f%%", 100 * densities[d]);
+        printf(" %12zu %10.2f %12.0f %10.0f %8.1fx %7.2f%% %9.1f\n",
+               r.connections, r.seconds, r.sps, mib,
+               dense_s > 0 ? dense_s / r.seconds : 0.0, 100 * r.accuracy,
+               (mib - r.fixed_mib) * 1024.0 * 1024.0 / (double)r.connections);
         fflush(stdout);
     }
     if (torch) {

@@ -20,8 +20,7 @@ typedef struct parser {
     int failed;
 } parser;
 
-static void fail_at(parser *p, size_t at, int truncated, const char *fmt,
-                    const char *what)
+static void fail_at(parser *p, size_t at, int truncated, const char *msg)
 {
     if (p->failed)
         return;
@@ -41,7 +40,7 @@ static void fail_at(parser *p, size_t at, int truncated, const char *fmt,
     p->err->column = col;
     p->err->offset = at;
     p->err->truncated = truncated;
-    snprintf(p->err->msg, sizeof p->err->msg, fmt, what ? what : "");
+    snprintf(p->err->msg, sizeof p->err->msg, "%s", msg);
 }
 
 /* Describes the byte at p->pos for messages: "'x'", "byte 0x01", "end". */
@@ -51,17 +50,16 @@ static void fail_unexpected(parser *p, const char *expected)
     if (p->pos >= p->len) {
         snprintf(buf, sizeof buf, "unexpected end of text, expected %s",
                  expected);
-        fail_at(p, p->pos, 1, "%s", buf);
+        fail_at(p, p->pos, 1, buf);
         return;
     }
     unsigned char c = (unsigned char)p->text[p->pos];
     if (c >= 0x20 && c < 0x7f)
-        snprintf(buf, sizeof buf, "unexpected '%c', expected %s", c,
-                 expected);
+        snprintf(buf, sizeof buf, "unexpected '%c', expected %s", c, expected);
     else
         snprintf(buf, sizeof buf, "unexpected byte 0x%02x, expected %s", c,
                  expected);
-    fail_at(p, p->pos, 0, "%s", buf);
+    fail_at(p, p->pos, 0, buf);
 }
 
 static void skip_ws(parser *p)
@@ -94,17 +92,19 @@ static int literal(parser *p, const char *word)
     return 1;
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 /* Scales an integer mantissa by 10^e10 without locale-dependent strtod.
  * Exact when the mantissa fits 53 bits and |e10| <= 22; otherwise within
  * a few ulps, which is plenty for plotting. */
 static double scale10(uint64_t mant, long e10)
 {
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
-                                 1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-                                 1e18, 1e19, 1e20, 1e21, 1e22};
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     double m = (double)mant;
     if (mant == 0)
         return 0.0;
@@ -138,8 +138,7 @@ static int parse_number(parser *p, rw_json *out)
     if (p->text[p->pos] == '0') {
         p->pos++;
         if (p->pos < p->len && is_digit(p->text[p->pos])) {
-            fail_at(p, p->pos, 0, "%s",
-                    "numbers may not have leading zeros");
+            fail_at(p, p->pos, 0, "numbers may not have leading zeros");
             return 0;
         }
     } else {
@@ -280,7 +279,7 @@ static int put_utf8(sbuf *b, unsigned cp)
 
 static void fail_nomem(parser *p)
 {
-    fail_at(p, p->pos, 0, "%s", "out of memory");
+    fail_at(p, p->pos, 0, "out of memory");
 }
 
 /* Parses a string starting at '"'; returns a malloc'd NUL-terminated copy
@@ -295,8 +294,7 @@ static char *parse_string_raw(parser *p, size_t *n)
     }
     for (;;) {
         if (p->pos >= p->len) {
-            fail_at(p, p->pos, 1, "%s",
-                    "unexpected end of text inside a string");
+            fail_at(p, p->pos, 1, "unexpected end of text inside a string");
             free(b.data);
             return NULL;
         }
@@ -324,7 +322,7 @@ static char *parse_string_raw(parser *p, size_t *n)
             return b.data;
         }
         if (c < 0x20) {
-            fail_at(p, p->pos, 0, "%s",
+            fail_at(p, p->pos, 0,
                     c == '\n' ? "line break inside a string"
                               : "control character inside a string");
             free(b.data);
@@ -333,8 +331,7 @@ static char *parse_string_raw(parser *p, size_t *n)
         /* backslash escape */
         p->pos++;
         if (p->pos >= p->len) {
-            fail_at(p, p->pos, 1, "%s",
-                    "unexpected end of text inside a string");
+            fail_at(p, p->pos, 1, "unexpected end of text inside a string");
             free(b.data);
             return NULL;
         }
@@ -365,7 +362,7 @@ static char *parse_string_raw(parser *p, size_t *n)
                         return NULL;
                     }
                     if (lo < 0xdc00 || lo > 0xdfff) {
-                        fail_at(p, p->pos - 6, 0, "%s",
+                        fail_at(p, p->pos - 6, 0,
                                 "invalid low surrogate in \\u escape");
                         free(b.data);
                         return NULL;
@@ -386,7 +383,8 @@ static char *parse_string_raw(parser *p, size_t *n)
         }
         default:
             p->pos--;
-            fail_unexpected(p, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)");
+            fail_unexpected(
+                p, "an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)");
             free(b.data);
             return NULL;
         }
@@ -528,7 +526,7 @@ static int parse_value(parser *p, rw_json *out)
     case '{':
     case '[': {
         if (p->depth >= RW_JSON_MAX_DEPTH) {
-            fail_at(p, p->pos, 0, "%s", "nesting is too deep");
+            fail_at(p, p->pos, 0, "nesting is too deep");
             return 0;
         }
         p->depth++;
@@ -554,9 +552,7 @@ static int parse_value(parser *p, rw_json *out)
         out->type = RW_JSON_BOOL;
         out->boolean = 0;
         return literal(p, "false");
-    case 'n':
-        out->type = RW_JSON_NULL;
-        return literal(p, "null");
+    case 'n': out->type = RW_JSON_NULL; return literal(p, "null");
     default:
         if (c == '-' || is_digit(c))
             return parse_number(p, out);

@@ -55,8 +55,7 @@ static void set_range(rwp_axis *a, const double *v, size_t n)
 }
 
 static rwp_series line(const char *label, const double *x, const double *y,
-                       size_t n, size_t colour, int dashed,
-                       rwp_marker marker)
+                       size_t n, size_t colour, int dashed, rwp_marker marker)
 {
     rwp_series s;
     s.label = label;
@@ -111,8 +110,8 @@ static void fmt_pct(char *buf, size_t n, double v)
     snprintf(buf, n, "%.1f%%", 100 * v);
 }
 
-static int draw_curves(cairo_t *cr, double W, double H, void *vc,
-                       char *errbuf, size_t errlen)
+static int draw_curves(cairo_t *cr, double W, double H, void *vc, char *errbuf,
+                       size_t errlen)
 {
     (void)errbuf;
     (void)errlen;
@@ -123,28 +122,28 @@ static int draw_curves(cairo_t *cr, double W, double H, void *vc,
     sub[0] = '\0';
     if (isfinite(last->train_acc) || isfinite(last->test_acc) ||
         isfinite(last->train_loss)) {
-        size_t k = (size_t)snprintf(sub, sizeof sub, "epoch %.0f:",
-                                    last->epoch);
+        size_t k =
+            (size_t)snprintf(sub, sizeof sub, "epoch %.0f:", last->epoch);
         if (isfinite(last->train_acc)) {
             fmt_pct(a, sizeof a, last->train_acc);
             k += (size_t)snprintf(sub + k, sizeof sub - k,
                                   " train accuracy %s,", a);
         } else if (isfinite(last->train_loss) && k < sizeof sub) {
-            k += (size_t)snprintf(sub + k, sizeof sub - k,
-                                  " train loss %.4g,", last->train_loss);
+            k += (size_t)snprintf(sub + k, sizeof sub - k, " train loss %.4g,",
+                                  last->train_loss);
         }
         if (isfinite(last->test_acc) && k < sizeof sub) {
             fmt_pct(b, sizeof b, last->test_acc);
-            k += (size_t)snprintf(sub + k, sizeof sub - k,
-                                  " test accuracy %s,", b);
+            k += (size_t)snprintf(sub + k, sizeof sub - k, " test accuracy %s,",
+                                  b);
         } else if (isfinite(last->test_loss) && k < sizeof sub) {
-            k += (size_t)snprintf(sub + k, sizeof sub - k,
-                                  " test loss %.4g,", last->test_loss);
+            k += (size_t)snprintf(sub + k, sizeof sub - k, " test loss %.4g,",
+                                  last->test_loss);
         }
         if (isfinite(last->connections) && k < sizeof sub) {
             rwp_format_si(last->connections, a, sizeof a);
-            k += (size_t)snprintf(sub + k, sizeof sub - k,
-                                  " %s connections,", a);
+            k += (size_t)snprintf(sub + k, sizeof sub - k, " %s connections,",
+                                  a);
         }
         if (k > 0 && k < sizeof sub && sub[k - 1] == ',')
             sub[k - 1] = '\0';
@@ -179,8 +178,7 @@ static int draw_curves(cairo_t *cr, double W, double H, void *vc,
         if (!p.ya.log)
             p.ya.floor = lo >= 0 ? 0 : -HUGE_VAL;
     }
-    line_panel(cr, &p, left, top, col_w, top_h, s, has_test ? 2 : 1,
-               has_test);
+    line_panel(cr, &p, left, top, col_w, top_h, s, has_test ? 2 : 1, has_test);
 
     if (has_acc) {
         double *tra = c->tra, *tea = c->tea;
@@ -195,8 +193,8 @@ static int draw_curves(cairo_t *cr, double W, double H, void *vc,
         p.ya.ceil = 100;
         s[0] = line("train", c->x, tra, c->n, 0, 0, RWP_MARK_CIRCLE);
         s[1] = line("test", c->x, tea, c->n, 1, 1, RWP_MARK_SQUARE);
-        line_panel(cr, &p, left + col_w, top, col_w, top_h, s,
-                   has_test ? 2 : 1, has_test);
+        line_panel(cr, &p, left + col_w, top, col_w, top_h, s, has_test ? 2 : 1,
+                   has_test);
     }
     if (bottom_row) {
         double y = top + top_h + 4, h = avail - top_h - 4;
@@ -263,8 +261,8 @@ static void layer_name(const rewiring *r, size_t l, char *buf, size_t n)
 
 /* One row of coloured swatches naming the layers, centred; returns the y
  * below it. */
-static double layer_legend(cairo_t *cr, double W, double y,
-                           const rewiring *r, int with_total)
+static double layer_legend(cairo_t *cr, double W, double y, const rewiring *r,
+                           int with_total)
 {
     char buf[96];
     double swatch = 30, gap = 22, total_w = 0;
@@ -336,8 +334,8 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     p.ya.si = 1;
     size_t k = 0;
     for (size_t l = 0; l < L; l++)
-        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_CONNECTIONS),
-                      r->n, l, 0, rwp_marker_for(l));
+        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_CONNECTIONS), r->n,
+                      l, 0, rwp_marker_for(l));
     if (with_total) {
         s[k] = line(NULL, r->x, r->total, r->n, 6, 0, RWP_MARK_NONE);
         k++;
@@ -362,10 +360,10 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     p.ya.floor = 0;
     k = 0;
     for (size_t l = 0; l < L; l++) {
-        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_DROPPED), r->n,
-                      l, 0, rwp_marker_for(l));
-        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_GROWN), r->n, l,
-                      1, RWP_MARK_NONE);
+        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_DROPPED), r->n, l, 0,
+                      rwp_marker_for(l));
+        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_GROWN), r->n, l, 1,
+                      RWP_MARK_NONE);
     }
     line_panel(cr, &p, left + cw, top, cw, ch, s, k, 0);
 
@@ -379,8 +377,8 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     p.ya.ceil = 100;
     k = 0;
     for (size_t l = 0; l < L; l++)
-        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_SHARE), r->n, l,
-                      0, rwp_marker_for(l));
+        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_SHARE), r->n, l, 0,
+                      rwp_marker_for(l));
     line_panel(cr, &p, left, top + ch, cw, ch, s, k, 0);
 
     /* (d) neurons per layer */
@@ -393,8 +391,8 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     p.ya.integer = 1;
     k = 0;
     for (size_t l = 0; l < L; l++)
-        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_NEURONS), r->n,
-                      l, 0, rwp_marker_for(l));
+        s[k++] = line(NULL, r->x, rw_series_of(r, l, RWP_L_NEURONS), r->n, l, 0,
+                      rwp_marker_for(l));
     {
         double lo = NAN, hi = NAN;
         for (size_t i = 0; i < k; i++)
@@ -444,12 +442,12 @@ static int draw_retention(cairo_t *cr, double W, double H, void *vr,
                               100 * c->average_accuracy);
     if (isfinite(c->backward_transfer) && k < sizeof sub)
         k += (size_t)snprintf(sub + k, sizeof sub - k,
-                              "%sbackward transfer %+.1f percentage points",
+                              "%sbackward transfer %+.1f pp",
                               k ? ", " : "", 100 * c->backward_transfer);
-    if (k < sizeof sub)
-        snprintf(sub + k, sizeof sub - k, "%srow i: accuracy on each task "
-                                          "after training task i",
-                 k ? "; " : "");
+    if (isfinite(c->forward_transfer) && k < sizeof sub)
+        k += (size_t)snprintf(sub + k, sizeof sub - k,
+                              "%sforward transfer %+.1f pp",
+                              k ? ", " : "", 100 * c->forward_transfer);
     double top = rwp_title(cr, W, rt->o->title ? rt->o->title : title, sub);
     rwp_grid g;
     memset(&g, 0, sizeof g);
@@ -475,8 +473,8 @@ static int draw_retention(cairo_t *cr, double W, double H, void *vr,
 
 /* ================= the pictures ================= */
 
-static int plot_curves(const char *log_path, const char *out,
-                       const rwp_opts *o, char *errbuf, size_t errlen)
+static int plot_curves(const char *log_path, const char *out, const rwp_opts *o,
+                       char *errbuf, size_t errlen)
 {
     if (rwp_check_format(out, errbuf, errlen))
         return 1;
@@ -490,7 +488,9 @@ static int plot_curves(const char *log_path, const char *out,
     c.name = rwp_base_name(log_path);
     c.o = o;
     c.n = log.n;
-    double *buf = malloc(7 * log.n * sizeof *buf);
+    double *buf = log.n <= SIZE_MAX / (7 * sizeof(double))
+                      ? malloc(7 * log.n * sizeof *buf)
+                      : NULL;
     if (!buf) {
         rwp_log_free(&log);
         return rwp_out_of_memory(log_path, errbuf, errlen);
@@ -508,7 +508,8 @@ static int plot_curves(const char *log_path, const char *out,
         c.lr[i] = e->lr;
         c.sec[i] = e->seconds;
     }
-    int rc = rwp_render_opts(out, 1000, 700, draw_curves, &c, o, errbuf, errlen);
+    int rc =
+        rwp_render_opts(out, 1000, 700, draw_curves, &c, o, errbuf, errlen);
     free(buf);
     rwp_log_free(&log);
     return rc;
@@ -562,8 +563,9 @@ static int plot_rewiring(const char *log_path, const char *out,
         for (size_t i = 0; i < log.n; i++) {
             const rwp_epoch *e = &log.ep[i];
             for (int f = 0; f < RWP_L_COUNT; f++) {
-                double v = l < e->n_layers ? e->layer[l * RWP_L_COUNT + (size_t)f]
-                                           : NAN;
+                double v = l < e->n_layers
+                               ? e->layer[l * RWP_L_COUNT + (size_t)f]
+                               : NAN;
                 if (f == RWP_L_SHARE)
                     v *= 100;
                 r.layer[(l * RWP_L_COUNT + (size_t)f) * log.n + i] = v;
@@ -584,7 +586,8 @@ static int plot_rewiring(const char *log_path, const char *out,
         r.x[i] = log.ep[i].epoch;
         r.total[i] = log.ep[i].connections;
     }
-    int rc = rwp_render_opts(out, 1100, 820, draw_rewiring, &r, o, errbuf, errlen);
+    int rc =
+        rwp_render_opts(out, 1100, 820, draw_rewiring, &r, o, errbuf, errlen);
     free(buf);
     free(r.dense);
     rwp_log_free(&log);
@@ -596,8 +599,8 @@ static int plot_rewiring(const char *log_path, const char *out,
 #endif
 }
 
-static int plot_continual(const char *path, const char *out,
-                          const rwp_opts *o, char *errbuf, size_t errlen)
+static int plot_continual(const char *path, const char *out, const rwp_opts *o,
+                          char *errbuf, size_t errlen)
 {
     if (rwp_check_format(out, errbuf, errlen))
         return 1;
@@ -624,7 +627,8 @@ static int plot_continual(const char *path, const char *out,
     if (rc)
         rc = rwp_out_of_memory(path, errbuf, errlen);
     else
-        rc = rwp_render_opts(out, 820, 720, draw_retention, &rt, o, errbuf, errlen);
+        rc = rwp_render_opts(out, 820, 720, draw_retention, &rt, o, errbuf,
+                             errlen);
     if (rt.row_names)
         for (size_t i = 0; i < c.rows; i++)
             free(rt.row_names[i]);
@@ -657,8 +661,8 @@ int rw_plot_connectivity(rw_net *net, size_t img_h, size_t img_w,
 {
     if (!net || !out_png)
         return rwp_fail(errbuf, errlen, "plot: no model or output given");
-    return rwp_plot_connectivity(net, NULL, "model", NULL, img_h, img_w,
-                             out_png, 0, &rwp_default_opts, errbuf, errlen);
+    return rwp_plot_connectivity(net, NULL, NULL, NULL, img_h, img_w, out_png,
+                                 0, &rwp_default_opts, errbuf, errlen);
 }
 
 /* ================= command line ================= */
@@ -696,7 +700,8 @@ static const char plot_help[] =
     "                      spirals, moons, blobs, xor, a .csv file or an IDX\n"
     "                      pair IMAGES,LABELS\n"
     "  --continual FILE    JSON report: {\"method\": ..., \"tasks\": [...],\n"
-    "                      \"matrix\": [[...], ...], \"average_accuracy\": ...,\n"
+    "                      \"matrix\": [[...], ...], \"average_accuracy\": "
+    "...,\n"
     "                      \"backward_transfer\": ...}; matrix[i][j] is the\n"
     "                      accuracy (0..1 or null) on task j after task i\n"
     "\n"
@@ -801,8 +806,9 @@ static int parse_args(int argc, char **argv, plot_args *a)
             arg = name;
         }
         static const char *const with_value[] = {
-            "--log", "--model", "--model-start", "--continual", "--data",
-            "-o", "--output", "--title", "--height", "--width", "--size"};
+            "--log",    "--model", "--model-start", "--continual",
+            "--data",   "-o",      "--output",      "--title",
+            "--height", "--width", "--size"};
         int takes = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             takes |= strcmp(arg, with_value[k]) == 0;
@@ -939,13 +945,13 @@ int rw_cli_plot(int argc, char **argv)
             rc = 1;
         else if (a.connectivity)
             rc = rwp_plot_connectivity(net, start, a.model, a.model_start,
-                                   a.img_h, a.img_w, a.out, a.print_counts,
-                                   &a.o, err, sizeof err);
+                                       a.img_h, a.img_w, a.out, a.print_counts,
+                                       &a.o, err, sizeof err);
         else if (a.weights)
             rc = rwp_plot_weights(net, a.model, a.out, &a.o, err, sizeof err);
         else
             rc = rwp_plot_confusion(net, a.model, a.data, a.out, &a.o, err,
-                                sizeof err);
+                                    sizeof err);
         rw_net_free(start);
         rw_net_free(net);
     }

@@ -57,8 +57,8 @@ int rwp_out_of_memory(const char *what, char *errbuf, size_t errlen)
 static int read_error(const char *path, char *errbuf, size_t errlen)
 {
     if (errno == EFBIG)
-        return rwp_fail(errbuf, errlen, "%s: file is larger than %zu MiB",
-                        path, RWP_MAX_FILE >> 20);
+        return rwp_fail(errbuf, errlen, "%s: file is larger than %zu MiB", path,
+                        RWP_MAX_FILE >> 20);
     return rwp_fail(errbuf, errlen, "%s: cannot read: %s", path,
                     strerror(errno));
 }
@@ -68,8 +68,7 @@ static int read_error(const char *path, char *errbuf, size_t errlen)
 /* Reads number `key` of `obj` into *out: absent or null gives NaN. Other
  * types are an error naming the line. */
 static int get_num(const rw_json *obj, const char *key, double *out,
-                   const char *path, size_t line, char *errbuf,
-                   size_t errlen)
+                   const char *path, size_t line, char *errbuf, size_t errlen)
 {
     const rw_json *v = rw_json_get(obj, key);
     *out = NAN;
@@ -115,16 +114,16 @@ static int parse_record(const rw_json *obj, rwp_epoch *e, const char *path,
         {"connections", offsetof(rwp_epoch, connections)},
         {"drop_fraction", offsetof(rwp_epoch, drop_fraction)},
     };
-    static const char *layer_keys[RWP_L_COUNT] = {
-        "neurons", "connections", "density", "dropped", "grown",
-        "initial_share"};
+    static const char *layer_keys[RWP_L_COUNT] = {"neurons", "connections",
+                                                  "density", "dropped",
+                                                  "grown",   "initial_share"};
     memset(e, 0, sizeof *e);
     if (get_num(obj, "epoch", &e->epoch, path, line, errbuf, errlen))
         return 1;
     if (!isfinite(e->epoch) || e->epoch < 0)
         return rwp_fail(errbuf, errlen,
-                        "%s: line %zu: \"epoch\" should be a number >= 0",
-                        path, line);
+                        "%s: line %zu: \"epoch\" should be a number >= 0", path,
+                        line);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         double *dst = (double *)(void *)((char *)e + fields[i].off);
         if (get_num(obj, fields[i].key, dst, path, line, errbuf, errlen))
@@ -254,8 +253,8 @@ int rwp_log_load(const char *path, rwp_log *log, char *errbuf, size_t errlen)
                 break;
             }
             rc = rwp_fail(errbuf, errlen,
-                          "%s: line %zu, column %zu (byte %zu): %s", path,
-                          line, je.column, start + je.offset, je.msg);
+                          "%s: line %zu, column %zu (byte %zu): %s", path, line,
+                          je.column, start + je.offset, je.msg);
             break;
         }
         if (obj->type != RW_JSON_OBJECT) {
@@ -451,6 +450,8 @@ static int continual_fill(const rw_json *root, rwp_continual *c,
     c->average_accuracy = v && v->type == RW_JSON_NUMBER ? v->number : NAN;
     v = rw_json_get(root, "backward_transfer");
     c->backward_transfer = v && v->type == RW_JSON_NUMBER ? v->number : NAN;
+    v = rw_json_get(root, "forward_transfer");
+    c->forward_transfer = v && v->type == RW_JSON_NUMBER ? v->number : NAN;
     return 0;
 }
 
@@ -459,7 +460,7 @@ int rwp_continual_load(const char *path, rwp_continual *c, char *errbuf,
 {
     size_t len = 0;
     memset(c, 0, sizeof *c);
-    c->average_accuracy = c->backward_transfer = NAN;
+    c->average_accuracy = c->backward_transfer = c->forward_transfer = NAN;
     char *text = rw_json_read_file(path, RWP_MAX_FILE, &len);
     if (!text)
         return read_error(path, errbuf, errlen);
@@ -483,9 +484,8 @@ int rwp_continual_load(const char *path, rwp_continual *c, char *errbuf,
 
 /* ================= shapes ================= */
 
-int rwp_image_shape(size_t n, size_t h, size_t w, size_t *out_h,
-                    size_t *out_w, const char *what, char *errbuf,
-                    size_t errlen)
+int rwp_image_shape(size_t n, size_t h, size_t w, size_t *out_h, size_t *out_w,
+                    const char *what, char *errbuf, size_t errlen)
 {
     if (h == 0 && w == 0) {
         size_t s = (size_t)sqrt((double)n);

@@ -53,17 +53,17 @@ typedef struct rwp_log {
  * dropped with a warning on stderr naming the file and line, as is an
  * earlier run when the epochs start again. Returns 0, or non-zero with
  * "<path>: ..." in errbuf (missing file, malformed line, no epochs). */
-int rwp_log_load(const char *path, rwp_log *log, char *errbuf,
-                 size_t errlen);
+int rwp_log_load(const char *path, rwp_log *log, char *errbuf, size_t errlen);
 void rwp_log_free(rwp_log *log);
 
 /* A continual-learning report: accuracy on task j after training task i. */
 typedef struct rwp_continual {
-    char *method;        /* may be NULL */
-    size_t rows, cols;   /* training stages x tasks */
-    char **tasks;        /* cols names (generated when absent) */
-    double *matrix;      /* rows x cols, 0..1, NaN for null */
+    char *method;      /* may be NULL */
+    size_t rows, cols; /* training stages x tasks */
+    char **tasks;      /* cols names (generated when absent) */
+    double *matrix;    /* rows x cols, 0..1, NaN for null */
     double average_accuracy, backward_transfer; /* NaN when absent */
+    double forward_transfer;                    /* NaN when absent */
 } rwp_continual;
 
 int rwp_continual_load(const char *path, rwp_continual *c, char *errbuf,
@@ -72,9 +72,8 @@ void rwp_continual_free(rwp_continual *c);
 
 /* Image shape for `n` inputs: (h, w) given, or a square when both are 0.
  * Returns 0, or non-zero with a message (prefixed by `what`) in errbuf. */
-int rwp_image_shape(size_t n, size_t h, size_t w, size_t *out_h,
-                    size_t *out_w, const char *what, char *errbuf,
-                    size_t errlen);
+int rwp_image_shape(size_t n, size_t h, size_t w, size_t *out_h, size_t *out_w,
+                    const char *what, char *errbuf, size_t errlen);
 
 /* Copies a library error into errbuf as "<path>: <msg>", without doubling
  * the path when the message already starts with it. Returns 1. */

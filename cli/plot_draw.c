@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef RW_HAVE_CAIRO
 
@@ -93,7 +94,10 @@ rwp_rgb rwp_text_on(rwp_rgb bg)
     return with_white > with_black ? white : black;
 }
 
-void rwp_set(cairo_t *cr, rwp_rgb c) { cairo_set_source_rgb(cr, c.r, c.g, c.b); }
+void rwp_set(cairo_t *cr, rwp_rgb c)
+{
+    cairo_set_source_rgb(cr, c.r, c.g, c.b);
+}
 
 /* ================= text ================= */
 
@@ -105,10 +109,70 @@ void rwp_font(cairo_t *cr, double size, int bold)
     cairo_set_font_size(cr, size);
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4   ? 4
+               : s[0] >= 0xE0                 ? 3
+               : s[0] >= 0xC2 && s[0] <= 0xDF ? 2
+                                              : 0;
+    if (n == 0 || (n == 3 && s[0] > 0xEF))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    unsigned cp =
+        n == 2   ? (s[0] & 0x1Fu) << 6 | (s[1] & 0x3Fu)
+        : n == 3 ? (s[0] & 0x0Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu)
+                 : (s[0] & 0x07u) << 18 | (s[1] & 0x3Fu) << 12 |
+                       (s[2] & 0x3Fu) << 6 | (s[3] & 0x3Fu);
+    /* overlong forms, surrogates and values past U+10FFFF */
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    return n;
+}
+
+/* Cairo refuses to draw anything after it meets invalid UTF-8, and names
+ * come from files: returns s, or a copy in *tmp (free it) with each bad
+ * byte replaced by '?'. Returns "?" when even the copy cannot be had. */
+static const char *utf8_safe(const char *s, char **tmp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, n = strlen(s);
+    *tmp = NULL;
+    while (i < n) {
+        size_t k = utf8_len(u + i);
+        if (k == 0)
+            break;
+        i += k;
+    }
+    if (i == n)
+        return s;
+    char *c = malloc(n + 1);
+    if (!c)
+        return "?";
+    memcpy(c, s, n + 1);
+    while (i < n) {
+        size_t k = utf8_len((const unsigned char *)c + i);
+        if (k == 0) {
+            c[i] = '?';
+            k = 1;
+        }
+        i += k;
+    }
+    *tmp = c;
+    return c;
+}
+
 double rwp_text_width(cairo_t *cr, const char *s)
 {
     cairo_text_extents_t te;
-    cairo_text_extents(cr, s, &te);
+    char *tmp;
+    cairo_text_extents(cr, utf8_safe(s, &tmp), &te);
+    free(tmp);
     return te.x_advance;
 }
 
@@ -126,8 +190,10 @@ void rwp_text(cairo_t *cr, double x, double y, double ax, double ay,
     cairo_font_extents(cr, &fe);
     double w = rwp_text_width(cr, s);
     double top = y - ay * (fe.ascent + fe.descent);
+    char *tmp;
     cairo_move_to(cr, x - ax * w, top + fe.ascent);
-    cairo_show_text(cr, s);
+    cairo_show_text(cr, utf8_safe(s, &tmp));
+    free(tmp);
     cairo_new_path(cr);
 }
 
@@ -283,8 +349,8 @@ void rwp_axis_fit(rwp_axis *a, double target)
         if (hi > a->ceil && a->ceil >= a->dmax)
             hi = a->ceil;
     }
-    double step = a->force_step > 0 ? a->force_step
-                                    : nice_step((hi - lo) / target);
+    double step =
+        a->force_step > 0 ? a->force_step : nice_step((hi - lo) / target);
     if (a->integer && step < 1)
         step = 1;
     if (a->exact) {
@@ -376,8 +442,7 @@ void rwp_axis_format(const rwp_axis *a, double v, char *buf, size_t n)
             snprintf(buf, n, "0");
             return;
         }
-        snprintf(buf, n, "%.*f%s", decimals_for(a->step / unit), v / unit,
-                 suf);
+        snprintf(buf, n, "%.*f%s", decimals_for(a->step / unit), v / unit, suf);
         return;
     }
     int d = decimals_for(a->step);
@@ -411,8 +476,8 @@ static double max_tick_width(cairo_t *cr, const rwp_axis *a)
 
 #define TICK_LEN 5.0
 
-void rwp_panel_place(cairo_t *cr, rwp_panel *p, double bx, double by,
-                     double bw, double bh)
+void rwp_panel_place(cairo_t *cr, rwp_panel *p, double bx, double by, double bw,
+                     double bh)
 {
     rwp_font(cr, RWP_FONT_PANEL, 1);
     double title_h = p->title ? rwp_line_height(cr) + 10 : 8;
@@ -479,7 +544,10 @@ double rwp_py(const rwp_panel *p, double v)
 }
 
 /* Pixel-aligned coordinate for crisp 1-unit lines. */
-static double crisp(double v) { return floor(v) + 0.5; }
+static double crisp(double v)
+{
+    return floor(v) + 0.5;
+}
 
 void rwp_panel_frame(cairo_t *cr, const rwp_panel *p)
 {
@@ -528,14 +596,15 @@ void rwp_panel_frame(cairo_t *cr, const rwp_panel *p)
     }
     for (size_t i = 0; i < p->xa.nticks; i++) {
         rwp_axis_format(&p->xa, p->xa.ticks[i], buf, sizeof buf);
-        rwp_text(cr, rwp_px(p, p->xa.ticks[i]), p->y + p->h + TICK_LEN + 3,
-                 0.5, 0, buf);
+        rwp_text(cr, rwp_px(p, p->xa.ticks[i]), p->y + p->h + TICK_LEN + 3, 0.5,
+                 0, buf);
     }
     /* axis labels */
     rwp_font(cr, RWP_FONT_LABEL, 0);
     if (p->xa.label)
-        rwp_text_fit(cr, p->x + p->w / 2, p->y + p->h + TICK_LEN + 3 + tick_h + 5,
-                     0.5, 0, p->w, p->xa.label);
+        rwp_text_fit(cr, p->x + p->w / 2,
+                     p->y + p->h + TICK_LEN + 3 + tick_h + 5, 0.5, 0, p->w,
+                     p->xa.label);
     if (p->ya.label) {
         /* rotated label, shortened when taller than the plot area */
         cairo_save(cr);
@@ -579,12 +648,10 @@ rwp_marker rwp_marker_for(size_t i)
     return m[i % 4];
 }
 
-static void marker_path(cairo_t *cr, rwp_marker m, double x, double y,
-                        double r)
+static void marker_path(cairo_t *cr, rwp_marker m, double x, double y, double r)
 {
     switch (m) {
-    case RWP_MARK_NONE:
-        break;
+    case RWP_MARK_NONE: break;
     case RWP_MARK_CIRCLE:
         cairo_new_sub_path(cr);
         cairo_arc(cr, x, y, r, 0, 2 * M_PI);
@@ -627,8 +694,8 @@ static void set_line_style(cairo_t *cr, const rwp_series *s)
     static const double dash[2] = {7, 4};
     cairo_set_line_width(cr, 2.2);
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-    cairo_set_line_cap(cr, s->dashed ? CAIRO_LINE_CAP_BUTT
-                                     : CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_cap(cr,
+                       s->dashed ? CAIRO_LINE_CAP_BUTT : CAIRO_LINE_CAP_ROUND);
     cairo_set_dash(cr, dash, s->dashed ? 2 : 0, 0);
     rwp_set(cr, s->colour);
 }
@@ -713,8 +780,7 @@ static size_t covered(const rwp_panel *p, const rwp_series *s, size_t n,
     return hits;
 }
 
-void rwp_legend(cairo_t *cr, const rwp_panel *p, const rwp_series *s,
-                size_t n)
+void rwp_legend(cairo_t *cr, const rwp_panel *p, const rwp_series *s, size_t n)
 {
     size_t rows = 0;
     double tw = 0;
@@ -736,10 +802,10 @@ void rwp_legend(cairo_t *cr, const rwp_panel *p, const rwp_series *s,
     double bw = pad + swatch + 8 + tw + pad, bh = rows * row_h + pad;
     double inset = 8;
     double cand[4][2] = {
-        {p->x + p->w - inset - bw, p->y + inset},         /* top right */
-        {p->x + inset, p->y + inset},                     /* top left */
+        {p->x + p->w - inset - bw, p->y + inset},             /* top right */
+        {p->x + inset, p->y + inset},                         /* top left */
         {p->x + p->w - inset - bw, p->y + p->h - inset - bh}, /* bottom r */
-        {p->x + inset, p->y + p->h - inset - bh}};        /* bottom left */
+        {p->x + inset, p->y + p->h - inset - bh}};            /* bottom left */
     size_t best = 0, best_hits = (size_t)-1;
     for (size_t c = 0; c < 4; c++) {
         size_t h = covered(p, s, n, cand[c][0], cand[c][1], bw, bh);
@@ -825,8 +891,7 @@ void rwp_colorbar(cairo_t *cr, double x, double y, double w, double h,
 
 /* Draws the figure title (and an optional subtitle) across the top;
  * returns the y below them. */
-double rwp_title(cairo_t *cr, double W, const char *title,
-                         const char *subtitle)
+double rwp_title(cairo_t *cr, double W, const char *title, const char *subtitle)
 {
     double y = 12;
     cairo_set_source_rgb(cr, 0, 0, 0);
@@ -844,7 +909,6 @@ double rwp_title(cairo_t *cr, double W, const char *title,
 
 /* ================= grids (confusion, retention) ================= */
 
-
 static double names_width(cairo_t *cr, const char *const *names, size_t n)
 {
     double w = 0;
@@ -857,7 +921,7 @@ static double names_width(cairo_t *cr, const char *const *names, size_t n)
 }
 
 void rwp_grid_draw(cairo_t *cr, double x, double y, double w, double h,
-                      const rwp_grid *g)
+                   const rwp_grid *g)
 {
     char buf[64];
     rwp_font(cr, RWP_FONT_LABEL, 0);
@@ -980,7 +1044,6 @@ void rwp_grid_draw(cairo_t *cr, double x, double y, double w, double h,
     rwp_colorbar(cr, mx + gw + 18, my + (gh - bh) / 2, 18, bh, &g->bar);
 }
 
-
 /* ================= output ================= */
 
 /* Lower-case extension of path including the dot (".png"), or "" when
@@ -997,7 +1060,6 @@ static void path_ext(const char *path, char *ext, size_t n)
         ext[i] = (char)tolower((unsigned char)dot[i]);
     ext[i] = '\0';
 }
-
 
 typedef enum out_kind { OUT_PNG, OUT_SVG, OUT_PDF, OUT_NONE } out_kind;
 
@@ -1076,7 +1138,8 @@ static void pixel_stats(cairo_surface_t *img, rwp_stats *st)
         return;
     }
     for (int y = 0; y < h; y++) {
-        const uint32_t *row = (const uint32_t *)(const void *)(data + (size_t)y * (size_t)stride);
+        const uint32_t *row =
+            (const uint32_t *)(const void *)(data + (size_t)y * (size_t)stride);
         for (int x = 0; x < w; x++) {
             uint32_t px = row[x];
             double r = (px >> 16) & 0xff, g = (px >> 8) & 0xff, b = px & 0xff;
@@ -1117,15 +1180,14 @@ static int draw_on(cairo_surface_t *surf, const char *path, int w, int h,
 }
 
 static int render_file(const char *path, int w, int h, rwp_draw_fn draw,
-                       void *ctx, rwp_stats *stats, char *errbuf,
-                       size_t errlen)
+                       void *ctx, rwp_stats *stats, char *errbuf, size_t errlen)
 {
     out_kind kind = kind_of(path, errbuf, errlen);
     if (kind == OUT_NONE)
         return 1;
     if (w < 1 || h < 1 || w > 16000 || h > 16000) {
-        snprintf(errbuf, errlen, "%s: picture size %dx%d is out of range",
-                 path, w, h);
+        snprintf(errbuf, errlen, "%s: picture size %dx%d is out of range", path,
+                 w, h);
         return 1;
     }
     int rc = 0;
@@ -1133,9 +1195,8 @@ static int render_file(const char *path, int w, int h, rwp_draw_fn draw,
     if (kind == OUT_PNG || stats) {
         img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
         if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
-            snprintf(errbuf, errlen, "%s: cannot make a %dx%d image: %s",
-                     path, w, h,
-                     cairo_status_to_string(cairo_surface_status(img)));
+            snprintf(errbuf, errlen, "%s: cannot make a %dx%d image: %s", path,
+                     w, h, cairo_status_to_string(cairo_surface_status(img)));
             cairo_surface_destroy(img);
             return 1;
         }
@@ -1150,11 +1211,13 @@ static int render_file(const char *path, int w, int h, rwp_draw_fn draw,
 
     sink out = {fopen(path, "wb"), 0, 0};
     if (!out.f) {
-        snprintf(errbuf, errlen, "%s: cannot write: %s", path,
-                 strerror(errno));
+        snprintf(errbuf, errlen, "%s: cannot write: %s", path, strerror(errno));
         cairo_surface_destroy(img);
         return 1;
     }
+    /* only a regular file is removed when writing fails (not a device) */
+    struct stat sb;
+    int regular = fstat(fileno(out.f), &sb) == 0 && S_ISREG(sb.st_mode);
     cairo_status_t st = CAIRO_STATUS_SUCCESS;
     if (kind == OUT_PNG) {
         st = cairo_surface_write_to_png_stream(img, sink_write, &out);
@@ -1191,7 +1254,7 @@ static int render_file(const char *path, int w, int h, rwp_draw_fn draw,
                      cairo_status_to_string(st));
         rc = 1;
     }
-    if (rc)
+    if (rc && regular)
         remove(path);
     return rc;
 }
@@ -1209,17 +1272,16 @@ int rwp_render(const char *path, int w, int h, rwp_draw_fn draw, void *ctx,
 /* ================= rendering ================= */
 
 int rwp_render_opts(const char *out, int dw, int dh, rwp_draw_fn fn, void *ctx,
-                  const rwp_opts *o, char *errbuf, size_t errlen)
+                    const rwp_opts *o, char *errbuf, size_t errlen)
 {
     int w = o->width > 0 ? o->width : dw, h = o->height > 0 ? o->height : dh;
     rwp_stats st;
-    int rc = rwp_render(out, w, h, fn, ctx, o->stats ? &st : NULL, errbuf,
-                        errlen);
+    int rc =
+        rwp_render(out, w, h, fn, ctx, o->stats ? &st : NULL, errbuf, errlen);
     if (rc == 0 && o->stats)
         printf("%s: %dx%d px, mean %.2f, variance %.2f\n", out, st.width,
                st.height, st.mean, st.variance);
     return rc;
 }
-
 
 #endif /* RW_HAVE_CAIRO */

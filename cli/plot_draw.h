@@ -62,15 +62,15 @@ double rwp_line_height(cairo_t *cr);
 
 typedef struct rwp_axis {
     /* set by the caller */
-    const char *label; /* with units, e.g. "loss (cross-entropy)" */
-    double dmin, dmax; /* data range (NaN or inf when there is no data) */
-    int log;           /* log10 scale (needs dmin > 0) */
-    int integer;       /* ticks only at whole numbers */
-    int si;            /* tick labels as 12k, 1.5M */
-    int tight;         /* range = data range (+3% margin), not rounded out */
-    int exact;         /* range = [dmin, dmax] exactly (image pixels) */
-    int invert;        /* y axes: lo at the top (image rows) */
-    double force_step; /* linear axes: use this tick step when > 0 */
+    const char *label;  /* with units, e.g. "loss (cross-entropy)" */
+    double dmin, dmax;  /* data range (NaN or inf when there is no data) */
+    int log;            /* log10 scale (needs dmin > 0) */
+    int integer;        /* ticks only at whole numbers */
+    int si;             /* tick labels as 12k, 1.5M */
+    int tight;          /* range = data range (+3% margin), not rounded out */
+    int exact;          /* range = [dmin, dmax] exactly (image pixels) */
+    int invert;         /* y axes: lo at the top (image rows) */
+    double force_step;  /* linear axes: use this tick step when > 0 */
     double floor, ceil; /* the range never goes past these */
     /* filled by rwp_axis_fit */
     double lo, hi;
@@ -97,8 +97,8 @@ typedef struct rwp_panel {
 
 /* Lays the panel out inside the box (bx, by, bw, bh), leaving room for the
  * title, tick labels and axis labels, and fits both axes. */
-void rwp_panel_place(cairo_t *cr, rwp_panel *p, double bx, double by,
-                     double bw, double bh);
+void rwp_panel_place(cairo_t *cr, rwp_panel *p, double bx, double by, double bw,
+                     double bh);
 /* Background, grid, frame, ticks, labels and title. */
 void rwp_panel_frame(cairo_t *cr, const rwp_panel *p);
 /* Data to device coordinates (NaN when not representable, e.g. <= 0 on a
@@ -130,8 +130,7 @@ rwp_marker rwp_marker_for(size_t i);
 void rwp_plot_series(cairo_t *cr, const rwp_panel *p, const rwp_series *s);
 /* Legend for the labelled series, inside the plot area in the corner that
  * covers the fewest data points. */
-void rwp_legend(cairo_t *cr, const rwp_panel *p, const rwp_series *s,
-                size_t n);
+void rwp_legend(cairo_t *cr, const rwp_panel *p, const rwp_series *s, size_t n);
 /* Draws one legend swatch (line, dash and marker) at (x, y) centre-left,
  * `len` long. */
 void rwp_swatch(cairo_t *cr, double x, double y, double len,
@@ -194,9 +193,8 @@ int rwp_render(const char *path, int w, int h, rwp_draw_fn draw, void *ctx,
 
 /* rwp_render with the canvas size from `o` (or dw x dh when unset);
  * prints "<out>: WxH px, mean M, variance V" when o->stats is set. */
-int rwp_render_opts(const char *out, int dw, int dh, rwp_draw_fn fn,
-                    void *ctx, const rwp_opts *o, char *errbuf,
-                    size_t errlen);
+int rwp_render_opts(const char *out, int dw, int dh, rwp_draw_fn fn, void *ctx,
+                    const rwp_opts *o, char *errbuf, size_t errlen);
 
 #endif /* RW_HAVE_CAIRO */
 

@@ -122,8 +122,8 @@ static cairo_surface_t *count_image(const size_t *counts, size_t h, size_t w,
     for (size_t r = 0; r < h; r++) {
         uint32_t *row = (uint32_t *)(void *)(data + r * stride);
         for (size_t c = 0; c < w; c++) {
-            double t = ((double)counts[r * w + c] - bar->lo) /
-                       (bar->hi - bar->lo);
+            double t =
+                ((double)counts[r * w + c] - bar->lo) / (bar->hi - bar->lo);
             rwp_rgb col = rwp_viridis(t);
             row[c] = (uint32_t)lround(col.r * 255) << 16 |
                      (uint32_t)lround(col.g * 255) << 8 |
@@ -134,12 +134,11 @@ static cairo_surface_t *count_image(const size_t *counts, size_t h, size_t w,
     return img;
 }
 
-static int draw_connmap(cairo_t *cr, double W, double H, void *vm,
-                        char *errbuf, size_t errlen)
+static int draw_connmap(cairo_t *cr, double W, double H, void *vm, char *errbuf,
+                        size_t errlen)
 {
     const connmap *m = vm;
-    double top = rwp_title(cr, W, m->o->title ? m->o->title : m->title,
-                            m->sub);
+    double top = rwp_title(cr, W, m->o->title ? m->o->title : m->title, m->sub);
     rwp_axis bar = rwp_axis_make("connections per input");
     bar.dmin = 0;
     bar.dmax = (double)m->max;
@@ -195,13 +194,11 @@ static int draw_connmap(cairo_t *cr, double W, double H, void *vm,
                     cairo_fill(cr);
                 }
         } else {
-            cairo_surface_t *img =
-                count_image(m->counts[i], m->h, m->w, &bar);
+            cairo_surface_t *img = count_image(m->counts[i], m->h, m->w, &bar);
             if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
                 cairo_surface_destroy(img);
                 cairo_restore(cr);
-                return rwp_out_of_memory("connectivity map", errbuf,
-                                         errlen);
+                return rwp_out_of_memory("connectivity map", errbuf, errlen);
             }
             cairo_translate(cr, p.x, p.y);
             cairo_scale(cr, cell, cell);
@@ -240,8 +237,8 @@ typedef struct whist {
     const rwp_opts *o;
 } whist;
 
-static int draw_whist(cairo_t *cr, double W, double H, void *vw,
-                      char *errbuf, size_t errlen)
+static int draw_whist(cairo_t *cr, double W, double H, void *vw, char *errbuf,
+                      size_t errlen)
 {
     (void)errbuf;
     (void)errlen;
@@ -255,8 +252,8 @@ static int draw_whist(cairo_t *cr, double W, double H, void *vw,
     snprintf(title, sizeof title, "Weight histograms: %s", h->name);
     rwp_format_si((double)conns, a, sizeof a);
     rwp_format_si((double)params, b, sizeof b);
-    snprintf(sub, sizeof sub, "%zu layers, %s connections, %s parameters",
-             h->L, a, b);
+    snprintf(sub, sizeof sub, "%zu layers, %s connections, %s parameters", h->L,
+             a, b);
     double top = rwp_title(cr, W, h->o->title ? h->o->title : title, sub);
     double cw = (W - 20) / (double)h->cols;
     double ch = (H - top - 8) / (double)h->rows;
@@ -273,8 +270,7 @@ static int draw_whist(cairo_t *cr, double W, double H, void *vw,
         else
             snprintf(ptitle, sizeof ptitle,
                      "Layer %zu: %zu \xE2\x86\x92 %zu (%sdense)", l + 1,
-                     wl->info.inputs, wl->info.outputs,
-                     out ? "output, " : "");
+                     wl->info.inputs, wl->info.outputs, out ? "output, " : "");
         snprintf(xlab, sizeof xlab, "weight (mean %.2g, sd %.2g)", wl->mean,
                  wl->sd);
         rwp_panel p;
@@ -304,8 +300,7 @@ static int draw_whist(cairo_t *cr, double W, double H, void *vw,
             double x0 = rwp_px(&p, wl->lo + bwid * i);
             double x1 = rwp_px(&p, wl->lo + bwid * (i + 1));
             double y0 = rwp_py(&p, wl->bins[i]), y1 = rwp_py(&p, 0);
-            cairo_rectangle(cr, x0 + 0.5, y0, fmax(0.5, x1 - x0 - 1),
-                            y1 - y0);
+            cairo_rectangle(cr, x0 + 0.5, y0, fmax(0.5, x1 - x0 - 1), y1 - y0);
         }
         cairo_fill(cr);
         if (wl->nonfinite) {
@@ -348,10 +343,14 @@ static void print_counts(const size_t *counts, size_t n, size_t h, size_t w)
 }
 
 int rwp_plot_connectivity(rw_net *net, rw_net *start, const char *name,
-                             const char *start_name, size_t img_h,
-                             size_t img_w, const char *out, int want_counts,
-                             const rwp_opts *o, char *errbuf, size_t errlen)
+                          const char *start_name, size_t img_h, size_t img_w,
+                          const char *out, int want_counts, const rwp_opts *o,
+                          char *errbuf, size_t errlen)
 {
+    const char *title_name = name;
+    (void)title_name; /* unused without cairo */
+    if (!name)        /* messages need a subject: the picture */
+        name = out ? out : "model";
     size_t n = rw_net_inputs(net), h = 0, w = 0;
     if (out && rwp_check_format(out, errbuf, errlen))
         return 1;
@@ -360,8 +359,8 @@ int rwp_plot_connectivity(rw_net *net, rw_net *start, const char *name,
                         "%s: has %zu inputs but %s has %zu; they must be the "
                         "same network",
                         start_name, rw_net_inputs(start), name, n);
-    int shaped = rwp_image_shape(n, img_h, img_w, &h, &w, name, errbuf,
-                                 errlen) == 0;
+    int shaped =
+        rwp_image_shape(n, img_h, img_w, &h, &w, name, errbuf, errlen) == 0;
     if (!shaped && (out || img_h || img_w))
         return 1;
     if (n == 0 || n > SIZE_MAX / sizeof(size_t) / 2)
@@ -394,16 +393,17 @@ int rwp_plot_connectivity(rw_net *net, rw_net *start, const char *name,
             free(counts);
             return rwp_lib_error(name, &err, errbuf, errlen);
         }
-        snprintf(title, sizeof title, "Connections kept per input: %s",
-                 rwp_base_name(name));
+        if (title_name)
+            snprintf(title, sizeof title, "Connections kept per input: %s",
+                     rwp_base_name(title_name));
+        else
+            snprintf(title, sizeof title, "Connections kept per input");
         rwp_format_si((double)info.connections, a, sizeof a);
-        rwp_format_si((double)info.inputs * (double)info.outputs, b,
-                      sizeof b);
+        rwp_format_si((double)info.inputs * (double)info.outputs, b, sizeof b);
         snprintf(sub, sizeof sub,
                  "first layer: %zu inputs (%zu x %zu) \xE2\x86\x92 %zu "
                  "neurons, %s of %s connections (%.1f%%)%s",
-                 info.inputs, h, w, info.outputs, a, b,
-                 100 * info.density,
+                 info.inputs, h, w, info.outputs, a, b, 100 * info.density,
                  info.kind == RW_LAYER_DENSE ? "; dense, so every input "
                                                "keeps them all"
                                              : "");
@@ -422,7 +422,7 @@ int rwp_plot_connectivity(rw_net *net, rw_net *start, const char *name,
         m.o = o;
         /* landscape canvas for two maps side by side */
         rc = rwp_render_opts(out, start ? 1180 : 760, 640, draw_connmap, &m, o,
-                    errbuf, errlen);
+                             errbuf, errlen);
 #else
         (void)o;
         rc = 1;
@@ -433,7 +433,7 @@ int rwp_plot_connectivity(rw_net *net, rw_net *start, const char *name,
 }
 
 int rwp_plot_weights(rw_net *net, const char *name, const char *out,
-                        const rwp_opts *o, char *errbuf, size_t errlen)
+                     const rwp_opts *o, char *errbuf, size_t errlen)
 {
     if (rwp_check_format(out, errbuf, errlen))
         return 1;
@@ -518,8 +518,8 @@ int rwp_plot_weights(rw_net *net, const char *name, const char *out,
 }
 
 int rwp_plot_confusion(rw_net *net, const char *name, const char *spec,
-                          const char *out, const rwp_opts *o, char *errbuf,
-                          size_t errlen)
+                       const char *out, const rwp_opts *o, char *errbuf,
+                       size_t errlen)
 {
     if (rwp_check_format(out, errbuf, errlen))
         return 1;
@@ -531,8 +531,8 @@ int rwp_plot_confusion(rw_net *net, const char *name, const char *spec,
                         "needs a classifier",
                         name);
     if (k > 4096)
-        return rwp_fail(errbuf, errlen,
-                        "%s: %zu classes are too many to draw", name, k);
+        return rwp_fail(errbuf, errlen, "%s: %zu classes are too many to draw",
+                        name, k);
     rw_data_options dopt = rw_data_options_defaults();
     rw_error err;
     rw_error_clear(&err);
@@ -540,10 +540,9 @@ int rwp_plot_confusion(rw_net *net, const char *name, const char *spec,
     if (!ds)
         return rwp_lib_error(spec, &err, errbuf, errlen);
     if (rw_dataset_features(ds) != rw_net_inputs(net)) {
-        int rc = rwp_fail(errbuf, errlen,
-                          "%s: has %zu features but the model %s expects %zu",
-                          spec, rw_dataset_features(ds), name,
-                          rw_net_inputs(net));
+        int rc = rwp_fail(
+            errbuf, errlen, "%s: has %zu features but the model %s expects %zu",
+            spec, rw_dataset_features(ds), name, rw_net_inputs(net));
         rw_dataset_free(ds);
         return rc;
     }
@@ -593,7 +592,7 @@ int rwp_plot_confusion(rw_net *net, const char *name, const char *spec,
     m.accuracy = res.accuracy;
     m.o = o;
     rc = rwp_render_opts(out, k <= 12 ? 900 : 1100, k <= 12 ? 820 : 1000,
-                draw_confusion, &m, o, errbuf, errlen);
+                         draw_confusion, &m, o, errbuf, errlen);
 done:
     free(counts);
     free(share);
@@ -609,4 +608,3 @@ done:
     return 1;
 #endif
 }
-

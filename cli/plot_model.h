@@ -17,11 +17,12 @@ rw_net *rwp_load_model(const char *path, char *errbuf, size_t errlen);
 /* Connectivity map of `net`'s first layer as an img_h x img_w image (0, 0:
  * square when possible). With `start` (may be NULL) the two are drawn side
  * by side as "initial" and "final". `out` may be NULL when only the counts
- * are wanted; `want_counts` prints them to stdout, one image row a line. */
+ * are wanted; `want_counts` prints them to stdout, one image row a line.
+ * `name` may be NULL: the title then names no file. */
 int rwp_plot_connectivity(rw_net *net, rw_net *start, const char *name,
                           const char *start_name, size_t img_h, size_t img_w,
-                          const char *out, int want_counts,
-                          const rwp_opts *o, char *errbuf, size_t errlen);
+                          const char *out, int want_counts, const rwp_opts *o,
+                          char *errbuf, size_t errlen);
 
 /* Weight histograms, one panel per layer. */
 int rwp_plot_weights(rw_net *net, const char *name, const char *out,

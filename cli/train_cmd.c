@@ -78,6 +78,11 @@ static const char *const train_help =
     "  --threads N            threads (default: all cores)\n"
     "output:\n"
     "  --save FILE            save the trained model (written atomically)\n"
+    "  --checkpoint FILE      write the whole training state to FILE after each\n"
+    "                         epoch (atomically; it is also a model file)\n"
+    "  --checkpoint-every N   ... and every N steps\n"
+    "  --resume FILE          continue the run saved in checkpoint FILE; give the\n"
+    "                         same data and options (the log is appended to)\n"
     "  --log FILE             one JSON object per epoch (JSON Lines)\n"
     "  --plot DIR             write curves.png and connectivity.png into DIR\n"
     "  --json                 print one JSON object with the results at the end\n"
@@ -92,7 +97,8 @@ enum {
     O_THREADS, O_SAVE, O_LOG, O_PLOT, O_JSON, O_QUIET, O_HELP,
     O_TRACES, O_TRACERATE, O_PRUNE, O_PRUNETO, O_PRUNESTART, O_PRUNEEND,
     O_PRUNEEVERY, O_USAGEDECAY, O_PERM, O_PERMUP, O_PERMDOWN, O_PERMTHR,
-    O_TURNOVER, O_SILENT, O_SILENTLEVEL, O_REGROW
+    O_TURNOVER, O_SILENT, O_SILENTLEVEL, O_REGROW, O_CKPT, O_CKPTEVERY,
+    O_RESUME
 };
 
 static const struct option train_opts[] = {
@@ -150,6 +156,9 @@ static const struct option train_opts[] = {
     {"silent-epochs", required_argument, 0, O_SILENT},
     {"silent-level", required_argument, 0, O_SILENTLEVEL},
     {"regrow-neurons", no_argument, 0, O_REGROW},
+    {"checkpoint", required_argument, 0, O_CKPT},
+    {"checkpoint-every", required_argument, 0, O_CKPTEVERY},
+    {"resume", required_argument, 0, O_RESUME},
 };
 #define N_TRAIN_OPTS (sizeof train_opts / sizeof train_opts[0])
 
@@ -372,6 +381,13 @@ int parse_train_options(const char *C, int argc, char **argv,
                 return 2;
             break;
         case O_REGROW: pl->regrow_neurons = pl->neuron_turnover = 1; break;
+        case O_CKPT: o->tc.checkpoint_path = optarg; break;
+        case O_CKPTEVERY:
+            if (!cli_parse_size(C, "--checkpoint-every", optarg, 1, SIZE_MAX,
+                                &o->tc.checkpoint_every))
+                return 2;
+            break;
+        case O_RESUME: o->tc.resume_path = optarg; break;
         case O_DATA: o->data = optarg; break;
         case O_TEST: o->test = optarg; break;
         case O_HOLDOUT:
@@ -732,12 +748,25 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    net = rw_net_create(&cfg, &err);
+    if (o.tc.resume_path) {
+        /* The checkpoint holds the network, its input transform and the
+         * optimizer state; the training state is read by rw_train. */
+        net = rw_net_load(o.tc.resume_path, &err);
+        if (net && (rw_net_inputs(net) != cfg.n_inputs ||
+                    rw_net_layers(net) != cfg.n_layers)) {
+            cli_fail(C, "%s does not match the network these options build "
+                        "(%zu inputs, %zu layers)", o.tc.resume_path,
+                     cfg.n_inputs, cfg.n_layers);
+            goto done;
+        }
+    } else {
+        net = rw_net_create(&cfg, &err);
+    }
     if (!net) {
         cli_fail_err(C, &err);
         goto done;
     }
-    if (o.standardize) {
+    if (o.standardize && !o.tc.resume_path) {
         size_t f = rw_dataset_features(train);
         shift = malloc(f * sizeof *shift);
         scale = malloc(f * sizeof *scale);
@@ -752,7 +781,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (o.log) {
-        log = fopen(o.log, "w");
+        log = fopen(o.log, o.tc.resume_path ? "a" : "w");
         if (!log) {
             cli_fail(C, "%s: cannot open the log for writing: %s", o.log,
                      strerror(errno));
@@ -770,7 +799,7 @@ int cmd_train(int argc, char **argv)
     rw_dataset_image_shape(train, &ih, &iw);
     image = ih * iw == rw_dataset_features(train) && ih > 1;
     char path[4096], errbuf[512];
-    if (o.plot && image) {
+    if (o.plot && image && !o.tc.resume_path) {
         snprintf(path, sizeof path, "%s/connectivity-start.png", o.plot);
         if (rw_plot_connectivity(net, ih, iw, path, errbuf, sizeof errbuf) != 0)
             fprintf(stderr, "rewire train: warning: %s\n", errbuf);

@@ -473,7 +473,8 @@ typedef struct rw_consolidation_config {
     double gamma;          /* online EWC decay of old Fisher (default 1) */
     double si_xi;          /* SI damping (default 0.1) */
     size_t fisher_samples; /* EWC samples for the Fisher (default 1000) */
-    int protect_rewiring;  /* important connections are dropped last */
+    int protect_rewiring;  /* important connections are dropped last
+                              (default 1) */
 } rw_consolidation_config;
 
 rw_consolidation_config rw_consolidation_defaults(void);
@@ -501,6 +502,22 @@ typedef struct rw_train_config {
      * `replay_batch` samples drawn (seeded) from `replay` added to it. */
     const rw_dataset *replay;
     size_t replay_batch;
+    /* Task-incremental learning: NULL, or one group id per class; each
+     * sample's softmax then runs only over the classes in its label's
+     * group (the task is known), e.g. {0,0,1,1,...} for tasks of two
+     * classes. See rw_tasks_class_groups. */
+    const int32_t *class_groups;
+    /* Checkpoints: the complete training state (network, topology,
+     * optimizer state, traces, RNG, epoch, step and sample order) is
+     * written atomically to `checkpoint_path` every `checkpoint_every`
+     * steps (0: after each epoch). A checkpoint is also a model file. */
+    const char *checkpoint_path;
+    size_t checkpoint_every;
+    /* Resume: continue the run saved in this checkpoint. The net passed to
+     * rw_train must be the one loaded from it with rw_net_load, and the
+     * data and settings must be the run's own (checked). With the same
+     * thread count the result equals the uninterrupted run. */
+    const char *resume_path;
     rw_progress_fn on_progress;
     rw_epoch_fn on_epoch;
     void *user;
@@ -540,6 +557,213 @@ rw_net *rw_net_load(const char *path, rw_error *err);
  * messages. */
 rw_net *rw_net_load_buffer(const void *buf, size_t len, const char *name,
                            rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Continual learning                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Ends a task for consolidation (cfg->consolidation): EWC computes the
+ * diagonal Fisher information on `task` (the task's training data) and
+ * folds it into the importance (F = gamma * F_old + F_task); SI turns the
+ * path integral gathered during training into importance. Both then anchor
+ * the parameters at their current values, and with protect_rewiring each
+ * sparse layer's keep factors become importance / mean importance, so that
+ * rewiring drops important connections last. The Fisher is the empirical
+ * one: the mean over up to fisher_samples samples (drawn with `rng`) of
+ * the squared per-sample gradient of the training loss at the true label,
+ * with cfg->class_groups applied. Per-sample gradients cost two extra
+ * backward passes per batch (squared errors times squared inputs). `task`
+ * may be NULL for SI. Nothing happens for RW_CONSOLIDATE_NONE. */
+rw_status rw_consolidation_end_task(rw_net *net, const rw_dataset *task,
+                                    const rw_train_config *cfg, rw_rng *rng,
+                                    rw_error *err);
+
+/* Current consolidation penalty: EWC lambda/2 * sum F (p - anchor)^2, SI
+ * c * sum imp (p - anchor)^2 over weights and biases (c = c->lambda). 0
+ * when the network holds no consolidation state. */
+double rw_consolidation_penalty(const rw_net *net,
+                                const rw_consolidation_config *c);
+
+/* Sum of the importance held by the network's existing connections (what
+ * rewiring can take away). 0 without consolidation state. */
+double rw_consolidation_importance(const rw_net *net);
+
+/* ---- Task sequences ---- */
+
+typedef struct rw_tasks rw_tasks;
+
+/* Domain-incremental: `k` tasks, each applying its own seeded permutation
+ * of the features to every sample of `train` and `test`. Test sets are
+ * built at once; a task's training set is built when asked for (see
+ * rw_tasks_train), so `train` must outlive the sequence. NULL on error. */
+rw_tasks *rw_tasks_permuted(const rw_dataset *train, const rw_dataset *test,
+                            size_t k, uint64_t seed, rw_error *err);
+/* Class-incremental: the classes in label order in groups of `per_task`
+ * ({0,1}, {2,3}, ... for 2), one task per group (the last may be smaller).
+ * `train` must outlive the sequence, as above. */
+rw_tasks *rw_tasks_split(const rw_dataset *train, const rw_dataset *test,
+                         size_t per_task, rw_error *err);
+/* An empty sequence, for rw_tasks_add. */
+rw_tasks *rw_tasks_create(rw_error *err);
+/* Appends a task; `train` and `test` are copied. All tasks must have the
+ * same number of features and be classification data. `name` may be NULL
+ * ("task N"). */
+rw_status rw_tasks_add(rw_tasks *t, const char *name, const rw_dataset *train,
+                       const rw_dataset *test, rw_error *err);
+void rw_tasks_free(rw_tasks *t);
+
+size_t rw_tasks_count(const rw_tasks *t);
+size_t rw_tasks_features(const rw_tasks *t);
+/* Classes over all tasks (the output layer's size). */
+size_t rw_tasks_classes(const rw_tasks *t);
+/* Short name of task i ("classes 0,1", "permutation 2", a file name). */
+const char *rw_tasks_name(const rw_tasks *t, size_t i);
+const rw_dataset *rw_tasks_test(const rw_tasks *t, size_t i);
+/* Training set of task i. Generated tasks are built on demand into a
+ * one-task cache: the pointer stays valid until the next call for another
+ * task or rw_tasks_free. NULL with err set on failure. */
+const rw_dataset *rw_tasks_train(rw_tasks *t, size_t i, rw_error *err);
+/* Task-incremental groups: fills `groups` (rw_tasks_classes entries) with
+ * the task that owns each class (-1 for classes no task uses). Fails with
+ * RW_ERR_DATA when two tasks share a class. */
+rw_status rw_tasks_class_groups(const rw_tasks *t, int32_t *groups,
+                                rw_error *err);
+
+/* ---- Rehearsal memory: a uniform sample of everything seen ---- */
+
+typedef struct rw_memory rw_memory;
+
+/* A memory of at most `capacity` samples of `features` features with
+ * class labels (< classes). NULL on error. */
+rw_memory *rw_memory_create(size_t capacity, size_t features, size_t classes,
+                            rw_error *err);
+void rw_memory_free(rw_memory *m);
+/* Offers every sample of `ds`, in order, to the memory (reservoir
+ * sampling, Algorithm R): while not full each sample is kept; after that
+ * the n-th sample offered overall replaces a random slot with probability
+ * capacity / n. At any time the memory is a uniform sample of all samples
+ * offered. */
+rw_status rw_memory_add(rw_memory *m, const rw_dataset *ds, rw_rng *rng,
+                        rw_error *err);
+size_t rw_memory_size(const rw_memory *m);     /* samples held */
+size_t rw_memory_capacity(const rw_memory *m);
+uint64_t rw_memory_seen(const rw_memory *m);   /* samples offered */
+/* 0-based position in the stream of offered samples of the sample held
+ * in `slot` (< rw_memory_size). */
+uint64_t rw_memory_origin(const rw_memory *m, size_t slot);
+/* A dataset view of the samples held, for rw_train_config.replay. Owned by
+ * the memory (do not free it); valid until the next rw_memory_add. */
+const rw_dataset *rw_memory_dataset(const rw_memory *m);
+
+/* ---- Running a sequence ---- */
+
+typedef struct rw_task_report {
+    size_t task, tasks;       /* 0-based index of the task just trained */
+    const double *accuracy;   /* accuracy on every task now (tasks entries) */
+    double seconds;           /* training time of this task */
+    size_t epochs;
+    double train_loss, train_accuracy; /* last epoch (rehearsal included) */
+    double penalty;           /* consolidation penalty at the end of training */
+    double importance_kept;   /* share of the importance held before this
+                                 task that rewiring left in place (NaN when
+                                 there was none) */
+    size_t memory;            /* samples in the rehearsal memory */
+} rw_task_report;
+
+/* Called after each task (after evaluation); non-zero stops the run. */
+typedef int (*rw_task_fn)(const rw_task_report *r, void *user);
+
+typedef struct rw_continual_config {
+    /* Training of every task: epochs per task, optimizer, rewiring,
+     * plasticity and consolidation (train.consolidation). Task t trains
+     * with seed train.seed + t. The optimizer state carries over. */
+    rw_train_config train;
+    size_t memory;       /* rehearsal: samples kept over all tasks (0: none) */
+    size_t replay_batch; /* rehearsal samples per batch (0: train.batch) */
+    int task_incremental; /* only the current task's classes compete, in
+                             training and evaluation */
+    rw_task_fn on_task;
+    void *user;
+} rw_continual_config;
+
+/* Defaults: rw_train_defaults(), no memory, class-incremental. */
+rw_continual_config rw_continual_defaults(void);
+
+typedef struct rw_continual_result {
+    size_t tasks;
+    double *matrix;   /* tasks x tasks: matrix[i*tasks + j] = accuracy on
+                         task j after training task i */
+    double *baseline; /* accuracy of the untrained network on each task */
+    double *seconds;  /* training time per task */
+    double *importance_kept; /* per task, NaN when not applicable */
+    double average_accuracy;  /* mean of the last row */
+    double backward_transfer; /* NaN for one task */
+    double forward_transfer;  /* NaN for one task */
+} rw_continual_result;
+
+/* Trains `net` on every task of `tasks` in turn and evaluates it on every
+ * task's test set after each (and once before training, the baseline).
+ * After each task it ends the task for consolidation
+ * (rw_consolidation_end_task) and offers the task's training data to the
+ * rehearsal memory, which later tasks replay. Fills `res` as far as the run
+ * got (rows not reached are NaN); free its arrays with
+ * rw_continual_result_free whatever the status. Errors: RW_ERR_DATA when a
+ * task does not fit the network (or, task-incremental, when tasks share
+ * classes), RW_ERR_UNSUPPORTED for regression, RW_ERR_INTERRUPTED when a
+ * callback stops the run, training errors as rw_train. */
+rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
+                           const rw_continual_config *cfg,
+                           rw_continual_result *res, rw_error *err);
+/* Frees the arrays of a result (not the struct); NULL is allowed. */
+void rw_continual_result_free(rw_continual_result *res);
+
+/* Summary figures of a T x T accuracy matrix R (row-major) and baseline b
+ * (may be NULL: no forward transfer):
+ *   average accuracy  = mean_j R[T-1][j]
+ *   backward transfer = mean_{j<T-1} (R[T-1][j] - R[j][j])
+ *   forward transfer  = mean_{j>0} (R[j-1][j] - b[j])
+ * Figures that are undefined (T = 1, no b) are NaN. */
+rw_status rw_continual_metrics(const double *R, const double *b, size_t T,
+                               double *average, double *backward,
+                               double *forward, rw_error *err);
+
+/* Accuracy of `net` on `ds`; with `groups` (one per class, as in
+ * rw_train_config.class_groups) the prediction is the best class within
+ * the group of the sample's label (task-incremental evaluation). */
+rw_status rw_continual_accuracy(rw_net *net, const rw_dataset *ds,
+                                const int32_t *groups, double *accuracy,
+                                rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Plasticity                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Prunes every sparse layer now, down to `density` of its in x out
+ * possible connections, lowest score first (|w|, credit or |co-activation|
+ * by `kind`; the trace rules need a network trained with traces, else
+ * RW_ERR_ARG). Never removes more than needed to reach the density; layers
+ * already at or below it, and dense layers, are left alone. `pruned` may be
+ * NULL or an array of rw_net_layers() entries receiving the count removed
+ * per layer. */
+rw_status rw_net_prune(rw_net *net, rw_prune_kind kind, double density,
+                       size_t *pruned, rw_error *err);
+
+/* Removes the listed neurons (0-based, any order, no duplicates) of hidden
+ * layer `layer` (not the output layer): their row in this layer, their
+ * column in the next, and all state that goes with them; the layer's size
+ * in rw_net_config_of() shrinks with it. A neuron without inputs outputs a
+ * constant, which is folded into the next layer's biases, so removing such
+ * neurons or neurons whose output is zero leaves the network's outputs
+ * unchanged. Refuses to remove every neuron of a layer. */
+rw_status rw_net_remove_neurons(rw_net *net, size_t layer,
+                                const size_t *neurons, size_t n,
+                                rw_error *err);
+
+/* Appends `n` fresh neurons to hidden layer `layer`: random inputs (a
+ * sparse layer gives each its mean number of inputs) and zero outgoing
+ * weights, so the outputs do not change until training moves them. */
+rw_status rw_net_add_neurons(rw_net *net, size_t layer, size_t n,
+                             rw_rng *rng, rw_error *err);
 
 #ifdef __cplusplus
 }

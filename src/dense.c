@@ -49,9 +49,14 @@ RW_HOT static void row_sums(const float *restrict d, float *restrict gb,
                             size_t O, size_t B)
 {
     for (size_t o = 0; o < O; o++) {
-        float s = 0.0f;
-        for (size_t j = 0; j < B; j++)
-            s += d[o * B + j];
+        const float *r = d + o * B;
+        rw_v16 acc = rw_v16_splat(0.0f);
+        size_t j = 0;
+        for (; j + 16 <= B; j += 16)
+            acc += rw_v16_load(r + j);
+        float s = rw_v16_sum(acc);
+        for (; j < B; j++)
+            s += r[j];
         gb[o] = s;
     }
 }

@@ -35,23 +35,26 @@
 /* 16 floats as one value: GCC/clang vector extensions give portable SIMD
  * that each RW_HOT clone compiles to zmm, ymm or xmm instructions. */
 typedef float rw_v16 __attribute__((vector_size(64)));
-static inline rw_v16 rw_v16_load(const float *p)
+/* Always inlined, so each helper takes the instruction set (and the
+ * calling convention for 64-byte vectors) of the clone that uses it. */
+#define RW_VINLINE static inline __attribute__((always_inline))
+RW_VINLINE rw_v16 rw_v16_load(const float *p)
 {
     rw_v16 v;
     __builtin_memcpy(&v, p, sizeof v);
     return v;
 }
-static inline void rw_v16_store(float *p, rw_v16 v)
+RW_VINLINE void rw_v16_store(float *p, rw_v16 v)
 {
     __builtin_memcpy(p, &v, sizeof v);
 }
-static inline rw_v16 rw_v16_splat(float x)
+RW_VINLINE rw_v16 rw_v16_splat(float x)
 {
     rw_v16 v = {0};
     return v + x;
 }
 /* Sum of the 16 lanes in a fixed order. */
-static inline float rw_v16_sum(rw_v16 v)
+RW_VINLINE float rw_v16_sum(rw_v16 v)
 {
     float s = 0.0f;
     for (int i = 0; i < 16; i++)
@@ -133,6 +136,9 @@ typedef struct rw_layer {
     /* Optional per-neuron state (out entries). */
     float *activity;      /* EMA of mean |a| over the batch */
     uint32_t *silent;     /* consecutive silent epochs */
+    /* Consolidation state of the biases (consolidation.c), 4 x out:
+     * importance, anchor, SI path integral, SI last value; NULL unused. */
+    float *bstate;
     size_t initial_nnz;   /* connections at initialisation */
     size_t initial_alive; /* of those, still present */
 
@@ -176,6 +182,25 @@ void rw_layer_free(rw_layer *L);
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs);
 /* Rebuilds the transposed index of a sparse layer from its CSR arrays. */
 void rw_sparse_build_transpose(rw_layer *L);
+
+/* Helpers shared by rewiring, pruning and neuron turnover (rewire.c). A
+ * connection to remove gets col[k] = RW_COL_DROPPED; rw_sparse_compact then
+ * removes the marked entries, moving every parallel array with them, and
+ * returns the new count (row_ptr updated; L->nw and the transposed index
+ * are left to the caller). */
+#define RW_COL_DROPPED 0xffffffffu
+size_t rw_sparse_compact(rw_layer *L);
+/* k-th smallest (0-based) of v[0..n) by quickselect; reorders v. */
+float rw_select_kth(float *v, size_t n, size_t k);
+/* Whether row o of a sparse layer holds input i (binary search). */
+bool rw_sparse_row_has(const rw_layer *L, size_t o, uint32_t i);
+/* Bounded min-heap keeping the `cap` largest scores (ties: smaller key
+ * wins), used to pick the positions to grow. */
+typedef struct rw_cand {
+    float score;
+    uint64_t key;
+} rw_cand;
+void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c);
 
 /* Forward: a = act(W x + b), x is I x B feature-major. Softmax handled by
  * the loss. */
@@ -265,6 +290,33 @@ rw_status rw_plasticity_epoch_end(rw_net *net, const rw_train_config *cfg,
 rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
                           rw_rng *rng, rw_error *err);
 
+/* Pruning (prune.c). Density of the cubic schedule (Zhu and Gupta 2017)
+ * at `progress` in [0,1] from d0 to df: df + (d0 - df) (1 - progress)^3.
+ * rw_prune_layer removes up to nw - target connections of a sparse layer,
+ * lowest score first (|w|, credit or |coact| by kind, times 1 + keep; ties
+ * by |w|, then storage order), skipping connections whose permanence is at
+ * or above `perm_threshold` (pass a negative threshold to protect none).
+ * Never removes more than asked; returns the number removed. */
+double rw_prune_density_at(double d0, double df, double progress);
+size_t rw_prune_layer(rw_layer *L, rw_prune_kind kind, size_t target,
+                      double perm_threshold);
+
+/* Neuron turnover (neurons.c). remove: deletes the hidden neurons of layer
+ * l flagged in mask[0..out) (row of layer l, column of layer l+1, every
+ * parallel array), folding the constant output of a neuron without inputs
+ * (and the mean output of a silent ReLU/sigmoid neuron when fold_silent)
+ * into layer l+1's biases. add: appends n fresh neurons to hidden layer l,
+ * with random inputs and zero outgoing weights, so the outputs do not
+ * change. Both keep net->cfg and the activation buffers in step. */
+rw_status rw_neurons_remove(rw_net *net, size_t l, const unsigned char *mask,
+                            int fold_silent, rw_error *err);
+rw_status rw_neurons_add(rw_net *net, size_t l, size_t n, rw_rng *rng,
+                         rw_error *err);
+/* Reallocates every per-connection array of L (weights, gradients,
+ * moments, traces, col, transposed index) to hold n entries, keeping the
+ * first min(n, old) of each. On failure nothing is changed. */
+rw_status rw_layer_resize_conns(rw_layer *L, size_t n, rw_error *err);
+
 /* Consolidation hooks (consolidation.c): begin allocates state;
  * after_backward adds the penalty gradient; after_step accumulates the SI
  * path integral. */
@@ -272,6 +324,23 @@ rw_status rw_consolidation_begin(rw_net *net, const rw_train_config *cfg,
                                  rw_error *err);
 void rw_consolidation_after_backward(rw_net *net, const rw_train_config *cfg);
 void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg);
+/* Task-incremental masking (consolidation.c): `p` holds softmax
+ * probabilities (C x B feature-major); in each column b only the classes
+ * whose group equals that of labels[b] keep their probability, renormalised
+ * to sum 1 (uniform over the group if all underflowed). */
+void rw_mask_class_groups(float *p, const int32_t *labels,
+                          const int32_t *groups, size_t C, size_t B);
+
+/* ---------------- model file sections (model_io.c) ---------------- */
+/* rw_net_save plus one extra section `tag` (4 bytes) holding `payload`. */
+rw_status rw_net_save_with(const rw_net *net, const char *path,
+                           const char tag[4], const void *payload,
+                           size_t len, rw_error *err);
+/* Reads `path`, verifies it as a model file (CRC included) and returns a
+ * copy of the payload of section `tag` (free with rw_free); RW_ERR_FORMAT
+ * when the file has no such section. */
+rw_status rw_model_read_section(const char *path, const char tag[4],
+                                void **payload, size_t *len, rw_error *err);
 
 /* ---------------- datasets ---------------- */
 

@@ -255,7 +255,14 @@ static void write_optim(writer *w, const rw_net *net)
     }
 }
 
-static void write_model(writer *w, const rw_net *net)
+/* An extra section written after the model's own (checkpoints use it). */
+typedef struct extra_section {
+    const char *tag;
+    const void *payload;
+    size_t len;
+} extra_section;
+
+static void write_model(writer *w, const rw_net *net, const extra_section *x)
 {
     memcpy(w_room(w, MAGIC_LEN), MAGIC, MAGIC_LEN);
     w_u32(w, RW_MODEL_VERSION);
@@ -271,6 +278,15 @@ static void write_model(writer *w, const rw_net *net)
     }
     if (has_optim_state(net))
         write_optim(w, net);
+    if (x) {
+        w_section(w, x->tag, x->len);
+        const unsigned char *p = x->payload;
+        for (size_t done = 0; done < x->len;) {
+            size_t chunk = x->len - done < 4096 ? x->len - done : 4096;
+            memcpy(w_room(w, chunk), p + done, chunk);
+            done += chunk;
+        }
+    }
     w_flush(w);
     uint32_t crc = w->crc;
     w_u32(w, crc);
@@ -354,7 +370,8 @@ static void sync_parent_dir(const char *path)
     }
 }
 
-rw_status rw_net_save(const rw_net *net, const char *path, rw_error *err)
+static rw_status save_impl(const rw_net *net, const char *path,
+                           const extra_section *x, rw_error *err)
 {
     if (!net || !path || !*path)
         return rw_fail(err, RW_ERR_ARG, "save: NULL network or empty path");
@@ -380,7 +397,7 @@ rw_status rw_net_save(const rw_net *net, const char *path, rw_error *err)
     w->crc = 0;
     w->n = 0;
     w->err_no = 0;
-    write_model(w, net);
+    write_model(w, net, x);
     int e = w->err_no;
     const char *stage = "writing";
     errno = 0;
@@ -415,6 +432,26 @@ done:
     rw_free(tmp);
     rw_free(w);
     return st;
+}
+
+rw_status rw_net_save(const rw_net *net, const char *path, rw_error *err)
+{
+    return save_impl(net, path, NULL, err);
+}
+
+rw_status rw_net_save_with(const rw_net *net, const char *path,
+                           const char tag[4], const void *payload, size_t len,
+                           rw_error *err)
+{
+    if (!tag || (!payload && len))
+        return rw_fail(err, RW_ERR_ARG, "save: extra section without payload");
+    static const char *const own[] = {"CONF", "LAYR", "XFRM", "OPTM"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (!memcmp(tag, own[i], 4))
+            return rw_fail(err, RW_ERR_ARG, "save: section tag %.4s is the "
+                           "model's own", tag);
+    extra_section x = {tag, payload, len};
+    return save_impl(net, path, &x, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -845,9 +882,9 @@ static bool parse_layer(cursor *c, const toc *t, rw_net *net, size_t l)
                        (unsigned long long)in,
                        (unsigned long long)(cap < RW_COL_MASK ? cap : RW_COL_MASK),
                        c->len);
-        if (out > UINT32_MAX)
+        if (out > RW_COL_MASK)
             return BAD(c, at + 16, "sparse layer %zu has %llu outputs "
-                       "(expected at most 2^32-1)", l + 1,
+                       "(expected at most 2^31-1)", l + 1,
                        (unsigned long long)out);
     }
     uint64_t want_len;
@@ -1045,7 +1082,10 @@ rw_net *rw_net_load_buffer(const void *buf, size_t len, const char *name,
     return rw_net_load_buffer_opts(buf, len, name, 1, err);
 }
 
-rw_net *rw_net_load(const char *path, rw_error *err)
+/* Reads a whole model file into memory; the size comes from fstat, never
+ * from the file's content. */
+static unsigned char *read_file(const char *path, size_t *out_len,
+                                rw_error *err)
 {
     if (!path || !*path) {
         rw_fail(err, RW_ERR_ARG, "load: empty model path");
@@ -1093,7 +1133,58 @@ rw_net *rw_net_load(const char *path, rw_error *err)
         return NULL;
     }
     fclose(f);
+    *out_len = len;
+    return buf;
+}
+
+rw_net *rw_net_load(const char *path, rw_error *err)
+{
+    size_t len = 0;
+    unsigned char *buf = read_file(path, &len, err);
+    if (!buf)
+        return NULL;
     rw_net *net = rw_net_load_buffer_opts(buf, len, path, 1, err);
     rw_free(buf);
     return net;
+}
+
+rw_status rw_model_read_section(const char *path, const char tag[4],
+                                void **payload, size_t *plen, rw_error *err)
+{
+    size_t len = 0;
+    unsigned char *buf = read_file(path, &len, err);
+    if (!buf)
+        return err ? err->status : RW_ERR_IO;
+    cursor c = {0};
+    c.buf = buf;
+    c.len = len;
+    c.name = path;
+    c.err = err;
+    c.scope = "file";
+    toc t;
+    rw_status st = RW_ERR_FORMAT;
+    if (check_header(&c, 1) && scan_sections(&c, &t)) {
+        /* scan_sections checked every header; find the tag. */
+        size_t pos = HEADER_LEN;
+        while (pos < t.sections_end) {
+            uint64_t slen = get_u64(buf + pos + 4);
+            size_t at = pos + SECTION_HEAD;
+            if (!memcmp(buf + pos, tag, 4)) {
+                *payload = rw_alloc((size_t)slen, 1, "model section", err);
+                if (!*payload) {
+                    st = RW_ERR_NOMEM;
+                    break;
+                }
+                memcpy(*payload, buf + at, (size_t)slen);
+                *plen = (size_t)slen;
+                st = RW_OK;
+                break;
+            }
+            pos = at + (size_t)slen;
+        }
+        if (pos >= t.sections_end)
+            rw_fail(err, RW_ERR_FORMAT, "%s has no %.4s section", path, tag);
+    }
+    rw_free(buf);
+    return st;
 }

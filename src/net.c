@@ -107,7 +107,7 @@ void rw_layer_free(rw_layer *L)
                       L->row_ptr, L->col, L->tcol_ptr, L->t_k, L->t_row,
                       L->a, L->d, L->credit, L->coact, L->perm, L->imp,
                       L->anchor, L->si_path, L->si_prev, L->keep,
-                      L->activity, L->silent};
+                      L->activity, L->silent, L->bstate};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         rw_free(arrays[i]);
     memset(L, 0, sizeof *L);
@@ -297,6 +297,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
             *dst[i] = dup_array(srcs[i], S->nw, sizeof(float), &ok, err);
         L->activity = dup_array(S->activity, S->out, sizeof(float), &ok, err);
         L->silent = dup_array(S->silent, S->out, sizeof(uint32_t), &ok, err);
+        L->bstate = dup_array(S->bstate, 4 * S->out, sizeof(float), &ok, err);
     }
     if (!ok) {
         rw_net_free(net);
@@ -567,14 +568,23 @@ rw_status rw_net_gradient(rw_net *net, const float *x, const int32_t *labels,
 
 #define PREDICT_CHUNK 256
 
+/* Samples per forward pass when predicting or evaluating: the training
+ * batch when buffers exist (no reallocation of large activations), else
+ * PREDICT_CHUNK. */
+static size_t chunk_of(const rw_net *net)
+{
+    return net->batch_cap ? net->batch_cap : PREDICT_CHUNK;
+}
+
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
                          rw_error *err)
 {
     if (!net || (!x && n) || (!out && n))
         return rw_fail(err, RW_ERR_ARG, "predict: NULL argument");
     size_t C = rw_net_outputs(net);
-    for (size_t s = 0; s < n; s += PREDICT_CHUNK) {
-        size_t B = n - s < PREDICT_CHUNK ? n - s : PREDICT_CHUNK;
+    size_t chunk = chunk_of(net);
+    for (size_t s = 0; s < n; s += chunk) {
+        size_t B = n - s < chunk ? n - s : chunk;
         rw_status st = rw_net_reserve_batch(net, B, err);
         if (st != RW_OK)
             return st;
@@ -614,12 +624,13 @@ rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
     size_t correct = 0;
     float *t_fm = NULL;
     if (!ce) {
-        t_fm = rw_alloc(C * PREDICT_CHUNK, sizeof(float), "targets", err);
+        t_fm = rw_alloc(C * chunk_of(net), sizeof(float), "targets", err);
         if (!t_fm)
             return RW_ERR_NOMEM;
     }
-    for (size_t s = 0; s < ds->n; s += PREDICT_CHUNK) {
-        size_t B = ds->n - s < PREDICT_CHUNK ? ds->n - s : PREDICT_CHUNK;
+    size_t chunk = chunk_of(net);
+    for (size_t s = 0; s < ds->n; s += chunk) {
+        size_t B = ds->n - s < chunk ? ds->n - s : chunk;
         rw_status st = rw_net_reserve_batch(net, B, err);
         if (st != RW_OK) {
             rw_free(t_fm);
@@ -651,15 +662,49 @@ rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
     return RW_OK;
 }
 
+/* Sum of squares of a[0..n) in 16 float lanes, returned as a double. */
+RW_HOT static double sum_squares(const float *restrict a, size_t n)
+{
+    rw_v16 acc = rw_v16_splat(0.0f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        rw_v16 v = rw_v16_load(a + i);
+        acc += v * v;
+    }
+    double s = rw_v16_sum(acc);
+    for (; i < n; i++)
+        s += (double)a[i] * a[i];
+    return s;
+}
+
+#define NORM_CHUNK ((size_t)1 << 15)
+
+/* Fixed chunks summed in order: the result does not depend on threads. */
+static double array_sum_squares(const float *a, size_t n)
+{
+    long nchunks = (long)((n + NORM_CHUNK - 1) / NORM_CHUNK);
+    if (nchunks <= 1)
+        return sum_squares(a, n);
+    double partial[64], total = 0.0;
+    for (long c0 = 0; c0 < nchunks; c0 += 64) {
+        long cn = nchunks - c0 < 64 ? nchunks - c0 : 64;
+#pragma omp parallel for schedule(static)
+        for (long c = 0; c < cn; c++) {
+            size_t s = (size_t)(c0 + c) * NORM_CHUNK;
+            partial[c] = sum_squares(a + s, n - s < NORM_CHUNK ? n - s : NORM_CHUNK);
+        }
+        for (long c = 0; c < cn; c++)
+            total += partial[c];
+    }
+    return total;
+}
+
 double rw_net_grad_norm(const rw_net *net)
 {
     double s = 0.0;
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
-        for (size_t k = 0; k < L->nw; k++)
-            s += (double)L->gw[k] * L->gw[k];
-        for (size_t o = 0; o < L->out; o++)
-            s += (double)L->gb[o] * L->gb[o];
+        s += array_sum_squares(L->gw, L->nw) + array_sum_squares(L->gb, L->out);
     }
     return sqrt(s);
 }

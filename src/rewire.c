@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DROPPED 0xffffffffu
+#define DROPPED RW_COL_DROPPED
 #define RIGL_BLOCK_BYTES (8u << 20) /* dense gradient block, per rewire */
 
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs)
@@ -31,7 +31,7 @@ size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs)
 
 /* k-th smallest (0-based) of v[0..n) by quickselect with a three-way
  * partition (robust to many equal values); reorders v. */
-static float select_kth(float *v, size_t n, size_t k)
+float rw_select_kth(float *v, size_t n, size_t k)
 {
     size_t lo = 0, hi = n;
     while (hi - lo > 1) {
@@ -90,7 +90,7 @@ static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
         count = n;
     if (count == 0)
         return 0;
-    float thr = select_kth(scratch, n, count - 1);
+    float thr = rw_select_kth(scratch, n, count - 1);
     size_t below = 0;
     for (size_t k = 0; k < L->nw; k++)
         if (L->col[k] != DROPPED && selected(L->w[k], s) && key_of(L, k, s) < thr)
@@ -113,7 +113,7 @@ static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
 }
 
 /* Removes dropped entries, keeping rows contiguous; returns new nnz. */
-static size_t compact(rw_layer *L)
+size_t rw_sparse_compact(rw_layer *L)
 {
     float *arrs[16];
     size_t na = rw_layer_parallel_arrays(L, arrs);
@@ -134,7 +134,7 @@ static size_t compact(rw_layer *L)
     return wpos;
 }
 
-static bool row_has(const rw_layer *L, size_t o, uint32_t i)
+bool rw_sparse_row_has(const rw_layer *L, size_t o, uint32_t i)
 {
     size_t lo = L->row_ptr[o], hi = L->row_ptr[o + 1];
     while (lo < hi) {
@@ -173,7 +173,7 @@ static void grow_random(const rw_layer *L, rw_rng *rng, uint64_t *keys,
             uint64_t k = keys[j];
             if (u && keys[u - 1] == k)
                 continue;
-            if (row_has(L, (size_t)(k / L->in), (uint32_t)(k % L->in)))
+            if (rw_sparse_row_has(L, (size_t)(k / L->in), (uint32_t)(k % L->in)))
                 continue;
             keys[u++] = k;
         }
@@ -185,7 +185,7 @@ static void grow_random(const rw_layer *L, rw_rng *rng, uint64_t *keys,
         uint64_t total = (uint64_t)L->in * L->out;
         uint64_t p = rw_rng_below(rng, total);
         for (uint64_t step = 0; step < total && have < n; step++, p = (p + 1) % total) {
-            if (row_has(L, (size_t)(p / L->in), (uint32_t)(p % L->in)))
+            if (rw_sparse_row_has(L, (size_t)(p / L->in), (uint32_t)(p % L->in)))
                 continue;
             bool dup = false;
             for (size_t j = 0; j < have && !dup; j++)
@@ -197,18 +197,16 @@ static void grow_random(const rw_layer *L, rw_rng *rng, uint64_t *keys,
     }
 }
 
-/* Min-heap of (score, key) for RigL's top-n selection. */
-typedef struct cand {
-    float score;
-    uint64_t key;
-} cand;
+/* Min-heap of (score, key) for the top-n selection of growth (RigL,
+ * Hebbian); rw_cand is declared in internal.h. */
+typedef rw_cand cand;
 
 static bool cand_less(cand a, cand b)
 {
     return a.score < b.score || (a.score == b.score && a.key > b.key);
 }
 
-static void heap_push_top(cand *h, size_t *size, size_t cap, cand c)
+void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c)
 {
     if (*size < cap) {
         size_t i = (*size)++;
@@ -268,9 +266,9 @@ static rw_status grow_gradient(const rw_layer *L, const float *x, size_t B,
             for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
                 g[L->col[k] & RW_COL_MASK] = -1.0f; /* existing: never grown */
             for (size_t i = 0; i < L->in; i++) {
-                if (g[i] == -1.0f && row_has(L, o, (uint32_t)i))
+                if (g[i] == -1.0f && rw_sparse_row_has(L, o, (uint32_t)i))
                     continue;
-                heap_push_top(heap, &hs, n, (cand){fabsf(g[i]), (uint64_t)o * L->in + i});
+                rw_heap_push_top(heap, &hs, n, (cand){fabsf(g[i]), (uint64_t)o * L->in + i});
             }
         }
     }
@@ -360,7 +358,7 @@ static rw_status rewire_layer(rw_net *net, size_t l, rw_rewire_kind kind,
     } else {
         dropped = mark_smallest(L, SEL_ALL, target);
     }
-    compact(L);
+    rw_sparse_compact(L);
     size_t grown = dropped;
     double sd = 0.0;
     if (kind == RW_REWIRE_SET) {

@@ -136,6 +136,9 @@ static double batch_pass(rw_net *net, const rw_dataset *ds, trainer *t,
             t->labels[j] = ds->labels[t->order[s + j]];
         for (size_t r = 0; r < R; r++)
             t->labels[B + r] = rp->labels[t->ridx[r]];
+        if (cfg->class_groups) /* task-incremental: own task's classes only */
+            rw_mask_class_groups(out->a, t->labels, cfg->class_groups,
+                                 out->out, W);
         loss = rw_loss_ce(out->a, t->labels, out->d, out->out, W, correct);
     } else {
         size_t C = out->out;
@@ -175,6 +178,210 @@ static void fill_topology_stats(const rw_net *net, rw_epoch_stats *es)
     }
 }
 
+/* Everything that a checkpoint must carry besides the network. */
+typedef struct run_state {
+    uint64_t epoch; /* 0-based epoch in progress */
+    uint64_t batch; /* next batch of that epoch */
+    uint64_t step;  /* steps taken */
+    rw_rng rng;
+    double train_seconds, loss_sum;
+    uint64_t correct_sum, seen;
+    rw_epoch_stats es; /* counters of the epoch in progress */
+} run_state;
+
+#define STATE_TAG "TRST"
+#define STATE_VERSION 1u
+#define STATE_COUNTERS 5 /* dropped, grown, pruned, removed, added */
+
+static void put64(unsigned char **p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        (*p)[i] = (unsigned char)(v >> (8 * i));
+    *p += 8;
+}
+
+static uint64_t get64(const unsigned char **p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)(*p)[i] << (8 * i);
+    *p += 8;
+    return v;
+}
+
+static uint64_t dbits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static double bitsd(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* FNV-1a over the settings that shape a run, so a checkpoint is only
+ * resumed by the run that wrote it. */
+static uint64_t fingerprint(const rw_train_config *c, size_t n)
+{
+    const double v[] = {
+        (double)c->epochs, (double)c->batch, c->lr, (double)c->optim.kind,
+        c->optim.momentum, (double)c->optim.nesterov, c->optim.beta1,
+        c->optim.beta2, c->optim.eps, c->optim.weight_decay,
+        (double)c->schedule, c->lr_min, (double)c->step_epochs, c->step_gamma,
+        c->clip_grad, (double)c->seed, (double)c->rewire, c->drop_fraction,
+        (double)c->rewire_every, (double)c->drop_schedule_cosine,
+        c->rewire_stop, (double)c->plasticity.prune, c->plasticity.prune_to,
+        c->plasticity.prune_start, c->plasticity.prune_end,
+        (double)c->plasticity.prune_every, c->plasticity.usage_decay,
+        (double)c->plasticity.permanence, (double)c->plasticity.traces,
+        (double)c->plasticity.neuron_turnover, (double)c->replay_batch,
+        (double)n};
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < sizeof v; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The state is a sequence of u64: 16 scalars (version, fingerprint, n,
+ * epoch, batch, step, correct, seen, 4 RNG words, 3 doubles, 1 reserved),
+ * the per-layer counters, 2 reserved, and the sample order. */
+static size_t state_len(size_t n)
+{
+    return 8 * (16 + STATE_COUNTERS * RW_MAX_LAYERS + 2 + n);
+}
+
+static size_t *counter(rw_epoch_stats *es, int which, size_t l)
+{
+    size_t *arrs[STATE_COUNTERS] = {es->dropped, es->grown, es->pruned,
+                                    es->neurons_removed, es->neurons_added};
+    return &arrs[which][l];
+}
+
+static rw_status write_checkpoint(const rw_net *net, const rw_train_config *cfg,
+                                  const run_state *rs, const size_t *order,
+                                  size_t n, rw_error *err)
+{
+    size_t len = state_len(n);
+    unsigned char *buf = rw_alloc(len, 1, "checkpoint state", err), *p = buf;
+    if (!buf)
+        return RW_ERR_NOMEM;
+    put64(&p, STATE_VERSION);
+    put64(&p, fingerprint(cfg, n));
+    put64(&p, n);
+    put64(&p, rs->epoch);
+    put64(&p, rs->batch);
+    put64(&p, rs->step);
+    put64(&p, rs->correct_sum);
+    put64(&p, rs->seen);
+    for (int i = 0; i < 4; i++)
+        put64(&p, rs->rng.s[i]);
+    put64(&p, dbits(rs->train_seconds));
+    put64(&p, dbits(rs->loss_sum));
+    put64(&p, dbits(rs->es.drop_fraction));
+    put64(&p, 0); /* reserved */
+    rw_epoch_stats es = rs->es;
+    for (int c = 0; c < STATE_COUNTERS; c++)
+        for (size_t l = 0; l < RW_MAX_LAYERS; l++)
+            put64(&p, (uint64_t)*counter(&es, c, l));
+    put64(&p, 0); /* reserved */
+    put64(&p, 0); /* reserved */
+    for (size_t i = 0; i < n; i++)
+        put64(&p, order[i]);
+    if ((size_t)(p - buf) != len) {
+        rw_free(buf);
+        return rw_fail(err, RW_ERR_ARG, "checkpoint: internal size mismatch");
+    }
+    rw_status st = rw_net_save_with(net, cfg->checkpoint_path, STATE_TAG, buf,
+                                    len, err);
+    rw_free(buf);
+    return st;
+}
+
+static rw_status read_checkpoint(const rw_train_config *cfg, run_state *rs,
+                                 size_t *order, size_t n, rw_error *err)
+{
+    const char *path = cfg->resume_path;
+    void *raw = NULL;
+    size_t len = 0;
+    rw_status st = rw_model_read_section(path, STATE_TAG, &raw, &len, err);
+    if (st != RW_OK)
+        return st == RW_ERR_FORMAT && err && strstr(err->msg, STATE_TAG)
+                   ? rw_fail(err, RW_ERR_FORMAT,
+                             "%s is a model without training state: pass a "
+                             "checkpoint written by --checkpoint", path)
+                   : st;
+    const unsigned char *p = raw;
+    st = RW_OK;
+    if (len < 3 * 8 || get64(&p) != STATE_VERSION) {
+        st = rw_fail(err, RW_ERR_FORMAT, "%s: training state version is not %u",
+                     path, STATE_VERSION);
+    } else if (get64(&p) != fingerprint(cfg, n)) {
+        st = rw_fail(err, RW_ERR_ARG,
+                     "%s was written by a run with other settings or data; "
+                     "resume with the same data and options as that run", path);
+    } else if (get64(&p) != n || len != state_len(n)) {
+        st = rw_fail(err, RW_ERR_FORMAT, "%s: training state is for another "
+                     "number of samples", path);
+    } else {
+        rs->epoch = get64(&p);
+        rs->batch = get64(&p);
+        rs->step = get64(&p);
+        rs->correct_sum = get64(&p);
+        rs->seen = get64(&p);
+        for (int i = 0; i < 4; i++)
+            rs->rng.s[i] = get64(&p);
+        rs->train_seconds = bitsd(get64(&p));
+        rs->loss_sum = bitsd(get64(&p));
+        rs->es.drop_fraction = bitsd(get64(&p));
+        get64(&p);
+        for (int c = 0; c < STATE_COUNTERS; c++)
+            for (size_t l = 0; l < RW_MAX_LAYERS; l++)
+                *counter(&rs->es, c, l) = (size_t)get64(&p);
+        get64(&p);
+        get64(&p);
+        for (size_t i = 0; i < n && st == RW_OK; i++) {
+            uint64_t v = get64(&p);
+            if (v >= n)
+                st = rw_fail(err, RW_ERR_FORMAT, "%s: sample order holds %llu, "
+                             "beyond %zu samples", path, (unsigned long long)v, n);
+            order[i] = (size_t)v;
+        }
+        if (st == RW_OK && (rs->epoch > cfg->epochs || !isfinite(rs->loss_sum)))
+            st = rw_fail(err, RW_ERR_FORMAT, "%s: training state is inconsistent",
+                         path);
+    }
+    rw_free(raw);
+    return st;
+}
+
+/* Rewires all sparse layers with the scheduled fraction and adds the
+ * counts to the epoch's statistics. */
+static rw_status rewire_now(rw_net *net, const rw_train_config *cfg,
+                            double progress, rw_rng *rng, rw_epoch_stats *es,
+                            rw_error *err)
+{
+    double f = rw_schedule_drop(cfg, progress);
+    if (f <= 0.0)
+        return RW_OK;
+    rw_rewire_stats rs[RW_MAX_LAYERS];
+    rw_status st = rw_net_rewire(net, cfg->rewire, f, rng, rs, err);
+    if (st != RW_OK)
+        return st;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        es->dropped[l] += rs[l].dropped;
+        es->grown[l] += rs[l].grown;
+    }
+    es->drop_fraction = f;
+    return RW_OK;
+}
+
 rw_status rw_train(rw_net *net, const rw_dataset *train,
                    const rw_dataset *test, const rw_train_config *cfg,
                    rw_train_result *result, rw_error *err)
@@ -202,28 +409,43 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         trainer_free(&t);
         return st;
     }
+    run_state rs;
+    memset(&rs, 0, sizeof rs);
     for (size_t i = 0; i < n; i++)
         t.order[i] = i;
-    rw_rng rng;
-    rw_rng_seed(&rng, cfg->seed ^ 0x5eedf00dULL);
-    double train_seconds = 0.0;
-    size_t step = 0;
+    rw_rng_seed(&rs.rng, cfg->seed ^ 0x5eedf00dULL);
+    bool resumed = false;
+    if (cfg->resume_path) {
+        if ((st = read_checkpoint(cfg, &rs, t.order, n, err)) != RW_OK) {
+            trainer_free(&t);
+            return st;
+        }
+        resumed = true;
+    }
     rw_train_result res;
     memset(&res, 0, sizeof res);
     res.test_loss = res.test_accuracy = NAN;
+    res.epochs = (size_t)rs.epoch;
 
-    for (size_t epoch = 0; epoch < cfg->epochs; epoch++) {
-        shuffle(t.order, n, &rng);
-        rw_epoch_stats es;
-        memset(&es, 0, sizeof es);
-        es.epoch = epoch + 1;
-        double loss_sum = 0.0, t0 = rw_now();
-        size_t correct_sum = 0, seen = 0;
-        double lr = 0.0;
-        for (size_t b = 0; b < batches; b++, step++) {
+    for (; rs.epoch < cfg->epochs; rs.epoch++) {
+        size_t epoch = (size_t)rs.epoch;
+        /* A checkpoint taken at an epoch's end resumes before the shuffle. */
+        if (!resumed || rs.batch == 0) {
+            shuffle(t.order, n, &rs.rng);
+            memset(&rs.es, 0, sizeof rs.es);
+            rs.batch = 0;
+            rs.loss_sum = 0.0;
+            rs.correct_sum = rs.seen = 0;
+        }
+        resumed = false;
+        rw_epoch_stats *es = &rs.es;
+        es->epoch = epoch + 1;
+        double t0 = rw_now(), lr = 0.0, epoch_secs0 = rs.train_seconds;
+        for (; rs.batch < batches; rs.batch++, rs.step++) {
+            size_t b = (size_t)rs.batch, step = (size_t)rs.step;
             size_t s = b * B, bs = n - s < B ? n - s : B;
             size_t correct = 0;
-            double loss = batch_pass(net, train, &t, s, bs, cfg, &rng, &correct);
+            double loss = batch_pass(net, train, &t, s, bs, cfg, &rs.rng, &correct);
             rw_plasticity_after_backward(net, cfg, bs + t.R);
             rw_consolidation_after_backward(net, cfg);
             double norm = rw_net_grad_norm(net);
@@ -232,122 +454,117 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                 char where[32] = "";
                 if (layer >= 0)
                     snprintf(where, sizeof where, " in layer %d", layer + 1);
-                trainer_free(&t);
-                return rw_fail(err, RW_ERR_DIVERGED,
-                               "training diverged at epoch %zu, step %zu: %s%s "
-                               "is not finite; try a lower learning rate "
-                               "(--lr) or gradient clipping (--clip-grad)",
-                               epoch + 1, b + 1,
-                               !isfinite(loss) ? "the loss" : "a gradient",
-                               where);
+                st = rw_fail(err, RW_ERR_DIVERGED,
+                             "training diverged at epoch %zu, step %zu: %s%s is "
+                             "not finite%s; try a lower learning rate (--lr) or "
+                             "gradient clipping (--clip-grad)",
+                             epoch + 1, b + 1,
+                             !isfinite(loss) ? "the loss" : "a gradient", where,
+                             cfg->checkpoint_path ? " (the last checkpoint is "
+                                                    "kept)" : "");
+                goto out;
             }
             if (cfg->clip_grad > 0.0 && norm > cfg->clip_grad)
                 rw_net_scale_grads(net, (float)(cfg->clip_grad / norm));
             lr = rw_schedule_lr(cfg, epoch, (double)step / (double)total_steps);
-            if ((st = rw_net_step(net, &cfg->optim, lr, err)) != RW_OK) {
-                trainer_free(&t);
-                return st;
-            }
+            if ((st = rw_net_step(net, &cfg->optim, lr, err)) != RW_OK)
+                goto out;
             rw_consolidation_after_step(net, cfg);
             if ((st = rw_plasticity_after_step(net, cfg, step + 1, total_steps,
-                                               &es, err)) != RW_OK) {
-                trainer_free(&t);
-                return st;
-            }
+                                               es, err)) != RW_OK)
+                goto out;
             if (cfg->rewire != RW_REWIRE_NONE && cfg->rewire_every &&
-                (step + 1) % cfg->rewire_every == 0 && step + 1 < total_steps) {
-                double f = rw_schedule_drop(cfg, (double)(step + 1) / (double)total_steps);
-                rw_rewire_stats rs[RW_MAX_LAYERS];
-                if (f > 0.0) {
-                    if ((st = rw_net_rewire(net, cfg->rewire, f, &rng, rs, err)) != RW_OK) {
-                        trainer_free(&t);
-                        return st;
-                    }
-                    for (size_t l = 0; l < net->n_layers; l++) {
-                        es.dropped[l] += rs[l].dropped;
-                        es.grown[l] += rs[l].grown;
-                    }
-                    es.drop_fraction = f;
+                (step + 1) % cfg->rewire_every == 0 && step + 1 < total_steps &&
+                (st = rewire_now(net, cfg, (double)(step + 1) / (double)total_steps,
+                                 &rs.rng, es, err)) != RW_OK)
+                goto out;
+            rs.loss_sum += loss * (double)(bs + t.R);
+            rs.correct_sum += correct;
+            rs.seen += bs + t.R;
+            double el = rw_now() - t0;
+            if (cfg->on_progress) {
+                rw_progress p = {epoch + 1, cfg->epochs, b + 1, batches,
+                                 rs.loss_sum / (double)rs.seen,
+                                 (double)rs.correct_sum / (double)rs.seen,
+                                 el > 0 ? (double)(bs + t.R) * (double)(b + 1) / el
+                                        : 0.0,
+                                 el};
+                if (cfg->on_progress(&p, cfg->user)) {
+                    st = rw_fail(err, RW_ERR_INTERRUPTED,
+                                 "training stopped at epoch %zu", epoch + 1);
+                    goto out;
                 }
             }
-            loss_sum += loss * (double)(bs + t.R);
-            correct_sum += correct;
-            seen += bs + t.R;
-            if (cfg->on_progress) {
-                double el = rw_now() - t0;
-                rw_progress p = {epoch + 1, cfg->epochs, b + 1, batches,
-                                 loss_sum / (double)seen,
-                                 (double)correct_sum / (double)seen,
-                                 el > 0 ? (double)seen / el : 0.0, el};
-                if (cfg->on_progress(&p, cfg->user)) {
-                    trainer_free(&t);
-                    return rw_fail(err, RW_ERR_INTERRUPTED,
-                                   "training stopped at epoch %zu", epoch + 1);
-                }
+            if (cfg->checkpoint_path && cfg->checkpoint_every &&
+                (step + 1) % cfg->checkpoint_every == 0 && b + 1 < batches) {
+                run_state snap = rs;
+                snap.batch++;
+                snap.step++;
+                snap.train_seconds = epoch_secs0 + (rw_now() - t0);
+                if ((st = write_checkpoint(net, cfg, &snap, t.order, n, err)) != RW_OK)
+                    goto out;
             }
         }
         /* Per-epoch rewiring (the default), never after the last epoch. */
         if (cfg->rewire != RW_REWIRE_NONE && !cfg->rewire_every &&
-            epoch + 1 < cfg->epochs) {
-            double f = rw_schedule_drop(cfg, (double)(epoch + 1) / (double)cfg->epochs);
-            if (f > 0.0) {
-                if (cfg->rewire == RW_REWIRE_RIGL) {
-                    /* Fresh gradients on one random batch. */
-                    shuffle(t.order, n, &rng);
-                    size_t dummy;
-                    batch_pass(net, train, &t, 0, B, cfg, &rng, &dummy);
-                }
-                rw_rewire_stats rs[RW_MAX_LAYERS];
-                if ((st = rw_net_rewire(net, cfg->rewire, f, &rng, rs, err)) != RW_OK) {
-                    trainer_free(&t);
-                    return st;
-                }
-                for (size_t l = 0; l < net->n_layers; l++) {
-                    es.dropped[l] += rs[l].dropped;
-                    es.grown[l] += rs[l].grown;
-                }
-                es.drop_fraction = f;
+            epoch + 1 < cfg->epochs &&
+            rw_schedule_drop(cfg, (double)(epoch + 1) / (double)cfg->epochs) > 0.0) {
+            if (cfg->rewire == RW_REWIRE_RIGL) {
+                /* Fresh gradients on one random batch. */
+                shuffle(t.order, n, &rs.rng);
+                size_t dummy;
+                batch_pass(net, train, &t, 0, B, cfg, &rs.rng, &dummy);
             }
+            if ((st = rewire_now(net, cfg, (double)(epoch + 1) / (double)cfg->epochs,
+                                 &rs.rng, es, err)) != RW_OK)
+                goto out;
         }
-        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rng, &es, err)) != RW_OK) {
-            trainer_free(&t);
-            return st;
-        }
+        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rs.rng, es, err)) != RW_OK)
+            goto out;
         double secs = rw_now() - t0;
-        train_seconds += secs;
-        es.seconds = secs;
-        es.lr = lr;
-        es.train_loss = loss_sum / (double)seen;
-        es.train_accuracy = (double)correct_sum / (double)seen;
-        es.test_loss = es.test_accuracy = NAN;
+        rs.train_seconds = epoch_secs0 + secs;
+        es->seconds = secs;
+        es->lr = lr;
+        es->train_loss = rs.loss_sum / (double)rs.seen;
+        es->train_accuracy = (double)rs.correct_sum / (double)rs.seen;
+        es->test_loss = es->test_accuracy = NAN;
         if (test) {
             rw_eval_result ev;
-            if ((st = rw_net_evaluate(net, test, &ev, NULL, err)) != RW_OK) {
-                trainer_free(&t);
-                return st;
-            }
-            es.test_loss = ev.loss;
-            es.test_accuracy = net->cfg.loss == RW_LOSS_CROSS_ENTROPY ? ev.accuracy : NAN;
+            if ((st = rw_net_evaluate(net, test, &ev, NULL, err)) != RW_OK)
+                goto out;
+            es->test_loss = ev.loss;
+            es->test_accuracy =
+                net->cfg.loss == RW_LOSS_CROSS_ENTROPY ? ev.accuracy : NAN;
         }
-        fill_topology_stats(net, &es);
+        fill_topology_stats(net, es);
         res.epochs = epoch + 1;
-        res.final_train_loss = es.train_loss;
-        res.final_train_accuracy = es.train_accuracy;
-        res.test_loss = es.test_loss;
-        res.test_accuracy = es.test_accuracy;
-        res.train_seconds = train_seconds;
-        res.samples_per_second =
-            train_seconds > 0 ? (double)(n * (epoch + 1)) / train_seconds : 0.0;
+        res.final_train_loss = es->train_loss;
+        res.final_train_accuracy = es->train_accuracy;
+        res.test_loss = es->test_loss;
+        res.test_accuracy = es->test_accuracy;
+        res.train_seconds = rs.train_seconds;
+        res.samples_per_second = rs.train_seconds > 0
+            ? (double)((n + t.R * batches) * (epoch + 1)) / rs.train_seconds : 0.0;
         if (result)
             *result = res;
-        if (cfg->on_epoch && cfg->on_epoch(&es, cfg->user)) {
-            trainer_free(&t);
-            return rw_fail(err, RW_ERR_INTERRUPTED,
-                           "training stopped after epoch %zu", epoch + 1);
+        /* The epoch is reported before its checkpoint: a run killed in
+         * between repeats the epoch's log line on resume, never loses it. */
+        if (cfg->on_epoch && cfg->on_epoch(es, cfg->user)) {
+            st = rw_fail(err, RW_ERR_INTERRUPTED, "training stopped after epoch %zu",
+                         epoch + 1);
+            goto out;
+        }
+        if (cfg->checkpoint_path) {
+            run_state snap = rs;
+            snap.epoch++;
+            snap.batch = 0;
+            if ((st = write_checkpoint(net, cfg, &snap, t.order, n, err)) != RW_OK)
+                goto out;
         }
     }
-    trainer_free(&t);
     if (result)
         *result = res;
-    return RW_OK;
+out:
+    trainer_free(&t);
+    return st;
 }

@@ -14,6 +14,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 checks=0
+[ -x "$REWIRE" ] || {
+    echo "cli_plot: no rewire binary at $REWIRE" >&2
+    exit 1
+}
 
 fail() {
     echo "FAIL: $*" >&2
@@ -63,12 +67,14 @@ expect_fail() {
         fail "'$*': stderr '$(cat "$tmp/err")' does not match '$pattern'"
 }
 
-# run_ok CMD...: the command succeeds; its stdout is left in $out.
+# run_ok CMD...: the command succeeds; its stdout is left in $out. Returns
+# the command's status.
 run_ok() {
     checks=$((checks + 1))
     out=$("$@" 2>"$tmp/err")
     local rc=$?
     [ "$rc" -eq 0 ] || fail "'$*' exited $rc: $(cat "$tmp/err")"
+    return "$rc"
 }
 
 # ---------------- help ----------------
@@ -123,6 +129,13 @@ printf '{"epoch":1,"train_loss":"low"}\n' >"$tmp/badtype.jsonl"
 expect_fail 1 'badtype.jsonl: line 1: "train_loss" should be a number, not a string' \
     "$REWIRE" plot --log "$tmp/badtype.jsonl" -o "$tmp/x.png"
 [ -e "$tmp/x.png" ] && fail "a failed plot left $tmp/x.png behind"
+# a write error is reported (and the device is not removed)
+if [ -w /dev/full ]; then
+    ln -s /dev/full "$tmp/full.png"
+    expect_fail 1 "full.png: cannot write: No space left on device" \
+        "$REWIRE" plot --log "$FIX/run_small.jsonl" -o "$tmp/full.png"
+    [ -L "$tmp/full.png" ] || fail "the link to /dev/full was removed"
+fi
 
 # ---------------- continual learning ----------------
 run_ok "$REWIRE" plot --continual "$FIX/continual_small.json" -o "$tmp/retention.png" --stats
@@ -130,6 +143,10 @@ check_png "$tmp/retention.png" 820 720 "$out"
 printf '{"tasks":["a","b"],"matrix":[[0.9,null],[0.5,0.8]]}' >"$tmp/nulls.json"
 run_ok "$REWIRE" plot --continual "$tmp/nulls.json" -o "$tmp/nulls.png" --stats
 check_png "$tmp/nulls.png" 820 720 "$out"
+# names are drawn even when they are not valid UTF-8
+printf '{"method":"bad \xff\xfe name","tasks":["\xc3\x28","b"],"matrix":[[0.9,0.1],[0.5,0.8]]}' >"$tmp/latin1.json"
+run_ok "$REWIRE" plot --continual "$tmp/latin1.json" -o "$tmp/latin1.png" --stats
+check_png "$tmp/latin1.png" 820 720 "$out"
 printf '{"tasks":["a","b"],"matrix":[[0.9,0.1],[0.5]]}' >"$tmp/ragged.json"
 expect_fail 1 "ragged.json: matrix\[1\] should be an array of 2 numbers" \
     "$REWIRE" plot --continual "$tmp/ragged.json" -o "$tmp/x.png"

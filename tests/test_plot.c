@@ -68,8 +68,7 @@ static void test_json_values(void)
           memcmp(s->string, want, sizeof want) == 0);
     CHECK(rw_json_get(v, "o")->type == RW_JSON_OBJECT);
     CHECK(rw_json_get(v, "e")->len == 0);
-    CHECK_CLOSE(rw_json_get(v, "big")->number, 1.2345678901234568e29, 0,
-                1e-15);
+    CHECK_CLOSE(rw_json_get(v, "big")->number, 1.2345678901234568e29, 0, 1e-15);
     CHECK_CLOSE(rw_json_get(v, "tiny")->number, 1e-310, 0, 1e-6);
     CHECK(isinf(rw_json_get(v, "huge")->number));
     CHECK(rw_json_get(v, "z")->number == 0);
@@ -90,8 +89,8 @@ static void expect_error(const char *text, size_t line, size_t column,
     CHECK_MSG(e.line == line && e.column == column,
               "'%s': error at %zu:%zu (%s), expected %zu:%zu", text, e.line,
               e.column, e.msg, line, column);
-    CHECK_MSG(strstr(e.msg, msg) != NULL, "'%s': message '%s' lacks '%s'",
-              text, e.msg, msg);
+    CHECK_MSG(strstr(e.msg, msg) != NULL, "'%s': message '%s' lacks '%s'", text,
+              e.msg, msg);
 }
 
 static void test_json_errors(void)
@@ -136,15 +135,16 @@ static void test_json_truncations(void)
         rw_json_free(v);
         CHECK_MSG(e.truncated, "prefix of %zu bytes: '%s' not truncated", k,
                   e.msg);
-        CHECK_MSG(e.offset == k, "prefix of %zu bytes: error at byte %zu",
-                  k, e.offset);
+        CHECK_MSG(e.offset == k, "prefix of %zu bytes: error at byte %zu", k,
+                  e.offset);
     }
 }
 
 static void test_json_corruption(void)
 {
-    const char *doc = "{\"epoch\":7,\"train_loss\":0.5,\"layers\":[{\"neurons\":"
-                      "300,\"density\":0.05}],\"s\":\"\\ud83d\\ude00x\"}";
+    const char *doc =
+        "{\"epoch\":7,\"train_loss\":0.5,\"layers\":[{\"neurons\":"
+        "300,\"density\":0.05}],\"s\":\"\\ud83d\\ude00x\"}";
     size_t n = strlen(doc);
     char *buf = malloc(n);
     CHECK(buf != NULL);
@@ -201,8 +201,7 @@ static void test_read_file(void)
 {
     size_t len = 1;
     errno = 0;
-    CHECK(rw_json_read_file(tmp_path("no-such-file.json"), 100, &len) ==
-              NULL &&
+    CHECK(rw_json_read_file(tmp_path("no-such-file.json"), 100, &len) == NULL &&
           errno == ENOENT);
     write_file(tmp_path("plot_big.json"), "[1,2,3,4,5,6,7,8,9,10]");
     errno = 0;
@@ -238,13 +237,14 @@ static void test_logs(void)
     rwp_log_free(&log);
 
     /* a second run appended to the same log: only the last run is kept */
-    write_file(tmp_path("plot_restart.jsonl"),
-               "{\"epoch\":1,\"train_loss\":1}\n{\"epoch\":2,\"train_loss\":0.9}\n"
-               "{\"run\":\"header lines are skipped\"}\n"
-               "{\"epoch\":1,\"train_loss\":0.8}\r\n\n"
-               "{\"epoch\":2,\"train_loss\":0.7}\n{\"epoch\":3,\"train_loss\":0.6}");
-    CHECK(rwp_log_load(tmp_path("plot_restart.jsonl"), &log, err,
-                       sizeof err) == 0);
+    write_file(
+        tmp_path("plot_restart.jsonl"),
+        "{\"epoch\":1,\"train_loss\":1}\n{\"epoch\":2,\"train_loss\":0.9}\n"
+        "{\"run\":\"header lines are skipped\"}\n"
+        "{\"epoch\":1,\"train_loss\":0.8}\r\n\n"
+        "{\"epoch\":2,\"train_loss\":0.7}\n{\"epoch\":3,\"train_loss\":0.6}");
+    CHECK(rwp_log_load(tmp_path("plot_restart.jsonl"), &log, err, sizeof err) ==
+          0);
     CHECK(log.n == 3 && log.ep[0].train_loss == 0.8 &&
           log.ep[2].train_loss == 0.6);
     rwp_log_free(&log);
@@ -253,8 +253,8 @@ static void test_logs(void)
     write_file(tmp_path("plot_broken.jsonl"),
                "{\"epoch\":1,\"train_loss\":1}\n{\"epoch\":2,\"train_loss\":}\n"
                "{\"epoch\":3,\"train_loss\":0.6}\n");
-    CHECK(rwp_log_load(tmp_path("plot_broken.jsonl"), &log, err,
-                       sizeof err) != 0);
+    CHECK(rwp_log_load(tmp_path("plot_broken.jsonl"), &log, err, sizeof err) !=
+          0);
     CHECK_MSG(strstr(err, "plot_broken.jsonl: line 2, column 25 (byte 51)") !=
                   NULL,
               "%s", err);
@@ -268,8 +268,8 @@ static void test_logs(void)
 
     write_file(tmp_path("plot_types.jsonl"),
                "{\"epoch\":1,\"layers\":[{\"neurons\":\"many\"}]}\n");
-    CHECK(rwp_log_load(tmp_path("plot_types.jsonl"), &log, err,
-                       sizeof err) != 0);
+    CHECK(rwp_log_load(tmp_path("plot_types.jsonl"), &log, err, sizeof err) !=
+          0);
     CHECK_MSG(strstr(err, "line 1: layers[0].neurons should be a number, "
                           "not a string") != NULL,
               "%s", err);
@@ -280,12 +280,12 @@ static void test_logs(void)
     CHECK_MSG(strstr(err, "line 1 is incomplete") != NULL, "%s", err);
 
     write_file(tmp_path("plot_blank.jsonl"), "\n  \n");
-    CHECK(rwp_log_load(tmp_path("plot_blank.jsonl"), &log, err,
-                       sizeof err) != 0);
+    CHECK(rwp_log_load(tmp_path("plot_blank.jsonl"), &log, err, sizeof err) !=
+          0);
     CHECK_MSG(strstr(err, "empty") != NULL, "%s", err);
 
-    CHECK(rwp_log_load(tmp_path("no-such-log.jsonl"), &log, err,
-                       sizeof err) != 0);
+    CHECK(rwp_log_load(tmp_path("no-such-log.jsonl"), &log, err, sizeof err) !=
+          0);
     CHECK_MSG(strstr(err, "no-such-log.jsonl: cannot read: ") != NULL, "%s",
               err);
 }
@@ -307,8 +307,8 @@ static void test_continual(void)
     rwp_continual_free(&c);
 
     write_file(tmp_path("plot_cont.json"), "{\"matrix\":[[0.5,null],[1,0]]}");
-    CHECK(rwp_continual_load(tmp_path("plot_cont.json"), &c, err,
-                             sizeof err) == 0);
+    CHECK(rwp_continual_load(tmp_path("plot_cont.json"), &c, err, sizeof err) ==
+          0);
     CHECK(c.rows == 2 && strcmp(c.tasks[1], "task 2") == 0 &&
           isnan(c.matrix[1]) && isnan(c.average_accuracy));
     rwp_continual_free(&c);
@@ -390,8 +390,7 @@ static void test_input_counts(void)
     /* rewiring moves connections but keeps the total */
     rw_rng rng;
     rw_rng_seed(&rng, 7);
-    CHECK(rw_net_rewire(sparse, RW_REWIRE_SET, 0.3, &rng, NULL, &err) ==
-          RW_OK);
+    CHECK(rw_net_rewire(sparse, RW_REWIRE_SET, 0.3, &rng, NULL, &err) == RW_OK);
     total = 0;
     CHECK(rw_plot_input_counts(sparse, counts) == 0);
     for (int i = 0; i < 16; i++)

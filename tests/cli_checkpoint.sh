@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Checkpoints survive a kill: a run killed with SIGKILL mid-epoch and
+# resumed from its last checkpoint ends with exactly the same model as the
+# uninterrupted run (1 thread, so bit for bit). Also: the divergence guard
+# stops with a clear message and keeps the last good checkpoint, and bad
+# resume requests are refused.
+#   tests/cli_checkpoint.sh path/to/rewire fixtures-dir
+set -u
+rw=${1:?path to rewire}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export OMP_NUM_THREADS=1
+
+# A dataset big enough for training to take a few seconds: 4 classes
+# of noisy points in 32 dimensions, written by awk with a fixed seed.
+awk 'BEGIN { srand(7); for (i = 0; i < 40000; i++) { c = i % 4; line = "";
+  for (j = 0; j < 32; j++) line = line sprintf("%.4f,", (j % 4 == c) + rand() - 0.5);
+  print line c } }' > "$tmp/data.csv"
+
+args=(train --data "$tmp/data.csv" --hidden 256,256 --epsilon 8 --rewire set
+      --epochs 3 --batch 32 --optimizer momentum --lr 0.02 --threads 1 --quiet
+      --seed 5)
+
+"$rw" "${args[@]}" --save "$tmp/full.rwm" > /dev/null || fail "uninterrupted run"
+
+# Interrupted run: checkpoint every 50 steps, SIGKILL once a mid-epoch
+# checkpoint exists (the first epoch has 1125 steps).
+"$rw" "${args[@]}" --checkpoint "$tmp/ck.rwm" --checkpoint-every 50 \
+  --save "$tmp/resumed.rwm" > /dev/null &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -f "$tmp/ck.rwm" ] && break
+  sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+[ -f "$tmp/ck.rwm" ] || fail "no checkpoint was written before the kill"
+[ -f "$tmp/resumed.rwm" ] && fail "the run finished before it could be killed"
+# The checkpoint is a model file too.
+"$rw" info --model "$tmp/ck.rwm" > /dev/null || fail "checkpoint is not a loadable model"
+
+"$rw" "${args[@]}" --checkpoint "$tmp/ck.rwm" --checkpoint-every 50 \
+  --resume "$tmp/ck.rwm" --save "$tmp/resumed.rwm" > /dev/null || fail "resume"
+cmp -s "$tmp/full.rwm" "$tmp/resumed.rwm" ||
+  fail "the resumed run differs from the uninterrupted one"
+
+# Resuming with other settings is refused.
+out=$("$rw" "${args[@]/--lr/--momentum}" --resume "$tmp/ck.rwm" 2>&1) && fail "resume with other settings"
+"$rw" train --data "$tmp/data.csv" --hidden 256,256 --epsilon 8 --epochs 3 --batch 64 \
+  --optimizer momentum --lr 0.02 --quiet --seed 5 --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
+  fail "resume with another batch size"
+grep -q "other settings" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
+# A plain model is not a checkpoint.
+"$rw" "${args[@]}" --resume "$tmp/full.rwm" > "$tmp/o" 2>&1 && fail "resume from a model"
+grep -q "without training state" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
+
+# Divergence: a huge learning rate stops with the epoch and step named,
+# and the last good checkpoint stays loadable.
+cp "$tmp/ck.rwm" "$tmp/good.rwm"
+"$rw" train --data "$tmp/data.csv" --hidden 64 --epochs 2 --optimizer sgd --lr 1e6 \
+  --no-standardize --quiet --checkpoint "$tmp/good.rwm" > "$tmp/o" 2>&1 &&
+  fail "a diverging run succeeded"
+grep -q "diverged at epoch 1, step" "$tmp/o" || fail "unclear divergence message: $(cat "$tmp/o")"
+grep -q -- "--clip-grad" "$tmp/o" || fail "no hint in: $(cat "$tmp/o")"
+"$rw" info --model "$tmp/good.rwm" > /dev/null || fail "the last good checkpoint was damaged"
+# --clip-grad makes the same run finite (loss stays a number).
+"$rw" train --data "$tmp/data.csv" --hidden 64 --epochs 1 --optimizer sgd --lr 0.5 \
+  --clip-grad 1 --quiet --json > "$tmp/o" 2>&1 || fail "clipped run: $(cat "$tmp/o")"
+grep -Eq '"test_accuracy":(0\.[0-9]+|1)[,}]' "$tmp/o" || fail "clipped run gave: $(cat "$tmp/o")"
+echo "checkpoint tests passed"
