@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The command-line tool as a user drives it: train, save, eval, predict,
+# info with their JSON fields; determinism; and every bad-input path gives
+# a clear message and a non-zero exit, never a crash.
+#   tests/cli_basic.sh path/to/rewire fixtures-dir
+set -u
+rw=${1:?path to rewire}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_error "what must appear in the message" command...
+expect_error() {
+  local want=$1; shift
+  "$@" > "$tmp/out" 2> "$tmp/err"
+  local rc=$?
+  [ $rc -ne 0 ] || fail "succeeded but should fail: $*"
+  [ $rc -lt 128 ] || fail "crashed (exit $rc): $*"
+  grep -qF -- "$want" "$tmp/err" || fail "message lacks '$want' for: $* -- got: $(cat "$tmp/err")"
+}
+
+# --- a small classification CSV with a header, 3 classes, 6 features
+awk 'BEGIN { srand(3); print "a,b,c,d,e,f,label";
+  for (i = 0; i < 900; i++) { c = i % 3; line = "";
+    for (j = 0; j < 6; j++) line = line sprintf("%.3f,", (j % 3 == c) * 2 + rand());
+    print line c } }' > "$tmp/train.csv"
+head -1 "$tmp/train.csv" > "$tmp/test.csv"
+tail -n 150 "$tmp/train.csv" >> "$tmp/test.csv"
+
+"$rw" train --data "$tmp/train.csv" --test "$tmp/test.csv" --hidden 16,16 --epochs 5 --lr 0.01 \
+  --save "$tmp/m.rwm" --log "$tmp/log.jsonl" --json --quiet --threads 2 > "$tmp/train.json" ||
+  fail "train"
+for f in test_accuracy test_loss train_seconds samples_per_second epochs parameters connections; do
+  grep -q "\"$f\":" "$tmp/train.json" || fail "train --json lacks $f"
+done
+grep -q '"epochs":5' "$tmp/train.json" || fail "epochs in $(cat "$tmp/train.json")"
+acc=$(sed 's/.*"test_accuracy":\([0-9.]*\).*/\1/' "$tmp/train.json")
+awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }' || fail "test accuracy $acc on an easy problem"
+[ "$(wc -l < "$tmp/log.jsonl")" -eq 5 ] || fail "log should have 5 lines"
+for f in epoch train_loss train_accuracy test_loss test_accuracy seconds lr; do
+  grep -q "\"$f\":" "$tmp/log.jsonl" || fail "log lacks $f"
+done
+
+"$rw" eval --model "$tmp/m.rwm" --data "$tmp/test.csv" --json > "$tmp/eval.json" || fail "eval"
+grep -q '"samples":150' "$tmp/eval.json" || fail "eval samples: $(cat "$tmp/eval.json")"
+grep -q "\"accuracy\":$acc" "$tmp/eval.json" || fail "eval accuracy differs from train's: $(cat "$tmp/eval.json") vs $acc"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" > "$tmp/pred" || fail "predict"
+[ "$(wc -l < "$tmp/pred")" -eq 150 ] || fail "predict lines"
+grep -qvE '^[0-2]$' "$tmp/pred" && fail "predict printed something other than classes"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" --proba > "$tmp/proba" || fail "predict --proba"
+awk -F, '{ s = $1 + $2 + $3; if (NF != 3 || s < 0.999 || s > 1.001) exit 1 }' "$tmp/proba" ||
+  fail "probabilities do not sum to 1"
+"$rw" info --model "$tmp/m.rwm" --json > "$tmp/info.json" || fail "info"
+grep -q '"layers":\[' "$tmp/info.json" && grep -q '"parameters":' "$tmp/info.json" &&
+  grep -q '"neurons":16' "$tmp/info.json" || fail "info json: $(cat "$tmp/info.json")"
+
+# --- same seed and threads: identical models; another seed: different
+"$rw" train --data "$tmp/train.csv" --hidden 16 --epsilon 2 --epochs 3 --seed 9 --threads 2 \
+  --quiet --save "$tmp/a.rwm" > /dev/null || fail "train a"
+"$rw" train --data "$tmp/train.csv" --hidden 16 --epsilon 2 --epochs 3 --seed 9 --threads 2 \
+  --quiet --save "$tmp/b.rwm" > /dev/null || fail "train b"
+cmp -s "$tmp/a.rwm" "$tmp/b.rwm" || fail "same seed gave different models"
+"$rw" train --data "$tmp/train.csv" --hidden 16 --epsilon 2 --epochs 3 --seed 10 --threads 2 \
+  --quiet --save "$tmp/c.rwm" > /dev/null || fail "train c"
+cmp -s "$tmp/a.rwm" "$tmp/c.rwm" && fail "different seeds gave the same model"
+
+# --- bad input: model files
+expect_error "cannot open model" "$rw" eval --model "$tmp/missing.rwm" --data "$tmp/test.csv"
+head -c 100 "$tmp/m.rwm" > "$tmp/trunc.rwm"
+expect_error "trunc.rwm" "$rw" info --model "$tmp/trunc.rwm"
+printf 'NOTAMODEL-------------------' > "$tmp/magic.rwm"
+expect_error "bad magic" "$rw" info --model "$tmp/magic.rwm"
+: > "$tmp/empty.rwm"
+expect_error "empty" "$rw" info --model "$tmp/empty.rwm"
+cp "$tmp/m.rwm" "$tmp/flip.rwm"
+printf '\x55' | dd of="$tmp/flip.rwm" bs=1 seek=200 conv=notrunc status=none
+expect_error "CRC" "$rw" info --model "$tmp/flip.rwm"
+
+# --- bad input: data
+printf 'a,b,c,d,e,f,label\n1,2,3,4,5,6,0\n1,2,x3,4,5,6,1\n' > "$tmp/bad.csv"
+expect_error "line 3, column 3" "$rw" train --data "$tmp/bad.csv"
+: > "$tmp/empty.csv"
+expect_error "empty.csv" "$rw" train --data "$tmp/empty.csv"
+printf '1,2,3,4,5,6,7\n' > "$tmp/label.csv"
+cat "$tmp/label.csv" "$tmp/label.csv" > "$tmp/label2.csv"
+expect_error "label" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/label2.csv"
+printf '1,2,0\n3,4,1\n' > "$tmp/narrow.csv"
+expect_error "features" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/narrow.csv"
+# IDX whose header claims 60000 images of 28x28 but holds 10 bytes
+printf '\x00\x00\x08\x03\x00\x00\xea\x60\x00\x00\x00\x1c\x00\x00\x00\x1c0123456789' > "$tmp/img.idx"
+printf '\x00\x00\x08\x01\x00\x00\xea\x60' > "$tmp/lab.idx"
+expect_error "img.idx" "$rw" train --data "$tmp/img.idx,$tmp/lab.idx"
+# ... or billions of them: must fail fast, not allocate
+printf '\x00\x00\x08\x03\x7f\xff\xff\xff\x00\x00\x00\x1c\x00\x00\x00\x1c' > "$tmp/huge.idx"
+expect_error "huge.idx" "$rw" train --data "$tmp/huge.idx,$tmp/lab.idx"
+expect_error "not found" "$rw" train --data "$tmp/nothing.csv"
+
+# --- bad input: options
+expect_error "unknown option '--bogus'" "$rw" train --data spirals --bogus
+expect_error "--epochs expects a whole number" "$rw" train --data spirals --epochs x
+expect_error "--lr expects a number" "$rw" train --data spirals --lr fast
+expect_error "--optimizer must be" "$rw" train --data spirals --optimizer rmsprop
+expect_error "--hidden expects positive sizes" "$rw" train --data spirals --hidden 10,,4
+expect_error "--data SPEC is required" "$rw" train
+expect_error "--model FILE is required" "$rw" eval --data spirals
+expect_error "unknown command" "$rw" frobnicate
+expect_error "does not apply" "$rw" info --model "$tmp/m.rwm" --proba
+for cmd in train eval predict info plot continual; do
+  "$rw" $cmd --help > "$tmp/help" 2>&1 || fail "$cmd --help"
+  grep -qi "usage: rewire $cmd" "$tmp/help" || fail "$cmd --help has no usage line"
+done
+echo "cli tests passed"
