@@ -2,12 +2,16 @@
  * dense (GEMM) against sparse (compressed rows) at several densities, in
  * one run so that the ratios are comparable on a noisy machine.
  *
- *   bench_sparse [threads] [in] [out] [batch]
+ *   bench_sparse [threads] [in] [out] [batch] [density,...]
+ *
+ * With a density list the dense row is skipped (for layers too large to
+ * hold densely, e.g. 333333 x 333333 at 0.00012).
  */
 #include "internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static double time_layer(rw_layer *L, const float *x, float *dx, size_t B,
                          int reps)
@@ -48,12 +52,18 @@ int main(int argc, char **argv)
            threads);
     printf("%8s %12s %10s %10s %10s\n", "density", "connections", "ms", "GFLOP/s",
            "vs dense");
-    double densities[] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
+    double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
+    size_t nd = 6;
+    if (argc > 5) {
+        nd = 0;
+        for (char *p = strtok(argv[5], ","); p && nd < 16; p = strtok(NULL, ","))
+            densities[nd++] = atof(p);
+    }
     double dense_ms = 0;
-    for (size_t d = 0; d < sizeof densities / sizeof densities[0]; d++) {
+    for (size_t d = 0; d < nd; d++) {
         rw_layer L;
         size_t nnz = (size_t)(densities[d] * (double)I * (double)O);
-        rw_status st = d == 0 ? rw_layer_init_dense(&L, I, O, RW_ACT_RELU, &err)
+        rw_status st = densities[d] >= 1.0 ? rw_layer_init_dense(&L, I, O, RW_ACT_RELU, &err)
                               : rw_layer_init_sparse(&L, I, O, nnz, RW_ACT_RELU,
                                                      &rng, &err);
         if (st != RW_OK) {
@@ -67,7 +77,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < O * B; i++)
             L.d[i] = (float)(rw_rng_uniform(&rng) - 0.5);
         double t = time_layer(&L, x, dx, B, 7);
-        if (d == 0)
+        if (densities[d] >= 1.0)
             dense_ms = t * 1e3;
         double flops = 6.0 * (double)L.nw * (double)B;
         printf("%7.1f%% %12zu %10.3f %10.1f %9.1fx\n", 100 * densities[d], L.nw,

@@ -147,6 +147,19 @@ void rw_sparse_build_transpose(rw_layer *L)
     cp[0] = 0;
 }
 
+/* Rows of a large layer's input do not fit in the caches and each
+ * connection touches a random one: fetch the row PF connections ahead. */
+#define PF 8
+#ifndef RW_NO_PREFETCH
+#define PREFETCH_ROW(p, n)                                              \
+    do {                                                                \
+        for (size_t pl_ = 0; pl_ < (n); pl_ += 16)                      \
+            __builtin_prefetch((p) + pl_, 0, 0);                        \
+    } while (0)
+#else
+#define PREFETCH_ROW(p, n) ((void)0)
+#endif
+
 /* Below this many multiply-adds a pass runs on the calling thread. */
 #define PAR_MIN_WORK ((size_t)1 << 16)
 
@@ -167,6 +180,8 @@ RW_HOT static void axpy_rows(float *restrict out, float init,
         rw_v16 a0 = rw_v16_splat(init), a1 = a0, a2 = a0, a3 = a0;
         for (size_t t = t0; t < t1; t++) {
             const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j0;
+            if (t + PF < t1)
+                PREFETCH_ROW(src + (size_t)(idx[t + PF] & RW_COL_MASK) * B + j0, 64);
             float w = wt[t];
             a0 += w * rw_v16_load(xr);
             a1 += w * rw_v16_load(xr + 16);
@@ -206,6 +221,8 @@ RW_HOT static void axpy_rows_gather(float *restrict out,
         rw_v16 a0 = rw_v16_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (size_t t = t0; t < t1; t++) {
             const float *xr = src + (size_t)idx[t] * B + j0;
+            if (t + PF < t1)
+                PREFETCH_ROW(src + (size_t)idx[t + PF] * B + j0, 64);
             float wt = w[wk[t]];
             a0 += wt * rw_v16_load(xr);
             a1 += wt * rw_v16_load(xr + 16);
@@ -249,6 +266,8 @@ RW_HOT static void grad_row(const float *restrict d, const float *restrict x,
     *gb = sb;
     for (size_t k = k0; k < k1; k++) {
         const float *xr = x + (size_t)(col[k] & RW_COL_MASK) * B;
+        if (k + PF < k1)
+            PREFETCH_ROW(x + (size_t)(col[k + PF] & RW_COL_MASK) * B, B);
         rw_v16 a0 = rw_v16_splat(0.0f), a1 = a0;
         size_t v = 0;
         for (; v + 2 <= nv; v += 2) {
