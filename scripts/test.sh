@@ -17,6 +17,14 @@ cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DRW_WERROR=ON >/dev/null
 cmake --build build-ci -j"$jobs"
 (cd build-ci && ctest -j"$jobs" --output-on-failure)
 
+echo "== install, then build the README example against it with pkg-config"
+prefix=$(mktemp -d)
+cmake --install build-ci --prefix "$prefix" >/dev/null
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig"
+cc -std=c11 -o "$prefix/minimal" examples/minimal.c $(pkg-config --cflags --libs --static rewire)
+(cd "$prefix" && ./minimal && "$prefix/bin/rewire" --version >/dev/null)
+rm -rf "$prefix"
+
 [ "${SKIP_SLOW:-0}" = 1 ] && exit 0
 
 echo "== sanitizers (ASan + UBSan)"
