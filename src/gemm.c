@@ -3,8 +3,14 @@
  * the rest of the library uses, so no second thread pool competes. */
 #include "internal.h"
 
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
+
+/* Below this many multiply-adds a product runs on the calling thread:
+ * waking the pool costs more than it saves, and on a busy machine much
+ * more. */
+#define GEMM_PAR_MIN ((double)(1 << 18))
 
 void rw_sgemm(char trans_a, char trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,
@@ -18,9 +24,15 @@ void rw_sgemm(char trans_a, char trans_b, size_t M, size_t N, size_t K,
                 C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
         return;
     }
+    int threads = omp_get_max_threads();
+    bool small = threads > 1 && (double)M * (double)N * (double)K < GEMM_PAR_MIN;
+    if (small)
+        omp_set_num_threads(1);
     dnnl_sgemm(trans_a, trans_b, (dnnl_dim_t)M, (dnnl_dim_t)N, (dnnl_dim_t)K,
                alpha, A, (dnnl_dim_t)lda, B, (dnnl_dim_t)ldb, beta, C,
                (dnnl_dim_t)ldc);
+    if (small)
+        omp_set_num_threads(threads);
 }
 
 void rw_sgemm_ref(char trans_a, char trans_b, size_t M, size_t N, size_t K,
