@@ -217,7 +217,19 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
                 fprintf(stderr, "  rewired %zu", dropped);
         }
         fputc('\n', stderr);
-        if (sparse && !c->prog.tty) {
+        size_t pruned = 0, removed = 0, added = 0;
+        for (size_t l = 0; l < c->n_layers; l++) {
+            pruned += s->pruned[l];
+            removed += s->neurons_removed[l];
+            added += s->neurons_added[l];
+        }
+        if (pruned || removed || added) {
+            fprintf(stderr, "    pruned %zu connections; neurons", pruned);
+            for (size_t l = 0; l < c->n_layers; l++)
+                fprintf(stderr, "%s%zu", l ? "-" : " ", s->layer_neurons[l]);
+            fprintf(stderr, " (removed %zu, added %zu)\n", removed, added);
+        }
+        if (sparse) {
             for (size_t l = 0; l < c->n_layers; l++)
                 if (s->layer_density[l] < 1.0)
                     fprintf(stderr,
@@ -258,6 +270,9 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
             fprintf(f, ",\"dropped\":%zu,\"grown\":%zu,\"initial_share\":",
                     s->dropped[l], s->grown[l]);
             json_num(f, s->initial_share[l]);
+            fprintf(f, ",\"pruned\":%zu,\"neurons_removed\":%zu,"
+                       "\"neurons_added\":%zu",
+                    s->pruned[l], s->neurons_removed[l], s->neurons_added[l]);
             fputc('}', f);
         }
         fputs("]}\n", f);
@@ -818,7 +833,7 @@ int cmd_train(int argc, char **argv)
             else
                 fprintf(stderr, "-%zu", li.outputs);
         }
-        static const char *const rn[] = {"none", "SET", "RigL"};
+        static const char *const rn[] = {"none", "SET", "RigL", "Hebbian"};
         fprintf(stderr, ", %zu connections, %zu parameters; rewiring: %s\n",
                 rw_net_connections(net), rw_net_parameters(net), rn[o.tc.rewire]);
         fprintf(stderr, "threads: %d, GEMM: %s\n", rw_get_threads(), rw_gemm_info());

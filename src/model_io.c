@@ -1,8 +1,8 @@
 /* The model file (specification: docs/model-format.md).
  *
  *   header   "RWMODEL\0", u32 version
- *   sections tag[4], u64 length, payload  (CONF, LAYR per layer, XFRM, OPTM;
- *            unknown tags are skipped)
+ *   sections tag[4], u64 length, payload  (CONF, LAYR per layer, XFRM, OPTM,
+ *            TRCE; unknown tags are skipped)
  *   trailer  u32 CRC32 of every byte before it
  *
  * All integers are little-endian and assembled byte by byte; floats are
@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,13 @@
 #define OPTM_HEAD 16    /* step, has_moments, moments_for */
 #define OPTM_M1 1u      /* per-layer flags in OPTM */
 #define OPTM_M2 2u
+#define TRCE_HEAD 4     /* n_layers */
+#define TRCE_CREDIT 1u  /* per-layer flags in TRCE */
+#define TRCE_COACT 2u
+#define TRCE_PERM 4u
+#define TRCE_ACTIVITY 8u
+#define TRCE_SILENT 16u
+#define TRCE_ALL 31u
 
 static const unsigned char MAGIC[MAGIC_LEN] = RW_MODEL_MAGIC;
 
@@ -255,6 +263,49 @@ static void write_optim(writer *w, const rw_net *net)
     }
 }
 
+/* Usage traces (plasticity.c): which arrays a layer holds. */
+static uint32_t trace_flags(const rw_layer *L)
+{
+    return (L->credit ? TRCE_CREDIT : 0) | (L->coact ? TRCE_COACT : 0) |
+           (L->perm ? TRCE_PERM : 0) | (L->activity ? TRCE_ACTIVITY : 0) |
+           (L->silent ? TRCE_SILENT : 0);
+}
+
+static int popcount3(uint32_t fl)
+{
+    return ((fl & TRCE_CREDIT) != 0) + ((fl & TRCE_COACT) != 0) +
+           ((fl & TRCE_PERM) != 0);
+}
+
+static void write_traces(writer *w, const rw_net *net)
+{
+    uint64_t len = TRCE_HEAD;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        uint32_t fl = trace_flags(L);
+        int per_neuron = ((fl & TRCE_ACTIVITY) != 0) + ((fl & TRCE_SILENT) != 0);
+        len += 4 + 4 * ((uint64_t)popcount3(fl) * L->nw + (uint64_t)per_neuron * L->out);
+    }
+    w_section(w, "TRCE", len);
+    w_u32(w, (uint32_t)net->n_layers);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        uint32_t fl = trace_flags(L);
+        w_u32(w, fl);
+        if (fl & TRCE_CREDIT)
+            w_f32s(w, L->credit, L->nw);
+        if (fl & TRCE_COACT)
+            w_f32s(w, L->coact, L->nw);
+        if (fl & TRCE_PERM)
+            w_f32s(w, L->perm, L->nw);
+        if (fl & TRCE_ACTIVITY)
+            w_f32s(w, L->activity, L->out);
+        if (fl & TRCE_SILENT)
+            for (size_t o = 0; o < L->out && !w->err_no; o++)
+                w_u32(w, L->silent[o]);
+    }
+}
+
 /* An extra section written after the model's own (checkpoints use it). */
 typedef struct extra_section {
     const char *tag;
@@ -278,6 +329,11 @@ static void write_model(writer *w, const rw_net *net, const extra_section *x)
     }
     if (has_optim_state(net))
         write_optim(w, net);
+    bool traces = false;
+    for (size_t l = 0; l < net->n_layers; l++)
+        traces |= trace_flags(&net->layers[l]) != 0;
+    if (traces)
+        write_traces(w, net);
     if (x) {
         w_section(w, x->tag, x->len);
         const unsigned char *p = x->payload;
@@ -328,6 +384,8 @@ static rw_status check_saveable(const rw_net *net, const char *path,
             {L->w, L->nw, "weight"}, {L->b, L->out, "bias"},
             {L->m1, L->nw, "optimizer moment"}, {L->bm1, L->out, "optimizer moment"},
             {L->m2, L->nw, "optimizer moment"}, {L->bm2, L->out, "optimizer moment"},
+            {L->credit, L->nw, "credit trace"}, {L->coact, L->nw, "co-activation trace"},
+            {L->perm, L->nw, "permanence"}, {L->activity, L->out, "activity trace"},
         };
         for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++) {
             long k = first_nonfinite(arr[i].a, arr[i].n);
@@ -445,7 +503,7 @@ rw_status rw_net_save_with(const rw_net *net, const char *path,
 {
     if (!tag || (!payload && len))
         return rw_fail(err, RW_ERR_ARG, "save: extra section without payload");
-    static const char *const own[] = {"CONF", "LAYR", "XFRM", "OPTM"};
+    static const char *const own[] = {"CONF", "LAYR", "XFRM", "OPTM", "TRCE"};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!memcmp(tag, own[i], 4))
             return rw_fail(err, RW_ERR_ARG, "save: section tag %.4s is the "
@@ -549,7 +607,7 @@ typedef struct section {
 } section;
 
 typedef struct toc {
-    section conf, xfrm, optm;
+    section conf, xfrm, optm, trce;
     section layr[RW_MAX_LAYERS];
     size_t sections_end; /* where the CRC starts */
 } toc;
@@ -594,6 +652,8 @@ static bool scan_sections(cursor *c, toc *t)
             ok = record(c, &t->xfrm, pos, at, (size_t)len, "XFRM section");
         } else if (!memcmp(tag, "OPTM", 4)) {
             ok = record(c, &t->optm, pos, at, (size_t)len, "OPTM section");
+        } else if (!memcmp(tag, "TRCE", 4)) {
+            ok = record(c, &t->trce, pos, at, (size_t)len, "TRCE section");
         } else if (!memcmp(tag, "LAYR", 4)) {
             if (len < 4)
                 return BAD(c, at, "LAYR section of %llu bytes has no layer "
@@ -1034,6 +1094,81 @@ static bool parse_optm(cursor *c, const toc *t, rw_net *net)
     return true;
 }
 
+/* One per-connection or per-neuron trace array of n floats, checked to
+ * be finite and at least `lo` (and at most `hi`). */
+static bool read_trace(cursor *c, float **dst, size_t n, size_t l,
+                       const char *which, float lo, float hi)
+{
+    char what[48];
+    snprintf(what, sizeof what, "layer %zu %s", l + 1, which);
+    if (!need(c, (uint64_t)n * 4, what))
+        return false;
+    size_t at = c->pos;
+    *dst = rw_alloc(n, sizeof(float), "usage traces", c->err);
+    if (!*dst) {
+        nomem_in(c, l);
+        return false;
+    }
+    if (!rd_f32s(c, *dst, n, what))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((*dst)[i] >= lo && (*dst)[i] <= hi))
+            return BAD(c, at + 4 * i, "%s %zu is %g (expected %g..%g)", what,
+                       i, (double)(*dst)[i], (double)lo, (double)hi);
+    return true;
+}
+
+static bool parse_trce(cursor *c, const toc *t, rw_net *net)
+{
+    if (!t->trce.at)
+        return true;
+    enter(c, &t->trce, "TRCE section");
+    size_t at = c->pos;
+    uint32_t n;
+    if (!rd_u32(c, "the layer count", &n))
+        return false;
+    if (n != net->n_layers)
+        return BAD(c, at, "TRCE section covers %u layers (expected the "
+                   "model's %zu)", n, net->n_layers);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        uint32_t fl;
+        at = c->pos;
+        if (!rd_u32(c, "per-layer trace flags", &fl))
+            return false;
+        if (fl & ~TRCE_ALL)
+            return BAD(c, at, "layer %zu trace flags 0x%x are invalid "
+                       "(expected bits 0..4 only)", l + 1, fl);
+        if ((fl & TRCE_CREDIT) &&
+            !read_trace(c, &L->credit, L->nw, l, "credit trace", 0.0f, FLT_MAX))
+            return false;
+        if ((fl & TRCE_COACT) &&
+            !read_trace(c, &L->coact, L->nw, l, "co-activation trace", -FLT_MAX, FLT_MAX))
+            return false;
+        if ((fl & TRCE_PERM) &&
+            !read_trace(c, &L->perm, L->nw, l, "permanence", 0.0f, 1.0f))
+            return false;
+        if ((fl & TRCE_ACTIVITY) &&
+            !read_trace(c, &L->activity, L->out, l, "activity trace", 0.0f, FLT_MAX))
+            return false;
+        if (fl & TRCE_SILENT) {
+            if (!need(c, (uint64_t)L->out * 4, "silent epoch counts"))
+                return false;
+            L->silent = rw_alloc(L->out, sizeof(uint32_t), "usage traces", c->err);
+            if (!L->silent) {
+                nomem_in(c, l);
+                return false;
+            }
+            for (size_t o = 0; o < L->out; o++)
+                rd_u32(c, "a silent epoch count", &L->silent[o]);
+        }
+    }
+    if (c->pos != c->end)
+        return BAD(c, c->pos, "%zu unexpected bytes at the end of the TRCE "
+                   "section (expected it to end here)", c->end - c->pos);
+    return true;
+}
+
 rw_net *rw_net_load_buffer_opts(const void *buf, size_t len, const char *name,
                                 int check_crc, rw_error *err)
 {
@@ -1068,7 +1203,8 @@ rw_net *rw_net_load_buffer_opts(const void *buf, size_t len, const char *name,
     bool ok = true;
     for (size_t l = 0; ok && l < cfg.n_layers; l++)
         ok = parse_layer(&c, &t, net, l);
-    ok = ok && parse_xfrm(&c, &t, net) && parse_optm(&c, &t, net);
+    ok = ok && parse_xfrm(&c, &t, net) && parse_optm(&c, &t, net) &&
+         parse_trce(&c, &t, net);
     if (!ok) {
         rw_net_free(net);
         return NULL;

@@ -9,13 +9,16 @@
  * activation x postsynaptic error. With r = trace_rate, after every step:
  *
  *   credit[k]   <- (1-r) credit[k]   + r |gw[k]|
- *   coact[k]    <- (1-r) coact[k]    + r (1/B) sum_b x[i,b] a[o,b]
+ *   coact[k]    <- (1-r) coact[k]    + r (1/S) sum_{b<S} x[i,b] a[o,b]
  *   activity[o] <- (1-r) activity[o] + r (1/B) sum_b |a[o,b]|
  *
- * for connection k joining input i to output o. Credit reuses the gradient
- * the backward pass already formed (O(connections)); co-activation is one
- * dot product over the batch per connection, the same work as the sparse
- * weight gradient (O(connections x B)); activity is O(neurons x B). Dense
+ * for connection k joining input i to output o, S = min(B, RW_COACT_SAMPLES).
+ * Credit reuses the gradient the backward pass already formed
+ * (O(connections)); activity is O(neurons x B). Co-activation is one dot
+ * product per connection, O(connections x S): over the whole batch it would
+ * cost as much as the weight gradient (a third more work per step), so it
+ * takes the first S samples of each (shuffled) batch, an unbiased estimate
+ * of the same mean that the moving average smooths anyway. Dense
  * layers keep the same traces over all in x out connections (co-activation
  * as one GEMM), but only when asked for with `traces` (credit also for
  * use-dependent decay): pruning, permanence and rewiring act on sparse
@@ -42,6 +45,8 @@
 /* keep value of a permanent connection: |w| * (1 + keep) then exceeds the
  * key of any unprotected connection with |w| > 1e-30. */
 #define RW_KEEP_PERMANENT 1e30f
+/* Samples of each batch that feed the co-activation trace. */
+#define RW_COACT_SAMPLES 32
 #define CH 64
 
 rw_plasticity_config rw_plasticity_defaults(void)
@@ -165,6 +170,11 @@ rw_status rw_plasticity_begin(rw_net *net, const rw_train_config *cfg,
             if ((st = ensure(&L->perm, L->nw, "permanence", err)) != RW_OK ||
                 (st = ensure(&L->keep, L->nw, "keep weights", err)) != RW_OK)
                 return st;
+            /* Protection follows the (possibly loaded) permanence from the
+             * start, even before the first step. */
+            float thr = (float)cfg->plasticity.perm_threshold;
+            for (size_t k = 0; k < L->nw; k++)
+                L->keep[k] = L->perm[k] >= thr ? RW_KEEP_PERMANENT : 0.0f;
         }
     }
     return RW_OK;
@@ -172,22 +182,33 @@ rw_status rw_plasticity_begin(rw_net *net, const rw_train_config *cfg,
 
 /* ---------------- trace kernels ---------------- */
 
-/* Dot product in a fixed order (lanes, then a tree), so results do not
- * depend on the vector width. */
-RW_HOT static float dot(const float *restrict a, const float *restrict b,
-                        size_t B)
+/* Sum of 16 lanes by halving (a fixed order on every instruction set). */
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+RW_VINLINE float hsum(rw_v16 v)
 {
-    float acc[CH] = {0};
-    size_t j0 = 0;
-    for (; j0 + CH <= B; j0 += CH)
-        for (size_t l = 0; l < CH; l++)
-            acc[l] += a[j0 + l] * b[j0 + l];
-    for (size_t j = j0; j < B; j++)
-        acc[j - j0] += a[j] * b[j];
-    for (size_t h = CH / 2; h > 0; h /= 2)
-        for (size_t l = 0; l < h; l++)
-            acc[l] += acc[l + h];
-    return acc[0];
+    v8f lo, hi;
+    memcpy(&lo, &v, sizeof lo);
+    memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+    lo += hi;
+    v4f l4, h4;
+    memcpy(&l4, &lo, sizeof l4);
+    memcpy(&h4, (const char *)&lo + sizeof l4, sizeof h4);
+    l4 += h4;
+    return (l4[0] + l4[2]) + (l4[1] + l4[3]);
+}
+
+/* Dot product of n values in 16 lanes, then the tail. */
+RW_VINLINE float dot(const float *a, const float *b, size_t n)
+{
+    rw_v16 acc = rw_v16_splat(0.0f);
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        acc += rw_v16_load(a + j) * rw_v16_load(b + j);
+    float s = hsum(acc);
+    for (; j < n; j++)
+        s += a[j] * b[j];
+    return s;
 }
 
 RW_HOT static float abs_mean(const float *restrict a, size_t B)
@@ -205,25 +226,83 @@ RW_HOT static float abs_mean(const float *restrict a, size_t B)
     return acc[0] / (float)B;
 }
 
-/* Co-activation of a sparse layer: one dot per connection, rows in
- * parallel (each row's result is independent of the schedule). */
-static void coact_sparse(rw_layer *L, const float *x, size_t B, float r)
+/* Dots of the first 32 values of a (held in a0, a1) with four rows at
+ * once; the four 16-lane sums are reduced together (fewer shuffles than
+ * four separate reductions), each in a fixed order. */
+RW_VINLINE v4f dot4_32(rw_v16 a0, rw_v16 a1, const float *x0,
+                          const float *x1, const float *x2, const float *x3)
 {
-    long O = (long)L->out;
-    float keep = 1.0f - r, scale = r / (float)B;
-#pragma omp parallel for schedule(dynamic, 32)
-    for (long o = 0; o < O; o++) {
-        const float *a = L->a + (size_t)o * B;
+    rw_v16 c0 = a0 * rw_v16_load(x0) + a1 * rw_v16_load(x0 + 16);
+    rw_v16 c1 = a0 * rw_v16_load(x1) + a1 * rw_v16_load(x1 + 16);
+    rw_v16 c2 = a0 * rw_v16_load(x2) + a1 * rw_v16_load(x2 + 16);
+    rw_v16 c3 = a0 * rw_v16_load(x3) + a1 * rw_v16_load(x3 + 16);
+    /* 16 -> 8 lanes each, pairs packed into one 16-lane vector */
+    rw_v16 p01 = __builtin_shufflevector(c0, c1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17,
+                                         18, 19, 20, 21, 22, 23) +
+                 __builtin_shufflevector(c0, c1, 8, 9, 10, 11, 12, 13, 14, 15,
+                                         24, 25, 26, 27, 28, 29, 30, 31);
+    rw_v16 p23 = __builtin_shufflevector(c2, c3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17,
+                                         18, 19, 20, 21, 22, 23) +
+                 __builtin_shufflevector(c2, c3, 8, 9, 10, 11, 12, 13, 14, 15,
+                                         24, 25, 26, 27, 28, 29, 30, 31);
+    /* 8 -> 4 lanes each: [c0 c1 c2 c3] x 4 lanes */
+    rw_v16 q = __builtin_shufflevector(p01, p23, 0, 1, 2, 3, 8, 9, 10, 11, 16,
+                                       17, 18, 19, 24, 25, 26, 27) +
+               __builtin_shufflevector(p01, p23, 4, 5, 6, 7, 12, 13, 14, 15, 20,
+                                       21, 22, 23, 28, 29, 30, 31);
+    /* 4 -> 2 -> 1 lane each */
+    v8f h = __builtin_shufflevector(q, q, 0, 1, 4, 5, 8, 9, 12, 13) +
+              __builtin_shufflevector(q, q, 2, 3, 6, 7, 10, 11, 14, 15);
+    return __builtin_shufflevector(h, h, 0, 2, 4, 6) +
+           __builtin_shufflevector(h, h, 1, 3, 5, 7);
+}
+
+/* Co-activation of rows [o0, o1) of a sparse layer: one dot per
+ * connection over the first S samples. */
+RW_HOT static void coact_rows(rw_layer *L, const float *x, size_t B,
+                              size_t S, float r, size_t o0, size_t o1)
+{
+    float keep = 1.0f - r, scale = r / (float)S;
+    const uint32_t *col = L->col;
+    float *c = L->coact;
+    for (size_t o = o0; o < o1; o++) {
+        const float *a = L->a + o * B;
         /* A silent neuron (all zero outputs, common with ReLU) only
          * decays its traces. */
         bool silent = true;
-        for (size_t j = 0; j < B && silent; j++)
+        for (size_t j = 0; j < S && silent; j++)
             silent = a[j] == 0.0f;
-        for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++) {
-            float c = silent ? 0.0f
-                             : dot(a, x + (size_t)(L->col[k] & RW_COL_MASK) * B, B);
-            L->coact[k] = keep * L->coact[k] + scale * c;
+        size_t k = L->row_ptr[o], k1 = L->row_ptr[o + 1];
+        if (silent) {
+            for (; k < k1; k++)
+                c[k] *= keep;
+            continue;
         }
+        if (S == 32) {
+            rw_v16 a0 = rw_v16_load(a), a1 = rw_v16_load(a + 16);
+            for (; k + 4 <= k1; k += 4) {
+                v4f d = dot4_32(a0, a1, x + (size_t)(col[k] & RW_COL_MASK) * B,
+                                   x + (size_t)(col[k + 1] & RW_COL_MASK) * B,
+                                   x + (size_t)(col[k + 2] & RW_COL_MASK) * B,
+                                   x + (size_t)(col[k + 3] & RW_COL_MASK) * B);
+                for (int t = 0; t < 4; t++)
+                    c[k + t] = keep * c[k + t] + scale * d[t];
+            }
+        }
+        for (; k < k1; k++)
+            c[k] = keep * c[k] + scale * dot(a, x + (size_t)(col[k] & RW_COL_MASK) * B, S);
+    }
+}
+
+/* Rows in parallel: each row's result is independent of the schedule. */
+static void coact_sparse(rw_layer *L, const float *x, size_t B, size_t S,
+                         float r)
+{
+    long nb = (long)((L->out + 31) / 32);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long c = 0; c < nb; c++) {
+        size_t o0 = (size_t)c * 32, o1 = o0 + 32 < L->out ? o0 + 32 : L->out;
+        coact_rows(L, x, B, S, r, o0, o1);
     }
 }
 
@@ -236,13 +315,29 @@ static void update_activity(rw_layer *L, size_t B, float r)
                          r * abs_mean(L->a + (size_t)o * B, B);
 }
 
-/* Mean of v[0..n) in double, summed in order (deterministic). */
-static double mean_of(const float *v, size_t n)
+/* Mean of v[0..n): 16 float lanes per block of 4096, blocks summed in
+ * double, all in a fixed order. */
+RW_HOT static double mean_of(const float *v, size_t n)
 {
     double s = 0.0;
-    for (size_t k = 0; k < n; k++)
-        s += v[k];
+    for (size_t b = 0; b < n; b += 4096) {
+        size_t e = n - b < 4096 ? n : b + 4096, j = b;
+        rw_v16 acc = rw_v16_splat(0.0f);
+        for (; j + 16 <= e; j += 16)
+            acc += rw_v16_load(v + j);
+        double t = hsum(acc);
+        for (; j < e; j++)
+            t += v[j];
+        s += t;
+    }
     return n ? s / (double)n : 0.0;
+}
+
+RW_HOT static void credit_update(float *restrict c, const float *restrict g,
+                                 size_t n, float r)
+{
+    for (size_t k = 0; k < n; k++)
+        c[k] = (1.0f - r) * c[k] + r * fabsf(g[k]);
 }
 
 void rw_plasticity_after_backward(rw_net *net, const rw_train_config *cfg,
@@ -258,20 +353,23 @@ void rw_plasticity_after_backward(rw_net *net, const rw_train_config *cfg,
         if (L->activity)
             update_activity(L, B, r);
         if (L->coact) {
+            size_t S = B < RW_COACT_SAMPLES ? B : RW_COACT_SAMPLES;
             if (L->kind == RW_LAYER_SPARSE)
-                coact_sparse(L, x, B, r);
+                coact_sparse(L, x, B, S, r);
             else
-                rw_sgemm('N', 'T', L->out, L->in, B, r / (float)B, L->a, B, x,
+                rw_sgemm('N', 'T', L->out, L->in, S, r / (float)S, L->a, B, x,
                          B, 1.0f - r, L->coact, L->in);
         }
         if (!L->credit)
             continue;
         size_t n = L->nw;
-        for (size_t k = 0; k < n; k++)
-            L->credit[k] = (1.0f - r) * L->credit[k] + r * fabsf(L->gw[k]);
+        credit_update(L->credit, L->gw, n, r);
+        bool perm = p->permanence && L->perm;
+        if (!perm && !(p->usage_decay > 0.0))
+            continue;
         double mean = mean_of(L->credit, n);
         float inv = mean > 0.0 ? (float)(1.0 / mean) : 0.0f;
-        if (p->permanence && L->perm) {
+        if (perm) {
             float up = (float)p->perm_up, down = (float)p->perm_down;
             float thr = (float)p->perm_threshold;
             for (size_t k = 0; k < n; k++) {

@@ -214,6 +214,48 @@ static void test_traces_by_hand(void)
     rw_net_free(net);
 }
 
+/* The co-activation kernel on a larger batch: the first 32 samples, four
+ * connections at a time plus row tails, against a double computation. */
+static void test_coact_kernel(void)
+{
+    size_t hidden = 30;
+    double dens[2] = {0.3, 0.0};
+    rw_net *net = make_net(50, &hidden, 1, 3, dens, 47);
+    rw_train_config tc = rw_train_defaults();
+    tc.plasticity.traces = 1;
+    tc.plasticity.trace_rate = 0.5;
+    rw_error err;
+    CHECK_OK(rw_plasticity_begin(net, &tc, &err), &err);
+    const size_t B = 40;
+    float *x = malloc(B * 50 * sizeof *x);
+    int32_t y[40];
+    rw_rng rng;
+    rw_rng_seed(&rng, 5);
+    for (size_t j = 0; j < B * 50; j++)
+        x[j] = (float)rw_rng_uniform(&rng);
+    for (size_t j = 0; j < B; j++)
+        y[j] = (int32_t)(j % 3);
+    double loss;
+    CHECK_OK(rw_net_gradient(net, x, y, NULL, B, &loss, NULL, &err), &err);
+    rw_plasticity_after_backward(net, &tc, B);
+    const rw_layer *L = &net->layers[0];
+    size_t bad = 0, nonzero = 0;
+    for (size_t o = 0; o < L->out; o++)
+        for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++) {
+            size_t i = L->col[k] & RW_COL_MASK;
+            double c = 0;
+            for (size_t b = 0; b < 32; b++)
+                c += (double)net->x0[i * B + b] * L->a[o * B + b];
+            double want = 0.5 * c / 32.0;
+            bad += fabs(L->coact[k] - want) > 1e-6 + 1e-5 * fabs(want);
+            nonzero += want != 0.0;
+        }
+    CHECK_MSG(bad == 0, "%zu co-activations off", bad);
+    CHECK(nonzero > L->nw / 4);
+    free(x);
+    rw_net_free(net);
+}
+
 /* ---------------- the cubic schedule ---------------- */
 
 typedef struct sched_probe {
@@ -669,9 +711,9 @@ static void test_trace_roundtrip(void)
     }
     for (size_t l = 0; l < 3; l++) {
         const rw_layer *A = &net->layers[l], *Bk = &back->layers[l];
-        const float *a[] = {A->credit, A->coact, A->perm, A->keep};
-        const float *b[] = {Bk->credit, Bk->coact, Bk->perm, Bk->keep};
-        for (int t = 0; t < 4; t++) {
+        const float *a[] = {A->credit, A->coact, A->perm};
+        const float *b[] = {Bk->credit, Bk->coact, Bk->perm};
+        for (int t = 0; t < 3; t++) {
             CHECK_MSG(!a[t] == !b[t], "layer %zu array %d presence", l, t);
             if (a[t] && b[t])
                 CHECK(memcmp(a[t], b[t], A->nw * sizeof(float)) == 0);
@@ -750,6 +792,7 @@ int main(void)
 {
     rw_set_threads(2);
     test_traces_by_hand();
+    test_coact_kernel();
     test_schedule();
     test_prune_bounds();
     test_permanence();

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Tests of `rewire continual`: CSV tasks made here, every method, the JSON
+# report's fields, the CSV matrix's shape, the per-task progress lines,
+# generated sequences (split, permuted) and bad input.
+#
+# usage: bash tests/cli_continual.sh path/to/rewire tests/fixtures
+# Needs only bash and POSIX tools (awk, grep, sed), no Python.
+set -u
+REWIRE=$1
+FIX=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+checks=0
+[ -x "$REWIRE" ] || {
+    echo "cli_continual: no rewire binary at $REWIRE" >&2
+    exit 1
+}
+[ -d "$FIX" ] || echo "cli_continual: note: no fixtures folder $FIX" >&2
+
+fail() {
+    echo "FAIL: $*" >&2
+    fails=$((fails + 1))
+}
+
+# expect_fail CODE PATTERN CMD...: the command exits with CODE and its
+# stderr matches PATTERN (grep -E).
+expect_fail() {
+    local code=$1 pattern=$2
+    shift 2
+    checks=$((checks + 1))
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    [ "$rc" -eq "$code" ] || fail "$* exited $rc, expected $code ($(head -c 300 "$tmp/err"))"
+    grep -Eq -- "$pattern" "$tmp/err" || fail "$*: stderr '$(head -c 300 "$tmp/err")' does not match /$pattern/"
+}
+
+# A CSV task of N samples: two blobs (positions P and P+1 on a circle of
+# 8), labelled L and L+1; WIDTH features (extra ones are 0).
+make_task() {
+    local file=$1 n=$2 p=$3 l=$4 width=${5:-2}
+    awk -v n="$n" -v p="$p" -v l="$l" -v w="$width" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            k = i % 2
+            a = 6.2831853 * (p + k) / 8
+            x = 3 * cos(a) + 0.3 * sin(i * 12.9898)
+            y = 3 * sin(a) + 0.3 * sin(i * 78.233)
+            line = sprintf("%.4f,%.4f", x, y)
+            for (j = 2; j < w; j++) line = line ",0"
+            print line "," (l + k)
+        }
+    }' >"$file"
+}
+make_task "$tmp/a.csv" 300 0 0
+make_task "$tmp/b.csv" 300 2 2
+make_task "$tmp/c.csv" 300 4 4
+make_task "$tmp/wide.csv" 300 4 4 3
+
+# json_num FILE KEY: the number after "KEY": in a one-line JSON object.
+json_num() {
+    sed -n "s/.*\"$2\":\(-\{0,1\}[0-9][0-9.eE+-]*\).*/\1/p" "$1"
+}
+
+common=(--hidden 16 --epochs 15 --batch 20 --lr 0.02 --threads 2 --seed 3)
+tasks="$tmp/a.csv,$tmp/b.csv,$tmp/c.csv"
+
+# ---- every method, JSON fields, CSV shape, progress lines ----
+for m in naive replay ewc si; do
+    checks=$((checks + 1))
+    extra=()
+    case $m in
+    replay) extra=(--memory 60) ;;
+    ewc) extra=(--ewc-lambda 100 --fisher-samples 200) ;;
+    si) extra=(--si-c 1) ;;
+    esac
+    if ! "$REWIRE" continual --tasks "$tasks" --method $m "${extra[@]}" "${common[@]}" \
+        --json --csv "$tmp/$m.csv" --out "$tmp/$m.json" >"$tmp/$m.stdout" 2>"$tmp/$m.err"; then
+        fail "continual --method $m failed: $(head -c 400 "$tmp/$m.err")"
+        continue
+    fi
+    out="$tmp/$m.stdout"
+    [ "$(wc -l <"$out")" -eq 1 ] || fail "$m: --json printed $(wc -l <"$out") lines"
+    cmp -s "$out" "$tmp/$m.json" || fail "$m: --out differs from the --json output"
+    grep -q "\"method\":\"$m\"" "$out" || fail "$m: no \"method\":\"$m\""
+    avg=$(json_num "$out" average_accuracy)
+    awk -v a="$avg" 'BEGIN { exit !(a != "" && a >= 0 && a <= 1) }' ||
+        fail "$m: average_accuracy '$avg' is not within 0..1"
+    [ -n "$(json_num "$out" backward_transfer)" ] || fail "$m: no backward_transfer"
+    [ -n "$(json_num "$out" forward_transfer)" ] || fail "$m: no forward_transfer"
+    grep -q '"tasks":\["a.csv","b.csv","c.csv"\]' "$out" || fail "$m: task names"
+    # The matrix: 3 rows of 3 accuracies.
+    rows=$(sed -n 's/.*"matrix":\[\(.*\)\],"average_accuracy".*/\1/p' "$out")
+    nrows=$(grep -o '\[[^][]*\]' <<<"$rows" | wc -l)
+    [ "$nrows" -eq 3 ] || fail "$m: matrix has $nrows rows: $rows"
+    grep -o '\[[^][]*\]' <<<"$rows" | awk -F, -v m="$m" '
+        NF != 3 { print "FAIL: " m ": matrix row with " NF " entries: " $0; bad = 1 }
+        { for (i = 1; i <= NF; i++) { v = $i; gsub(/[][]/, "", v)
+              if (v + 0 < 0 || v + 0 > 1) { print "FAIL: " m ": accuracy " v; bad = 1 } } }
+        END { exit bad }' >&2 || fails=$((fails + 1))
+    # The CSV: a header and 3 rows of 4 fields; the last row's mean is the
+    # average accuracy.
+    awk -F, 'NR == 1 && $0 != "after_task,task_1,task_2,task_3" { exit 1 }
+             NF != 4 { exit 1 } END { exit NR != 4 }' "$tmp/$m.csv" ||
+        fail "$m: CSV matrix has the wrong shape: $(cat "$tmp/$m.csv")"
+    mean=$(awk -F, 'NR == 4 { print ($2 + $3 + $4) / 3 }' "$tmp/$m.csv")
+    awk -v a="$avg" -v b="$mean" 'BEGIN { d = a - b; exit !(d < 1e-5 && d > -1e-5) }' ||
+        fail "$m: average_accuracy $avg is not the mean of the CSV's last row ($mean)"
+    for t in 1 2 3; do
+        grep -q "^task $t/3 ([abc].csv): trained 15 epochs" "$tmp/$m.err" ||
+            fail "$m: no progress line for task $t: $(cat "$tmp/$m.err")"
+    done
+done
+# Forgetting and its remedy, on data where both are clear-cut.
+naive_avg=$(json_num "$tmp/naive.stdout" average_accuracy)
+replay_avg=$(json_num "$tmp/replay.stdout" average_accuracy)
+checks=$((checks + 1))
+awk -v n="$naive_avg" -v r="$replay_avg" 'BEGIN { exit !(n < 0.8 && r > n + 0.1) }' ||
+    fail "expected naive to forget and replay to remember: naive $naive_avg, replay $replay_avg"
+
+# Same command, same numbers.
+checks=$((checks + 1))
+"$REWIRE" continual --tasks "$tasks" --method naive "${common[@]}" --json --quiet >"$tmp/again" 2>&1 ||
+    fail "second naive run failed"
+sed 's/"seconds":\[[^]]*\]//' "$tmp/again" >"$tmp/a1"
+sed 's/"seconds":\[[^]]*\]//' "$tmp/naive.stdout" >"$tmp/a2"
+cmp -s "$tmp/a1" "$tmp/a2" || fail "two runs with the same seed differ"
+[ -s "$tmp/again" ] && ! grep -q "^task" "$tmp/again" || fail "--quiet printed progress lines"
+
+# The table (no --json), task-incremental, sparse layers with rewiring.
+checks=$((checks + 1))
+if "$REWIRE" continual --tasks "$tasks" --method si --task-incremental --sparse --density 0.5 \
+    --rewire set "${common[@]}" >"$tmp/table" 2>"$tmp/table.err"; then
+    grep -q "^after 3 " "$tmp/table" || fail "no 'after 3' row in the table: $(cat "$tmp/table")"
+    grep -q "^average accuracy [0-9.]*, backward transfer" "$tmp/table" ||
+        fail "no summary line in the table"
+    grep -q "importance kept by rewiring" "$tmp/table.err" ||
+        fail "sparse SI run does not report the importance kept: $(cat "$tmp/table.err")"
+else
+    fail "task-incremental sparse SI run failed: $(head -c 400 "$tmp/table.err")"
+fi
+
+# Generated sequences from built-in synthetic data.
+checks=$((checks + 1))
+if "$REWIRE" continual --tasks split-blobs --method ewc --hidden 8 --epochs 2 --threads 2 \
+    --json --quiet >"$tmp/split" 2>"$tmp/split.err"; then
+    grep -q '"tasks":\["classes 0,1","classes 2,3"\]' "$tmp/split" ||
+        fail "split-blobs tasks: $(cat "$tmp/split")"
+else
+    fail "split-blobs failed: $(cat "$tmp/split.err")"
+fi
+checks=$((checks + 1))
+if "$REWIRE" continual --tasks permuted-moons:3 --method naive --hidden 8 --epochs 1 --threads 2 \
+    --json --quiet >"$tmp/perm" 2>"$tmp/perm.err"; then
+    grep -q '"tasks":\["permutation 1","permutation 2","permutation 3"\]' "$tmp/perm" ||
+        fail "permuted-moons:3 tasks: $(cat "$tmp/perm")"
+else
+    fail "permuted-moons:3 failed: $(cat "$tmp/perm.err")"
+fi
+
+# The report is what `rewire plot --continual` reads (when it can draw).
+checks=$((checks + 1))
+if "$REWIRE" plot --continual "$tmp/replay.json" -o "$tmp/r.png" >/dev/null 2>"$tmp/plot.err"; then
+    [ -s "$tmp/r.png" ] || fail "plot --continual wrote no picture"
+elif grep -q "replay.json" "$tmp/plot.err"; then
+    fail "plot --continual rejects the report: $(cat "$tmp/plot.err")"
+fi
+
+# ---- bad input ----
+expect_fail 2 "--method must be naive, replay, ewc or si" \
+    "$REWIRE" continual --tasks "$tasks" --method magic
+expect_fail 2 "--tasks is required" "$REWIRE" continual --method naive
+expect_fail 1 "nothere.csv.*not found" \
+    "$REWIRE" continual --tasks "$tmp/a.csv,$tmp/nothere.csv" --method naive
+expect_fail 1 "task 2: .*3 features per sample but the first task has 2" \
+    "$REWIRE" continual --tasks "$tmp/a.csv,$tmp/wide.csv" --method naive
+expect_fail 2 "--memory applies to --method replay" \
+    "$REWIRE" continual --tasks "$tasks" --method ewc --memory 10
+expect_fail 2 "EWC options apply to --method ewc" \
+    "$REWIRE" continual --tasks "$tasks" --method si --ewc-lambda 10
+expect_fail 2 "--data does not apply" \
+    "$REWIRE" continual --tasks "$tasks" --data "$tmp/a.csv"
+expect_fail 1 "permuted-NAME" "$REWIRE" continual --tasks permuted-moons:0 --method naive
+expect_fail 1 "unknown dataset" "$REWIRE" continual --tasks split-nosuchset --method naive
+expect_fail 1 "tasks 1 and 2 share class" \
+    "$REWIRE" continual --tasks "$tmp/a.csv,$tmp/a.csv" --method naive --task-incremental \
+    --epochs 1 --hidden 4
+expect_fail 2 "--ewc-lambda expects a number" \
+    "$REWIRE" continual --tasks "$tasks" --method ewc --ewc-lambda lots
+checks=$((checks + 1))
+"$REWIRE" continual --help >"$tmp/help" 2>&1 && grep -q -- "--task-incremental" "$tmp/help" ||
+    fail "continual --help"
+
+if [ "$fails" -gt 0 ]; then
+    echo "cli_continual: $fails of $checks checks failed" >&2
+    exit 1
+fi
+echo "cli_continual: all $checks checks passed"
