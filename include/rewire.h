@@ -379,8 +379,9 @@ typedef struct rw_rewire_stats {
 /* Rewires every sparse layer once: drops `fraction` of its connections and
  * grows the same number. For RigL the gradients of the last rw_net_gradient
  * call are used (the layer inputs and output errors of that batch). New
- * connections start at weight 0 (RigL) or small random values (SET) with
- * fresh optimizer state; survivors keep theirs. `stats` may be NULL or an
+ * connections start at weight 0 (RigL, Hebbian) or small random values
+ * (SET: a tenth of the He scale), with fresh optimizer state; survivors
+ * keep theirs. `stats` may be NULL or an
  * array of rw_net_layers() entries. */
 rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
                         rw_rng *rng, rw_rewire_stats *stats, rw_error *err);
