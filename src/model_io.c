@@ -16,6 +16,7 @@
  * count with the bytes that remain before it allocates anything. */
 #include "internal.h"
 #include "model_io.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,57 +52,6 @@ static const unsigned char MAGIC[MAGIC_LEN] = RW_MODEL_MAGIC;
 /* ------------------------------------------------------------------ */
 /* Byte order and checked u64 arithmetic                               */
 /* ------------------------------------------------------------------ */
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float bits_f32(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static uint64_t f64_bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-static double bits_f64(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
 
 /* *acc += a * b; false on overflow (the accumulator is then meaningless). */
 static bool muladd_u64(uint64_t *acc, uint64_t a, uint64_t b)

@@ -2,6 +2,7 @@
  * learning-rate schedule, gradient clipping, a divergence guard, rewiring
  * on a schedule, and evaluation after each epoch. */
 #include "internal.h"
+#include "bytes.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -193,34 +194,18 @@ typedef struct run_state {
 #define STATE_VERSION 1u
 #define STATE_COUNTERS 5 /* dropped, grown, pruned, removed, added */
 
+/* Sequential little-endian u64 fields (bytes.h), advancing the cursor. */
 static void put64(unsigned char **p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        (*p)[i] = (unsigned char)(v >> (8 * i));
+    put_u64(*p, v);
     *p += 8;
 }
 
 static uint64_t get64(const unsigned char **p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)(*p)[i] << (8 * i);
+    uint64_t v = get_u64(*p);
     *p += 8;
     return v;
-}
-
-static uint64_t dbits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-static double bitsd(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
 }
 
 /* FNV-1a over the settings that shape a run, so a checkpoint is only
@@ -282,9 +267,9 @@ static rw_status write_checkpoint(const rw_net *net, const rw_train_config *cfg,
     put64(&p, rs->seen);
     for (int i = 0; i < 4; i++)
         put64(&p, rs->rng.s[i]);
-    put64(&p, dbits(rs->train_seconds));
-    put64(&p, dbits(rs->loss_sum));
-    put64(&p, dbits(rs->es.drop_fraction));
+    put64(&p, f64_bits(rs->train_seconds));
+    put64(&p, f64_bits(rs->loss_sum));
+    put64(&p, f64_bits(rs->es.drop_fraction));
     put64(&p, 0); /* reserved */
     rw_epoch_stats es = rs->es;
     for (int c = 0; c < STATE_COUNTERS; c++)
@@ -337,9 +322,9 @@ static rw_status read_checkpoint(const rw_train_config *cfg, run_state *rs,
         rs->seen = get64(&p);
         for (int i = 0; i < 4; i++)
             rs->rng.s[i] = get64(&p);
-        rs->train_seconds = bitsd(get64(&p));
-        rs->loss_sum = bitsd(get64(&p));
-        rs->es.drop_fraction = bitsd(get64(&p));
+        rs->train_seconds = bits_f64(get64(&p));
+        rs->loss_sum = bits_f64(get64(&p));
+        rs->es.drop_fraction = bits_f64(get64(&p));
         get64(&p);
         for (int c = 0; c < STATE_COUNTERS; c++)
             for (size_t l = 0; l < RW_MAX_LAYERS; l++)
