@@ -14,8 +14,8 @@ cmake --build build -j"$(nproc)" --target rewire_cli >/dev/null
 mkdir -p out
 if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   data=fashion-mnist
-  args=(--hidden 1000,1000,1000 --epsilon 20 --rewire set --epochs 10
-        --optimizer adam --lr 0.001 --schedule cosine)
+  args=(--hidden 1000,1000,1000 --epsilon 20 --rewire set --drop-schedule cosine
+        --epochs 10 --optimizer adam --lr 0.002 --schedule cosine)
 else
   echo "dataset-fashion-mnist is not installed: training on the built-in spirals" >&2
   data=spirals

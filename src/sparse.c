@@ -207,79 +207,89 @@ RW_HOT static void axpy_rows(float *restrict out, float init,
     }
 }
 
-/* The input-error pass: out[0..B) = sum_t w[wk[t]] * src[idx[t] * B ...],
- * weights gathered through the transposed index. */
-RW_HOT static void axpy_rows_gather(float *restrict out,
-                                    const float *restrict src,
-                                    const uint32_t *restrict idx,
-                                    const float *restrict w,
-                                    const uint32_t *restrict wk, size_t t0,
-                                    size_t t1, size_t B)
+/* The backward pass of one input i, through the transposed index: every
+ * connection k leaving i (to output o) gets its weight gradient
+ *     gw[k] = dot(d[o,:], x[i,:])
+ * and the input error accumulates dx[i,:] += w[k] * d[o,:] (when dx is
+ * not NULL). Both read the same row d[o,:], so a large layer reads each of
+ * its connections' error rows once instead of twice. Each gw[k] is written
+ * by exactly one input and every sum runs in a fixed order (chunks of the
+ * batch, 16 lanes, lane sums), so the results do not depend on threads. */
+RW_HOT static void backward_input(const float *restrict d,
+                                  const float *restrict xi,
+                                  const uint32_t *restrict t_row,
+                                  const uint32_t *restrict t_k,
+                                  const float *restrict w,
+                                  float *restrict gw, float *restrict dxi,
+                                  size_t t0, size_t t1, size_t B)
 {
     size_t j0 = 0;
     for (; j0 + 64 <= B; j0 += 64) {
+        rw_v16 x0 = rw_v16_load(xi + j0), x1 = rw_v16_load(xi + j0 + 16);
+        rw_v16 x2 = rw_v16_load(xi + j0 + 32), x3 = rw_v16_load(xi + j0 + 48);
         rw_v16 a0 = rw_v16_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (size_t t = t0; t < t1; t++) {
-            const float *xr = src + (size_t)idx[t] * B + j0;
+            const float *dr = d + (size_t)t_row[t] * B + j0;
             if (t + PF < t1)
-                PREFETCH_ROW(src + (size_t)idx[t + PF] * B + j0, 64);
-            float wt = w[wk[t]];
-            a0 += wt * rw_v16_load(xr);
-            a1 += wt * rw_v16_load(xr + 16);
-            a2 += wt * rw_v16_load(xr + 32);
-            a3 += wt * rw_v16_load(xr + 48);
+                PREFETCH_ROW(d + (size_t)t_row[t + PF] * B + j0, 64);
+            rw_v16 d0 = rw_v16_load(dr), d1 = rw_v16_load(dr + 16);
+            rw_v16 d2 = rw_v16_load(dr + 32), d3 = rw_v16_load(dr + 48);
+            float g = rw_v16_sum(d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3);
+            size_t k = t_k[t];
+            gw[k] = j0 ? gw[k] + g : g;
+            if (dxi) {
+                float wt = w[k];
+                a0 += wt * d0;
+                a1 += wt * d1;
+                a2 += wt * d2;
+                a3 += wt * d3;
+            }
         }
-        rw_v16_store(out + j0, a0);
-        rw_v16_store(out + j0 + 16, a1);
-        rw_v16_store(out + j0 + 32, a2);
-        rw_v16_store(out + j0 + 48, a3);
+        if (dxi) {
+            rw_v16_store(dxi + j0, a0);
+            rw_v16_store(dxi + j0 + 16, a1);
+            rw_v16_store(dxi + j0 + 32, a2);
+            rw_v16_store(dxi + j0 + 48, a3);
+        }
     }
     for (; j0 + 16 <= B; j0 += 16) {
-        rw_v16 a0 = rw_v16_splat(0.0f);
-        for (size_t t = t0; t < t1; t++)
-            a0 += w[wk[t]] * rw_v16_load(src + (size_t)idx[t] * B + j0);
-        rw_v16_store(out + j0, a0);
+        rw_v16 x0 = rw_v16_load(xi + j0), a0 = rw_v16_splat(0.0f);
+        for (size_t t = t0; t < t1; t++) {
+            rw_v16 d0 = rw_v16_load(d + (size_t)t_row[t] * B + j0);
+            size_t k = t_k[t];
+            float g = rw_v16_sum(d0 * x0);
+            gw[k] = j0 ? gw[k] + g : g;
+            a0 += w[k] * d0;
+        }
+        if (dxi)
+            rw_v16_store(dxi + j0, a0);
     }
     for (size_t j = j0; j < B; j++) {
         float acc = 0.0f;
-        for (size_t t = t0; t < t1; t++)
-            acc += w[wk[t]] * src[(size_t)idx[t] * B + j];
-        out[j] = acc;
+        for (size_t t = t0; t < t1; t++) {
+            float dv = d[(size_t)t_row[t] * B + j];
+            size_t k = t_k[t];
+            gw[k] = j ? gw[k] + dv * xi[j] : dv * xi[j];
+            acc += w[k] * dv;
+        }
+        if (dxi)
+            dxi[j] = acc;
     }
 }
 
-/* Weight gradients of one output row: gw[k] = dot(d, x[col[k]]) for each
- * connection, and the bias gradient. Fixed summation order (lanes, then
- * lane sums), so results do not depend on the vector width. */
-RW_HOT static void grad_row(const float *restrict d, const float *restrict x,
-                            const uint32_t *restrict col,
-                            float *restrict gw, float *restrict gb, size_t k0,
-                            size_t k1, size_t B)
+RW_HOT static void bias_grads(const float *restrict d, float *restrict gb,
+                              size_t o0, size_t o1, size_t B)
 {
-    size_t nv = B / 16, tail = nv * 16;
-    rw_v16 s = rw_v16_splat(0.0f);
-    for (size_t v = 0; v < nv; v++)
-        s += rw_v16_load(d + 16 * v);
-    float sb = rw_v16_sum(s);
-    for (size_t j = tail; j < B; j++)
-        sb += d[j];
-    *gb = sb;
-    for (size_t k = k0; k < k1; k++) {
-        const float *xr = x + (size_t)(col[k] & RW_COL_MASK) * B;
-        if (k + PF < k1)
-            PREFETCH_ROW(x + (size_t)(col[k + PF] & RW_COL_MASK) * B, B);
-        rw_v16 a0 = rw_v16_splat(0.0f), a1 = a0;
-        size_t v = 0;
-        for (; v + 2 <= nv; v += 2) {
-            a0 += rw_v16_load(d + 16 * v) * rw_v16_load(xr + 16 * v);
-            a1 += rw_v16_load(d + 16 * v + 16) * rw_v16_load(xr + 16 * v + 16);
-        }
-        if (v < nv)
-            a0 += rw_v16_load(d + 16 * v) * rw_v16_load(xr + 16 * v);
-        float g = rw_v16_sum(a0 + a1);
-        for (size_t j = tail; j < B; j++)
-            g += d[j] * xr[j];
-        gw[k] = g;
+    for (size_t o = o0; o < o1; o++) {
+        const float *r = d + o * B;
+        rw_v16 acc = rw_v16_splat(0.0f);
+        size_t j = 0;
+        for (; j + 16 <= B; j += 16)
+            acc += rw_v16_load(r + j);
+        float sb = rw_v16_sum(acc);
+        for (; j < B; j++)
+            sb += r[j];
+        gb[o] = sb;
     }
 }
 
@@ -300,16 +310,15 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
     long O = (long)L->out, I = (long)L->in;
 #pragma omp parallel if (L->nw * B > PAR_MIN_WORK)
     {
+#pragma omp for schedule(static)
+        for (long o = 0; o < O; o += 256)
+            bias_grads(L->d, L->gb, (size_t)o,
+                       (size_t)(o + 256 < O ? o + 256 : O), B);
 #pragma omp for schedule(dynamic, 32)
-        for (long o = 0; o < O; o++)
-            grad_row(L->d + (size_t)o * B, x, L->col, L->gw, &L->gb[o],
-                     L->row_ptr[o], L->row_ptr[o + 1], B);
-        if (dx) {
-#pragma omp for schedule(dynamic, 32)
-            for (long i = 0; i < I; i++)
-                axpy_rows_gather(dx + (size_t)i * B, L->d, L->t_row, L->w,
-                                 L->t_k, L->tcol_ptr[i], L->tcol_ptr[i + 1], B);
-        }
+        for (long i = 0; i < I; i++)
+            backward_input(L->d, x + (size_t)i * B, L->t_row, L->t_k, L->w,
+                           L->gw, dx ? dx + (size_t)i * B : NULL,
+                           L->tcol_ptr[i], L->tcol_ptr[i + 1], B);
     }
 }
 
