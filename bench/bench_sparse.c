@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ static double time_layer(rw_layer *L, const float *x, float *dx, size_t B,
 
 int main(int argc, char **argv)
 {
+    bench_prefer_passive_wait(argv);
     int threads = rw_set_threads(argc > 1 ? atoi(argv[1]) : 2);
     size_t I = argc > 2 ? (size_t)atol(argv[2]) : 1000;
     size_t O = argc > 3 ? (size_t)atol(argv[3]) : 1000;
@@ -48,8 +51,8 @@ int main(int argc, char **argv)
     float *dx = rw_alloc(I * B, sizeof(float), "dx", &err);
     for (size_t i = 0; i < I * B; i++)
         x[i] = (float)rw_rng_uniform(&rng);
-    printf("layer %zu -> %zu, batch %zu, %d threads, forward + backward\n", I, O, B,
-           threads);
+    printf("layer %zu -> %zu, batch %zu, %d threads, forward + backward, "
+           "OMP_WAIT_POLICY=%s\n", I, O, B, threads, bench_wait_policy());
     printf("%8s %12s %10s %10s %10s\n", "density", "connections", "ms", "GFLOP/s",
            "vs dense");
     double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};

@@ -20,6 +20,8 @@
 
 #include <stdbool.h>
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +141,7 @@ static double run_child(double density, const size_t *hidden, size_t nh,
 
 int main(int argc, char **argv)
 {
+    bench_prefer_passive_wait(argv);
     int threads = 2;
     size_t epochs = 1;
     double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
@@ -180,7 +183,7 @@ int main(int argc, char **argv)
         printf("-%zu", hidden[l]);
     printf("-10, batch 128, SGD momentum, %d threads, %zu epoch(s), rewiring %s\n",
            threads, epochs, rewire == RW_REWIRE_SET ? "SET" : "none");
-    printf("GEMM: %s\n\n", rw_gemm_info());
+    printf("GEMM: %s, OMP_WAIT_POLICY=%s\n\n", rw_gemm_info(), bench_wait_policy());
     printf("%8s %12s %10s %12s %10s %9s %8s %9s\n", "density", "connections",
            "s/epoch", "samples/s", "peak MiB", "vs dense", "test acc",
            "B/conn");

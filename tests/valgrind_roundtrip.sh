@@ -9,6 +9,8 @@ trap 'rm -rf "$tmp"' EXIT
 vg=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite
     --error-exitcode=99 --suppressions="$(dirname "$0")/valgrind.supp")
 export OMP_NUM_THREADS=1
+# Set, so that the tool does not start itself again (outside valgrind).
+export OMP_WAIT_POLICY=passive
 "${vg[@]}" "$rw" train --data spirals --hidden 16,16 --epsilon 2 --epochs 2 \
   --save "$tmp/m.rwm" --log "$tmp/log.jsonl" --quiet > /dev/null
 "${vg[@]}" "$rw" train --data spirals --hidden 16 --epochs 1 --quiet \
