@@ -13,36 +13,13 @@
  * Without the dataset package a random dataset of the same shape is used. */
 #include "rewire.h"
 
+#include "bench_util.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static rw_dataset *open_data(rw_split split)
-{
-    rw_error err;
-    rw_data_options o = rw_data_options_defaults();
-    rw_dataset *ds = rw_dataset_open("fashion-mnist", split, &o, &err);
-    if (ds)
-        return ds;
-    size_t n = split == RW_SPLIT_TRAIN ? 60000 : 10000;
-    fprintf(stderr, "note: %s; using random data of the same shape\n", err.msg);
-    float *x = malloc(n * 784 * sizeof *x);
-    int32_t *y = malloc(n * sizeof *y);
-    if (!x || !y)
-        return NULL;
-    rw_rng rng;
-    rw_rng_seed(&rng, 7 + (uint64_t)split);
-    for (size_t i = 0; i < n * 784; i++)
-        x[i] = (float)rw_rng_uniform(&rng);
-    for (size_t i = 0; i < n; i++)
-        y[i] = (int32_t)rw_rng_below(&rng, 10);
-    ds = rw_dataset_from_arrays(x, y, NULL, n, 784, 0, 10, &err);
-    free(x);
-    free(y);
-    return ds;
-}
 
 typedef struct run_result {
     double seconds, cpu, loss;
@@ -131,7 +108,7 @@ int main(int argc, char **argv)
         return 2;
     }
     rw_set_threads(threads);
-    rw_dataset *full = open_data(RW_SPLIT_TRAIN);
+    rw_dataset *full = bench_open_data(RW_SPLIT_TRAIN);
     if (!full)
         return 1;
     if (samples > rw_dataset_size(full))

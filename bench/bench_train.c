@@ -37,34 +37,11 @@ typedef struct result {
 
 static double epsilon = 0.0;
 
-static rw_dataset *open_data(rw_split split)
-{
-    rw_error err;
-    rw_data_options o = rw_data_options_defaults();
-    rw_dataset *ds = rw_dataset_open("fashion-mnist", split, &o, &err);
-    if (ds)
-        return ds;
-    size_t n = split == RW_SPLIT_TRAIN ? 60000 : 10000;
-    fprintf(stderr, "note: %s; using random data of the same shape\n", err.msg);
-    float *x = malloc(n * 784 * sizeof *x);
-    int32_t *y = malloc(n * sizeof *y);
-    rw_rng rng;
-    rw_rng_seed(&rng, 7 + (uint64_t)split);
-    for (size_t i = 0; i < n * 784; i++)
-        x[i] = (float)rw_rng_uniform(&rng);
-    for (size_t i = 0; i < n; i++)
-        y[i] = (int32_t)rw_rng_below(&rng, 10);
-    ds = rw_dataset_from_arrays(x, y, NULL, n, 784, 0, 10, &err);
-    free(x);
-    free(y);
-    return ds;
-}
-
 static int run_config(double density, const size_t *hidden, size_t nh,
                       size_t epochs, rw_rewire_kind rewire, result *r)
 {
     rw_error err;
-    rw_dataset *train = open_data(RW_SPLIT_TRAIN), *test = open_data(RW_SPLIT_TEST);
+    rw_dataset *train = bench_open_data(RW_SPLIT_TRAIN), *test = bench_open_data(RW_SPLIT_TEST);
     if (!train || !test)
         return 1;
     rw_net_config cfg = rw_net_config_defaults();

@@ -2,6 +2,9 @@
 #ifndef RW_BENCH_UTIL_H
 #define RW_BENCH_UTIL_H
 
+#include "rewire.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -21,6 +24,33 @@ static inline const char *bench_wait_policy(void)
 {
     const char *p = getenv("OMP_WAIT_POLICY");
     return p ? p : "default";
+}
+
+/* Fashion-MNIST's split, or random data of the same shape (with a note on
+ * stderr) when the dataset package is missing. */
+static inline rw_dataset *bench_open_data(rw_split split)
+{
+    rw_error err;
+    rw_data_options o = rw_data_options_defaults();
+    rw_dataset *ds = rw_dataset_open("fashion-mnist", split, &o, &err);
+    if (ds)
+        return ds;
+    size_t n = split == RW_SPLIT_TRAIN ? 60000 : 10000;
+    fprintf(stderr, "note: %s; using random data of the same shape\n", err.msg);
+    float *x = malloc(n * 784 * sizeof *x);
+    int32_t *y = malloc(n * sizeof *y);
+    if (!x || !y)
+        return NULL;
+    rw_rng rng;
+    rw_rng_seed(&rng, 7 + (uint64_t)split);
+    for (size_t i = 0; i < n * 784; i++)
+        x[i] = (float)rw_rng_uniform(&rng);
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int32_t)rw_rng_below(&rng, 10);
+    ds = rw_dataset_from_arrays(x, y, NULL, n, 784, 0, 10, &err);
+    free(x);
+    free(y);
+    return ds;
 }
 
 #endif

@@ -25,28 +25,6 @@ int cli_fail_err(const char *cmd, const rw_error *err)
     return cli_fail(cmd, "%s", err->msg[0] ? err->msg : rw_status_str(err->status));
 }
 
-bool cli_parse_size(const char *cmd, const char *opt, const char *s,
-                    size_t min, size_t max, size_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!s || *s == '-' || *s == '\0') {
-        cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s ? s : "");
-        return false;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end != '\0') {
-        cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s);
-        return false;
-    }
-    if (v < min || v > max) {
-        cli_fail(cmd, "%s must be between %zu and %zu, got %s", opt, min, max, s);
-        return false;
-    }
-    *out = (size_t)v;
-    return true;
-}
-
 bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
                    uint64_t *out)
 {
@@ -62,6 +40,20 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
         return false;
     }
     *out = (uint64_t)v;
+    return true;
+}
+
+bool cli_parse_size(const char *cmd, const char *opt, const char *s,
+                    size_t min, size_t max, size_t *out)
+{
+    uint64_t v;
+    if (!cli_parse_u64(cmd, opt, s, &v))
+        return false;
+    if (v < min || v > max) {
+        cli_fail(cmd, "%s must be between %zu and %zu, got %s", opt, min, max, s);
+        return false;
+    }
+    *out = (size_t)v;
     return true;
 }
 

@@ -45,10 +45,10 @@ void rw_dense_forward(rw_layer *L, const float *x, size_t B)
     rw_act_forward(L->act, L->a, L->out * B);
 }
 
-RW_HOT static void row_sums(const float *restrict d, float *restrict gb,
-                            size_t O, size_t B)
+RW_HOT void rw_row_sums(const float *restrict d, float *restrict out,
+                        size_t o0, size_t o1, size_t B)
 {
-    for (size_t o = 0; o < O; o++) {
+    for (size_t o = o0; o < o1; o++) {
         const float *r = d + o * B;
         rw_v16 acc = rw_v16_splat(0.0f);
         size_t j = 0;
@@ -57,7 +57,7 @@ RW_HOT static void row_sums(const float *restrict d, float *restrict gb,
         float s = rw_v16_sum(acc);
         for (; j < B; j++)
             s += r[j];
-        gb[o] = s;
+        out[o] = s;
     }
 }
 
@@ -65,7 +65,7 @@ void rw_dense_backward(rw_layer *L, const float *x, float *dx, size_t B)
 {
     rw_sgemm('N', 'T', L->out, L->in, B, 1.0f, L->d, B, x, B, 0.0f, L->gw,
              L->in);
-    row_sums(L->d, L->gb, L->out, B);
+    rw_row_sums(L->d, L->gb, 0, L->out, B);
     if (dx)
         rw_sgemm('T', 'N', L->in, B, L->out, 1.0f, L->w, L->in, L->d, B, 0.0f,
                  dx, B);

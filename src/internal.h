@@ -211,6 +211,10 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B);
 void rw_dense_backward(rw_layer *L, const float *x, float *dx, size_t B);
 void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B);
 
+/* out[o] = sum of row o of the O x B matrix d, for o in [o0, o1), in a
+ * fixed order (the bias gradients of both layer kinds). */
+void rw_row_sums(const float *d, float *out, size_t o0, size_t o1, size_t B);
+
 /* Plain reference versions (tests compare the two). */
 void rw_sparse_forward_ref(const rw_layer *L, const float *x, float *z,
                            size_t B);

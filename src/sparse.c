@@ -277,22 +277,6 @@ RW_HOT static void backward_input(const float *restrict d,
     }
 }
 
-RW_HOT static void bias_grads(const float *restrict d, float *restrict gb,
-                              size_t o0, size_t o1, size_t B)
-{
-    for (size_t o = o0; o < o1; o++) {
-        const float *r = d + o * B;
-        rw_v16 acc = rw_v16_splat(0.0f);
-        size_t j = 0;
-        for (; j + 16 <= B; j += 16)
-            acc += rw_v16_load(r + j);
-        float sb = rw_v16_sum(acc);
-        for (; j < B; j++)
-            sb += r[j];
-        gb[o] = sb;
-    }
-}
-
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 {
     long O = (long)L->out;
@@ -312,7 +296,7 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
     {
 #pragma omp for schedule(static)
         for (long o = 0; o < O; o += 256)
-            bias_grads(L->d, L->gb, (size_t)o,
+            rw_row_sums(L->d, L->gb, (size_t)o,
                        (size_t)(o + 256 < O ? o + 256 : O), B);
 #pragma omp for schedule(dynamic, 32)
         for (long i = 0; i < I; i++)
