@@ -33,11 +33,12 @@ static const char *const continual_help =
     "                         sample by reservoir sampling (default 1000)\n"
     "  --replay-batch N       replay: memory examples added to every batch\n"
     "                         (default: --batch)\n"
-    "  --ewc-lambda F         EWC: penalty strength (default 1000)\n"
+    "  --ewc-lambda F         EWC: penalty strength (default 1000; sparse layers\n"
+    "                         hold more Fisher per connection: try 100)\n"
     "  --ewc-gamma F          EWC: decay of earlier tasks' Fisher (default 1)\n"
     "  --fisher-samples N     EWC: samples per task for the Fisher (default 1000;\n"
     "                         0: all)\n"
-    "  --si-c F               SI: penalty strength (default 1)\n"
+    "  --si-c F               SI: penalty strength (default 3)\n"
     "  --si-xi F              SI: damping (default 0.1)\n"
     "  --no-protect-rewiring  EWC/SI with rewiring: drop by |w| alone (default:\n"
     "                         important connections are dropped last)\n"
@@ -177,6 +178,22 @@ static bool parse_generated(const char *spec, const char *prefix, char *name,
     return true;
 }
 
+/* Built-in datasets have their own test split; files would not. The
+ * image sets may name their folder: mnist:DIR. */
+static bool is_builtin(const char *name)
+{
+    static const char *const names[] = {"fashion-mnist", "mnist", "spirals",
+                                        "moons", "blobs", "xor"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(name, names[i], n) != 0)
+            continue;
+        if (name[n] == '\0' || (i < 2 && name[n] == ':'))
+            return true;
+    }
+    return false;
+}
+
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -204,6 +221,13 @@ static rw_tasks *open_tasks(const char *spec, const train_opts_t *o,
                         "to 1000 after the colon", spec,
                      split ? "split-NAME[:CLASSES_PER_TASK]"
                            : "permuted-NAME[:TASKS]");
+            return NULL;
+        }
+        if (!is_builtin(name)) {
+            cli_fail(C, "--tasks %s: %s is not a built-in dataset (fashion-mnist, "
+                        "mnist, spirals, moons, blobs, xor); for your own data "
+                        "give CSV files, one per task: --tasks A.csv,B.csv",
+                     spec, name);
             return NULL;
         }
         *base_train = rw_dataset_open(name, RW_SPLIT_TRAIN, &o->dopts, &err);
@@ -466,7 +490,7 @@ int cmd_continual(int argc, char **argv)
     a.ewc_lambda = 1000.0;
     a.ewc_gamma = 1.0;
     a.fisher_samples = 1000;
-    a.si_c = 1.0;
+    a.si_c = 3.0;
     a.si_xi = 0.1;
     a.protect = true;
     train_opts_t o;

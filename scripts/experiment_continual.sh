@@ -3,28 +3,32 @@
 # and its remedies on Fashion-MNIST task sequences, 784-400-400-10.
 #   split Fashion-MNIST (5 tasks of 2 classes, class-incremental):
 #     naive fine-tuning, replay (1,000 examples), EWC, SI
+#   split Fashion-MNIST, task-incremental: naive, EWC, SI
 #   permuted Fashion-MNIST (5 tasks): naive, EWC, SI
-#   permuted Fashion-MNIST with sparse layers rewired by SET, SI with the
-#     protection of important connections from rewiring on and off
+#   permuted Fashion-MNIST with sparse layers rewired by SET: naive, and
+#     EWC and SI with the protection of important connections from
+#     rewiring on and off
 # Every run writes its JSON report (for `rewire plot --continual`) and its
 # accuracy matrix as CSV into OUT_DIR; the table goes to OUT_DIR/table.md.
 #
 # usage: scripts/experiment_continual.sh [OUT_DIR]    (default out/continual)
 # environment: REWIRE   the binary (default build/rewire, built if missing)
 #              THREADS  threads per run (default 2)
-#              SEEDS    seeds to average over (default "1")
+#              SEEDS    seeds to average over (default "1 2 3")
 #              SPLIT_EPOCHS, PERM_EPOCHS  epochs per task (default 3, 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/continual}
 REWIRE=${REWIRE:-build/rewire}
 THREADS=${THREADS:-2}
-SEEDS=${SEEDS:-1}
+SEEDS=${SEEDS:-1 2 3}
 SPLIT_EPOCHS=${SPLIT_EPOCHS:-3}
 PERM_EPOCHS=${PERM_EPOCHS:-2}
-# Strengths chosen by the sweep described in docs/continual.md.
-EWC_LAMBDA=${EWC_LAMBDA:-10000}
-SI_C=${SI_C:-10}
+# Strengths chosen by the sweep described in docs/continual.md; sparse
+# layers carry more Fisher per connection and take a smaller lambda.
+EWC_LAMBDA=${EWC_LAMBDA:-1000}
+SPARSE_EWC_LAMBDA=${SPARSE_EWC_LAMBDA:-100}
+SI_C=${SI_C:-3}
 
 if [ ! -x "$REWIRE" ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -47,14 +51,19 @@ sparse=(--sparse --rewire set --drop-fraction 0.3 --rewire-every 200)
 
 # name | sequence | method | arguments
 runs=(
-  "split-naive|split|naive|${split[*]} --method naive"
-  "split-replay|split|replay (1,000 examples)|${split[*]} --method replay --memory 1000"
-  "split-ewc|split|EWC (lambda $EWC_LAMBDA)|${split[*]} --method ewc --ewc-lambda $EWC_LAMBDA"
-  "split-si|split|SI (c $SI_C)|${split[*]} --method si --si-c $SI_C"
+  "split-naive|split, class-incremental|naive|${split[*]} --method naive"
+  "split-replay|split, class-incremental|replay (1,000 examples)|${split[*]} --method replay --memory 1000"
+  "split-ewc|split, class-incremental|EWC (lambda $EWC_LAMBDA)|${split[*]} --method ewc --ewc-lambda $EWC_LAMBDA"
+  "split-si|split, class-incremental|SI (c $SI_C)|${split[*]} --method si --si-c $SI_C"
+  "split-ti-naive|split, task-incremental|naive|${split[*]} --task-incremental --method naive"
+  "split-ti-ewc|split, task-incremental|EWC (lambda $EWC_LAMBDA)|${split[*]} --task-incremental --method ewc --ewc-lambda $EWC_LAMBDA"
+  "split-ti-si|split, task-incremental|SI (c $SI_C)|${split[*]} --task-incremental --method si --si-c $SI_C"
   "perm-naive|permuted|naive|${perm[*]} --method naive"
   "perm-ewc|permuted|EWC (lambda $EWC_LAMBDA)|${perm[*]} --method ewc --ewc-lambda $EWC_LAMBDA"
   "perm-si|permuted|SI (c $SI_C)|${perm[*]} --method si --si-c $SI_C"
   "perm-sparse-naive|permuted, sparse + SET|naive|${perm[*]} ${sparse[*]} --method naive"
+  "perm-sparse-ewc|permuted, sparse + SET|EWC (lambda $SPARSE_EWC_LAMBDA), protected|${perm[*]} ${sparse[*]} --method ewc --ewc-lambda $SPARSE_EWC_LAMBDA"
+  "perm-sparse-ewc-unprotected|permuted, sparse + SET|EWC (lambda $SPARSE_EWC_LAMBDA), unprotected|${perm[*]} ${sparse[*]} --method ewc --ewc-lambda $SPARSE_EWC_LAMBDA --no-protect-rewiring"
   "perm-sparse-si|permuted, sparse + SET|SI (c $SI_C), protected|${perm[*]} ${sparse[*]} --method si --si-c $SI_C"
   "perm-sparse-si-unprotected|permuted, sparse + SET|SI (c $SI_C), unprotected|${perm[*]} ${sparse[*]} --method si --si-c $SI_C --no-protect-rewiring"
 )

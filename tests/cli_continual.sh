@@ -180,7 +180,8 @@ expect_fail 2 "EWC options apply to --method ewc" \
 expect_fail 2 "--data does not apply" \
     "$REWIRE" continual --tasks "$tasks" --data "$tmp/a.csv"
 expect_fail 1 "permuted-NAME" "$REWIRE" continual --tasks permuted-moons:0 --method naive
-expect_fail 1 "unknown dataset" "$REWIRE" continual --tasks split-nosuchset --method naive
+expect_fail 1 "nosuchset is not a built-in dataset" \
+    "$REWIRE" continual --tasks split-nosuchset --method naive
 expect_fail 1 "tasks 1 and 2 share class" \
     "$REWIRE" continual --tasks "$tmp/a.csv,$tmp/a.csv" --method naive --task-incremental \
     --epochs 1 --hidden 4
