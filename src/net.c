@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 rw_net_config rw_net_config_defaults(void)
 {
@@ -171,9 +172,16 @@ rw_net *rw_net_create(const rw_net_config *cfg, rw_error *err)
     if (validate_config(cfg, err) != RW_OK)
         return NULL;
     double need = estimate_bytes(cfg);
-    if (need > (double)SIZE_MAX / 2) {
-        rw_fail(err, RW_ERR_NOMEM, "network needs about %.1f GiB of memory",
-                need / (1024.0 * 1024.0 * 1024.0));
+    /* Refuse what cannot fit before touching the allocator: with memory
+     * overcommit a too-large network would otherwise be killed later. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+    if (need > (double)SIZE_MAX / 2 || (have > 0.0 && need > have)) {
+        rw_fail(err, RW_ERR_NOMEM,
+                "the network needs about %.1f GiB for its weights, gradients "
+                "and optimizer state, more than this machine's %.1f GiB of "
+                "memory; use fewer or smaller layers or a lower density",
+                need / (1024.0 * 1024.0 * 1024.0), have / (1024.0 * 1024.0 * 1024.0));
         return NULL;
     }
     rw_net *net = rw_calloc(1, sizeof *net, "network", err);

@@ -95,6 +95,9 @@ printf '\x00\x00\x08\x03\x7f\xff\xff\xff\x00\x00\x00\x1c\x00\x00\x00\x1c' > "$tm
 expect_error "huge.idx" "$rw" train --data "$tmp/huge.idx,$tmp/lab.idx"
 expect_error "not found" "$rw" train --data "$tmp/nothing.csv"
 
+# --- a network too large for the machine is refused up front
+expect_error "GiB" "$rw" train --data spirals --hidden 2000000,2000000 --epochs 1
+
 # --- bad input: options
 expect_error "unknown option '--bogus'" "$rw" train --data spirals --bogus
 expect_error "--epochs expects a whole number" "$rw" train --data spirals --epochs x
