@@ -3,11 +3,16 @@
  *              top bit set = named-dataset mode (exactly 10 classes);
  *   next L bytes: the label file; the rest: the image file.
  * Any success must satisfy the dataset invariants; any failure must carry
- * a status and a message. */
+ * a status and a message. The image bytes are also written to a scratch
+ * file gzip-compressed and read through the file path (zlib), so the .gz
+ * reader is fuzzed with the same inputs. */
 #include "data.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,6 +55,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                !memchr(err.msg, '\0', sizeof err.msg)) {
         abort();
     }
+    /* The same image file, gzip-compressed, through the file reader. */
+    static char gz_path[64], lab_path[64];
+    if (!gz_path[0]) {
+        snprintf(gz_path, sizeof gz_path, "/tmp/rewire-fuzz-idx-%ld.gz", (long)getpid());
+        snprintf(lab_path, sizeof lab_path, "/tmp/rewire-fuzz-idx-%ld.lab", (long)getpid());
+    }
+    gzFile gz = gzopen(gz_path, "wb1");
+    FILE *lf = fopen(lab_path, "wb");
+    if (gz && lf) {
+        if (size - lab_len)
+            gzwrite(gz, img, (unsigned)(size - lab_len));
+        fwrite(lab, 1, lab_len, lf);
+    }
+    if (gz)
+        gzclose(gz);
+    if (lf)
+        fclose(lf);
+    rw_error_clear(&err);
+    ds = rw_idx_load_files(gz_path, lab_path, classes, &err);
+    if (ds)
+        rw_dataset_free(ds);
+    else if (err.status == RW_OK || err.msg[0] == '\0')
+        abort();
     free(lab);
     free(img);
     return 0;
