@@ -42,6 +42,8 @@ static const char *const continual_help =
     "  --si-xi F              SI: damping (default 0.1)\n"
     "  --no-protect-rewiring  EWC/SI with rewiring: drop by |w| alone (default:\n"
     "                         important connections are dropped last)\n"
+    "  --protect-strength F   rewiring drops by |w| (1 + F imp / mean imp)\n"
+    "                         (default 10)\n"
     "output:\n"
     "  --csv FILE             the accuracy matrix as CSV\n"
     "  --out FILE             a JSON report (for rewire plot --continual)\n"
@@ -58,7 +60,7 @@ static const char *const continual_help =
 
 enum {
     C_TASKS = 1000, C_METHOD, C_MEMORY, C_REPLAYB, C_EWCL, C_EWCG, C_FISHER,
-    C_SIC, C_SIXI, C_NOPROTECT, C_TASKINC, C_CSV, C_OUT
+    C_SIC, C_SIXI, C_NOPROTECT, C_PROTECTS, C_TASKINC, C_CSV, C_OUT
 };
 
 static const struct option continual_opts[] = {
@@ -72,6 +74,7 @@ static const struct option continual_opts[] = {
     {"si-c", required_argument, 0, C_SIC},
     {"si-xi", required_argument, 0, C_SIXI},
     {"no-protect-rewiring", no_argument, 0, C_NOPROTECT},
+    {"protect-strength", required_argument, 0, C_PROTECTS},
     {"task-incremental", no_argument, 0, C_TASKINC},
     {"csv", required_argument, 0, C_CSV},
     {"out", required_argument, 0, C_OUT},
@@ -86,7 +89,7 @@ typedef struct cont_args {
     method_t method;
     size_t memory, replay_batch, fisher_samples;
     bool memory_set, ewc_set, si_set;
-    double ewc_lambda, ewc_gamma, si_c, si_xi;
+    double ewc_lambda, ewc_gamma, si_c, si_xi, protect_strength;
     bool protect, task_incremental;
 } cont_args;
 
@@ -143,6 +146,11 @@ static int extra_option(int ch, const char *arg, void *ctx)
         a->si_set = true;
         break;
     case C_NOPROTECT: a->protect = false; break;
+    case C_PROTECTS:
+        if (!cli_parse_double(C, "--protect-strength", arg, 0.0, 1e9,
+                              &a->protect_strength))
+            return 2;
+        break;
     case C_TASKINC: a->task_incremental = true; break;
     case C_CSV: a->csv = arg; break;
     case C_OUT: a->out = arg; break;
@@ -423,6 +431,8 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
             sparse ? "true" : "false",
             (unsigned)o->tc.rewire < 4 ? rn[o->tc.rewire] : "?",
             a->protect ? "true" : "false");
+    fputs(",\"protect_strength\":", f);
+    json_num(f, a->protect_strength);
     fprintf(f, ",\"connections\":%zu,\"epochs_per_task\":%zu,\"seed\":%llu,"
                "\"threads\":%d}\n",
             rw_net_connections(net), o->tc.epochs, (unsigned long long)o->seed,
@@ -493,6 +503,7 @@ int cmd_continual(int argc, char **argv)
     a.si_c = 3.0;
     a.si_xi = 0.1;
     a.protect = true;
+    a.protect_strength = 10.0;
     train_opts_t o;
     int rc = parse_train_options(C, argc, argv, &o, continual_opts,
                                  extra_option, &a, continual_help);
@@ -578,6 +589,7 @@ int cmd_continual(int argc, char **argv)
     cc.task_incremental = a.task_incremental;
     rw_consolidation_config *cons = &cc.train.consolidation;
     cons->protect_rewiring = a.protect;
+    cons->protect_strength = a.protect_strength;
     if (a.method == M_REPLAY) {
         cc.memory = a.memory;
         cc.replay_batch = a.replay_batch;

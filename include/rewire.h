@@ -476,6 +476,9 @@ typedef struct rw_consolidation_config {
     size_t fisher_samples; /* EWC samples for the Fisher (default 1000) */
     int protect_rewiring;  /* important connections are dropped last
                               (default 1) */
+    double protect_strength; /* rewiring drops by |w| (1 + keep) with keep =
+                                strength * importance / mean importance of
+                                the layer (default 10) */
 } rw_consolidation_config;
 
 rw_consolidation_config rw_consolidation_defaults(void);
@@ -568,8 +571,8 @@ rw_net *rw_net_load_buffer(const void *buf, size_t len, const char *name,
  * folds it into the importance (F = gamma * F_old + F_task); SI turns the
  * path integral gathered during training into importance. Both then anchor
  * the parameters at their current values, and with protect_rewiring each
- * sparse layer's keep factors become importance / mean importance, so that
- * rewiring drops important connections last. The Fisher is the empirical
+ * sparse layer's keep factors become protect_strength * importance / mean
+ * importance, so that rewiring drops important connections last. The Fisher is the empirical
  * one: the mean over up to fisher_samples samples (drawn with `rng`) of
  * the squared per-sample gradient of the training loss at the true label,
  * with cfg->class_groups applied. Per-sample gradients cost two extra

@@ -660,7 +660,8 @@ static void test_protect_rewiring(void)
 {
     /* Layer 0 (8 x 8 at density 0.5: 32 connections) gets weights of
      * alternating sign with |w| = 0.10, 0.11, ..., 0.41, and the 6 smallest
-     * (|w| <= 0.15) importance 1 (the rest 0): keep = imp / mean = 32/6,
+     * (|w| <= 0.15) importance 1 (the rest 0): with strength 1, keep =
+     * imp / mean = 32/6,
      * which lifts their drop keys |w| (1 + keep) above 0.63, beyond every
      * other connection's. SET drops 30% of each sign: unprotected, the 6
      * marked go first; protected, none of them. */
@@ -673,6 +674,7 @@ static void test_protect_rewiring(void)
         tc.consolidation.kind = RW_CONSOLIDATE_SI;
         tc.consolidation.lambda = 1.0;
         tc.consolidation.protect_rewiring = protect;
+        tc.consolidation.protect_strength = 1.0;
         rw_rng rng;
         rw_rng_seed(&rng, 5);
         CHECK_OK(rw_consolidation_begin(net, &tc, &err), &err);
@@ -697,6 +699,18 @@ static void test_protect_rewiring(void)
         double kept = rw_consolidation_importance(net) / 6.0;
         CHECK_MSG(kept == (protect ? 1.0 : 0.0), "protect %d: kept %g",
                   protect, kept);
+        /* The strength scales keep (the default is 10). */
+        tc.consolidation.protect_strength = 10.0;
+        CHECK_OK(rw_consolidation_end_task(net, NULL, &tc, &rng, &err), &err);
+        if (protect) {
+            size_t k = 0;
+            while (k < L->nw && L->imp[k] == 0.0f)
+                k++;
+            CHECK(k < L->nw && fabsf(L->keep[k] - 10.0f * 32.0f / 6.0f) < 1e-4f);
+        }
+        tc.consolidation.protect_strength = -1.0;
+        CHECK(rw_consolidation_end_task(net, NULL, &tc, &rng, &err) ==
+              (protect ? RW_ERR_ARG : RW_OK));
         rw_net_free(net);
     }
 }
