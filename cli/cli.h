@@ -70,6 +70,13 @@ int parse_train_options(const char *cmd, int argc, char **argv,
                         train_opts_t *o, const struct option *extra,
                         cli_extra_fn extra_fn, void *ctx, const char *help);
 
+/* Builds the network config that the options describe for data with
+ * `inputs` features and `outputs` classes (or targets): hidden layers,
+ * activation, initialisation, seed, sparsity. Prints the error and returns
+ * false on failure. */
+bool cli_net_config(const char *cmd, const train_opts_t *o, size_t inputs,
+                    size_t outputs, rw_loss loss, rw_net_config *cfg);
+
 /* Progress bar on a terminal, plain lines otherwise (progress.c). */
 typedef struct cli_progress {
     bool tty;      /* draw a bar on stderr */

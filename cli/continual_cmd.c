@@ -539,27 +539,10 @@ int cmd_continual(int argc, char **argv)
     if (!tasks)
         goto done;
 
-    rw_net_config cfg = rw_net_config_defaults();
-    cfg.seed = o.seed;
-    size_t outputs = rw_tasks_classes(tasks) < 2 ? 2 : rw_tasks_classes(tasks);
-    if (rw_net_config_mlp(&cfg, rw_tasks_features(tasks), o.hidden,
-                          (size_t)o.n_hidden, outputs, o.act,
-                          RW_LOSS_CROSS_ENTROPY, &err) != RW_OK) {
-        cli_fail_err(C, &err);
+    rw_net_config cfg;
+    if (!cli_net_config(C, &o, rw_tasks_features(tasks), rw_tasks_classes(tasks),
+                        RW_LOSS_CROSS_ENTROPY, &cfg))
         goto done;
-    }
-    cfg.init = o.init;
-    if (o.sparse) {
-        if (o.n_hidden == 0 && !o.sparse_output) {
-            cli_fail(C, "--sparse needs hidden layers (or --sparse-output)");
-            goto done;
-        }
-        if (rw_net_config_sparsify(&cfg, o.sparse_mode, o.sparse_param,
-                                   o.sparse_output, &err) != RW_OK) {
-            cli_fail_err(C, &err);
-            goto done;
-        }
-    }
     if (!(net = rw_net_create(&cfg, &err))) {
         cli_fail_err(C, &err);
         goto done;

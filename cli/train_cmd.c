@@ -667,6 +667,33 @@ static void print_json(const train_opts_t *o, rw_net *net,
     printf("}\n");
 }
 
+bool cli_net_config(const char *C, const train_opts_t *o, size_t inputs,
+                    size_t outputs, rw_loss loss, rw_net_config *cfg)
+{
+    rw_error err;
+    if (loss == RW_LOSS_CROSS_ENTROPY && outputs < 2)
+        outputs = 2;
+    if (rw_net_config_mlp(cfg, inputs, o->hidden, (size_t)o->n_hidden, outputs,
+                          o->act, loss, &err) != RW_OK) {
+        cli_fail_err(C, &err);
+        return false;
+    }
+    cfg->init = o->init;
+    cfg->seed = o->seed;
+    if (!o->sparse)
+        return true;
+    if (o->n_hidden == 0 && !o->sparse_output) {
+        cli_fail(C, "--sparse needs hidden layers (or --sparse-output)");
+        return false;
+    }
+    if (rw_net_config_sparsify(cfg, o->sparse_mode, o->sparse_param,
+                               o->sparse_output, &err) != RW_OK) {
+        cli_fail_err(C, &err);
+        return false;
+    }
+    return true;
+}
+
 int cmd_train(int argc, char **argv)
 {
     static const char *const C = "train";
@@ -737,32 +764,12 @@ int cmd_train(int argc, char **argv)
     }
 
     /* The network's shape comes from the data. */
-    rw_net_config cfg = rw_net_config_defaults();
-    cfg.seed = o.seed;
     bool regression = rw_dataset_classes(train) == 0;
     size_t outputs = regression ? rw_dataset_targets(train) : rw_dataset_classes(train);
-    if (!regression && outputs < 2)
-        outputs = 2;
-    if (rw_net_config_mlp(&cfg, rw_dataset_features(train), o.hidden,
-                          (size_t)o.n_hidden, outputs, o.act,
-                          regression ? RW_LOSS_MSE : RW_LOSS_CROSS_ENTROPY,
-                          &err) != RW_OK) {
-        cli_fail_err(C, &err);
+    rw_net_config cfg;
+    if (!cli_net_config(C, &o, rw_dataset_features(train), outputs,
+                        regression ? RW_LOSS_MSE : RW_LOSS_CROSS_ENTROPY, &cfg))
         goto done;
-    }
-    cfg.init = o.init;
-    cfg.seed = o.seed;
-    if (o.sparse) {
-        if (o.n_hidden == 0 && !o.sparse_output) {
-            cli_fail(C, "--sparse needs hidden layers (or --sparse-output)");
-            goto done;
-        }
-        if (rw_net_config_sparsify(&cfg, o.sparse_mode, o.sparse_param,
-                                   o.sparse_output, &err) != RW_OK) {
-            cli_fail_err(C, &err);
-            goto done;
-        }
-    }
     if (o.tc.resume_path) {
         /* The checkpoint holds the network, its input transform and the
          * optimizer state; the training state is read by rw_train. */
