@@ -110,6 +110,20 @@ static void fmt_pct(char *buf, size_t n, double v)
     snprintf(buf, n, "%.1f%%", 100 * v);
 }
 
+
+/* A panel over the epochs of a log: zeroed, titled, with an integer,
+ * tight "epoch" x axis. */
+static rwp_panel epoch_panel(const char *title)
+{
+    rwp_panel p;
+    memset(&p, 0, sizeof p);
+    p.title = title;
+    p.xa = rwp_axis_make("epoch");
+    p.xa.integer = 1;
+    p.xa.tight = 1;
+    return p;
+}
+
 static int draw_curves(cairo_t *cr, double W, double H, void *vc, char *errbuf,
                        size_t errlen)
 {
@@ -160,12 +174,8 @@ static int draw_curves(cairo_t *cr, double W, double H, void *vc, char *errbuf,
     double col_w = has_acc ? width / 2 : width;
 
     rwp_series s[2];
-    rwp_panel p;
-    memset(&p, 0, sizeof p);
-    p.title = has_test ? "Loss" : "Loss (training set; no test set logged)";
-    p.xa = rwp_axis_make("epoch");
-    p.xa.integer = 1;
-    p.xa.tight = 1;
+    rwp_panel p = epoch_panel(has_test ? "Loss"
+                                        : "Loss (training set; no test set logged)");
     p.ya = rwp_axis_make(c->log->mse ? "loss (mean squared error)"
                                      : "loss (cross-entropy)");
     s[0] = line("train", c->x, c->trl, c->n, 0, 0, RWP_MARK_CIRCLE);
@@ -182,12 +192,8 @@ static int draw_curves(cairo_t *cr, double W, double H, void *vc, char *errbuf,
 
     if (has_acc) {
         double *tra = c->tra, *tea = c->tea;
-        memset(&p, 0, sizeof p);
-        p.title = has_test ? "Accuracy"
-                           : "Accuracy (training set; no test set logged)";
-        p.xa = rwp_axis_make("epoch");
-        p.xa.integer = 1;
-        p.xa.tight = 1;
+        p = epoch_panel(has_test ? "Accuracy"
+                                 : "Accuracy (training set; no test set logged)");
         p.ya = rwp_axis_make("accuracy (%)");
         p.ya.floor = 0;
         p.ya.ceil = 100;
@@ -201,11 +207,7 @@ static int draw_curves(cairo_t *cr, double W, double H, void *vc, char *errbuf,
         double w = has_lr && has_sec ? width / 2 : width;
         double x = left;
         if (has_lr) {
-            memset(&p, 0, sizeof p);
-            p.title = "Learning rate";
-            p.xa = rwp_axis_make("epoch");
-            p.xa.integer = 1;
-            p.xa.tight = 1;
+            p = epoch_panel("Learning rate");
             p.ya = rwp_axis_make("learning rate");
             double lo = NAN, hi = NAN;
             range_of(c->lr, c->n, &lo, &hi);
@@ -217,11 +219,7 @@ static int draw_curves(cairo_t *cr, double W, double H, void *vc, char *errbuf,
             x += w;
         }
         if (has_sec) {
-            memset(&p, 0, sizeof p);
-            p.title = "Training time per epoch";
-            p.xa = rwp_axis_make("epoch");
-            p.xa.integer = 1;
-            p.xa.tight = 1;
+            p = epoch_panel("Training time per epoch");
             p.ya = rwp_axis_make("seconds");
             p.ya.floor = 0;
             p.ya.dmin = 0;
@@ -326,10 +324,7 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     rwp_panel p;
 
     /* (a) connections per layer */
-    memset(&p, 0, sizeof p);
-    p.title = "Connections per layer";
-    p.xa = rwp_axis_make("epoch");
-    p.xa.integer = p.xa.tight = 1;
+    p = epoch_panel("Connections per layer");
     p.ya = rwp_axis_make("connections");
     p.ya.si = 1;
     size_t k = 0;
@@ -351,10 +346,7 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     line_panel(cr, &p, left, top, cw, ch, s, k, 0);
 
     /* (b) dropped (solid) and grown (dashed) */
-    memset(&p, 0, sizeof p);
-    p.title = "Connections dropped (solid) and grown (dashed)";
-    p.xa = rwp_axis_make("epoch");
-    p.xa.integer = p.xa.tight = 1;
+    p = epoch_panel("Connections dropped (solid) and grown (dashed)");
     p.ya = rwp_axis_make("connections per epoch");
     p.ya.si = 1;
     p.ya.floor = 0;
@@ -368,10 +360,7 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     line_panel(cr, &p, left + cw, top, cw, ch, s, k, 0);
 
     /* (c) share of the initial connections still present */
-    memset(&p, 0, sizeof p);
-    p.title = "Initial connections surviving";
-    p.xa = rwp_axis_make("epoch");
-    p.xa.integer = p.xa.tight = 1;
+    p = epoch_panel("Initial connections surviving");
     p.ya = rwp_axis_make("share of initial connections (%)");
     p.ya.floor = 0;
     p.ya.ceil = 100;
@@ -382,10 +371,7 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     line_panel(cr, &p, left, top + ch, cw, ch, s, k, 0);
 
     /* (d) neurons per layer */
-    memset(&p, 0, sizeof p);
-    p.title = "Neurons per layer";
-    p.xa = rwp_axis_make("epoch");
-    p.xa.integer = p.xa.tight = 1;
+    p = epoch_panel("Neurons per layer");
     p.ya = rwp_axis_make("neurons");
     p.ya.si = 1;
     p.ya.integer = 1;
