@@ -182,6 +182,9 @@ void rw_layer_free(rw_layer *L);
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs);
 /* Rebuilds the transposed index of a sparse layer from its CSR arrays. */
 void rw_sparse_build_transpose(rw_layer *L);
+/* Size of the cache blocks of the sparse passes (sparse.c); 0 restores the
+ * default. Results do not depend on it; tests and benchmarks set it. */
+void rw_sparse_set_block_bytes(size_t bytes);
 
 /* Helpers shared by rewiring, pruning and neuron turnover (rewire.c). A
  * connection to remove gets col[k] = RW_COL_DROPPED; rw_sparse_compact then
