@@ -520,6 +520,12 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
             es->test_loss = ev.loss;
             es->test_accuracy =
                 net->cfg.loss == RW_LOSS_CROSS_ENTROPY ? ev.accuracy : NAN;
+            /* Task-incremental: a sample's prediction is the best class of
+             * its own task, as in training. */
+            if (cfg->class_groups &&
+                (st = rw_continual_accuracy(net, test, cfg->class_groups,
+                                            &es->test_accuracy, err)) != RW_OK)
+                goto out;
         }
         fill_topology_stats(net, es);
         res.epochs = epoch + 1;

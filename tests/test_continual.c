@@ -780,6 +780,39 @@ static void test_masking(void)
     CHECK(z[0] == 0.5f && z[1] == 0.5f);
 }
 
+/* rw_train's per-epoch test accuracy follows the task-incremental groups:
+ * trained on task A ({0,1}), then on task B ({2,3}) and tested on A, the
+ * plain argmax picks B's classes while the grouped prediction stays within
+ * A's. */
+static void test_train_reports_grouped_accuracy(void)
+{
+    rw_error err;
+    rw_net *net = mlp(2, 8, 4, 1.0, 3);
+    rw_dataset *a = blobs(200, 0, 2, 11), *at = blobs(40, 0, 2, 12);
+    rw_dataset *b = blobs(200, 2, 2, 13);
+    const int32_t groups[4] = {0, 0, 1, 1};
+    rw_train_config tc = rw_train_defaults();
+    tc.epochs = 3;
+    tc.batch = 20;
+    tc.lr = 0.02;
+    tc.class_groups = groups;
+    rw_train_result res;
+    CHECK_OK(rw_train(net, a, NULL, &tc, NULL, &err), &err);
+    CHECK_OK(rw_train(net, b, at, &tc, &res, &err), &err);
+    double grouped;
+    CHECK_OK(rw_continual_accuracy(net, at, groups, &grouped, &err), &err);
+    rw_eval_result plain;
+    CHECK_OK(rw_net_evaluate(net, at, &plain, NULL, &err), &err);
+    CHECK_MSG(res.test_accuracy == grouped,
+              "per-epoch accuracy %g, grouped %g", res.test_accuracy, grouped);
+    CHECK_MSG(plain.accuracy != grouped, "the case does not tell them apart "
+              "(plain %g, grouped %g)", plain.accuracy, grouped);
+    rw_dataset_free(a);
+    rw_dataset_free(b);
+    rw_dataset_free(at);
+    rw_net_free(net);
+}
+
 int main(void)
 {
     rw_set_threads(2);
@@ -799,5 +832,6 @@ int main(void)
     test_protect_rewiring();
     test_sequences();
     test_masking();
+    test_train_reports_grouped_accuracy();
     TEST_MAIN_END();
 }
