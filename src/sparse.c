@@ -347,7 +347,7 @@ void rw_sparse_set_block_bytes(size_t bytes)
 /* Rows of B floats per cache block; the whole of n when n fits. */
 static size_t block_rows(size_t n, size_t B)
 {
-    size_t rows = block_bytes / (B * sizeof(float));
+    size_t rows = B ? block_bytes / (B * sizeof(float)) : n;
     if (rows < 1)
         rows = 1;
     return rows >= n ? n : rows;
