@@ -48,7 +48,7 @@ static double time_layer(rw_layer *L, const float *x, float *dx, size_t B,
 
 int main(int argc, char **argv)
 {
-    bench_prefer_passive_wait(argv);
+    bench_prefer_brief_spin(argv);
     int threads = rw_set_threads(argc > 1 ? atoi(argv[1]) : 2);
     size_t I = argc > 2 ? (size_t)atol(argv[2]) : 1000;
     size_t O = argc > 3 ? (size_t)atol(argv[3]) : 1000;
@@ -63,8 +63,10 @@ int main(int argc, char **argv)
     float *dx = rw_alloc(I * B, sizeof(float), "dx", &err);
     for (size_t i = 0; i < I * B; i++)
         x[i] = (float)rw_rng_uniform(&rng);
-    printf("layer %zu -> %zu, batch %zu, %d threads, forward + backward, "
-           "OMP_WAIT_POLICY=%s\n", I, O, B, threads, bench_wait_policy());
+    printf("layer %zu -> %zu, batch %zu, %d threads, forward + backward, ",
+           I, O, B, threads);
+    bench_print_wait(stdout);
+    printf("\n");
     printf("%8s %12s %10s %10s %10s %10s %10s\n", "density", "connections",
            "ms", "fwd ms", "bwd ms", "GFLOP/s", "vs dense");
     double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};

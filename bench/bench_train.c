@@ -118,7 +118,7 @@ static double run_child(double density, const size_t *hidden, size_t nh,
 
 int main(int argc, char **argv)
 {
-    bench_prefer_passive_wait(argv);
+    bench_prefer_brief_spin(argv);
     int threads = 2;
     size_t epochs = 1;
     double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
@@ -160,7 +160,9 @@ int main(int argc, char **argv)
         printf("-%zu", hidden[l]);
     printf("-10, batch 128, SGD momentum, %d threads, %zu epoch(s), rewiring %s\n",
            threads, epochs, rewire == RW_REWIRE_SET ? "SET" : "none");
-    printf("GEMM: %s, OMP_WAIT_POLICY=%s\n\n", rw_gemm_info(), bench_wait_policy());
+    printf("GEMM: %s, ", rw_gemm_info());
+    bench_print_wait(stdout);
+    printf("\n\n");
     printf("%8s %12s %10s %12s %10s %9s %8s %9s\n", "density", "connections",
            "s/epoch", "samples/s", "peak MiB", "vs dense", "test acc",
            "B/conn");
@@ -189,7 +191,7 @@ int main(int argc, char **argv)
         printf("\nPyTorch (bench/torch_train.py, same network and settings):\n");
         fflush(stdout);
         snprintf(cmd, sizeof cmd,
-                 "OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE "
+                 "OPENBLAS_CORETYPE=SkylakeX GOMP_SPINCOUNT=1000 "
                  "/usr/bin/python3 %s/torch_train.py --threads %d --epochs %zu",
                  BENCH_DIR, threads, epochs);
         if (system(cmd) != 0)

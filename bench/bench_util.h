@@ -8,22 +8,28 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Runs the benchmark with passive OpenMP waiting, as the rewire tool does
- * (cli/main.c) and as the PyTorch side is given, unless the caller chose a
- * policy. libgomp reads it at load time, so the program starts itself
- * again. */
-static inline void bench_prefer_passive_wait(char **argv)
+/* Runs the benchmark with the rewire tool's OpenMP waiting (a brief spin,
+ * then sleep: GOMP_SPINCOUNT=1000, see cli/main.c), which the PyTorch side
+ * is given too, unless the caller chose a policy or spin count. libgomp
+ * reads it at load time, so the program starts itself again. */
+static inline void bench_prefer_brief_spin(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
         return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
+    if (setenv("GOMP_SPINCOUNT", "1000", 1) == 0)
         execv("/proc/self/exe", argv);
 }
 
-static inline const char *bench_wait_policy(void)
+/* The waiting in force, for the report. */
+static inline void bench_print_wait(FILE *f)
 {
-    const char *p = getenv("OMP_WAIT_POLICY");
-    return p ? p : "default";
+    const char *p = getenv("OMP_WAIT_POLICY"), *s = getenv("GOMP_SPINCOUNT");
+    if (p)
+        fprintf(f, "OMP_WAIT_POLICY=%s", p);
+    if (s)
+        fprintf(f, "%sGOMP_SPINCOUNT=%s", p ? " " : "", s);
+    if (!p && !s)
+        fprintf(f, "libgomp's default waiting");
 }
 
 /* Fashion-MNIST's split, or random data of the same shape (with a note on

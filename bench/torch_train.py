@@ -6,7 +6,7 @@ samples per second, dense and with a 5% mask on the hidden layers (the usual
 way sparsity is simulated in PyTorch: the mask costs a full dense product).
 
 Run with Debian's python3-torch:
-    OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE \
+    OPENBLAS_CORETYPE=SkylakeX GOMP_SPINCOUNT=1000 \
         /usr/bin/python3 bench/torch_train.py --threads 2
 """
 import argparse
