@@ -100,9 +100,12 @@ int main(int argc, char **argv)
         if (densities[d] >= 1.0)
             dense_ms = t * 1e3;
         double flops = 6.0 * (double)L.nw * (double)B;
-        printf("%7.2f%% %12zu %10.3f %10.3f %10.3f %10.1f %9.1fx\n",
-               100 * densities[d], L.nw, t * 1e3, fwd * 1e3, (t - fwd) * 1e3,
-               flops / t / 1e9, dense_ms / (t * 1e3));
+        printf("%7.2f%% %12zu %10.3f %10.3f %10.3f %10.1f", 100 * densities[d],
+               L.nw, t * 1e3, fwd * 1e3, (t - fwd) * 1e3, flops / t / 1e9);
+        if (dense_ms > 0) /* no dense row when a density list is given */
+            printf(" %9.1fx\n", dense_ms / (t * 1e3));
+        else
+            printf(" %10s\n", "-");
         rw_layer_free(&L);
     }
     rw_free(x);
