@@ -456,16 +456,19 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
 
 /* Gathers samples into the feature-major input: a transpose. Sixteen
  * samples at a time, so that each feature's 16 values go to one cache line
- * instead of one line per value. */
+ * instead of one line per value; the blocks of samples are independent and
+ * shared among the threads. */
 void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
                           size_t n, size_t col0, size_t B)
 {
     size_t I = net->cfg.n_inputs;
     float *x0 = net->x0;
     const float *sh = net->shift, *sc = net->scale;
-    const float *rows[16];
-    for (size_t j0 = 0; j0 < n; j0 += 16) {
-        size_t nj = n - j0 < 16 ? n - j0 : 16;
+    long blocks = (long)((n + 15) / 16);
+#pragma omp parallel for schedule(static) if (n * I >= ((size_t)1 << 16))
+    for (long b = 0; b < blocks; b++) {
+        const float *rows[16];
+        size_t j0 = (size_t)b * 16, nj = n - j0 < 16 ? n - j0 : 16;
         for (size_t j = 0; j < nj; j++)
             rows[j] = x + (idx ? idx[j0 + j] : j0 + j) * I;
         float *dst = x0 + col0 + j0;

@@ -375,25 +375,29 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
     /* Rows are independent, so the result does not depend on the schedule.
      * Tiny layers are not worth waking the thread pool for. */
     if (rows == I) {
+        /* The activation goes on each row while it is still in the cache
+         * (it is elementwise, so the result is the same). */
 #pragma omp parallel for schedule(dynamic, 32) if (par)
-        for (long o = 0; o < O; o++)
+        for (long o = 0; o < O; o++) {
             axpy_rows(L->a + (size_t)o * B, L->b[o], false, x, L->col, L->w,
                       L->row_ptr[o], L->row_ptr[o + 1], B);
-    } else {
-        for (size_t c0 = 0; c0 < I; c0 += rows) {
-            uint32_t lo = (uint32_t)c0;
-            uint32_t hi = (uint32_t)(c0 + rows < I ? c0 + rows : I);
+            rw_act_forward(L->act, L->a + (size_t)o * B, B);
+        }
+        return;
+    }
+    for (size_t c0 = 0; c0 < I; c0 += rows) {
+        uint32_t lo = (uint32_t)c0;
+        uint32_t hi = (uint32_t)(c0 + rows < I ? c0 + rows : I);
 #pragma omp parallel for schedule(dynamic, 64) if (par)
-            for (long o = 0; o < O; o++) {
-                size_t s = L->row_ptr[o], e = L->row_ptr[o + 1];
-                if (c0 > 0)
-                    s = lower_bound(L->col, s, e, lo);
-                if (hi < I)
-                    e = lower_bound(L->col, s, e, hi);
-                if (c0 == 0 || s < e)
-                    axpy_rows(L->a + (size_t)o * B, L->b[o], c0 > 0, x,
-                              L->col, L->w, s, e, B);
-            }
+        for (long o = 0; o < O; o++) {
+            size_t s = L->row_ptr[o], e = L->row_ptr[o + 1];
+            if (c0 > 0)
+                s = lower_bound(L->col, s, e, lo);
+            if (hi < I)
+                e = lower_bound(L->col, s, e, hi);
+            if (c0 == 0 || s < e)
+                axpy_rows(L->a + (size_t)o * B, L->b[o], c0 > 0, x, L->col,
+                          L->w, s, e, B);
         }
     }
     rw_act_forward(L->act, L->a, L->out * B);
