@@ -149,13 +149,11 @@ void rw_sparse_build_transpose(rw_layer *L)
 
 /* Rows of a large layer's input do not fit in the caches and each
  * connection touches a random one: fetch the row PF connections ahead. */
-#ifndef PF
 #define PF 8
-#endif
 #ifndef RW_NO_PREFETCH
 #define PREFETCH_ROW(p, n)                                              \
     do {                                                                \
-        for (size_t pl_ = 0; pl_ < (size_t)(n); pl_ += 16)                      \
+        for (size_t pl_ = 0; pl_ < (size_t)(n); pl_ += 16)              \
             __builtin_prefetch((p) + pl_, 0, 0);                        \
     } while (0)
 #else
