@@ -8,32 +8,9 @@
 set -u
 REWIRE=$1
 FIX=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-[ -x "$REWIRE" ] || {
-    echo "cli_continual: no rewire binary at $REWIRE" >&2
-    exit 1
-}
+. "$(dirname "$0")/lib_cli.sh"
+cli_begin cli_continual "$REWIRE"
 [ -d "$FIX" ] || echo "cli_continual: note: no fixtures folder $FIX" >&2
-
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-# expect_fail CODE PATTERN CMD...: the command exits with CODE and its
-# stderr matches PATTERN (grep -E).
-expect_fail() {
-    local code=$1 pattern=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$code" ] || fail "$* exited $rc, expected $code ($(head -c 300 "$tmp/err"))"
-    grep -Eq -- "$pattern" "$tmp/err" || fail "$*: stderr '$(head -c 300 "$tmp/err")' does not match /$pattern/"
-}
 
 # A CSV task of N samples: two blobs (positions P and P+1 on a circle of
 # 8), labelled L and L+1; WIDTH features (extra ones are 0).
@@ -140,22 +117,22 @@ else
 fi
 
 # Generated sequences from built-in synthetic data.
-checks=$((checks + 1))
-if "$REWIRE" continual --tasks split-blobs --method ewc --hidden 8 --epochs 2 --threads 2 \
-    --json --quiet >"$tmp/split" 2>"$tmp/split.err"; then
-    grep -q '"tasks":\["classes 0,1","classes 2,3"\]' "$tmp/split" ||
-        fail "split-blobs tasks: $(cat "$tmp/split")"
-else
-    fail "split-blobs failed: $(cat "$tmp/split.err")"
-fi
-checks=$((checks + 1))
-if "$REWIRE" continual --tasks permuted-moons:3 --method naive --hidden 8 --epochs 1 --threads 2 \
-    --json --quiet >"$tmp/perm" 2>"$tmp/perm.err"; then
-    grep -q '"tasks":\["permutation 1","permutation 2","permutation 3"\]' "$tmp/perm" ||
-        fail "permuted-moons:3 tasks: $(cat "$tmp/perm")"
-else
-    fail "permuted-moons:3 failed: $(cat "$tmp/perm.err")"
-fi
+# expect_tasks SPEC TASKS_JSON ARGS...: the run succeeds and its JSON names
+# the tasks TASKS_JSON.
+expect_tasks() {
+    local spec=$1 want=$2
+    shift 2
+    checks=$((checks + 1))
+    if "$REWIRE" continual --tasks "$spec" --hidden 8 --threads 2 --json --quiet "$@" \
+        >"$tmp/gen" 2>"$tmp/gen.err"; then
+        grep -qF "\"tasks\":$want" "$tmp/gen" || fail "$spec tasks: $(cat "$tmp/gen")"
+    else
+        fail "$spec failed: $(cat "$tmp/gen.err")"
+    fi
+}
+expect_tasks split-blobs '["classes 0,1","classes 2,3"]' --method ewc --epochs 2
+expect_tasks permuted-moons:3 '["permutation 1","permutation 2","permutation 3"]' \
+    --method naive --epochs 1
 
 # The report is what `rewire plot --continual` reads (when it can draw).
 checks=$((checks + 1))
@@ -191,8 +168,4 @@ checks=$((checks + 1))
 "$REWIRE" continual --help >"$tmp/help" 2>&1 && grep -q -- "--task-incremental" "$tmp/help" ||
     fail "continual --help"
 
-if [ "$fails" -gt 0 ]; then
-    echo "cli_continual: $fails of $checks checks failed" >&2
-    exit 1
-fi
-echo "cli_continual: all $checks checks passed"
+cli_end

@@ -10,19 +10,8 @@ REWIRE=$1
 FIX=$2
 # Under RW_SANITIZE: fontconfig (via cairo) never frees its configuration.
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$FIX/lsan-fontconfig.supp:print_suppressions=0"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-checks=0
-[ -x "$REWIRE" ] || {
-    echo "cli_plot: no rewire binary at $REWIRE" >&2
-    exit 1
-}
-
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
+. "$(dirname "$0")/lib_cli.sh"
+cli_begin cli_plot "$REWIRE"
 
 # Prints "WIDTH HEIGHT" of a PNG from its IHDR chunk; fails when the file
 # does not start with the PNG signature.
@@ -52,19 +41,6 @@ check_png() {
     elif ! awk -v v="$var" 'BEGIN { exit !(v > 200) }'; then
         fail "$1 looks blank (pixel variance $var)"
     fi
-}
-
-# expect_fail CODE PATTERN CMD...: the command exits with CODE and its
-# stderr matches PATTERN (grep -E).
-expect_fail() {
-    local code=$1 pattern=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ "$rc" -eq "$code" ] || fail "'$*' exited $rc, expected $code: $(cat "$tmp/err")"
-    grep -Eq -- "$pattern" "$tmp/err" ||
-        fail "'$*': stderr '$(cat "$tmp/err")' does not match '$pattern'"
 }
 
 # run_ok CMD...: the command succeeds; its stdout is left in $out. Returns
@@ -216,5 +192,4 @@ if run_ok "$REWIRE" train --data "$tmp/img16.csv" --hidden 32 --sparse --density
     check_png "$tmp/map3.png" 760 640 "$out"
 fi
 
-echo "cli_plot: $checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+cli_end
