@@ -311,6 +311,14 @@ rw_dataset *rw_dataset_from_arrays(const float *x, const int32_t *labels,
                                    const float *targets, size_t n,
                                    size_t n_features, size_t n_targets,
                                    size_t n_classes, rw_error *err);
+/* Same checks as rw_dataset_from_arrays, but borrows the arrays instead of
+ * copying them: they must stay alive and unchanged until the dataset is
+ * freed (rw_dataset_free then frees only the handle). For bindings that
+ * hand over arrays they already own (the Python package). */
+rw_dataset *rw_dataset_wrap(const float *x, const int32_t *labels,
+                            const float *targets, size_t n,
+                            size_t n_features, size_t n_targets,
+                            size_t n_classes, rw_error *err);
 void rw_dataset_free(rw_dataset *ds);
 
 size_t rw_dataset_size(const rw_dataset *ds);

@@ -57,9 +57,11 @@ void rw_dataset_free(rw_dataset *ds)
 {
     if (!ds)
         return;
-    rw_free(ds->x);
-    rw_free(ds->labels);
-    rw_free(ds->y);
+    if (!ds->borrowed) {
+        rw_free(ds->x);
+        rw_free(ds->labels);
+        rw_free(ds->y);
+    }
     rw_free(ds);
 }
 
@@ -129,65 +131,79 @@ rw_data_options rw_data_options_defaults(void)
 
 /* ---------------- building, subsets, splits ---------------- */
 
-rw_dataset *rw_dataset_from_arrays(const float *x, const int32_t *labels,
-                                   const float *targets, size_t n,
-                                   size_t n_features, size_t n_targets,
-                                   size_t n_classes, rw_error *err)
+/* The checks shared by rw_dataset_from_arrays and rw_dataset_wrap; `what`
+ * starts the messages. Returns false with err set. */
+static bool check_arrays(const char *what, const float *x,
+                         const int32_t *labels, const float *targets,
+                         size_t n, size_t n_features, size_t n_targets,
+                         size_t n_classes, rw_error *err)
 {
     if (!x || n == 0 || n_features == 0) {
-        rw_fail(err, RW_ERR_ARG, "dataset from arrays: needs x with n > 0 "
-                "samples and > 0 features (got n=%zu, features=%zu)",
+        rw_fail(err, RW_ERR_ARG, "%s: needs x with n > 0 "
+                "samples and > 0 features (got n=%zu, features=%zu)", what,
                 n, n_features);
-        return NULL;
+        return false;
     }
     if (n_classes > 0) {
         if (!labels || targets) {
-            rw_fail(err, RW_ERR_ARG, "dataset from arrays: with %zu classes "
-                    "give labels and no targets", n_classes);
-            return NULL;
+            rw_fail(err, RW_ERR_ARG, "%s: with %zu classes "
+                    "give labels and no targets", what, n_classes);
+            return false;
         }
         if (n_classes > INT32_MAX) {
-            rw_fail(err, RW_ERR_ARG, "dataset from arrays: %zu classes is "
-                    "too many", n_classes);
-            return NULL;
+            rw_fail(err, RW_ERR_ARG, "%s: %zu classes is "
+                    "too many", what, n_classes);
+            return false;
         }
     } else if (!targets || labels || n_targets == 0) {
-        rw_fail(err, RW_ERR_ARG, "dataset from arrays: with 0 classes "
-                "(regression) give targets (n_targets > 0) and no labels");
-        return NULL;
+        rw_fail(err, RW_ERR_ARG, "%s: with 0 classes "
+                "(regression) give targets (n_targets > 0) and no labels", what);
+        return false;
     }
 
     size_t nx, ny = 0;
     if (!rw_mul_ok(n, n_features, &nx) ||
         (n_classes == 0 && !rw_mul_ok(n, n_targets, &ny))) {
-        rw_fail(err, RW_ERR_NOMEM, "dataset from arrays: size overflows");
-        return NULL;
+        rw_fail(err, RW_ERR_NOMEM, "%s: size overflows", what);
+        return false;
     }
     for (size_t i = 0; i < nx; i++)
         if (!isfinite(x[i])) {
-            rw_fail(err, RW_ERR_DATA, "dataset from arrays: x of sample %zu, "
-                    "feature %zu is not a finite number",
+            rw_fail(err, RW_ERR_DATA, "%s: x of sample %zu, "
+                    "feature %zu is not a finite number", what,
                     i / n_features, i % n_features);
-            return NULL;
+            return false;
         }
     if (n_classes > 0) {
         for (size_t i = 0; i < n; i++)
             if (labels[i] < 0 || (size_t)labels[i] >= n_classes) {
-                rw_fail(err, RW_ERR_DATA, "dataset from arrays: label %d of "
-                        "sample %zu is outside 0..%zu", (int)labels[i], i,
+                rw_fail(err, RW_ERR_DATA, "%s: label %d of "
+                        "sample %zu is outside 0..%zu", what, (int)labels[i], i,
                         n_classes - 1);
-                return NULL;
+                return false;
             }
     } else {
         for (size_t i = 0; i < ny; i++)
             if (!isfinite(targets[i])) {
-                rw_fail(err, RW_ERR_DATA, "dataset from arrays: target %zu of "
-                        "sample %zu is not a finite number", i % n_targets,
+                rw_fail(err, RW_ERR_DATA, "%s: target %zu of "
+                        "sample %zu is not a finite number", what, i % n_targets,
                         i / n_targets);
-                return NULL;
+                return false;
             }
     }
 
+    return true;
+}
+
+rw_dataset *rw_dataset_from_arrays(const float *x, const int32_t *labels,
+                                   const float *targets, size_t n,
+                                   size_t n_features, size_t n_targets,
+                                   size_t n_classes, rw_error *err)
+{
+    if (!check_arrays("dataset from arrays", x, labels, targets, n,
+                      n_features, n_targets, n_classes, err))
+        return NULL;
+    size_t nx = n * n_features, ny = n_classes ? 0 : n * n_targets;
     rw_dataset *ds = rw_dataset_alloc(n, n_features, n_classes,
                                       n_classes ? 0 : n_targets, err);
     if (!ds)
@@ -197,6 +213,30 @@ rw_dataset *rw_dataset_from_arrays(const float *x, const int32_t *labels,
         memcpy(ds->labels, labels, n * sizeof(int32_t));
     else
         memcpy(ds->y, targets, ny * sizeof(float));
+    rw_dataset_describe(ds, "arrays");
+    return ds;
+}
+
+rw_dataset *rw_dataset_wrap(const float *x, const int32_t *labels,
+                            const float *targets, size_t n,
+                            size_t n_features, size_t n_targets,
+                            size_t n_classes, rw_error *err)
+{
+    if (!check_arrays("dataset wrapping arrays", x, labels, targets, n,
+                      n_features, n_targets, n_classes, err))
+        return NULL;
+    rw_dataset *ds = rw_calloc(1, sizeof *ds, "dataset", err);
+    if (!ds)
+        return NULL;
+    ds->n = n;
+    ds->f = n_features;
+    ds->classes = n_classes;
+    ds->targets = n_classes ? 0 : n_targets;
+    /* Never written through: every user of a dataset reads it. */
+    ds->x = (float *)x;
+    ds->labels = n_classes ? (int32_t *)labels : NULL;
+    ds->y = n_classes ? NULL : (float *)targets;
+    ds->borrowed = 1;
     rw_dataset_describe(ds, "arrays");
     return ds;
 }

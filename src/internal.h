@@ -361,6 +361,7 @@ struct rw_dataset {
     size_t img_h, img_w;  /* 0 when not image data */
     const char *const *class_names; /* static table or NULL */
     char name[256];
+    int borrowed;         /* x, labels, y belong to the caller (wrap) */
 };
 
 /* Allocates an empty dataset with room for n x f features (+labels or
