@@ -323,14 +323,14 @@ class Layer:
             shape = (view.outputs, view.inputs)
             self.weights = (np.ctypeslib.as_array(view.weights, shape).copy()
                             if n else np.zeros(shape, np.float32))
-            self.indices = self.indptr = self.initial = None
+            self.indices = self.indptr = None
         else:
             self.weights = (np.ctypeslib.as_array(view.weights, (n,)).copy()
                             if n else np.zeros(0, np.float32))
             cols = (np.ctypeslib.as_array(view.cols, (n,)).copy()
                     if n else np.zeros(0, np.uint32))
+            # The top bit marks connections present at initialisation.
             self.indices = (cols & _lib.COL_MASK).astype(np.int32)
-            self.initial = (cols & ~np.uint32(_lib.COL_MASK)) != 0
             self.indptr = np.ctypeslib.as_array(
                 view.row_ptr, (view.outputs + 1,)).astype(np.int64)
 

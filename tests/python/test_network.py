@@ -1,0 +1,326 @@
+"""rewire.Network: creation, training options, inference, files, layers,
+plasticity, callbacks and Ctrl-C."""
+import os
+import pickle
+import signal
+
+import numpy as np
+import pytest
+
+import rewire
+from rewire import _arrays
+from rewire.network import _Data
+
+
+def test_create_dense_and_sparse():
+    dense = rewire.Network([4, 8, 3])
+    assert (dense.inputs, dense.outputs, dense.classes) == (4, 3, 3)
+    assert dense.layer_sizes == [4, 8, 3]
+    assert not dense.sparse
+    assert dense.connections == 4 * 8 + 8 * 3
+    sparse = rewire.Network([20, 30, 30, 3], density=0.25)
+    kinds = [l.kind for l in sparse.layers]
+    assert kinds == ["sparse", "sparse", "dense"]
+    assert sparse.sparse
+    reg = rewire.Network([3, 5, 2], loss="mse")
+    assert reg.classes == 0 and reg.loss == "mse"
+    assert [l.activation for l in reg.layers] == ["relu", "identity"]
+
+
+@pytest.mark.parametrize("kw", [dict(epsilon=3), dict(erk=0.3),
+                                dict(density=0.2, sparse_output=True),
+                                dict(sparse=True)])
+def test_sparse_options(kw):
+    net = rewire.Network([300, 400, 5], **kw)
+    assert any(l.kind == "sparse" for l in net.layers)
+
+
+def test_bad_network_arguments():
+    with pytest.raises(ValueError, match="at least the inputs"):
+        rewire.Network([4])
+    with pytest.raises(ValueError, match="layer size"):
+        rewire.Network([4, 0, 2])
+    with pytest.raises(ValueError, match="activation"):
+        rewire.Network([4, 2], activation="swish")
+    with pytest.raises(ValueError, match="one of epsilon"):
+        rewire.Network([4, 8, 2], epsilon=2, density=0.5)
+    with pytest.raises(ValueError, match="hidden layers"):
+        rewire.Network([4, 2], sparse=True)
+    with pytest.raises(ValueError):
+        rewire.Network([4] * 20)
+
+
+def test_train_learns_and_reports(spirals):
+    x, y, xt, yt = spirals
+    net = rewire.Network([2, 64, 64, 2], epsilon=4)
+    seen = []
+    r = net.train(x, y, test=(xt, yt), epochs=60, lr=0.01,
+                  callback=seen.append)
+    assert r.epochs == 60 and len(seen) == 60 and r.history == seen
+    assert [m["epoch"] for m in seen] == list(range(1, 61))
+    m = seen[-1]
+    assert set(m) >= {"train_loss", "test_accuracy", "seconds", "lr",
+                      "connections", "layers"}
+    assert len(m["layers"]) == 3 and m["layers"][1]["dropped"] >= 0
+    assert r.test_accuracy > 0.85
+    ev = net.evaluate(xt, yt, confusion=True)
+    assert ev["samples"] == len(yt)
+    assert ev["accuracy"] == pytest.approx(r.test_accuracy)
+    assert ev["confusion"].sum() == len(yt)
+    p = net.predict_proba(xt)
+    assert p.dtype == np.float32 and p.shape == (len(xt), 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-5)
+    assert (net.predict(xt) == p.argmax(axis=1)).all()
+
+
+def test_every_training_option_is_accepted(spirals, tmp_path):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 32, 32, 2], density=0.5)
+    net.train(x, y, epochs=2, batch=64, optimizer="nesterov", lr=0.02,
+              momentum=0.8, weight_decay=1e-4, schedule="step", lr_min=0.0,
+              step_epochs=1, step_gamma=0.5, clip_grad=5.0, seed=7,
+              rewire="rigl", drop_fraction=0.2, rewire_every=5,
+              drop_schedule="cosine", rewire_stop=0.9, traces=True,
+              trace_rate=0.02, prune="usage", prune_to=0.3, prune_start=0.1,
+              prune_end=0.8, prune_every=3, usage_decay=0.01,
+              permanence=True, perm_up=0.05, perm_down=0.01,
+              perm_threshold=0.1, neuron_turnover=True, silent_epochs=1,
+              silent_level=1e-4, regrow_neurons=True,
+              checkpoint=str(tmp_path / "ck.rwm"), checkpoint_every=10,
+              threads=1, beta1=0.9, beta2=0.999, adam_eps=1e-8)
+    assert os.path.exists(tmp_path / "ck.rwm")
+    for name in rewire.TRAIN_OPTIONS:
+        assert name.replace("_", "-")  # named as the CLI's flags
+
+
+def test_bad_training_options(spirals):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 8, 2])
+    with pytest.raises(TypeError, match="unknown training option"):
+        net.train(x, y, epoch=3)
+    with pytest.raises(ValueError, match="epochs"):
+        net.train(x, y, epochs=0)
+    with pytest.raises(ValueError, match="optimizer"):
+        net.train(x, y, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="drop_fraction"):
+        net.train(x, y, drop_fraction=2.0)
+    with pytest.raises(TypeError):
+        net.train(x, y, lr="fast")
+    with pytest.raises(ValueError, match="prune_to"):
+        net.train(x, y, prune="magnitude")
+    with pytest.raises(TypeError):
+        net.train(x, y, callback=3)
+
+
+def test_resume_from_a_checkpoint(spirals, tmp_path):
+    x, y, _, _ = spirals
+    ck = str(tmp_path / "run.rwm")
+    full = rewire.Network([2, 16, 2], seed=2)
+    full.train(x, y, epochs=3, threads=1)
+    part = rewire.Network([2, 16, 2], seed=2)
+    part.train(x, y, epochs=3, checkpoint=ck, threads=1,
+               callback=lambda m: m["epoch"] < 2)
+    resumed = rewire.Network.load(ck)
+    resumed.train(x, y, epochs=3, resume=ck, threads=1)
+    np.testing.assert_array_equal(resumed.forward(x), full.forward(x))
+
+
+def test_save_load_round_trip(trained, spirals, tmp_path):
+    _, _, xt, _ = spirals
+    p = tmp_path / "m.rwm"
+    trained.save(p)
+    back = rewire.Network.load(str(p))
+    np.testing.assert_array_equal(back.forward(xt), trained.forward(xt))
+    assert back.layer_sizes == trained.layer_sizes
+    assert back.connections == trained.connections
+    again = rewire.Network.from_bytes(trained.to_bytes())
+    np.testing.assert_array_equal(again.forward(xt), trained.forward(xt))
+    c = pickle.loads(pickle.dumps(trained))
+    np.testing.assert_array_equal(c.forward(xt), trained.forward(xt))
+    cp = trained.copy()
+    np.testing.assert_array_equal(cp.forward(xt), trained.forward(xt))
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(rewire.FileError) as e:
+        rewire.Network.load(tmp_path / "missing.rwm")
+    assert isinstance(e.value, OSError) and isinstance(e.value, rewire.Error)
+    assert "missing.rwm" in str(e.value)
+    bad = tmp_path / "bad.rwm"
+    bad.write_bytes(b"not a model at all" * 10)
+    with pytest.raises(rewire.Error) as e:
+        rewire.Network.load(bad)
+    assert isinstance(e.value, ValueError)
+    assert e.value.status == rewire.FormatError.status
+    with pytest.raises(rewire.FileError):
+        rewire.Network([2, 2]).save(tmp_path / "no" / "such" / "dir.rwm")
+    with pytest.raises(ValueError, match="NUL"):
+        rewire.Network.load("a\0b")
+    for junk in (b"", b"\0" * 3, os.urandom(200)):
+        with pytest.raises(rewire.Error):
+            rewire.Network.from_bytes(junk)
+
+
+def test_input_checks_and_conversion(trained):
+    with pytest.raises(ValueError, match="2-D"):
+        trained.predict(np.zeros(2))
+    with pytest.raises(ValueError, match="3 features .* takes 2"):
+        trained.predict(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        trained.predict(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="NaN"):
+        trained.predict(np.array([[0.0, 1e300]]))
+    with pytest.raises(ValueError, match="complex"):
+        trained.predict(np.zeros((2, 2), complex))
+    with pytest.raises(ValueError):
+        trained.predict([["a", "b"]])
+    x = np.random.default_rng(1).normal(size=(10, 2))
+    ref = trained.forward(x.astype(np.float32))
+    for conv in (np.asfortranarray(x), x.astype(np.float64), x.tolist(),
+                 np.repeat(x, 2, axis=0)[::2]):
+        np.testing.assert_array_equal(trained.forward(conv), ref)
+    assert trained.forward(np.zeros((0, 2))).shape == (0, 2)
+    y = np.zeros(10, np.int64)
+    with pytest.raises(ValueError, match="9 labels"):
+        trained.train(x, y[:9], epochs=1)
+    with pytest.raises(ValueError, match="outside"):
+        trained.train(x, y + 5, epochs=1)
+    with pytest.raises(ValueError, match="whole class"):
+        trained.train(x, y + 0.5, epochs=1)
+    with pytest.raises(ValueError, match="NaN"):
+        trained.train(np.full((10, 2), np.nan), y, epochs=1)
+    with pytest.raises(ValueError, match="no samples"):
+        trained.train(np.zeros((0, 2)), y[:0], epochs=1)
+
+
+def test_float32_input_is_borrowed(trained):
+    x = np.ones((5, 2), np.float32)
+    assert _arrays.features(x, 2) is x
+    with _Data(x, np.zeros(5, np.int32), 2) as d:
+        assert d.x is x
+    assert _arrays.features(x.astype(np.float64), 2) is not x
+
+
+def test_regression_network():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 3)).astype(np.float32)
+    y = x @ np.array([[1.0, -2.0], [0.5, 0.0], [0.0, 1.0]], np.float32)
+    net = rewire.Network([3, 32, 2], loss="mse")
+    net.train(x, y, epochs=40, lr=0.01)
+    assert net.predict(x).shape == (256, 2)
+    assert net.evaluate(x, y)["loss"] < 0.1
+    with pytest.raises(ValueError, match="classifier"):
+        net.predict_proba(x)
+    with pytest.raises(ValueError, match="3 targets"):
+        net.train(x, np.zeros((256, 3)), epochs=1)
+
+
+def test_layers_and_to_scipy(trained):
+    layers = trained.layers
+    assert len(layers) == 3
+    for l in layers:
+        m = l.to_scipy()
+        assert m.shape == (l.outputs, l.inputs)
+        assert m.nnz == l.connections
+        assert l.bias.shape == (l.outputs,)
+        np.testing.assert_array_equal(m.toarray(), l.to_dense())
+    dense, sparse = layers[0], layers[1]
+    assert dense.kind == "dense" and dense.weights.shape == (32, 2)
+    assert sparse.kind == "sparse" and sparse.weights.shape == (sparse.connections,)
+    assert sparse.indices.max() < sparse.inputs
+    assert sparse.indptr[-1] == sparse.connections
+    # Column indices carry no flag bits (the library marks initial
+    # connections in the top bit).
+    assert sparse.indices.min() >= 0
+    share = trained.initial_share(1)
+    trained.rewire("set", 0.5)
+    assert trained.initial_share(1) < share
+    after = trained.layers[1]
+    assert after.to_scipy().nnz == after.connections == sparse.connections
+
+
+def test_to_scipy_counts_zero_weights(spirals):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 32, 32, 2], density=0.3)
+    net.train(x[:64], y[:64], epochs=1)
+    net.rewire("rigl", 0.3)  # new RigL connections start at weight 0
+    l = net.layers[1]
+    assert (l.weights == 0).any()
+    assert l.to_scipy().nnz == l.connections
+
+
+def test_rewire_and_prune(trained):
+    before = trained.connections
+    stats = trained.rewire("set", 0.3, seed=5)
+    assert stats[1][0] == stats[1][1] > 0 and stats[0] == (0, 0)
+    assert trained.connections == before
+    l = trained.layers[1]
+    m = l.to_scipy()
+    m.sum_duplicates()
+    assert m.nnz == l.connections  # no duplicate connections
+    pruned = trained.prune(0.05)
+    assert pruned[1] > 0 and trained.connections == before - sum(pruned)
+    assert trained.prune(0.05) == [0, 0, 0]  # already there
+    with pytest.raises(ValueError):
+        trained.rewire("magic")
+    with pytest.raises(ValueError):
+        trained.prune(1.5)
+    with pytest.raises(rewire.Error):
+        trained.prune(0.01, kind="usage")  # needs traces
+
+
+def test_input_transform(trained):
+    shift, scale = trained.input_transform
+    assert shift.shape == (2,)
+    trained.set_input_transform(None, None)
+    assert trained.input_transform is None
+    trained.set_input_transform([1, 2], [3, 4])
+    np.testing.assert_array_equal(trained.input_transform[1], [3, 4])
+    with pytest.raises(ValueError):
+        trained.set_input_transform([1], [1])
+
+
+def test_callback_false_stops_and_exceptions_propagate(spirals):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 8, 2])
+    r = net.train(x, y, epochs=10, callback=lambda m: m["epoch"] < 3)
+    assert r.epochs == 3 and r.stopped
+
+    def boom(m):
+        raise RuntimeError("from the callback")
+    with pytest.raises(RuntimeError, match="from the callback"):
+        net.train(x, y, epochs=5, callback=boom)
+    assert net.predict(x).shape == (len(x),)
+
+
+def test_ctrl_c_stops_cleanly(spirals):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 16, 2])
+
+    def press_ctrl_c(m):
+        os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(rewire.Interrupted) as e:
+        net.train(x, y, epochs=50, callback=press_ctrl_c)
+    assert isinstance(e.value, KeyboardInterrupt)
+    assert e.value.status == 8  # RW_ERR_INTERRUPTED
+    assert e.value.result.epochs <= 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # The network is usable afterwards.
+    assert net.predict(x).shape == (len(x),)
+    net.train(x, y, epochs=1)
+
+
+def test_error_classes():
+    assert issubclass(rewire.ArgumentError, ValueError)
+    assert issubclass(rewire.DataError, ValueError)
+    assert issubclass(rewire.FileError, OSError)
+    for c in (rewire.ArgumentError, rewire.FileError, rewire.Interrupted):
+        assert issubclass(c, rewire.Error)
+
+
+def test_threads_and_info():
+    n = rewire.get_threads()
+    assert rewire.set_threads(1) == 1
+    rewire.set_threads(n)
+    assert rewire.version() == rewire.__version__
+    assert rewire.gemm_info()
