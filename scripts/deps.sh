@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian packages rewire needs that are missing on this machine.
 #   scripts/deps.sh build     compiler, CMake, oneDNN, zlib, cairo
-#   scripts/deps.sh test      build + clang/libFuzzer, valgrind
+#   scripts/deps.sh test      build + clang/libFuzzer, valgrind, and the
+#                             Python tests' python3-pytest, -numpy, -scipy,
+#                             -sklearn (for Debian's /usr/bin/python3)
 #   scripts/deps.sh data      dataset-fashion-mnist (optional; no error if absent)
 #   scripts/deps.sh reference python3-torch, python3-numpy (fixture script)
+#   scripts/deps.sh python    python3-numpy (what `import rewire` needs)
 set -euo pipefail
 
 want=()
 case "${1:-build}" in
   build) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev) ;;
   test) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev
-              clang libclang-rt-14-dev valgrind) ;;
+              clang libclang-rt-14-dev valgrind
+              python3 python3-pytest python3-numpy python3-scipy python3-sklearn) ;;
   data) want=(dataset-fashion-mnist) ;;
   reference) want=(python3-torch python3-numpy) ;;
-  *) echo "usage: $0 build|test|data|reference" >&2; exit 2 ;;
+  python) want=(python3 python3-numpy) ;;
+  *) echo "usage: $0 build|test|data|reference|python" >&2; exit 2 ;;
 esac
 
 missing=()

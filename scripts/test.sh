@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything and runs the whole test suite:
-#   1. the normal build (warnings as errors) and all ctest tests;
+#   1. the normal build (warnings as errors) and all ctest tests, the
+#      Python package's pytest suite among them (scripts/test_python.sh,
+#      Debian's /usr/bin/python3; no tests collected counts as a failure);
 #   2. the same tests under AddressSanitizer and UndefinedBehaviorSanitizer;
 #   3. a valgrind leak check of a train/save/load/eval/predict round trip;
 #   4. each libFuzzer target for a short, bounded time on its corpus.
@@ -13,7 +15,7 @@ jobs=$(nproc)
 scripts/deps.sh test
 
 echo "== build and test (Release, -Werror)"
-cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DRW_WERROR=ON >/dev/null
+cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DRW_WERROR=ON -DRW_PYTHON_TESTS=ON >/dev/null
 cmake --build build-ci -j"$jobs"
 (cd build-ci && ctest -j"$jobs" --output-on-failure)
 
@@ -23,13 +25,18 @@ cmake --install build-ci --prefix "$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig"
 cc -std=c11 -o "$prefix/minimal" examples/minimal.c $(pkg-config --cflags --libs --static rewire)
 (cd "$prefix" && ./minimal && "$prefix/bin/rewire" --version >/dev/null)
+echo "== the installed Python package finds the installed librewire.so"
+pkg=$(find "$prefix" -path '*-packages/rewire/__init__.py' | head -n 1)
+[ -n "$pkg" ] || { echo "the Python package was not installed" >&2; exit 1; }
+(cd "$prefix" && env -u REWIRE_LIBRARY PYTHONPATH="$(dirname "$(dirname "$pkg")")" \
+  /usr/bin/python3 -c "import rewire; assert rewire.library_path.startswith('$prefix'), rewire.library_path; rewire.Network([2, 4, 2])")
 rm -rf "$prefix"
 
 [ "${SKIP_SLOW:-0}" = 1 ] && exit 0
 
 echo "== sanitizers (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRW_SANITIZE=ON -DRW_WERROR=ON \
-  -DRW_BUILD_BENCH=OFF >/dev/null
+  -DRW_BUILD_BENCH=OFF -DRW_BUILD_SHARED=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -j"$jobs" --output-on-failure)
@@ -38,7 +45,7 @@ echo "== valgrind: train, save, load, eval, predict"
 tests/valgrind_roundtrip.sh build-ci/rewire
 
 echo "== fuzzing (${FUZZ_SECONDS:-30} s per target)"
-CC=clang cmake -S . -B build-fuzz -DRW_FUZZ=ON -DRW_BUILD_TESTS=OFF -DRW_BUILD_BENCH=OFF \
+CC=clang cmake -S . -B build-fuzz -DRW_FUZZ=ON -DRW_BUILD_TESTS=OFF -DRW_BUILD_BENCH=OFF -DRW_BUILD_SHARED=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs"
 scripts/fuzz.sh build-fuzz "${FUZZ_SECONDS:-30}"
