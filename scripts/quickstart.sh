@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh build
 scripts/deps.sh data
+scripts/deps.sh python || echo "note: python3-numpy could not be installed (only import rewire needs it)" >&2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target rewire_cli >/dev/null
+# librewire.so too, for the Python package (PYTHONPATH=python /usr/bin/python3).
+cmake --build build -j"$(nproc)" --target rewire_cli librewire_shared >/dev/null
 
 mkdir -p out
 if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
