@@ -331,6 +331,12 @@ const int32_t *rw_dataset_labels(const rw_dataset *ds);
 const float *rw_dataset_y(const rw_dataset *ds);
 /* Image shape for image data (height, width), 0 when not an image. */
 void rw_dataset_image_shape(const rw_dataset *ds, size_t *h, size_t *w);
+/* Marks the samples as h x w images (h * w must be the feature count), or
+ * as not images with 0, 0; standardisation treats image pixels together
+ * (rw_dataset_fit_standardize). For bindings that rebuild a dataset from
+ * arrays (rw_dataset_wrap) and must match rw_dataset_open's. */
+rw_status rw_dataset_set_image_shape(rw_dataset *ds, size_t h, size_t w,
+                                     rw_error *err);
 /* Name of class c, or NULL when the dataset has no names. */
 const char *rw_dataset_class_name(const rw_dataset *ds, size_t c);
 /* Short description ("fashion-mnist train: 60000 x 784, 10 classes"). */

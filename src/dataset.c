@@ -77,6 +77,19 @@ const int32_t *rw_dataset_labels(const rw_dataset *ds)
 const float *rw_dataset_y(const rw_dataset *ds) { return ds ? ds->y : NULL; }
 const char *rw_dataset_name(const rw_dataset *ds) { return ds ? ds->name : ""; }
 
+rw_status rw_dataset_set_image_shape(rw_dataset *ds, size_t h, size_t w,
+                                     rw_error *err)
+{
+    if (!ds)
+        return rw_fail(err, RW_ERR_ARG, "image shape: NULL dataset");
+    if ((h == 0) != (w == 0) || (h && (w > ds->f / h || h * w != ds->f)))
+        return rw_fail(err, RW_ERR_ARG, "image shape %zu x %zu does not match "
+                       "%zu features", h, w, ds->f);
+    ds->img_h = h;
+    ds->img_w = w;
+    return RW_OK;
+}
+
 void rw_dataset_image_shape(const rw_dataset *ds, size_t *h, size_t *w)
 {
     if (h)

@@ -4,6 +4,7 @@ and a wrong dtype or layout is converted once (a float32 C-contiguous
 array passes through untouched, without a copy)."""
 import ctypes
 import os
+import weakref
 
 import numpy as np
 
@@ -157,3 +158,27 @@ def choice(v, name, table):
         raise ValueError("%s must be one of %s, got %r"
                          % (name, ", ".join(table), v))
     return table[v]
+
+
+# Image shapes of the arrays load_dataset returned, by id while they live:
+# training on them then standardises as the CLI does for image data.
+_IMAGE_SHAPES = {}
+
+
+def remember_image_shape(a, shape):
+    if shape:
+        key = id(a)
+        _IMAGE_SHAPES[key] = tuple(shape)
+        weakref.finalize(a, _IMAGE_SHAPES.pop, key, None)
+
+
+def image_shape(x, given="auto"):
+    """The (h, w) to give a dataset built from x: `given`, or with "auto"
+    the shape load_dataset recorded for this very array (None if none)."""
+    if isinstance(given, str) and given == "auto":
+        return _IMAGE_SHAPES.get(id(x))
+    if given is None:
+        return None
+    h, w = given
+    return (number(h, "image_shape", 1, 1 << 31, True),
+            number(w, "image_shape", 1, 1 << 31, True))

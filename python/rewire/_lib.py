@@ -233,7 +233,19 @@ def _candidates():
     return out
 
 
+def _prefer_brief_spin():
+    # As the CLI does (cli/main.c, prefer_brief_spin): OpenMP threads spin
+    # briefly between parallel passes, then sleep, instead of libgomp's long
+    # default spin that takes a busy machine's cores from the thread doing
+    # the work. libgomp reads this when it loads, so it must be set before
+    # the library (and libgomp) is loaded; a policy the user set is kept.
+    if "OMP_WAIT_POLICY" not in os.environ and \
+            "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = "1000"
+
+
 def _load():
+    _prefer_brief_spin()
     tried = []
     for path in _candidates():
         if os.sep in path and not os.path.exists(path):
@@ -309,6 +321,7 @@ _fn("rw_dataset_x", c_float_p, _P)
 _fn("rw_dataset_labels", c_i32_p, _P)
 _fn("rw_dataset_y", c_float_p, _P)
 _fn("rw_dataset_image_shape", None, _P, c_size_p, c_size_p)
+_fn("rw_dataset_set_image_shape", c_int, _P, c_size, c_size, _E)
 _fn("rw_dataset_class_name", ctypes.c_char_p, _P, c_size)
 _fn("rw_dataset_name", ctypes.c_char_p, _P)
 _fn("rw_dataset_split", c_int, _P, c_double, c_u64, ctypes.POINTER(_P),

@@ -71,6 +71,7 @@ def _to_arrays(h):
     ih, iw = ctypes.c_size_t(), ctypes.c_size_t()
     _lib.rw_dataset_image_shape(h, ctypes.byref(ih), ctypes.byref(iw))
     shape = (ih.value, iw.value) if ih.value and iw.value else None
+    _arrays.remember_image_shape(x, shape)
     return Dataset(x, y, _lib.rw_dataset_name(h).decode(), names, shape)
 
 

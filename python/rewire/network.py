@@ -45,7 +45,7 @@ class _Data:
     """An rw_dataset over NumPy arrays, borrowed (rw_dataset_wrap): the
     arrays are kept alive here for as long as the handle lives."""
 
-    def __init__(self, x, y, classes, n_targets=0):
+    def __init__(self, x, y, classes, image_shape=None):
         self.x, self.y = x, y
         err = _lib.Error_t()
         n, f = x.shape
@@ -58,6 +58,13 @@ class _Data:
         if not h:
             raise from_status(err.status, err)
         self.handle = h
+        if image_shape:
+            st = _lib.rw_dataset_set_image_shape(h, image_shape[0],
+                                                 image_shape[1],
+                                                 ctypes.byref(err))
+            if st != _lib.OK:
+                self.close()
+                raise from_status(st, err)
 
     def close(self):
         if self.handle:
@@ -619,35 +626,41 @@ class Network:
                 self._h, _arrays.f32_ptr(a), _arrays.f32_ptr(b),
                 ctypes.byref(err)), err)
 
-    def fit_standardize(self, x):
+    def fit_standardize(self, x, image_shape="auto"):
         """Sets the input transform to standardise x's features (training-set
-        mean and 1/std, as the CLI does by default)."""
+        mean and 1/std, as the CLI does by default). For images (h, w) the
+        std has a floor shared by the pixels, as for the CLI's image data;
+        "auto" takes the shape of an array load_dataset returned."""
+        shape = _arrays.image_shape(x, image_shape)
         x = _arrays.features(x, self.inputs)
+        if not x.shape[0]:
+            raise ValueError("x has no samples")
         y = np.zeros(x.shape[0], np.int32)
         shift = np.empty(self.inputs, np.float32)
         scale = np.empty(self.inputs, np.float32)
         err = _lib.Error_t()
         # Any one class will do: only the features are looked at.
-        with _Data(x, y, max(2, self.classes)) as d:
+        with _Data(x, y, max(2, self.classes), shape) as d:
             check(_lib.rw_dataset_fit_standardize(d.handle, shift, scale,
                                                   ctypes.byref(err)), err)
         self.set_input_transform(shift, scale)
 
     # ---- data
 
-    def _data(self, x, y, what="x"):
+    def _data(self, x, y, what="x", image_shape=None):
         x = _arrays.features(x, self.inputs, what)
         n = x.shape[0]
         if n == 0:
             raise ValueError("%s has no samples" % what)
         if self.classes:
-            return _Data(x, _arrays.labels(y, n, self.classes), self.classes)
-        return _Data(x, _arrays.targets(y, n, self.outputs), 0)
+            return _Data(x, _arrays.labels(y, n, self.classes), self.classes,
+                         image_shape)
+        return _Data(x, _arrays.targets(y, n, self.outputs), 0, image_shape)
 
     # ---- training
 
     def train(self, x, y, *, test=None, standardize=True, callback=None,
-              replay=None, class_groups=None, **options):
+              replay=None, class_groups=None, image_shape="auto", **options):
         """Trains on x (samples x features) and y (class indices 0..C-1, or
         regression targets), evaluating on test=(x_test, y_test) after each
         epoch when given.
@@ -665,7 +678,10 @@ class Network:
         rewire is "set" for a network with sparse layers.
 
         standardize=True standardises the features with x's statistics
-        (stored in the model) unless the network already has a transform.
+        (stored in the model) unless the network already has a transform;
+        image_shape=(h, w) makes that treat them as images, as the CLI does
+        for image data ("auto": the shape of an array load_dataset
+        returned).
         callback(metrics) is called after each epoch with that epoch's
         metrics (a dict, the keys of the CLI's --log); returning False stops
         training. Ctrl-C stops at the end of the batch and raises
@@ -678,7 +694,8 @@ class Network:
         cfg, keep, threads = train_config(options, self.sparse)
         if threads is not None:
             set_threads(threads)
-        train = self._data(x, y)
+        shape = _arrays.image_shape(x, image_shape)
+        train = self._data(x, y, "x", shape)
         tst = rep = None
         try:
             if test is not None:
@@ -699,7 +716,7 @@ class Network:
                 cfg.class_groups = _arrays.i32_ptr(g)
             if standardize and options.get("resume") is None and \
                     self.input_transform is None:
-                self.fit_standardize(train.x)
+                self.fit_standardize(train.x, shape)
             return self._run(train, tst, cfg, callback)
         finally:
             train.close()

@@ -55,3 +55,33 @@ def test_same_options_train_the_same_network(cli, tmp_path):
     np.testing.assert_array_equal(net.forward(x), from_cli.forward(x))
     for a, b in zip(net.layers, from_cli.layers):
         assert (a.to_scipy() != b.to_scipy()).nnz == 0
+
+
+def test_images_standardise_as_in_the_cli(cli, tmp_path):
+    # IDX images: the CLI's standardisation treats pixels together
+    # (rw_dataset_set_image_shape), and so does training on load_dataset's x.
+    import struct
+    rng = np.random.default_rng(0)
+    n = 300
+    imgs = (rng.random((n, 4, 4)) ** 3 * 255).astype(np.uint8)
+    imgs[:, 0, :] = 0  # blank border pixels, as in Fashion-MNIST
+    labels = (imgs[:, 2].sum(1) > imgs[:, 3].sum(1)).astype(np.uint8)
+    (tmp_path / "i").write_bytes(struct.pack(">IIII", 0x803, n, 4, 4) +
+                                 imgs.tobytes())
+    (tmp_path / "l").write_bytes(struct.pack(">II", 0x801, n) +
+                                 labels.tobytes())
+    spec = "%s,%s" % (tmp_path / "i", tmp_path / "l")
+    m = tmp_path / "cli.rwm"
+    _run(cli, "train", "--data", spec, "--test", spec, "--hidden", "16",
+         "--epochs", "2", "--threads", "1", "--quiet", "--save", str(m))
+    x, y = rewire.load_dataset(spec)
+    net = rewire.Network([16, 16, 2])
+    net.train(x, y, epochs=2, threads=1)
+    ref = rewire.Network.load(m)
+    np.testing.assert_array_equal(net.input_transform[1], ref.input_transform[1])
+    np.testing.assert_array_equal(net.forward(x), ref.forward(x))
+    plain = rewire.Network([16, 16, 2])
+    plain.fit_standardize(x, image_shape=None)
+    assert not np.array_equal(plain.input_transform[1], ref.input_transform[1])
+    with pytest.raises(ValueError):
+        plain.fit_standardize(x, image_shape=(3, 3))
