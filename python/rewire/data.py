@@ -342,9 +342,15 @@ def continual(tasks, network=(256, 256), *, method="naive",
         cc.on_task = task_fn
         res = _lib.ContinualResult()
         err = _lib.Error_t()
+        net._idle("continual")
         with net._lock, run:
-            st = _lib.rw_continual_run(net._h, h, ctypes.byref(cc),
-                                       ctypes.byref(res), ctypes.byref(err))
+            net._training = True
+            try:
+                st = _lib.rw_continual_run(net._h, h, ctypes.byref(cc),
+                                           ctypes.byref(res),
+                                           ctypes.byref(err))
+            finally:
+                net._training = False
         try:
             T = res.tasks
             out = ContinualResult()

@@ -449,6 +449,16 @@ class Network:
     def _init_handle(self, h):
         self._h = h
         self._lock = threading.RLock()
+        self._training = False
+
+    def _idle(self, what):
+        # A callback runs while rw_train holds the network: reading it is
+        # safe (the CLI evaluates there), changing it is not.
+        if self._training:
+            raise RuntimeError("%s: the network is training (called from a "
+                               "training callback); only forward, predict, "
+                               "evaluate, layers, save and copy work then"
+                               % what)
 
     @classmethod
     def _wrap(cls, h):
@@ -612,6 +622,7 @@ class Network:
 
     def set_input_transform(self, shift, scale):
         """Sets x' = (x - shift) * scale per feature; None, None removes it."""
+        self._idle("set_input_transform")
         err = _lib.Error_t()
         if shift is None and scale is None:
             with self._lock:
@@ -690,6 +701,7 @@ class Network:
         """
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
+        self._idle("train")
         options.setdefault("seed", self.seed)
         cfg, keep, threads = train_config(options, self.sparse)
         if threads is not None:
@@ -732,10 +744,14 @@ class Network:
         res = _lib.TrainResult()
         err = _lib.Error_t()
         with self._lock, run:
-            st = _lib.rw_train(self._h, train.handle,
-                               test.handle if test is not None else None,
-                               ctypes.byref(cfg), ctypes.byref(res),
-                               ctypes.byref(err))
+            self._training = True
+            try:
+                st = _lib.rw_train(self._h, train.handle,
+                                   test.handle if test is not None else None,
+                                   ctypes.byref(cfg), ctypes.byref(res),
+                                   ctypes.byref(err))
+            finally:
+                self._training = False
         result = TrainResult(res, run.history, run.stopped)
         run.finish(st, err, result)
         return result
@@ -803,6 +819,7 @@ class Network:
                          _arrays.number(seed, "seed", 0, 2**64 - 1, True))
         stats = (_lib.RewireStats * max(1, self.n_layers))()
         err = _lib.Error_t()
+        self._idle("rewire")
         with self._lock:
             check(_lib.rw_net_rewire(self._h, k, fraction, ctypes.byref(rng),
                                      stats, ctypes.byref(err)), err)
@@ -817,6 +834,7 @@ class Network:
         density = _arrays.number(density, "density", 0.0, 1.0)
         pruned = (ctypes.c_size_t * max(1, self.n_layers))()
         err = _lib.Error_t()
+        self._idle("prune")
         with self._lock:
             check(_lib.rw_net_prune(self._h, k, density, pruned,
                                     ctypes.byref(err)), err)

@@ -324,3 +324,60 @@ def test_threads_and_info():
     rewire.set_threads(n)
     assert rewire.version() == rewire.__version__
     assert rewire.gemm_info()
+
+
+def test_callbacks_may_read_but_not_change_the_network(spirals):
+    x, y, xt, yt = spirals
+    net = rewire.Network([2, 32, 32, 2], density=0.5)
+    seen = []
+
+    def cb(m):
+        seen.append(net.evaluate(xt, yt)["accuracy"])
+        assert net.predict(xt[:3]).shape == (3,)
+        assert len(net.layers) == 3
+        for change in (lambda: net.train(x, y, epochs=1),
+                       lambda: net.rewire("set", 0.1),
+                       lambda: net.prune(0.1),
+                       lambda: net.set_input_transform(None, None)):
+            with pytest.raises(RuntimeError, match="training"):
+                change()
+    r = net.train(x, y, test=(xt, yt), epochs=2, callback=cb)
+    assert seen[-1] == pytest.approx(r.test_accuracy)
+    net.rewire("set", 0.1)  # fine again afterwards
+
+
+def test_library_refusals_do_not_crash(spirals, tmp_path):
+    x, y, _, _ = spirals
+    with pytest.raises((rewire.Error, MemoryError, ValueError)):
+        rewire.Network([2**31, 2**31, 2**31])
+    net = rewire.Network([2, 16, 16, 2], density=0.5)
+    with pytest.raises(rewire.Error):
+        net.rewire("hebbian", 0.3)  # needs usage traces
+    with pytest.raises(rewire.Error):
+        net.train(x, y, epochs=1, resume=str(tmp_path / "none.rwm"))
+    with pytest.raises(ValueError, match="class_groups"):
+        net.train(x, y, epochs=1, class_groups=[0])
+    with pytest.raises(ValueError, match="features"):
+        net.train(x, y, epochs=1, replay=(np.zeros((4, 3)), np.zeros(4)))
+    dense = rewire.Network([2, 4, 2])
+    assert dense.rewire("set", 0.5) == [(0, 0), (0, 0)]
+
+
+def test_the_gil_is_released_while_the_library_works():
+    import threading
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 64)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int32)
+    net = rewire.Network([64, 256, 256, 2])
+    done = threading.Event()
+
+    def work():
+        net.train(x, y, epochs=3, batch=32)
+        done.set()
+    t = threading.Thread(target=work)
+    t.start()
+    spins = 0
+    while not done.is_set():
+        spins += 1
+    t.join()
+    assert spins > 1000
