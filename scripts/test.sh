@@ -23,8 +23,15 @@ echo "== install, then build the README example against it with pkg-config"
 prefix=$(mktemp -d)
 cmake --install build-ci --prefix "$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig"
-cc -std=c11 -o "$prefix/minimal" examples/minimal.c $(pkg-config --cflags --libs --static rewire)
+# Static: librewire.a by name, since -lrewire now finds librewire.so first.
+cc -std=c11 -o "$prefix/minimal" examples/minimal.c \
+  $(pkg-config --cflags --libs --static rewire | sed 's/-lrewire\b/-l:librewire.a/')
 (cd "$prefix" && ./minimal && "$prefix/bin/rewire" --version >/dev/null)
+# Shared: librewire.so.0, found through the run path.
+libdir=$(pkg-config --variable=libdir rewire)
+cc -std=c11 -o "$prefix/minimal-shared" examples/minimal.c \
+  $(pkg-config --cflags --libs rewire) -Wl,-rpath,"$libdir"
+(cd "$prefix" && ./minimal-shared && ldd ./minimal-shared | grep -q librewire.so.0)
 echo "== the installed Python package finds the installed librewire.so"
 pkg=$(find "$prefix" -path '*-packages/rewire/__init__.py' | head -n 1)
 [ -n "$pkg" ] || { echo "the Python package was not installed" >&2; exit 1; }

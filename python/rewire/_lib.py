@@ -305,6 +305,14 @@ _fn("rw_net_layer_view", c_int, _P, c_size, ctypes.POINTER(LayerView), _E)
 _fn("rw_net_initial_share", c_double, _P, c_size)
 
 _fn("rw_optim_defaults", OptimConfig, c_int)
+_fn("rw_net_gradient", c_int, _P, f32_array(), c_i32_p, c_float_p, c_size,
+    c_double_p, c_size_p, _E)
+_fn("rw_net_step", c_int, _P, ctypes.POINTER(OptimConfig), c_double, _E)
+_fn("rw_net_remove_neurons", c_int, _P, c_size, c_size_p, c_size, _E)
+_fn("rw_net_add_neurons", c_int, _P, c_size, c_size, ctypes.POINTER(RNG), _E)
+_fn("rw_consolidation_penalty", c_double, _P,
+    ctypes.POINTER(ConsolidationConfig))
+_fn("rw_consolidation_importance", c_double, _P)
 
 _fn("rw_data_options_defaults", DataOptions)
 _fn("rw_dataset_open", _P, ctypes.c_char_p, c_int, ctypes.POINTER(DataOptions), _E)

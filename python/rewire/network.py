@@ -124,6 +124,15 @@ _TRAIN_OPTIONS = {
     "silent_level": ("plasticity.silent_level", "f", 0.0, 1e6),
     "regrow_neurons": ("plasticity.regrow_neurons", "b", None, None),
     "checkpoint_every": ("checkpoint_every", "i", 1, _SIZE_MAX),
+    # Consolidation (the continual command's --method ewc|si options).
+    "consolidation": ("consolidation.kind", _lib.CONSOLIDATIONS, None, None),
+    "ewc_lambda": ("consolidation.lambda_", "f", 0.0, 1e12),
+    "si_c": ("consolidation.lambda_", "f", 0.0, 1e12),
+    "ewc_gamma": ("consolidation.gamma", "f", 0.0, 1.0),
+    "fisher_samples": ("consolidation.fisher_samples", "i", 0, _SIZE_MAX),
+    "si_xi": ("consolidation.si_xi", "f", 1e-12, 1e12),
+    "protect_rewiring": ("consolidation.protect_rewiring", "b", None, None),
+    "protect_strength": ("consolidation.protect_strength", "f", 0.0, 1e9),
     "replay_batch": ("replay_batch", "i", 1, 1 << 20),
 }
 _OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
@@ -322,6 +331,16 @@ class Layer:
         self.density = info.density
         self.parameters = info.parameters
         n = view.connections
+        self.grad_weights = self.grad_bias = None
+        if view.grad_weights and n:
+            self.grad_weights = np.ctypeslib.as_array(
+                view.grad_weights, (n,)).copy()
+            if view.kind == _lib.LAYER_KINDS["dense"]:
+                self.grad_weights = self.grad_weights.reshape(view.outputs,
+                                                              view.inputs)
+        if view.grad_bias and view.outputs:
+            self.grad_bias = np.ctypeslib.as_array(view.grad_bias,
+                                                   (view.outputs,)).copy()
         if view.bias and view.outputs:
             self.bias = np.ctypeslib.as_array(view.bias, (view.outputs,)).copy()
         else:
@@ -685,7 +704,9 @@ class Network:
         perm_up, perm_down, perm_threshold, neuron_turnover, silent_epochs,
         silent_level, regrow_neurons, checkpoint, checkpoint_every, resume,
         threads; and beta1, beta2, adam_eps, replay=(x, y), replay_batch,
-        class_groups. The defaults are the CLI's: seed is the network's,
+        class_groups, and the consolidation options of `rewire continual`
+        (consolidation="ewc"|"si", ewc_lambda, ewc_gamma, fisher_samples,
+        si_c, si_xi, protect_rewiring, protect_strength). The defaults are the CLI's: seed is the network's,
         rewire is "set" for a network with sparse layers.
 
         standardize=True standardises the features with x's statistics
@@ -839,6 +860,77 @@ class Network:
             check(_lib.rw_net_prune(self._h, k, density, pruned,
                                     ctypes.byref(err)), err)
         return list(pruned[:self.n_layers])
+
+    # ---- learning by hand, neurons
+
+    def gradient(self, x, y):
+        """One forward and backward pass on a mini-batch without an update;
+        the gradients stay in the network (Layer.grad_weights, grad_bias).
+        Returns (mean loss, correct predictions; 0 for regression)."""
+        self._idle("gradient")
+        with self._data(x, y) as d:
+            loss = ctypes.c_double()
+            correct = ctypes.c_size_t()
+            err = _lib.Error_t()
+            n = d.x.shape[0]
+            with self._lock:
+                if self.classes:
+                    st = _lib.rw_net_gradient(self._h, d.x, _arrays.i32_ptr(d.y),
+                                              None, n, ctypes.byref(loss),
+                                              ctypes.byref(correct),
+                                              ctypes.byref(err))
+                else:
+                    st = _lib.rw_net_gradient(self._h, d.x, None,
+                                              _arrays.f32_ptr(d.y), n,
+                                              ctypes.byref(loss),
+                                              ctypes.byref(correct),
+                                              ctypes.byref(err))
+            check(st, err)
+        return loss.value, correct.value
+
+    def step(self, lr, optimizer="adam", momentum=None, weight_decay=0.0,
+             beta1=None, beta2=None, adam_eps=None):
+        """Applies one optimizer update with learning rate lr from the
+        gradients of the last gradient() call; the optimizer's state lives
+        in the network."""
+        self._idle("step")
+        cfg, _, _ = train_config(dict(optimizer=optimizer, lr=lr,
+                                      momentum=momentum,
+                                      weight_decay=weight_decay, beta1=beta1,
+                                      beta2=beta2, adam_eps=adam_eps), False)
+        err = _lib.Error_t()
+        with self._lock:
+            check(_lib.rw_net_step(self._h, ctypes.byref(cfg.optim), cfg.lr,
+                                   ctypes.byref(err)), err)
+
+    def remove_neurons(self, layer, neurons):
+        """Removes the listed neurons of hidden layer `layer` (and their
+        outgoing weights); the layer shrinks."""
+        self._idle("remove_neurons")
+        idx = np.asarray(neurons, dtype=np.int64).ravel()
+        if idx.size and idx.min() < 0:
+            raise ValueError("neuron indices must be >= 0")
+        arr = np.ascontiguousarray(idx, dtype=np.uintp)
+        err = _lib.Error_t()
+        with self._lock:
+            check(_lib.rw_net_remove_neurons(
+                self._h, _arrays.number(layer, "layer", 0, 2**31, True),
+                arr.ctypes.data_as(_lib.c_size_p), arr.size,
+                ctypes.byref(err)), err)
+
+    def add_neurons(self, layer, n, seed=None):
+        """Appends n fresh neurons to hidden layer `layer` (random inputs,
+        zero outgoing weights: the outputs do not change)."""
+        self._idle("add_neurons")
+        rng = _lib.RNG()
+        _lib.rw_rng_seed(ctypes.byref(rng), self.seed if seed is None else
+                         _arrays.number(seed, "seed", 0, 2**64 - 1, True))
+        err = _lib.Error_t()
+        with self._lock:
+            check(_lib.rw_net_add_neurons(
+                self._h, _arrays.number(layer, "layer", 0, 2**31, True),
+                _arrays.number(n, "n", 0, 2**31, True), ctypes.byref(rng),
+                ctypes.byref(err)), err)
 
     def __repr__(self):
         try:

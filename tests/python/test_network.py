@@ -388,3 +388,41 @@ def test_the_gil_is_released_while_the_library_works():
         wakeups += 1
     t.join()
     assert wakeups > min(10, took[0] / 0.01)
+
+
+def test_learning_by_hand_and_neurons(spirals):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 16, 16, 2], density=0.5)
+    loss0, _ = net.gradient(x[:128], y[:128])
+    l = net.layers
+    assert l[2].kind == "dense" and l[2].grad_weights.shape == (2, 16)
+    assert l[1].grad_weights.shape == (l[1].connections,)
+    assert np.abs(l[0].grad_weights).sum() > 0
+    assert l[2].grad_bias.shape == (2,)
+    for _ in range(30):
+        net.gradient(x[:128], y[:128])
+        net.step(0.01, optimizer="adam")
+    assert net.gradient(x[:128], y[:128])[0] < loss0
+    before = net.forward(x)
+    net.add_neurons(0, 3, seed=2)
+    assert net.layer_sizes == [2, 19, 16, 2]
+    np.testing.assert_allclose(net.forward(x), before, atol=1e-6)
+    net.remove_neurons(0, [16, 17, 18])
+    assert net.layer_sizes == [2, 16, 16, 2]
+    with pytest.raises(rewire.Error):
+        net.remove_neurons(2, [0])  # the output layer
+    with pytest.raises(rewire.Error):
+        net.remove_neurons(0, [99])
+    with pytest.raises(ValueError):
+        net.remove_neurons(0, [-1])
+
+
+def test_consolidation_options(spirals):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 16, 2])
+    net.train(x, y, epochs=1, consolidation="si", si_c=1.0, si_xi=0.1,
+              protect_rewiring=False, protect_strength=5.0)
+    net.train(x, y, epochs=1, consolidation="ewc", ewc_lambda=10.0,
+              ewc_gamma=0.9, fisher_samples=100)
+    with pytest.raises(ValueError, match="consolidation"):
+        net.train(x, y, epochs=1, consolidation="l2")
