@@ -21,6 +21,10 @@ class Dataset(tuple):
         self.image_shape = image_shape
         return self
 
+    def __reduce__(self):
+        return (Dataset, (self.x, self.y, self.name, self.class_names,
+                          self.image_shape))
+
 
 def _options(label_column, regression, samples, seed):
     o = _lib.rw_data_options_defaults()

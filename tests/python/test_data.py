@@ -21,6 +21,9 @@ def test_builtin_names(name, classes):
     np.testing.assert_array_equal(x, x2)
     xt, _ = rewire.load_dataset(name, "test", samples=100, seed=3)
     assert not np.array_equal(x, xt)
+    import pickle
+    d = pickle.loads(pickle.dumps(rewire.load_dataset(name, samples=10)))
+    assert d.x.shape == (10, 2) and d.name.startswith(name)
 
 
 @pytest.mark.skipif(not os.path.exists(FASHION),
