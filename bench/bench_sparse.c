@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     }
     double dense_ms = 0;
     /* Big layers take seconds a pass: fewer repetitions. */
-    int reps = I * O > ((size_t)1 << 28) ? 2 : 7;
+    int reps = I * O > ((size_t)1 << 28) ? 2 : 15;
     for (size_t d = 0; d < nd; d++) {
         rw_layer L;
         size_t nnz = (size_t)(densities[d] * (double)I * (double)O);
