@@ -181,12 +181,29 @@ static size_t batch_tile(size_t n, size_t B, size_t quantum)
     return cols >= B ? B : cols;
 }
 
+/* The prefetch plan for rows of `n` neurons read at random: rows that fit
+ * the caches are fetched a tile at a time a few connections ahead; rows
+ * that stream from memory are fetched whole, far enough ahead to cover the
+ * memory's latency. */
+static size_t stream_bytes = (size_t)2 << 20;
+
+static rw_prefetch prefetch_plan(size_t n, size_t B)
+{
+    rw_prefetch pf = {8, 0};
+    if (n * B * sizeof(float) > stream_bytes) {
+        pf.dist = 24;
+        pf.floats = B;
+    }
+    return pf;
+}
+
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 {
     const rw_sparse_kernels *K = rw_kernels();
     long O = (long)L->out;
     bool par = L->nw * B > PAR_MIN_WORK;
     size_t bt = batch_tile(L->in, B, 2 * K->vec_floats);
+    rw_prefetch pf = prefetch_plan(L->in, bt);
     if (bt == B) {
         /* The activation goes on each row while it is still in the cache
          * (it is elementwise, so the result is the same). */
@@ -194,7 +211,7 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
         for (long o = 0; o < O; o++) {
             float *a = L->a + (size_t)o * B;
             K->fwd_row(a, L->b[o], false, x, L->col, L->w, L->row_ptr[o],
-                       L->row_ptr[o + 1], B, 0, B);
+                       L->row_ptr[o + 1], B, 0, B, &pf);
             if (!K->act_row(L->act, a, B))
                 rw_act_forward(L->act, a, B);
         }
@@ -205,7 +222,7 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 #pragma omp parallel for schedule(dynamic, 64) if (par)
         for (long o = 0; o < O; o++)
             K->fwd_row(L->a + (size_t)o * B, L->b[o], false, x, L->col, L->w,
-                       L->row_ptr[o], L->row_ptr[o + 1], B, j0, n);
+                       L->row_ptr[o], L->row_ptr[o + 1], B, j0, n, &pf);
     }
     rw_act_forward(L->act, L->a, L->out * B);
 }
@@ -219,7 +236,9 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
     long O = (long)L->out, I = (long)L->in;
     /* The rows read at random: the errors of the outputs through the
      * transposed index, or the first layer's inputs in row order. */
-    size_t bt = batch_tile(dx ? L->out : L->in, B, K->bwd_tile);
+    size_t rows = dx ? L->out : L->in;
+    size_t bt = batch_tile(rows, B, K->bwd_tile);
+    rw_prefetch pf = prefetch_plan(rows, bt);
 #pragma omp parallel if (L->nw * B > PAR_MIN_WORK)
     {
 #pragma omp for schedule(static)
@@ -237,7 +256,7 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
                     K->bwd_input(L->d, x + (size_t)i * B, L->t_row, L->t_k,
                                  L->w, L->gw, dx + (size_t)i * B,
                                  L->tcol_ptr[i], L->tcol_ptr[i + 1], B, j0,
-                                 n);
+                                 n, &pf);
             } else {
                 /* The first layer wants no input error: its gradients in
                  * row order read its few input rows instead of random rows
@@ -245,7 +264,8 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
 #pragma omp for schedule(dynamic, 32)
                 for (long o = 0; o < O; o++)
                     K->grad_row(L->d + (size_t)o * B, x, L->col, L->gw,
-                                L->row_ptr[o], L->row_ptr[o + 1], B, j0, n);
+                                L->row_ptr[o], L->row_ptr[o + 1], B, j0, n,
+                                &pf);
             }
         }
     }

@@ -79,15 +79,31 @@ KINLINE float kv_sum(KV v)
     return h2[0] + h2[1];
 }
 
-/* A row of a large layer's input is far from the last one: fetch it a few
- * connections ahead. */
-#ifndef KPF
-#define KPF 8
-#endif
-KINLINE void kv_prefetch(const float *p, int nv)
+/* The rows a kernel reads at random are fetched `pf->dist` connections
+ * ahead: `pf->floats` of each row from the tile's first column. A layer
+ * whose rows fit the caches fetches just the tile a few connections ahead;
+ * one whose rows stream from memory fetches the whole rest of the row in
+ * its first tile, far ahead, so the later tiles find it in the cache. */
+KINLINE void kv_prefetch(const float *p, size_t n)
 {
-    for (int u = 0; u < nv * VW; u += 16)
+    for (size_t u = 0; u < n; u += 16)
         __builtin_prefetch(p + u, 0, 0);
+}
+
+/* The prefetch plan of one tile. */
+KINLINE rw_prefetch tile_pf(const rw_prefetch *pf, size_t j, size_t j0,
+                            size_t end, size_t tile)
+{
+    rw_prefetch p = {pf->dist, 0};
+    if (!pf->dist)
+        return p;
+    if (pf->floats >= end - j0) /* the whole row, in the first tile */
+        p.floats = j == j0 ? end - j : 0;
+    else
+        p.floats = tile;
+    if (!p.floats)
+        p.dist = 0;
+    return p;
 }
 
 /* ---------------- forward ---------------- */
@@ -96,15 +112,16 @@ KINLINE void kv_prefetch(const float *p, int nv)
 KINLINE void fwd_tile(float *restrict out, float init, bool acc,
                       const float *restrict src, const uint32_t *restrict idx,
                       const float *restrict wt, size_t t0, size_t t1, size_t B,
-                      size_t j, int nv)
+                      size_t j, rw_prefetch pf, int nv)
 {
     KV a[FWD_NV];
     for (int u = 0; u < nv; u++)
         a[u] = acc ? kv_load(out + j + u * VW) : kv_splat(init);
     for (size_t t = t0; t < t1; t++) {
         const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j;
-        if (KPF && t + KPF < t1)
-            kv_prefetch(src + (size_t)(idx[t + KPF] & RW_COL_MASK) * B + j, nv);
+        if (pf.dist && t + pf.dist < t1)
+            kv_prefetch(src + (size_t)(idx[t + pf.dist] & RW_COL_MASK) * B + j,
+                        pf.floats);
         KV w = kv_splat(wt[t]);
         for (int u = 0; u < nv; u++)
             a[u] += w * kv_load(xr + u * VW);
@@ -117,21 +134,26 @@ static void KNAME(fwd_row)(float *restrict out, float init, bool acc,
                            const float *restrict src,
                            const uint32_t *restrict idx,
                            const float *restrict wt, size_t t0, size_t t1,
-                           size_t B, size_t j0, size_t n)
+                           size_t B, size_t j0, size_t n,
+                           const rw_prefetch *pf)
 {
     size_t j = j0, end = j0 + n;
     for (; j + FWD_NV * VW <= end; j += FWD_NV * VW)
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j, FWD_NV);
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, FWD_NV * VW), FWD_NV);
     if (FWD_NV > 4 && j + 4 * VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j, 4);
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, 4 * VW), 4);
         j += 4 * VW;
     }
     if (FWD_NV > 2 && j + 2 * VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j, 2);
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, 2 * VW), 2);
         j += 2 * VW;
     }
     if (FWD_NV > 1 && j + VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j, 1);
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, 1 * VW), 1);
         j += VW;
     }
     for (; j < end; j++) {
@@ -151,7 +173,8 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
                       const uint32_t *restrict t_row,
                       const uint32_t *restrict t_k, const float *restrict w,
                       float *restrict gw, float *restrict dxi, size_t t0,
-                      size_t t1, size_t B, size_t j, bool first, int nv)
+                      size_t t1, size_t B, size_t j, bool first, rw_prefetch pf,
+                      int nv)
 {
     KV x[BWD_NV], a[BWD_NV];
     for (int u = 0; u < nv; u++) {
@@ -161,8 +184,12 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
     }
     for (size_t t = t0; t < t1; t++) {
         const float *dr = d + (size_t)t_row[t] * B + j;
-        if (KPF && t + KPF < t1)
-            kv_prefetch(d + (size_t)t_row[t + KPF] * B + j, nv);
+        if (pf.dist && t + pf.dist < t1)
+            kv_prefetch(d + (size_t)t_row[t + pf.dist] * B + j, pf.floats);
+        if (pf.dist && t + pf.dist < t1) {
+            __builtin_prefetch(w + t_k[t + pf.dist], 0, 0);
+            __builtin_prefetch(gw + t_k[t + pf.dist], 1, 0);
+        }
         size_t k = t_k[t];
         KV wk = kv_splat(w[k]);
         /* With BWD_X_MEM the input's values are read from the L1 cache at
@@ -194,21 +221,26 @@ static void KNAME(bwd_input)(const float *restrict d, const float *restrict xi,
                              const uint32_t *restrict t_k,
                              const float *restrict w, float *restrict gw,
                              float *restrict dxi, size_t t0, size_t t1,
-                             size_t B, size_t j0, size_t n)
+                             size_t B, size_t j0, size_t n,
+                             const rw_prefetch *pf)
 {
     size_t j = j0, end = j0 + n;
     for (; j + BWD_NV * VW <= end; j += BWD_NV * VW)
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0, BWD_NV);
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, BWD_NV * VW), BWD_NV);
     if (BWD_NV > 4 && j + 4 * VW <= end) {
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0, 4);
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 4 * VW), 4);
         j += 4 * VW;
     }
     if (BWD_NV > 2 && j + 2 * VW <= end) {
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0, 2);
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 2 * VW), 2);
         j += 2 * VW;
     }
     if (BWD_NV > 1 && j + VW <= end) {
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0, 1);
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 1 * VW), 1);
         j += VW;
     }
     for (; j < end; j++) {
@@ -231,13 +263,16 @@ static void KNAME(bwd_input)(const float *restrict d, const float *restrict xi,
 KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
                        const uint32_t *restrict col, float *restrict gw,
                        size_t t0, size_t t1, size_t B, size_t j, bool first,
-                       int nv)
+                       rw_prefetch pf, int nv)
 {
     KV dv[GRAD_NV];
     for (int u = 0; u < nv; u++)
         dv[u] = kv_load(dr + j + u * VW);
     for (size_t t = t0; t < t1; t++) {
         const float *xr = x + (size_t)(col[t] & RW_COL_MASK) * B + j;
+        if (pf.dist && t + pf.dist < t1)
+            kv_prefetch(x + (size_t)(col[t + pf.dist] & RW_COL_MASK) * B + j,
+                        pf.floats);
         KV p0 = kv_splat(0.0f), p1 = kv_splat(0.0f);
         for (int u = 0; u + 1 < nv; u += 2) {
             p0 += dv[u] * kv_load(xr + u * VW);
@@ -253,21 +288,25 @@ KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
 static void KNAME(grad_row)(const float *restrict dr, const float *restrict x,
                             const uint32_t *restrict col, float *restrict gw,
                             size_t t0, size_t t1, size_t B, size_t j0,
-                            size_t n)
+                            size_t n, const rw_prefetch *pf)
 {
     size_t j = j0, end = j0 + n;
     for (; j + GRAD_NV * VW <= end; j += GRAD_NV * VW)
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0, GRAD_NV);
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, GRAD_NV * VW), GRAD_NV);
     if (GRAD_NV > 4 && j + 4 * VW <= end) {
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0, 4);
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 4 * VW), 4);
         j += 4 * VW;
     }
     if (GRAD_NV > 2 && j + 2 * VW <= end) {
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0, 2);
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 2 * VW), 2);
         j += 2 * VW;
     }
     if (GRAD_NV > 1 && j + VW <= end) {
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0, 1);
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 1 * VW), 1);
         j += VW;
     }
     for (; j < end; j++)
