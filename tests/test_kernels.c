@@ -6,7 +6,8 @@
  *   - forward results bit-identical for any batch tile (cache blocking);
  *   - the first layer's row-order gradients match the reference too;
  *   - a path the CPU lacks, or an unknown name, is refused with a message.
- * So CI on an AVX-512 machine checks the AVX2 and generic paths as well.
+ * So CI on an AVX-512 machine checks the AVX2 and generic paths as well,
+ * and a CPU without AVX-512 runs the AVX-512 tiles compiled for itself.
  *
  * Tolerance: |got - ref| <= 1e-5 * (1 + scale), where scale is the sum of
  * the terms' magnitudes, which bounds the rounding of any summation order. */
@@ -86,6 +87,36 @@ static bool same(const float *a, const float *b, size_t n)
 
 static size_t n_cases = 0;
 
+#if defined(RW_TEST_EMUL512)
+extern const rw_sparse_kernels rw_kernels_emul512;
+#endif
+
+/* The paths a case runs: every path the CPU has, then (where built) the
+ * AVX-512 tiles compiled for this CPU, unless it runs the real ones. */
+#define EMUL_ID RW_ISA_COUNT
+
+static bool use_path(int id, const char **name)
+{
+    rw_error err;
+    rw_kernels_set_test_table(NULL);
+    if (id < RW_ISA_COUNT) {
+        if (!rw_isa_cpu_has((rw_isa_id)id))
+            return false;
+        *name = rw_isa_label((rw_isa_id)id);
+        CHECK_OK(rw_set_isa(*name, &err), &err);
+        return true;
+    }
+#if defined(RW_TEST_EMUL512)
+    if (rw_isa_cpu_has(RW_ISA_AVX512))
+        return false;
+    *name = "avx512 tiles, emulated";
+    rw_kernels_set_test_table(&rw_kernels_emul512);
+    return true;
+#else
+    return false;
+#endif
+}
+
 static void kernel_case(size_t in, size_t out, double density, size_t B,
                         rw_activation act)
 {
@@ -125,11 +156,10 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
         for (size_t j = 0; j < B; j++)
             sx[i * B + j] = (float)(L.tcol_ptr[i + 1] - L.tcol_ptr[i]);
 
-    for (int id = 0; id < RW_ISA_COUNT; id++) {
-        if (!rw_isa_cpu_has((rw_isa_id)id))
+    for (int id = 0; id <= EMUL_ID; id++) {
+        const char *path;
+        if (!use_path(id, &path))
             continue;
-        const char *path = rw_isa_label((rw_isa_id)id);
-        CHECK_OK(rw_set_isa(path, &err), &err);
         char what[128];
         snprintf(what, sizeof what, "%s: %zux%zu density %g (%zu) B %zu act %d",
                  path, out, in, density, L.nw, B, (int)act);
@@ -155,6 +185,7 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
         /* Batch tiles of one vector, three vectors and 40 columns: the
          * forward pass gives the very same outputs. */
         size_t vw = rw_kernels()->vec_floats;
+        CHECK(vw == 4 || vw == 8 || vw == 16);
         const size_t tiles[] = {vw, 3 * vw, 40};
         for (size_t t = 0; t < 3; t++) {
             rw_sparse_set_block_bytes(tiles[t] * in * sizeof(float));
@@ -179,6 +210,7 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
         result_free(&r2);
         n_cases++;
     }
+    rw_kernels_set_test_table(NULL);
     CHECK_OK(rw_set_isa("auto", &err), &err);
     free(x);
     free(d);
@@ -212,9 +244,13 @@ static void test_paths_against_reference(void)
     rw_set_threads(2);
     CHECK(n_cases >= sizeof cases / sizeof cases[0]);
     printf("sparse kernels: %zu layer x path cases, paths:", n_cases);
-    for (int id = 0; id < RW_ISA_COUNT; id++)
-        if (rw_isa_cpu_has((rw_isa_id)id))
-            printf(" %s", rw_isa_label((rw_isa_id)id));
+    for (int id = 0; id <= EMUL_ID; id++) {
+        const char *name;
+        if (use_path(id, &name))
+            printf(" [%s]", name);
+    }
+    rw_kernels_set_test_table(NULL);
+    rw_set_isa(NULL, NULL);
     printf("\n");
 }
 

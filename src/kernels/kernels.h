@@ -59,6 +59,9 @@ extern const rw_sparse_kernels rw_kernels_avx512;
 /* The table in use: RW_ISA's choice once rw_isa_check has accepted it,
  * else the best path this CPU runs. Thread-safe. */
 const rw_sparse_kernels *rw_kernels(void);
+/* Tests only: run the kernels of table K (NULL: the chosen path again),
+ * e.g. the AVX-512 tiles compiled for AVX2 on a CPU without AVX-512. */
+void rw_kernels_set_test_table(const rw_sparse_kernels *K);
 /* The path in use. */
 rw_isa_id rw_isa_current(void);
 const char *rw_isa_label(rw_isa_id id);

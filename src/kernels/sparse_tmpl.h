@@ -39,7 +39,6 @@ KINLINE KV kv_load(const float *p)
 KINLINE void kv_store(float *p, KV v) { memcpy(p, &v, sizeof v); }
 
 typedef float KV4 __attribute__((vector_size(16)));
-typedef float KV2 __attribute__((vector_size(8)));
 
 #if VW == 16
 #define KV_LANE0 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
@@ -74,8 +73,7 @@ KINLINE float kv_sum(KV v)
 #else
     KV4 h4 = v;
 #endif
-    KV2 h2 = __builtin_shufflevector(h4, h4, 0, 1) +
-             __builtin_shufflevector(h4, h4, 2, 3);
+    KV4 h2 = h4 + __builtin_shufflevector(h4, h4, 2, 3, 0, 1);
     return h2[0] + h2[1];
 }
 
