@@ -6,6 +6,7 @@
 #                             -sklearn (for Debian's /usr/bin/python3)
 #   scripts/deps.sh data      dataset-fashion-mnist (optional; no error if absent)
 #   scripts/deps.sh reference python3-torch, python3-numpy (fixture script)
+#   scripts/deps.sh bench     python3-torch with OpenBLAS (bench_train --torch)
 #   scripts/deps.sh python    python3-numpy (what `import rewire` needs)
 set -euo pipefail
 
@@ -17,8 +18,9 @@ case "${1:-build}" in
               python3 python3-pytest python3-numpy python3-scipy python3-sklearn) ;;
   data) want=(dataset-fashion-mnist) ;;
   reference) want=(python3-torch python3-numpy) ;;
+  bench) want=(python3-torch python3-numpy libopenblas0-pthread) ;;
   python) want=(python3 python3-numpy) ;;
-  *) echo "usage: $0 build|test|data|reference|python" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|data|reference|bench|python" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -15,7 +15,8 @@ from .errors import (ArgumentError, DataError, DivergedError, Error,
                      FileError, FormatError, Interrupted, OutOfMemoryError,
                      UnsupportedError)
 from .network import (TRAIN_OPTIONS, Layer, Network, TrainResult, gemm_info,
-                      get_threads, set_threads, version)
+                      get_threads, isa, isa_supported, set_isa, set_threads,
+                      version)
 
 __version__ = version()
 
@@ -24,6 +25,7 @@ __all__ = ["Network", "Layer", "TrainResult", "MLPClassifier", "MLPRegressor",
            "Error", "ArgumentError", "OutOfMemoryError", "FileError",
            "FormatError", "DataError", "DivergedError", "UnsupportedError",
            "Interrupted", "set_threads", "get_threads", "version", "gemm_info",
+           "isa", "set_isa", "isa_supported",
            "library_path", "TRAIN_OPTIONS"]
 
 

@@ -280,6 +280,10 @@ _fn("rw_set_threads", c_int, c_int)
 _fn("rw_get_threads", c_int)
 _fn("rw_gemm_info", ctypes.c_char_p)
 _fn("rw_version", ctypes.c_char_p)
+_fn("rw_isa", ctypes.c_char_p)
+_fn("rw_set_isa", c_int, ctypes.c_char_p, _E)
+_fn("rw_isa_supported", c_int, ctypes.c_char_p)
+_fn("rw_isa_check", c_int, _E)
 
 _fn("rw_net_config_defaults", NetConfig)
 _fn("rw_net_config_mlp", c_int, ctypes.POINTER(NetConfig), c_size, c_size_p,

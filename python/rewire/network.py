@@ -18,6 +18,7 @@ from . import _arrays, _lib
 from .errors import Interrupted, check, from_status
 
 _SIZE_MAX = 2**63 - 1
+_TRAINING = [0]  # networks training now, in any thread (set_isa refuses)
 _ACT_NAMES = {v: k for k, v in _lib.ACTIVATIONS.items()}
 _KIND_NAMES = {v: k for k, v in _lib.LAYER_KINDS.items()}
 
@@ -37,6 +38,27 @@ def version():
 
 def gemm_info():
     return _lib.rw_gemm_info().decode()
+
+
+def isa():
+    """The sparse kernels' SIMD path in use: "avx512", "avx2" or "generic"."""
+    return _lib.rw_isa().decode()
+
+
+def set_isa(name=None):
+    """Forces the sparse kernels' path ("avx512", "avx2", "generic", or
+    None/"auto" for the best one) for the whole process; call it while no
+    training runs. Raises rewire.Error when this CPU cannot run it."""
+    if _TRAINING[0]:
+        raise RuntimeError("set_isa: a network is training")
+    err = _lib.Error_t()
+    check(_lib.rw_set_isa(None if name is None else
+                          _arrays.text(name, "name"), ctypes.byref(err)), err)
+
+
+def isa_supported(name):
+    """Whether this CPU (and build) runs the named path."""
+    return bool(_lib.rw_isa_supported(_arrays.text(name, "name")))
 
 
 # ------------------------------------------------------------------ datasets
@@ -766,6 +788,7 @@ class Network:
         err = _lib.Error_t()
         with self._lock, run:
             self._training = True
+            _TRAINING[0] += 1
             try:
                 st = _lib.rw_train(self._h, train.handle,
                                    test.handle if test is not None else None,
@@ -773,6 +796,7 @@ class Network:
                                    ctypes.byref(err))
             finally:
                 self._training = False
+                _TRAINING[0] -= 1
         result = TrainResult(res, run.history, run.stopped)
         run.finish(st, err, result)
         return result

@@ -426,3 +426,20 @@ def test_consolidation_options(spirals):
               ewc_gamma=0.9, fisher_samples=100)
     with pytest.raises(ValueError, match="consolidation"):
         net.train(x, y, epochs=1, consolidation="l2")
+
+
+def test_isa(spirals):
+    x, y, _, _ = spirals
+    now = rewire.isa()
+    assert now in ("avx512", "avx2", "generic")
+    assert rewire.isa_supported("generic")
+    assert rewire.isa_supported(now)
+    with pytest.raises(rewire.Error):
+        rewire.set_isa("sse1")
+    try:
+        rewire.set_isa("generic")
+        assert rewire.isa() == "generic"
+        rewire.Network([2, 16, 16, 2], density=0.5).train(x, y, epochs=1)
+    finally:
+        rewire.set_isa(None)
+    assert rewire.isa() == now
