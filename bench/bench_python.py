@@ -80,9 +80,14 @@ def main():
           % (data, a.threads, a.runs, rewire.library_path))
     res = {"cli": [], "python": []}
     for i in range(a.runs):
-        res["cli"].append(run_cli(exe, data, cli_args, a.threads))
-        res["python"].append(run_python(rewire, data, hidden, net_kw,
-                                        train_kw, a.threads))
+        # Alternate which side goes first, so a drift in the machine's load
+        # does not always favour the same one.
+        for side in (("cli", "python") if i % 2 == 0 else ("python", "cli")):
+            if side == "cli":
+                res["cli"].append(run_cli(exe, data, cli_args, a.threads))
+            else:
+                res["python"].append(run_python(rewire, data, hidden, net_kw,
+                                                train_kw, a.threads))
         print("run %d: CLI %.2f s (wall %.2f s, test %.4f)   Python %.2f s "
               "(wall %.2f s, test %.4f)" % (i + 1, *res["cli"][-1],
                                             *res["python"][-1]))
@@ -90,6 +95,8 @@ def main():
     py_t = statistics.median(r[0] for r in res["python"])
     same = all(abs(c[2] - p[2]) < 1e-12 for c, p in zip(res["cli"],
                                                          res["python"]))
+    ratios = [p[0] / c[0] for c, p in zip(res["cli"], res["python"])]
+    print("Python/CLI per run: " + ", ".join("%.3f" % r for r in ratios))
     print("median train_seconds: CLI %.3f s, Python %.3f s: Python/CLI = "
           "%.3f (%+.1f%%)" % (cli_t, py_t, py_t / cli_t,
                                100 * (py_t / cli_t - 1)))

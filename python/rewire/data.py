@@ -51,12 +51,24 @@ def _open(spec, split, opts):
     return h
 
 
+def _aligned_copy(src, shape):
+    """A copy of the C array in a NumPy array whose data starts on a 64-byte
+    boundary, as the library's own allocations do (NumPy's large arrays
+    start 16 bytes past one)."""
+    count = int(np.prod(shape))
+    buf = np.empty(count + 16, np.float32)
+    off = (-buf.ctypes.data % 64) // 4
+    out = buf[off:off + count].reshape(shape)
+    out[...] = np.ctypeslib.as_array(src, shape)
+    return out
+
+
 def _to_arrays(h):
     n = _lib.rw_dataset_size(h)
     f = _lib.rw_dataset_features(h)
     classes = _lib.rw_dataset_classes(h)
     if n:
-        x = np.ctypeslib.as_array(_lib.rw_dataset_x(h), (n, f)).copy()
+        x = _aligned_copy(_lib.rw_dataset_x(h), (n, f))
     else:
         x = np.zeros((0, f), np.float32)
     if classes:

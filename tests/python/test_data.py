@@ -121,3 +121,9 @@ def test_continual_on_arrays_with_replay():
         rewire.continual(tasks, (8,), memory=10)
     with pytest.raises(ValueError, match="does not fit"):
         rewire.continual(tasks, rewire.Network([3, 4, 6]))
+
+
+def test_loaded_arrays_are_64_byte_aligned():
+    x, _ = rewire.load_dataset("spirals", samples=1000)
+    assert x.ctypes.data % 64 == 0 and x.flags.c_contiguous
+    assert x.dtype == np.float32
