@@ -286,7 +286,8 @@ def continual(tasks, network=(256, 256), *, method="naive",
                           activation=activation, init=init, seed=seed,
                           sparse=sparse, epsilon=epsilon, density=density,
                           erk=erk, sparse_output=sparse_output)
-        options.setdefault("seed", net.seed)
+        if options.get("seed") is None:
+            options["seed"] = net.seed
         cc = _lib.rw_continual_defaults()
         cfg, keep_cfg, threads = train_config(options, net.sparse)
         keep.extend(keep_cfg)

@@ -745,7 +745,8 @@ class Network:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
         self._idle("train")
-        options.setdefault("seed", self.seed)
+        if options.get("seed") is None:
+            options["seed"] = self.seed
         cfg, keep, threads = train_config(options, self.sparse)
         if threads is not None:
             set_threads(threads)
