@@ -23,7 +23,10 @@ SMALL = dict(hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=0.01,
     rewire.MLPRegressor(**dict(SMALL, max_iter=60)),
     rewire.MLPClassifier(hidden_layer_sizes=(64, 64), epsilon=4, rewire="set",
                          max_iter=30, learning_rate_init=0.01, batch_size=32),
-], ids=["classifier", "regressor", "sparse-classifier"])
+    rewire.MLPClassifier(),
+    rewire.MLPRegressor(),
+], ids=["classifier", "regressor", "sparse-classifier", "classifier-defaults",
+        "regressor-defaults"])
 def test_check_estimator(est):
     check_estimator(est)
 
