@@ -181,20 +181,13 @@ static size_t batch_tile(size_t n, size_t B, size_t quantum)
     return cols >= B ? B : cols;
 }
 
-/* The prefetch plan for rows of `n` neurons read at random: rows that fit
- * the caches are fetched a tile at a time a few connections ahead; rows
- * that stream from memory are fetched whole, far enough ahead to cover the
- * memory's latency. */
+/* Whether rows of `n` neurons, read at random, stream from memory rather
+ * than from the caches: the kernels then fetch whole rows far ahead. */
 static size_t stream_bytes = (size_t)2 << 20;
 
-static rw_prefetch prefetch_plan(size_t n, size_t B)
+static bool streams(size_t n, size_t B)
 {
-    rw_prefetch pf = {8, 0};
-    if (n * B * sizeof(float) > stream_bytes) {
-        pf.dist = 24;
-        pf.floats = B;
-    }
-    return pf;
+    return n * B * sizeof(float) > stream_bytes;
 }
 
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
@@ -203,15 +196,15 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
     long O = (long)L->out;
     bool par = L->nw * B > PAR_MIN_WORK;
     size_t bt = batch_tile(L->in, B, 2 * K->vec_floats);
-    rw_prefetch pf = prefetch_plan(L->in, bt);
+    bool st = streams(L->in, bt);
     if (bt == B) {
         /* The activation goes on each row while it is still in the cache
          * (it is elementwise, so the result is the same). */
 #pragma omp parallel for schedule(dynamic, 32) if (par)
         for (long o = 0; o < O; o++) {
             float *a = L->a + (size_t)o * B;
-            K->fwd_row(a, L->b[o], false, x, L->col, L->w, L->row_ptr[o],
-                       L->row_ptr[o + 1], B, 0, B, &pf);
+            K->fwd_row[st](a, L->b[o], false, x, L->col, L->w, L->row_ptr[o],
+                           L->row_ptr[o + 1], B, 0, B);
             if (!K->act_row(L->act, a, B))
                 rw_act_forward(L->act, a, B);
         }
@@ -221,8 +214,8 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
         size_t n = B - j0 < bt ? B - j0 : bt;
 #pragma omp parallel for schedule(dynamic, 64) if (par)
         for (long o = 0; o < O; o++)
-            K->fwd_row(L->a + (size_t)o * B, L->b[o], false, x, L->col, L->w,
-                       L->row_ptr[o], L->row_ptr[o + 1], B, j0, n, &pf);
+            K->fwd_row[st](L->a + (size_t)o * B, L->b[o], false, x, L->col,
+                           L->w, L->row_ptr[o], L->row_ptr[o + 1], B, j0, n);
     }
     rw_act_forward(L->act, L->a, L->out * B);
 }
@@ -238,7 +231,7 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
      * transposed index, or the first layer's inputs in row order. */
     size_t rows = dx ? L->out : L->in;
     size_t bt = batch_tile(rows, B, K->bwd_tile);
-    rw_prefetch pf = prefetch_plan(rows, bt);
+    bool st = streams(rows, bt);
 #pragma omp parallel if (L->nw * B > PAR_MIN_WORK)
     {
 #pragma omp for schedule(static)
@@ -253,19 +246,19 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
                  * row. */
 #pragma omp for schedule(dynamic, 32)
                 for (long i = 0; i < I; i++)
-                    K->bwd_input(L->d, x + (size_t)i * B, L->t_row, L->t_k,
-                                 L->w, L->gw, dx + (size_t)i * B,
-                                 L->tcol_ptr[i], L->tcol_ptr[i + 1], B, j0,
-                                 n, &pf);
+                    K->bwd_input[st](L->d, x + (size_t)i * B, L->t_row,
+                                     L->t_k, L->w, L->gw, dx + (size_t)i * B,
+                                     L->tcol_ptr[i], L->tcol_ptr[i + 1], B,
+                                     j0, n);
             } else {
                 /* The first layer wants no input error: its gradients in
                  * row order read its few input rows instead of random rows
                  * of its many outputs. */
 #pragma omp for schedule(dynamic, 32)
                 for (long o = 0; o < O; o++)
-                    K->grad_row(L->d + (size_t)o * B, x, L->col, L->gw,
-                                L->row_ptr[o], L->row_ptr[o + 1], B, j0, n,
-                                &pf);
+                    K->grad_row[st](L->d + (size_t)o * B, x, L->col, L->gw,
+                                    L->row_ptr[o], L->row_ptr[o + 1], B, j0,
+                                    n);
             }
         }
     }
