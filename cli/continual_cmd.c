@@ -548,8 +548,7 @@ int cmd_continual(int argc, char **argv)
         goto done;
     }
     if (csv_tasks && o.standardize) {
-        rw_error e2;
-        const rw_dataset *first = rw_tasks_train(tasks, 0, &e2);
+        const rw_dataset *first = rw_tasks_train(tasks, 0, &err);
         size_t f = rw_tasks_features(tasks);
         shift = malloc(f * sizeof *shift);
         scale = malloc(f * sizeof *scale);

@@ -65,7 +65,8 @@ RW_VINLINE float rw_v16_sum(rw_v16 v)
 /* ---------------- base: errors (error.c) ---------------- */
 
 /* Fills err (if not NULL) with status and a printf-style message and
- * returns the status, so callers can `return rw_fail(err, ...)`. */
+ * returns the status, so callers can `return rw_fail(err, ...)`. The
+ * arguments may include err->msg itself, to prefix context to it. */
 rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -84,6 +84,9 @@ expect_error "empty.csv" "$rw" train --data "$tmp/empty.csv"
 printf '1,2,3,4,5,6,7\n' > "$tmp/label.csv"
 cat "$tmp/label.csv" "$tmp/label.csv" > "$tmp/label2.csv"
 expect_error "label" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/label2.csv"
+# the whole message, once: the file's name already holds "label"
+grep -qxF "rewire eval: label2.csv: 2 x 6, 8 classes: sample 0: label 7 is outside the model's 3 classes (0..2)" "$tmp/err" ||
+  fail "label message: $(cat "$tmp/err")"
 printf '1,2,0\n3,4,1\n' > "$tmp/narrow.csv"
 expect_error "features" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/narrow.csv"
 # IDX whose header claims 60000 images of 28x28 but holds 10 bytes

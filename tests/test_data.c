@@ -915,6 +915,53 @@ static void test_locale(void)
     setlocale(LC_NUMERIC, "C");
 }
 
+/* ---------------- messages that quote themselves ---------------- */
+
+/* An error prefixed with context (the dataset's name before the label
+ * check's message) must read once, not overwrite itself: rw_fail used to
+ * format err->msg into itself. */
+static void test_self_prefixed_messages(void)
+{
+    rw_error err;
+    rw_error_clear(&err);
+    rw_fail(&err, RW_ERR_DATA, "inner %d", 7);
+    rw_fail(&err, RW_ERR_FORMAT, "outer: %s (again: %s)", err.msg, err.msg);
+    CHECK_MSG(strcmp(err.msg, "outer: inner 7 (again: inner 7)") == 0, "%s",
+              err.msg);
+    CHECK(err.status == RW_ERR_FORMAT);
+
+    /* 4 samples of 64 features, one labelled 37, on a 10-class model. */
+    char text[4 * 64 * 2 + 64];
+    size_t o = 0;
+    for (int r = 0; r < 4; r++) {
+        for (int c = 0; c < 64; c++)
+            text[o++] = '1', text[o++] = ',';
+        o += (size_t)sprintf(text + o, "%d\n", r == 2 ? 37 : r);
+    }
+    text[o] = '\0';
+    write_text(tmp("l.csv"), text);
+    rw_data_options opts = rw_data_options_defaults();
+    rw_dataset *ds = rw_dataset_open(tmp("l.csv"), RW_SPLIT_TEST, &opts, &err);
+    CHECK_MSG(ds != NULL, "%s", err.msg);
+    rw_net_config cfg;
+    CHECK_OK(rw_net_config_mlp(&cfg, 64, NULL, 0, 10, RW_ACT_RELU,
+                               RW_LOSS_CROSS_ENTROPY, &err), &err);
+    rw_net *net = rw_net_create(&cfg, &err);
+    CHECK(net != NULL);
+    if (ds && net) {
+        rw_eval_result r;
+        CHECK(rw_net_evaluate(net, ds, &r, NULL, &err) == RW_ERR_DATA);
+        char want[512];
+        snprintf(want, sizeof want,
+                 "%s: sample 2: label 37 is outside the model's 10 classes "
+                 "(0..9)", rw_dataset_name(ds));
+        CHECK_MSG(strcmp(err.msg, want) == 0, "got \"%s\", want \"%s\"",
+                  err.msg, want);
+    }
+    rw_net_free(net);
+    rw_dataset_free(ds);
+}
+
 int main(void)
 {
     mkdir(TMP, 0755);
@@ -927,5 +974,6 @@ int main(void)
     test_synth();
     test_named();
     test_locale();
+    test_self_prefixed_messages();
     TEST_MAIN_END();
 }
