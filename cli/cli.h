@@ -77,7 +77,7 @@ int parse_train_options(const char *cmd, int argc, char **argv,
 bool cli_net_config(const char *cmd, const train_opts_t *o, size_t inputs,
                     size_t outputs, rw_loss loss, rw_net_config *cfg);
 
-/* Progress bar on a terminal, plain lines otherwise (progress.c). */
+/* Progress bar on a terminal, plain lines otherwise (common.c). */
 typedef struct cli_progress {
     bool tty;      /* draw a bar on stderr */
     bool quiet;    /* print nothing */

@@ -72,9 +72,8 @@ rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
 
 /* ---------------- base: checked allocation (alloc.c) ---------------- */
 
-/* a*b (and a*b*c) in size_t; returns false on overflow. */
+/* a*b in size_t; returns false on overflow. */
 bool rw_mul_ok(size_t a, size_t b, size_t *out);
-bool rw_mul3_ok(size_t a, size_t b, size_t c, size_t *out);
 /* 64-byte aligned allocation of n elements of `size` bytes each; NULL and
  * err filled (stating the bytes requested and `what`) on failure or
  * overflow. zeroed variants clear the memory. Free with rw_free. */
@@ -156,7 +155,6 @@ struct rw_net {
     size_t batch_cap;     /* activation buffers hold this many samples */
     size_t cur_batch;     /* samples in the last forward pass */
     float *x0;            /* transformed input batch, I x batch_cap */
-    float *dx0;           /* scratch for the input gradient (unused) */
     uint64_t step;        /* optimizer steps taken (Adam bias correction) */
     rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
     int has_moments;
@@ -231,8 +229,6 @@ void rw_sparse_backward_ref(const rw_layer *L, const float *x,
 void rw_act_forward(rw_activation act, float *v, size_t n);
 /* d[i] *= act'(z[i]) computed from a[i] = act(z[i]). */
 void rw_act_backward(rw_activation act, const float *a, float *d, size_t n);
-const char *rw_act_name(rw_activation act);
-int rw_act_parse(const char *s, rw_activation *out);
 
 /* Loss (loss.c): on the output layer's activations (feature-major C x B).
  * Cross-entropy applies softmax in place to `a` and writes
@@ -296,7 +292,7 @@ rw_status rw_plasticity_epoch_end(rw_net *net, const rw_train_config *cfg,
 /* Hebbian growth for rewire.c: fills keys (sorted o*in+i) with the n most
  * co-active unconnected pairs of layer l (pre = layer l-1's activity). */
 rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
-                          rw_rng *rng, rw_error *err);
+                          rw_error *err);
 
 /* Pruning (prune.c). Density of the cubic schedule (Zhu and Gupta 2017)
  * at `progress` in [0,1] from d0 to df: df + (d0 - df) (1 - progress)^3.
