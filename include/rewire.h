@@ -62,9 +62,16 @@ void rw_error_clear(rw_error *err);
 /* Runtime: threads and GEMM backend                                   */
 /* ------------------------------------------------------------------ */
 
-/* Sets the number of threads for all library work (one OpenMP pool shared
- * with the GEMM library). n <= 0 means all cores. Returns the count used. */
+/* Sets the number of OpenMP threads (shared with the GEMM library) that
+ * library calls made FROM THE CALLING THREAD use afterwards; it is
+ * omp_set_num_threads, whose setting belongs to each thread. Other threads
+ * keep their own count: the OMP_NUM_THREADS environment variable, else all
+ * cores, until they call rw_set_threads themselves. A program that predicts
+ * from several threads at once (rw_net_predict_with) may call
+ * rw_set_threads(1) in each of them so that they do not oversubscribe the
+ * cores. n <= 0 means all cores. Returns the count set. */
 int rw_set_threads(int n);
+/* The thread count that library calls from the calling thread use. */
 int rw_get_threads(void);
 
 /* Human-readable name of the GEMM library and the kernel it dispatches to
@@ -213,14 +220,47 @@ size_t rw_net_classes(const rw_net *net);
 
 /* Runs the network on `n` samples (row-major n x inputs) and writes the
  * outputs (n x outputs): probabilities for classifiers, raw values for
- * regression. Applies the input transform. */
+ * regression. Applies the input transform.
+ * Not thread-safe on one network: the activations go to scratch buffers
+ * inside `net` (as for rw_net_evaluate, rw_net_gradient and training), so
+ * two calls on the same network must not overlap. To predict from several
+ * threads at once, use rw_net_predict_with. */
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
                          rw_error *err);
+
+/* Scratch memory for rw_net_predict_with: the activations of `batch`
+ * samples (0: a default of up to 256, fewer for very wide networks). Made
+ * for `net`'s shape; create it again after neurons are added. One
+ * workspace serves one thread at a time. NULL with err set on failure.
+ * Free with rw_workspace_free (NULL does nothing). */
+typedef struct rw_workspace rw_workspace;
+rw_workspace *rw_workspace_create(const rw_net *net, size_t batch,
+                                  rw_error *err);
+void rw_workspace_free(rw_workspace *ws);
+
+/* rw_net_predict that only reads `net`: the activations go to `ws`, in
+ * passes of the workspace's batch. Any number of threads may call it at
+ * the same time on the same network, each with its own workspace, as long
+ * as nothing changes the network meanwhile (training, rewiring, pruning,
+ * loading weights into it). The outputs equal rw_net_predict's for the
+ * same passes (a workspace of batch 256 against a network that has not
+ * trained) and the same thread count. RW_ERR_ARG when the workspace does
+ * not fit the network. */
+rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
+                              const float *x, size_t n, float *out,
+                              rw_error *err);
 
 /* Direct access to a layer's parameters, for tests and tools. For dense
  * layers `weights` is outputs x inputs row-major and `cols`/`row_ptr` are
  * NULL; for sparse layers connection k of output o (row_ptr[o] <= k <
- * row_ptr[o+1]) joins input cols[k] with weight weights[k]. */
+ * row_ptr[o+1]) joins input cols[k] (< inputs) with weight weights[k].
+ * `weights`, `bias`, the gradients and `row_ptr` point into the network;
+ * `cols` is a copy kept in the network, valid until the next
+ * rw_net_layer_view of the same layer, a change of topology (training,
+ * rewiring, pruning, neuron turnover) or rw_net_free. Whether a connection
+ * has existed since initialisation is not part of the view; the share of
+ * the initial connections still present is rw_net_initial_share. Fails
+ * with RW_ERR_NOMEM when the copy cannot be made. */
 typedef struct rw_layer_view {
     rw_layer_kind kind;
     size_t inputs, outputs, connections;
@@ -355,7 +395,8 @@ typedef struct rw_eval_result {
 
 /* Evaluates on a dataset. When `confusion` is not NULL it receives a
  * classes x classes matrix of counts (row = true class, column =
- * predicted). */
+ * predicted). Uses the scratch buffers inside `net`, like rw_net_predict:
+ * not to be called on one network from two threads at once. */
 rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
                           rw_eval_result *out, size_t *confusion,
                           rw_error *err);

@@ -155,6 +155,10 @@ struct rw_net {
     size_t batch_cap;     /* activation buffers hold this many samples */
     size_t cur_batch;     /* samples in the last forward pass */
     float *x0;            /* transformed input batch, I x batch_cap */
+    /* rw_net_layer_view's copies of the sparse input indices without the
+     * RW_COL_INITIAL flag (NULL until asked for), view_cap entries each. */
+    uint32_t *view_cols[RW_MAX_LAYERS];
+    size_t view_cap[RW_MAX_LAYERS];
     uint64_t step;        /* optimizer steps taken (Adam bias correction) */
     rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
     int has_moments;
@@ -205,7 +209,9 @@ typedef struct rw_cand {
 void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c);
 
 /* Forward: a = act(W x + b), x is I x B feature-major. Softmax handled by
- * the loss. */
+ * the loss. They write only L->a (and read the rest of L), so
+ * rw_net_predict_with runs them on shallow copies of a layer whose `a`
+ * points at the caller's workspace. */
 void rw_dense_forward(rw_layer *L, const float *x, size_t B);
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B);
 /* Backward given L->d (dL/dz, O x B): accumulates gw, gb (overwrite) and
