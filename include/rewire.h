@@ -326,8 +326,17 @@ typedef enum rw_label_column {
 } rw_label_column;
 
 typedef struct rw_data_options {
-    int label_column;  /* CSV: RW_LABEL_LAST, RW_LABEL_FIRST or an index */
-    int regression;    /* CSV: last column is a float target, not a class */
+    int label_column;  /* CSV: the column holding the class label or the
+                          regression target: RW_LABEL_LAST (default),
+                          RW_LABEL_FIRST or a 0-based index */
+    int regression;    /* CSV: the label column holds a float regression
+                          target (one per sample), not a class */
+    int no_labels;     /* CSV: every column is a feature; the dataset has
+                          no labels or targets (rw_dataset_classes and
+                          rw_dataset_targets are 0, rw_dataset_labels and
+                          rw_dataset_y NULL), for prediction only: training
+                          and evaluation refuse it. label_column and
+                          regression are ignored. */
     size_t synth_samples; /* built-in datasets: samples per split (0=auto) */
     uint64_t synth_seed;  /* built-in datasets: generator seed */
 } rw_data_options;
@@ -338,7 +347,8 @@ rw_data_options rw_data_options_defaults(void);
  *   - a built-in name: "fashion-mnist" (Debian package
  *     dataset-fashion-mnist), "mnist" (if installed), "spirals", "moons",
  *     "blobs", "xor";
- *   - a CSV file path (".csv", optional header, label column per opts);
+ *   - a CSV file path (".csv", optional header, label column per opts,
+ *     or no label column with opts->no_labels);
  *   - an IDX pair "IMAGES,LABELS" (raw or .gz).
  * `split` chooses the train or test part of named datasets (CSV and IDX
  * files ignore it). Errors name the file, the line or byte offset and what
@@ -355,9 +365,12 @@ void rw_dataset_free(rw_dataset *ds);
 
 size_t rw_dataset_size(const rw_dataset *ds);
 size_t rw_dataset_features(const rw_dataset *ds);
-size_t rw_dataset_classes(const rw_dataset *ds); /* 0 for regression */
-size_t rw_dataset_targets(const rw_dataset *ds); /* outputs for regression */
-/* Row-major features (n x features) and labels (n) or targets. */
+/* 0 for regression and unlabelled data */
+size_t rw_dataset_classes(const rw_dataset *ds);
+/* outputs for regression, else 0 */
+size_t rw_dataset_targets(const rw_dataset *ds);
+/* Row-major features (n x features) and labels (n) or targets (NULL when
+ * the dataset has none). */
 const float *rw_dataset_x(const rw_dataset *ds);
 const int32_t *rw_dataset_labels(const rw_dataset *ds);
 const float *rw_dataset_y(const rw_dataset *ds);

@@ -366,8 +366,8 @@ struct rw_dataset {
     char name[256];
 };
 
-/* Allocates an empty dataset with room for n x f features (+labels or
- * targets). */
+/* Allocates an empty dataset with room for n x f features (+labels when
+ * classes > 0, or targets; neither for unlabelled data). */
 rw_dataset *rw_dataset_alloc(size_t n, size_t f, size_t classes,
                              size_t targets, rw_error *err);
 

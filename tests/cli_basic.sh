@@ -5,6 +5,7 @@
 #   tests/cli_basic.sh path/to/rewire fixtures-dir
 set -u
 rw=${1:?path to rewire}
+fixtures=${2:?fixtures folder}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -50,6 +51,39 @@ grep -qvE '^[0-2]$' "$tmp/pred" && fail "predict printed something other than cl
 "$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" --proba > "$tmp/proba" || fail "predict --proba"
 awk -F, '{ s = $1 + $2 + $3; if (NF != 3 || s < 0.999 || s > 1.001) exit 1 }' "$tmp/proba" ||
   fail "probabilities do not sum to 1"
+# --- raw samples without a label column: the test set's 6 features alone
+tail -n 150 "$tmp/train.csv" | cut -d, -f1-6 > "$tmp/raw.csv"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw.csv" > "$tmp/pred_raw" ||
+  fail "predict on raw samples: $(cat "$tmp/pred_raw")"
+cmp -s "$tmp/pred" "$tmp/pred_raw" || fail "raw samples predicted differently from labelled ones"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels --proba > "$tmp/proba_raw" ||
+  fail "predict --no-labels"
+cmp -s "$tmp/proba" "$tmp/proba_raw" || fail "--no-labels probabilities differ"
+# integer-valued raw samples (whose last column could pass for a label)
+printf '0,0,0,0,0,1
+2,2,2,2,2,0
+' > "$tmp/raw_int.csv"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw_int.csv" > "$tmp/pred_int" || fail "predict raw integers"
+[ "$(wc -l < "$tmp/pred_int")" -eq 2 ] || fail "raw integer rows: $(cat "$tmp/pred_int")"
+# --no-labels with a labelled file: 7 features for a 6-input model
+expect_error "7 features per sample" "$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" --no-labels
+expect_error "exclude each other" "$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels --label-column first
+expect_error "does not apply" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels
+# eval still needs labels: a raw file is not read as unlabelled there
+expect_error "expected a class label" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/raw.csv"
+# a regression model (4 inputs, 2 outputs): raw rows, and rows with a float
+# target in the label column
+mse=$fixtures/../../fuzz/corpus/model/transform_mse.rwm
+printf '0.5,1,2,3
+-1,0.25,0,1
+' > "$tmp/reg_raw.csv"
+"$rw" predict --model "$mse" --data "$tmp/reg_raw.csv" > "$tmp/reg1" || fail "regression predict, raw"
+printf '0.5,1,2,3,0.75
+-1,0.25,0,1,1.5
+' > "$tmp/reg_lab.csv"
+"$rw" predict --model "$mse" --data "$tmp/reg_lab.csv" > "$tmp/reg2" || fail "regression predict, float target: $(cat "$tmp/err")"
+cmp -s "$tmp/reg1" "$tmp/reg2" && [ "$(wc -l < "$tmp/reg1")" -eq 2 ] &&
+  awk -F, '{ if (NF != 2) exit 1 }' "$tmp/reg1" || fail "regression predictions: $(cat "$tmp/reg1") / $(cat "$tmp/reg2")"
 "$rw" info --model "$tmp/m.rwm" --json > "$tmp/info.json" || fail "info"
 grep -q '"layers":\[' "$tmp/info.json" && grep -q '"parameters":' "$tmp/info.json" &&
   grep -q '"neurons":16' "$tmp/info.json" || fail "info json: $(cat "$tmp/info.json")"
