@@ -88,6 +88,14 @@ cmp -s "$tmp/reg1" "$tmp/reg2" && [ "$(wc -l < "$tmp/reg1")" -eq 2 ] &&
 grep -q '"layers":\[' "$tmp/info.json" && grep -q '"parameters":' "$tmp/info.json" &&
   grep -q '"neurons":16' "$tmp/info.json" || fail "info json: $(cat "$tmp/info.json")"
 
+# --- progress with stderr in a file: plain lines, no bar (no carriage
+# returns); a short epoch prints only its epoch line
+"$rw" train --data "$tmp/train.csv" --hidden 8 --epochs 2 --threads 2 --save "$tmp/p.rwm" \
+  > /dev/null 2> "$tmp/progress" || fail "train with stderr to a file"
+grep -q $'\r' "$tmp/progress" && fail "a progress bar went to a file"
+[ "$(grep -c '^epoch ' "$tmp/progress")" -eq 2 ] || fail "epoch lines: $(cat "$tmp/progress")"
+grep -q 'batch ' "$tmp/progress" && fail "intermediate lines for a short epoch: $(cat "$tmp/progress")"
+
 # --- same seed and threads: identical models; another seed: different
 "$rw" train --data "$tmp/train.csv" --hidden 16 --epsilon 2 --epochs 3 --seed 9 --threads 2 \
   --quiet --save "$tmp/a.rwm" > /dev/null || fail "train a"
