@@ -26,6 +26,7 @@ static void *count_threads(void *arg)
 
 static void test_set_threads_per_thread(void)
 {
+    /* OMP_NUM_THREADS, else all cores: no thread has set it yet */
     int initial = rw_get_threads();
     int mine = initial + 1;
     CHECK(rw_set_threads(mine) == mine && rw_get_threads() == mine);
@@ -261,8 +262,8 @@ static void test_predict_allocation(void)
 
 int main(void)
 {
+    test_set_threads_per_thread(); /* first: it reads the initial count */
     rw_set_threads(2);
-    test_set_threads_per_thread();
     test_concurrent_predict();
     test_view_cols();
     test_predict_allocation();
