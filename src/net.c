@@ -611,10 +611,10 @@ rw_status rw_net_gradient(rw_net *net, const float *x, const int32_t *labels,
 }
 
 #define PREDICT_CHUNK 256
-/* Activation floats a predicting pass may allocate beyond the model's own
- * size (parameters): keeps the buffers of a model with millions of
- * outputs proportional to the model, not 256 times it. */
-#define PREDICT_FREE_FLOATS ((size_t)1 << 20)
+/* Activation floats (16 MiB) a predicting pass may always allocate; above
+ * that, a pass stays within the model's parameter count, so that a model
+ * with millions of outputs does not get buffers 256 times its size. */
+#define PREDICT_FREE_FLOATS ((size_t)1 << 22)
 
 /* Samples per pass of a fresh network: PREDICT_CHUNK, fewer when the
  * activations of so many (2 floats per neuron and sample) would exceed the
