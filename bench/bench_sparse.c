@@ -2,9 +2,13 @@
  * dense (GEMM) against sparse (compressed rows) at several densities, in
  * one run so that the ratios are comparable on a noisy machine.
  *
- *   bench_sparse [threads] [in] [out] [batch] [density,...] [block MiB]
+ *   bench_sparse [--isa all|avx512|avx2|generic] [threads] [in] [out]
+ *                [batch] [density,...] [block MiB]
  *
- * Prints the time of forward + backward and of each part.
+ * Prints a table per SIMD path (--isa all, the default: every path this
+ * CPU runs): the time of forward + backward and of each part, GFLOP/s, and
+ * GFLOP/s as a share of the path's multiply-add peak, measured first by a
+ * probe (bench/fma_probe.h) on the same threads.
  *
  * With a density list the dense row is skipped (for layers too large to
  * hold densely, e.g. 333333 x 333333 at 0.00012).
@@ -12,6 +16,7 @@
 #include "internal.h"
 
 #include "bench_util.h"
+#include "fma_probe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,64 +54,107 @@ static double time_layer(rw_layer *L, const float *x, float *dx, size_t B,
 int main(int argc, char **argv)
 {
     bench_prefer_brief_spin(argv);
-    int threads = rw_set_threads(argc > 1 ? atoi(argv[1]) : 2);
-    size_t I = argc > 2 ? (size_t)atol(argv[2]) : 1000;
-    size_t O = argc > 3 ? (size_t)atol(argv[3]) : 1000;
-    size_t B = argc > 4 ? (size_t)atol(argv[4]) : 128;
-    /* Cache block of the sparse passes; a huge value turns blocking off. */
-    if (argc > 6)
-        rw_sparse_set_block_bytes((size_t)(atof(argv[6]) * 1048576.0));
+    /* --isa may stand anywhere; the rest are positional. */
+    const char *isa_arg = "all";
+    char *pos[8];
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--isa") && i + 1 < argc)
+            isa_arg = argv[++i];
+        else if (np < 8)
+            pos[np++] = argv[i];
+    }
+    const char *paths[3];
+    int npaths = bench_isa_list(isa_arg, paths);
+    if (npaths <= 0)
+        return 2;
+    int threads = rw_set_threads(np > 0 ? atoi(pos[0]) : 2);
+    size_t I = np > 1 ? (size_t)atol(pos[1]) : 1000;
+    size_t O = np > 2 ? (size_t)atol(pos[2]) : 1000;
+    size_t B = np > 3 ? (size_t)atol(pos[3]) : 128;
+    /* Cache block of the sparse passes; a huge value turns tiling off. */
+    if (np > 5)
+        rw_sparse_set_block_bytes((size_t)(atof(pos[5]) * 1048576.0));
     rw_rng rng;
     rw_rng_seed(&rng, 3);
     rw_error err;
     float *x = rw_alloc(I * B, sizeof(float), "x", &err);
     float *dx = rw_alloc(I * B, sizeof(float), "dx", &err);
+    if (!x || !dx) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
     for (size_t i = 0; i < I * B; i++)
         x[i] = (float)rw_rng_uniform(&rng);
     printf("layer %zu -> %zu, batch %zu, %d threads, forward + backward, ",
            I, O, B, threads);
     bench_print_wait(stdout);
     printf("\n");
-    printf("%8s %12s %10s %10s %10s %10s %10s\n", "density", "connections",
-           "ms", "fwd ms", "bwd ms", "GFLOP/s", "vs dense");
     double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
     size_t nd = 6;
-    if (argc > 5) {
+    if (np > 4) {
         nd = 0;
-        for (char *p = strtok(argv[5], ","); p && nd < 16; p = strtok(NULL, ","))
+        for (char *p = strtok(pos[4], ","); p && nd < 16; p = strtok(NULL, ","))
             densities[nd++] = atof(p);
     }
-    double dense_ms = 0;
     /* Big layers take seconds a pass: fewer repetitions. */
-    int reps = I * O > ((size_t)1 << 28) ? 2 : 7;
-    for (size_t d = 0; d < nd; d++) {
-        rw_layer L;
-        size_t nnz = (size_t)(densities[d] * (double)I * (double)O);
-        rw_status st = densities[d] >= 1.0 ? rw_layer_init_dense(&L, I, O, RW_ACT_RELU, &err)
-                              : rw_layer_init_sparse(&L, I, O, nnz, RW_ACT_RELU,
-                                                     &rng, &err);
-        if (st != RW_OK) {
-            fprintf(stderr, "%s\n", err.msg);
-            return 1;
+    int reps = I * O > ((size_t)1 << 28) ? 2 : 15;
+    double dense_ms = 0;
+    for (int ip = 0; ip < npaths; ip++) {
+        rw_set_isa(paths[ip], NULL);
+        double peak = fma_peak_gflops(paths[ip], threads);
+        printf("\nsparse kernels: %s; multiply-add peak of its width on %d "
+               "thread(s): %.1f GFLOP/s\n",
+               rw_isa(), threads, peak);
+        printf("%8s %12s %10s %10s %10s %10s %8s %10s\n", "density",
+               "connections", "ms", "fwd ms", "bwd ms", "GFLOP/s", "% peak",
+               "vs dense");
+        for (size_t d = 0; d < nd; d++) {
+            /* The dense layer runs the GEMM, the same on every path. */
+            if (densities[d] >= 1.0 && ip > 0) {
+                printf("%7.2f%% %12zu %10.3f %10s %10s %10s %8s %9.1fx\n", 100.0,
+                       I * O, dense_ms, "", "", "(GEMM)", "", 1.0);
+                continue;
+            }
+            rw_rng_seed(&rng, 5 + d); /* the same layer for every path */
+            rw_layer L;
+            size_t nnz = (size_t)(densities[d] * (double)I * (double)O);
+            rw_status st =
+                densities[d] >= 1.0
+                    ? rw_layer_init_dense(&L, I, O, RW_ACT_RELU, &err)
+                    : rw_layer_init_sparse(&L, I, O, nnz, RW_ACT_RELU, &rng, &err);
+            if (st != RW_OK) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
+            for (size_t k = 0; k < L.nw; k++)
+                L.w[k] = (float)(rw_rng_normal(&rng) * 0.05);
+            L.a = rw_alloc(O * B, sizeof(float), "a", &err);
+            L.d = rw_alloc(O * B, sizeof(float), "d", &err);
+            if (!L.a || !L.d) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
+            for (size_t i = 0; i < O * B; i++)
+                L.d[i] = (float)(rw_rng_uniform(&rng) - 0.5);
+            double fwd = 0;
+            double t = time_layer(&L, x, dx, B, reps, &fwd);
+            if (densities[d] >= 1.0)
+                dense_ms = t * 1e3;
+            double gflops = 6.0 * (double)L.nw * (double)B / t / 1e9;
+            printf("%7.2f%% %12zu %10.3f %10.3f %10.3f %10.1f", 100 * densities[d],
+                   L.nw, t * 1e3, fwd * 1e3, (t - fwd) * 1e3, gflops);
+            if (densities[d] >= 1.0)
+                printf(" %8s", "(GEMM)");
+            else
+                printf(" %7.0f%%", peak > 0 ? 100.0 * gflops / peak : 0.0);
+            if (dense_ms > 0) /* no dense row when a density list is given */
+                printf(" %9.1fx\n", dense_ms / (t * 1e3));
+            else
+                printf(" %10s\n", "-");
+            fflush(stdout);
+            rw_layer_free(&L);
         }
-        for (size_t k = 0; k < L.nw; k++)
-            L.w[k] = (float)(rw_rng_normal(&rng) * 0.05);
-        L.a = rw_alloc(O * B, sizeof(float), "a", &err);
-        L.d = rw_alloc(O * B, sizeof(float), "d", &err);
-        for (size_t i = 0; i < O * B; i++)
-            L.d[i] = (float)(rw_rng_uniform(&rng) - 0.5);
-        double fwd = 0;
-        double t = time_layer(&L, x, dx, B, reps, &fwd);
-        if (densities[d] >= 1.0)
-            dense_ms = t * 1e3;
-        double flops = 6.0 * (double)L.nw * (double)B;
-        printf("%7.2f%% %12zu %10.3f %10.3f %10.3f %10.1f", 100 * densities[d],
-               L.nw, t * 1e3, fwd * 1e3, (t - fwd) * 1e3, flops / t / 1e9);
-        if (dense_ms > 0) /* no dense row when a density list is given */
-            printf(" %9.1fx\n", dense_ms / (t * 1e3));
-        else
-            printf(" %10s\n", "-");
-        rw_layer_free(&L);
     }
     rw_free(x);
     rw_free(dx);

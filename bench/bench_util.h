@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Runs the benchmark with the rewire tool's OpenMP waiting (a brief spin,
@@ -57,6 +58,34 @@ static inline rw_dataset *bench_open_data(rw_split split)
     free(x);
     free(y);
     return ds;
+}
+
+/* The SIMD paths to measure, from --isa: "all" (every path this CPU
+ * runs, best first), one name, or a comma list. Fills names[] and returns
+ * the count, or -1 with a message on stderr for a path the CPU cannot run
+ * or an unknown name. */
+static inline int bench_isa_list(const char *arg, const char *names[3])
+{
+    static const char *const all[] = {"avx512", "avx2", "generic"};
+    int n = 0;
+    if (!arg || !strcmp(arg, "all")) {
+        for (int i = 0; i < 3; i++)
+            if (rw_isa_supported(all[i]))
+                names[n++] = all[i];
+        return n;
+    }
+    static char buf[64];
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *p = strtok(buf, ","); p && n < 3; p = strtok(NULL, ",")) {
+        rw_error err;
+        if (rw_set_isa(p, &err) != RW_OK) {
+            fprintf(stderr, "--isa %s\n", err.msg);
+            return -1;
+        }
+        names[n++] = rw_isa();
+    }
+    rw_set_isa(NULL, NULL);
+    return n;
 }
 
 #endif

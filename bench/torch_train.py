@@ -6,8 +6,12 @@ samples per second, dense and with a 5% mask on the hidden layers (the usual
 way sparsity is simulated in PyTorch: the mask costs a full dense product).
 
 Run with Debian's python3-torch:
-    OPENBLAS_CORETYPE=SkylakeX GOMP_SPINCOUNT=1000 \
-        /usr/bin/python3 bench/torch_train.py --threads 2
+    GOMP_SPINCOUNT=1000 /usr/bin/python3 bench/torch_train.py --threads 2
+
+PyTorch's CPU matrix products go through the system BLAS. Debian's reference
+BLAS (what a bare python3-torch install may link) runs at a few GFLOP/s; install
+OpenBLAS (apt-get install libopenblas0-pthread) for a fair comparison. The
+script measures the BLAS first and warns when it is that slow.
 """
 import argparse
 import gzip
@@ -64,16 +68,35 @@ def run(x, y, epochs, density):
     return sec, n / sec
 
 
+def blas_gflops(threads):
+    """GFLOP/s of a 1000x1000 float32 product through PyTorch's BLAS."""
+    a = torch.rand(1000, 1000)
+    b = torch.rand(1000, 1000)
+    best = 0.0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a @ b
+        best = max(best, 2e9 / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    gf = blas_gflops(a.threads)
+    core = os.environ.get("OPENBLAS_CORETYPE", "auto-detected")
+    print(f"  torch {torch.__version__}, BLAS matmul {gf:.0f} GFLOP/s "
+          f"(OPENBLAS_CORETYPE {core})", flush=True)
+    if gf < 20:
+        print("  warning: PyTorch's BLAS is slow (the reference BLAS?); install "
+              "OpenBLAS: apt-get install libopenblas0-pthread", flush=True)
     x, y = load()
     for density in (1.0, 0.05):
         sec, sps = run(x, y, a.epochs, density)
-        label = "dense" if density == 1.0 else "5% mask"
+        label = "dense" if density == 1.0 else "mask-5%"
         print(f"  torch {label:8s} {sec:8.2f} s/epoch {sps:10.0f} samples/s", flush=True)
 
 

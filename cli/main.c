@@ -45,8 +45,14 @@ static void usage(FILE *f)
         "  plot      draw learning curves, rewiring, connectivity, confusion\n"
         "\n"
         "Run 'rewire COMMAND --help' for a command's options.\n"
-        "  --version   print versions of rewire and its GEMM kernel\n"
-        "  --help      this text\n");
+        "  --version   print versions of rewire, its GEMM kernel and the\n"
+        "              SIMD path of its sparse kernels\n"
+        "  --help      this text\n"
+        "\n"
+        "environment:\n"
+        "  RW_ISA=avx512|avx2|generic|auto  force the sparse kernels' SIMD path\n"
+        "              (default: the best this CPU runs; a path it cannot run\n"
+        "              is refused)\n");
 }
 
 int main(int argc, char **argv)
@@ -57,14 +63,24 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    rw_error err;
+    if (rw_isa_check(&err) != RW_OK) {
+        fprintf(stderr, "rewire: %s\n", err.msg);
+        return 2;
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("rewire %s\nGEMM: %s\nthreads: %d (OMP_WAIT_POLICY=%s)\n",
-               rw_version(), rw_gemm_info(), rw_get_threads(),
+        printf("rewire %s\nGEMM: %s\nsparse kernels: %s (this CPU runs:",
+               rw_version(), rw_gemm_info(), rw_isa());
+        static const char *const paths[] = {"avx512", "avx2", "generic"};
+        for (int i = 0; i < 3; i++)
+            if (rw_isa_supported(paths[i]))
+                printf(" %s", paths[i]);
+        printf(")\nthreads: %d (OMP_WAIT_POLICY=%s)\n", rw_get_threads(),
                getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default");
         return 0;
     }

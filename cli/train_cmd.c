@@ -655,6 +655,8 @@ static void print_json(const train_opts_t *o, rw_net *net,
     printf(",\"train_samples\":%zu,\"threads\":%d,\"seed\":%llu,\"gemm\":",
            rw_dataset_size(train), rw_get_threads(), (unsigned long long)o->seed);
     json_str(stdout, rw_gemm_info());
+    printf(",\"sparse_isa\":");
+    json_str(stdout, rw_isa());
     printf(",\"density\":[");
     for (size_t l = 0; l < rw_net_layers(net); l++) {
         rw_layer_info li;
@@ -846,7 +848,8 @@ int cmd_train(int argc, char **argv)
         static const char *const rn[] = {"none", "SET", "RigL", "Hebbian"};
         fprintf(stderr, ", %zu connections, %zu parameters; rewiring: %s\n",
                 rw_net_connections(net), rw_net_parameters(net), rn[o.tc.rewire]);
-        fprintf(stderr, "threads: %d, GEMM: %s\n", rw_get_threads(), rw_gemm_info());
+        fprintf(stderr, "threads: %d, GEMM: %s, sparse kernels: %s\n",
+                rw_get_threads(), rw_gemm_info(), rw_isa());
     }
 
     run_ctx ctx;

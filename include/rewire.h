@@ -81,6 +81,30 @@ const char *rw_gemm_info(void);
 /* Library version string, e.g. "0.1.0". */
 const char *rw_version(void);
 
+/* The SIMD path of the sparse kernels in use: "avx512" (AVX-512,
+ * x86-64-v4), "avx2" (AVX2 + FMA, x86-64-v3) or "generic" (portable). By
+ * default the best path this CPU runs; the environment variable RW_ISA
+ * (avx512|avx2|generic|auto), read once on first use, forces one. A bad
+ * RW_ISA makes rw_net_create, rw_net_load and rw_isa_check fail with its
+ * message. Static storage. */
+const char *rw_isa(void);
+
+/* Forces the sparse kernels' path for the whole process: "avx512", "avx2",
+ * "generic", or "auto"/NULL for the best one. Returns RW_ERR_UNSUPPORTED
+ * (naming the paths this CPU runs) when the CPU cannot run it and RW_ERR_ARG
+ * for an unknown name; the path in use is then unchanged. Overrides RW_ISA.
+ * Call it while no other thread runs the library. Results are reproducible
+ * for the same seed, thread count and path; two paths may differ in the last
+ * bits (their sums over the batch are grouped by their vector width). */
+rw_status rw_set_isa(const char *name, rw_error *err);
+
+/* 1 if this CPU (and this build) can run the named path, else 0. */
+int rw_isa_supported(const char *name);
+
+/* RW_OK, or RW_ISA's error when the variable names a path this CPU cannot
+ * run or no path at all. */
+rw_status rw_isa_check(rw_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Random numbers: xoshiro256** with explicit state                    */
 /* ------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #   scripts/deps.sh test      build + clang/libFuzzer, valgrind
 #   scripts/deps.sh data      dataset-fashion-mnist (optional; no error if absent)
 #   scripts/deps.sh reference python3-torch, python3-numpy (fixture script)
+#   scripts/deps.sh bench     python3-torch with OpenBLAS (bench_train --torch)
 set -euo pipefail
 
 want=()
@@ -13,7 +14,8 @@ case "${1:-build}" in
               clang libclang-rt-14-dev valgrind) ;;
   data) want=(dataset-fashion-mnist) ;;
   reference) want=(python3-torch python3-numpy) ;;
-  *) echo "usage: $0 build|test|data|reference" >&2; exit 2 ;;
+  bench) want=(python3-torch python3-numpy libopenblas0-pthread) ;;
+  *) echo "usage: $0 build|test|data|reference|bench" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#define LEAKY_SLOPE 0.01f
+#define LEAKY_SLOPE RW_LEAKY_SLOPE
 
 RW_HOT void rw_act_forward(rw_activation act, float *restrict v, size_t n)
 {

@@ -62,6 +62,9 @@ RW_VINLINE float rw_v16_sum(rw_v16 v)
     return s;
 }
 
+/* Leaky ReLU's slope for negative inputs (activation.c, the kernels). */
+#define RW_LEAKY_SLOPE 0.01f
+
 /* ---------------- base: errors (error.c) ---------------- */
 
 /* Fills err (if not NULL) with status and a printf-style message and

@@ -1140,6 +1140,8 @@ static bool parse_trce(cursor *c, const toc *t, rw_net *net)
 rw_net *rw_net_load_buffer_opts(const void *buf, size_t len, const char *name,
                                 int check_crc, rw_error *err)
 {
+    if (rw_isa_check(err) != RW_OK)
+        return NULL;
     cursor c = {0};
     c.buf = buf;
     c.len = len;

@@ -169,7 +169,7 @@ static double estimate_bytes(const rw_net_config *cfg)
 
 rw_net *rw_net_create(const rw_net_config *cfg, rw_error *err)
 {
-    if (validate_config(cfg, err) != RW_OK)
+    if (rw_isa_check(err) != RW_OK || validate_config(cfg, err) != RW_OK)
         return NULL;
     double need = estimate_bytes(cfg);
     /* Refuse what cannot fit before touching the allocator: with memory

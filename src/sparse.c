@@ -8,6 +8,7 @@
  * Memory: weight, column, gradient and the transposed index (two uint32)
  * per connection, plus optimizer moments; never a dense matrix. */
 #include "internal.h"
+#include "kernels/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -147,280 +148,125 @@ void rw_sparse_build_transpose(rw_layer *L)
     cp[0] = 0;
 }
 
-/* Rows of a large layer's input do not fit in the caches and each
- * connection touches a random one: fetch the row PF connections ahead. */
-#define PF 8
-#ifndef RW_NO_PREFETCH
-#define PREFETCH_ROW(p, n)                                              \
-    do {                                                                \
-        for (size_t pl_ = 0; pl_ < (size_t)(n); pl_ += 16)              \
-            __builtin_prefetch((p) + pl_, 0, 0);                        \
-    } while (0)
-#else
-#define PREFETCH_ROW(p, n) ((void)0)
-#endif
-
 /* Below this many multiply-adds a pass runs on the calling thread. */
 #define PAR_MIN_WORK ((size_t)1 << 16)
 
-/* The kernels work on up to 128 batch values at a time (NV = 8 vectors
- * of 16 floats held in registers), so that a connection's batch row is
- * fetched in one piece; the batch tail goes 64, 16 and then 1 value at a
- * time. Each block helper is inlined with a constant NV. */
-
-/* Forward over batch columns [j0, j0 + 16 NV) of one output row:
- *   out = (acc ? out : init) + sum_t wt[t] * src[idx[t], :]. */
-RW_VINLINE void fwd_block(float *restrict out, float init, bool acc,
-                          const float *restrict src,
-                          const uint32_t *restrict idx,
-                          const float *restrict wt, size_t t0, size_t t1,
-                          size_t B, size_t j0, int NV)
-{
-    rw_v16 a[8];
-    for (int u = 0; u < NV; u++)
-        a[u] = acc ? rw_v16_load(out + j0 + 16 * u) : rw_v16_splat(init);
-    for (size_t t = t0; t < t1; t++) {
-        const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j0;
-        if (NV >= 4 && t + PF < t1)
-            PREFETCH_ROW(src + (size_t)(idx[t + PF] & RW_COL_MASK) * B + j0,
-                         16 * NV);
-        float w = wt[t];
-        for (int u = 0; u < NV; u++)
-            a[u] += w * rw_v16_load(xr + 16 * u);
-    }
-    for (int u = 0; u < NV; u++)
-        rw_v16_store(out + j0 + 16 * u, a[u]);
-}
-
-/* out[0..B) = init + sum_t wt[t] * src[idx[t] * B + 0..B) for t in
- * [t0, t1): the forward pass (wt = w, idx = col). With `acc` the sum
- * starts from out[] instead of init, continuing an earlier block of the
- * same row with the very same float operations. */
-RW_HOT static void axpy_rows(float *restrict out, float init, bool acc,
-                             const float *restrict src,
-                             const uint32_t *restrict idx,
-                             const float *restrict wt, size_t t0, size_t t1,
-                             size_t B)
-{
-    size_t j0 = 0;
-    for (; j0 + 128 <= B; j0 += 128)
-        fwd_block(out, init, acc, src, idx, wt, t0, t1, B, j0, 8);
-    for (; j0 + 64 <= B; j0 += 64)
-        fwd_block(out, init, acc, src, idx, wt, t0, t1, B, j0, 4);
-    for (; j0 + 16 <= B; j0 += 16)
-        fwd_block(out, init, acc, src, idx, wt, t0, t1, B, j0, 1);
-    for (size_t j = j0; j < B; j++) {
-        float sum = acc ? out[j] : init;
-        for (size_t t = t0; t < t1; t++)
-            sum += wt[t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
-        out[j] = sum;
-    }
-}
-
-/* Backward over batch columns [j0, j0 + 16 NV) of one input i, through
- * the transposed index: gw[k] (+)= dot(d[o,:], x[i,:]) and
- * dxi = sum w[k] d[o,:] for each connection k from i to o. */
-RW_VINLINE void bwd_block(const float *restrict d, const float *restrict xi,
-                          const uint32_t *restrict t_row,
-                          const uint32_t *restrict t_k,
-                          const float *restrict w, float *restrict gw,
-                          float *restrict dxi, size_t t0, size_t t1,
-                          size_t B, size_t j0, int NV)
-{
-    rw_v16 x[8], a[8];
-    for (int u = 0; u < NV; u++) {
-        x[u] = rw_v16_load(xi + j0 + 16 * u);
-        a[u] = rw_v16_splat(0.0f);
-    }
-    for (size_t t = t0; t < t1; t++) {
-        const float *dr = d + (size_t)t_row[t] * B + j0;
-        if (NV >= 4 && t + PF < t1)
-            PREFETCH_ROW(d + (size_t)t_row[t + PF] * B + j0, 16 * NV);
-        rw_v16 dv[8], p = rw_v16_splat(0.0f);
-        for (int u = 0; u < NV; u++) {
-            dv[u] = rw_v16_load(dr + 16 * u);
-            p += dv[u] * x[u];
-        }
-        float g = rw_v16_sum(p);
-        size_t k = t_k[t];
-        gw[k] = j0 ? gw[k] + g : g;
-        float wk = w[k];
-        for (int u = 0; u < NV; u++)
-            a[u] += wk * dv[u];
-    }
-    for (int u = 0; u < NV; u++)
-        rw_v16_store(dxi + j0 + 16 * u, a[u]);
-}
-
-/* The backward pass of one input i, through the transposed index: every
- * connection k leaving i (to output o) gets its weight gradient
- *     gw[k] = dot(d[o,:], x[i,:])
- * and the input error accumulates dx[i,:] += w[k] * d[o,:]. Both read the
- * same row d[o,:], so a large layer reads each of its connections' error
- * rows once instead of twice. Each gw[k] is written
- * by exactly one input and every sum runs in a fixed order (blocks of the
- * batch, 16 lanes, lane sums), so the results do not depend on threads. */
-RW_HOT static void backward_input(const float *restrict d,
-                                  const float *restrict xi,
-                                  const uint32_t *restrict t_row,
-                                  const uint32_t *restrict t_k,
-                                  const float *restrict w,
-                                  float *restrict gw, float *restrict dxi,
-                                  size_t t0, size_t t1, size_t B)
-{
-    size_t j0 = 0;
-    for (; j0 + 128 <= B; j0 += 128)
-        bwd_block(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j0, 8);
-    for (; j0 + 64 <= B; j0 += 64)
-        bwd_block(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j0, 4);
-    for (; j0 + 16 <= B; j0 += 16)
-        bwd_block(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j0, 1);
-    for (size_t j = j0; j < B; j++) {
-        float sum = 0.0f;
-        for (size_t t = t0; t < t1; t++) {
-            float dv = d[(size_t)t_row[t] * B + j];
-            size_t k = t_k[t];
-            gw[k] = j ? gw[k] + dv * xi[j] : dv * xi[j];
-            sum += w[k] * dv;
-        }
-        dxi[j] = sum;
-    }
-}
-
-/* Weight gradients of one output row o in CSR order, for the first layer
- * (no input error wanted): gw[k] = dot(d[o,:], x[col[k],:]). The first
- * layer's inputs are few and stay in the cache while its outputs are many,
- * so this reads each connection's input row where the transposed pass
- * would read a random output row from memory. The sums are the very ones
- * of backward_input. */
-RW_VINLINE void grad_block(const float *restrict dr, const float *restrict x,
-                           const uint32_t *restrict col, float *restrict gw,
-                           size_t t0, size_t t1, size_t B, size_t j0, int NV)
-{
-    rw_v16 dv[8];
-    for (int u = 0; u < NV; u++)
-        dv[u] = rw_v16_load(dr + j0 + 16 * u);
-    for (size_t t = t0; t < t1; t++) {
-        const float *xr = x + (size_t)(col[t] & RW_COL_MASK) * B + j0;
-        rw_v16 p = rw_v16_splat(0.0f);
-        for (int u = 0; u < NV; u++)
-            p += dv[u] * rw_v16_load(xr + 16 * u);
-        float g = rw_v16_sum(p);
-        gw[t] = j0 ? gw[t] + g : g;
-    }
-}
-
-RW_HOT static void grad_row(const float *restrict dr, const float *restrict x,
-                            const uint32_t *restrict col, float *restrict gw,
-                            size_t t0, size_t t1, size_t B)
-{
-    size_t j0 = 0;
-    for (; j0 + 128 <= B; j0 += 128)
-        grad_block(dr, x, col, gw, t0, t1, B, j0, 8);
-    for (; j0 + 64 <= B; j0 += 64)
-        grad_block(dr, x, col, gw, t0, t1, B, j0, 4);
-    for (; j0 + 16 <= B; j0 += 16)
-        grad_block(dr, x, col, gw, t0, t1, B, j0, 1);
-    for (size_t j = j0; j < B; j++)
-        for (size_t t = t0; t < t1; t++) {
-            float g = dr[j] * x[(size_t)(col[t] & RW_COL_MASK) * B + j];
-            gw[t] = j ? gw[t] + g : g;
-        }
-}
-
-/* Cache blocking of the forward pass. Each connection reads the batch row
- * of a random input; once the inputs outgrow the last-level cache, every
- * connection is a trip to memory. The pass then runs over blocks of inputs
- * that fit in the cache, each output row's sums carried from block to
- * block in memory. The sums keep their order, so blocking changes no
- * result. (Blocking the backward pass by output rows was tried and was
- * slower: it reads and writes the input errors once per block.) */
-static size_t block_bytes = (size_t)12 << 20;
+/* Batch tiling of large layers. Each connection reads the batch row of a
+ * random input (forward) or output (backward); once those rows outgrow the
+ * last-level cache, every connection is a trip to memory. A pass over such
+ * a layer then runs over tiles of the batch columns, each narrow enough
+ * that the tile of every neuron's row fits in the cache: the connections
+ * are streamed once per tile, in order, and the random reads hit the
+ * cache. A lane's sum does not depend on the tiling, so the forward pass
+ * gives the same results for any tile. */
+#define BLOCK_BYTES_DEFAULT ((size_t)256 << 10)
+static size_t block_bytes = BLOCK_BYTES_DEFAULT;
 
 void rw_sparse_set_block_bytes(size_t bytes)
 {
-    block_bytes = bytes ? bytes : ((size_t)12 << 20);
+    block_bytes = bytes ? bytes : BLOCK_BYTES_DEFAULT;
 }
 
-/* Rows of B floats per cache block; the whole of n when n fits. */
-static size_t block_rows(size_t n, size_t B)
+/* Columns per batch tile for rows of `n` neurons: all of B when they fit
+ * in block_bytes, else the widest multiple of `quantum` that does (at
+ * least one quantum). */
+static size_t batch_tile(size_t n, size_t B, size_t quantum)
 {
-    size_t rows = B ? block_bytes / (B * sizeof(float)) : n;
-    if (rows < 1)
-        rows = 1;
-    return rows >= n ? n : rows;
+    if (n == 0 || B <= quantum || n * B * sizeof(float) <= block_bytes)
+        return B;
+    size_t cols = block_bytes / (n * sizeof(float));
+    cols -= cols % quantum;
+    if (cols < quantum)
+        cols = quantum;
+    return cols >= B ? B : cols;
 }
 
-/* First position in idx[lo, hi) whose index (flags masked) is >= v. */
-static size_t lower_bound(const uint32_t *idx, size_t lo, size_t hi,
-                          uint32_t v)
+/* The prefetch plan for rows of `n` neurons read at random: rows that fit
+ * the caches are fetched a tile at a time a few connections ahead; rows
+ * that stream from memory are fetched whole, far enough ahead to cover the
+ * memory's latency. */
+static size_t stream_bytes = (size_t)2 << 20;
+
+static rw_prefetch prefetch_plan(size_t n, size_t B)
 {
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if ((idx[mid] & RW_COL_MASK) < v)
-            lo = mid + 1;
-        else
-            hi = mid;
+    rw_prefetch pf = {8, 0};
+    if (n * B * sizeof(float) > stream_bytes) {
+        pf.dist = 24;
+        pf.floats = B;
     }
-    return lo;
+    return pf;
 }
 
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 {
+    const rw_sparse_kernels *K = rw_kernels();
     long O = (long)L->out;
-    size_t I = L->in, rows = block_rows(I, B);
     bool par = L->nw * B > PAR_MIN_WORK;
-    /* Rows are independent, so the result does not depend on the schedule.
-     * Tiny layers are not worth waking the thread pool for. */
-    if (rows == I) {
+    size_t bt = batch_tile(L->in, B, 2 * K->vec_floats);
+    rw_prefetch pf = prefetch_plan(L->in, bt);
+    if (bt == B) {
         /* The activation goes on each row while it is still in the cache
          * (it is elementwise, so the result is the same). */
 #pragma omp parallel for schedule(dynamic, 32) if (par)
         for (long o = 0; o < O; o++) {
-            axpy_rows(L->a + (size_t)o * B, L->b[o], false, x, L->col, L->w,
-                      L->row_ptr[o], L->row_ptr[o + 1], B);
-            rw_act_forward(L->act, L->a + (size_t)o * B, B);
+            float *a = L->a + (size_t)o * B;
+            K->fwd_row(a, L->b[o], false, x, L->col, L->w, L->row_ptr[o],
+                       L->row_ptr[o + 1], B, 0, B, &pf);
+            if (!K->act_row(L->act, a, B))
+                rw_act_forward(L->act, a, B);
         }
         return;
     }
-    for (size_t c0 = 0; c0 < I; c0 += rows) {
-        uint32_t lo = (uint32_t)c0;
-        uint32_t hi = (uint32_t)(c0 + rows < I ? c0 + rows : I);
+    for (size_t j0 = 0; j0 < B; j0 += bt) {
+        size_t n = B - j0 < bt ? B - j0 : bt;
 #pragma omp parallel for schedule(dynamic, 64) if (par)
-        for (long o = 0; o < O; o++) {
-            size_t s = L->row_ptr[o], e = L->row_ptr[o + 1];
-            if (c0 > 0)
-                s = lower_bound(L->col, s, e, lo);
-            if (hi < I)
-                e = lower_bound(L->col, s, e, hi);
-            if (c0 == 0 || s < e)
-                axpy_rows(L->a + (size_t)o * B, L->b[o], c0 > 0, x, L->col,
-                          L->w, s, e, B);
-        }
+        for (long o = 0; o < O; o++)
+            K->fwd_row(L->a + (size_t)o * B, L->b[o], false, x, L->col, L->w,
+                       L->row_ptr[o], L->row_ptr[o + 1], B, j0, n, &pf);
     }
     rw_act_forward(L->act, L->a, L->out * B);
 }
 
+/* Every sum below runs in a fixed order (batch tiles, vector lanes, lane
+ * sums) and each output is written by one thread, so the results do not
+ * depend on the thread count. */
 void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
 {
+    const rw_sparse_kernels *K = rw_kernels();
     long O = (long)L->out, I = (long)L->in;
+    /* The rows read at random: the errors of the outputs through the
+     * transposed index, or the first layer's inputs in row order. */
+    size_t rows = dx ? L->out : L->in;
+    size_t bt = batch_tile(rows, B, K->bwd_tile);
+    rw_prefetch pf = prefetch_plan(rows, bt);
 #pragma omp parallel if (L->nw * B > PAR_MIN_WORK)
     {
 #pragma omp for schedule(static)
         for (long o = 0; o < O; o += 256)
-            rw_row_sums(L->d, L->gb, (size_t)o,
+            K->row_sums(L->d, L->gb, (size_t)o,
                         (size_t)(o + 256 < O ? o + 256 : O), B);
-        if (dx) {
+        for (size_t j0 = 0; j0 < B; j0 += bt) {
+            size_t n = B - j0 < bt ? B - j0 : bt;
+            if (dx) {
+                /* One pass per input through the transposed index: the
+                 * weight gradient and the input error share each error
+                 * row. */
 #pragma omp for schedule(dynamic, 32)
-            for (long i = 0; i < I; i++)
-                backward_input(L->d, x + (size_t)i * B, L->t_row, L->t_k,
-                               L->w, L->gw, dx + (size_t)i * B,
-                               L->tcol_ptr[i], L->tcol_ptr[i + 1], B);
-        } else {
+                for (long i = 0; i < I; i++)
+                    K->bwd_input(L->d, x + (size_t)i * B, L->t_row, L->t_k,
+                                 L->w, L->gw, dx + (size_t)i * B,
+                                 L->tcol_ptr[i], L->tcol_ptr[i + 1], B, j0,
+                                 n, &pf);
+            } else {
+                /* The first layer wants no input error: its gradients in
+                 * row order read its few input rows instead of random rows
+                 * of its many outputs. */
 #pragma omp for schedule(dynamic, 32)
-            for (long o = 0; o < O; o++)
-                grad_row(L->d + (size_t)o * B, x, L->col, L->gw,
-                         L->row_ptr[o], L->row_ptr[o + 1], B);
+                for (long o = 0; o < O; o++)
+                    K->grad_row(L->d + (size_t)o * B, x, L->col, L->gw,
+                                L->row_ptr[o], L->row_ptr[o + 1], B, j0, n,
+                                &pf);
+            }
         }
     }
 }

@@ -154,32 +154,14 @@ static void sparse_kernel_case(size_t in, size_t out, size_t nnz, size_t B,
     CHECK_MSG(count_off(L.gw, gw, sw, L.nw, 1e-5) == 0, "%s: weight gradients differ", what);
     CHECK_MSG(count_off(L.gb, gb, sb, out, 1e-5) == 0, "%s: bias gradients differ", what);
     CHECK_MSG(count_off(dx, dxr, sx, in * B, 1e-5) == 0, "%s: input errors differ", what);
-    /* The first layer passes dx = NULL and takes the CSR-order gradient
-     * pass, which must give the very same sums. */
-    float *a1 = malloc(out * B * sizeof *a1), *gw1 = malloc(L.nw * sizeof *gw1);
-    memcpy(gw1, L.gw, L.nw * sizeof *gw1);
+    /* The first layer passes dx = NULL and takes the row-order gradient
+     * pass, which must match the reference too. */
     for (size_t k = 0; k < L.nw; k++)
         L.gw[k] = NAN;
     rw_sparse_backward(&L, x, NULL, B);
-    CHECK_MSG(memcmp(L.gw, gw1, L.nw * sizeof *gw1) == 0,
-              "%s: gradients without dx differ from those with dx", what);
-
-    /* Forward passes in cache blocks of 1, 3 and 7 inputs give bit-identical
-     * outputs: each row's sum is carried from block to block in order. */
-    rw_sparse_forward(&L, x, B);
-    memcpy(a1, L.a, out * B * sizeof *a1);
-    static const size_t block[] = {1, 3, 7};
-    for (size_t b = 0; b < 3; b++) {
-        rw_sparse_set_block_bytes(block[b] * B * sizeof(float));
-        for (size_t i = 0; i < out * B; i++)
-            L.a[i] = NAN;
-        rw_sparse_forward(&L, x, B);
-        CHECK_MSG(memcmp(L.a, a1, out * B * sizeof *a1) == 0,
-                  "%s: forward in blocks of %zu inputs differs", what, block[b]);
-    }
-    rw_sparse_set_block_bytes(0);
-    free(a1);
-    free(gw1);
+    CHECK_MSG(count_off(L.gw, gw, sw, L.nw, 1e-5) == 0,
+              "%s: row-order weight gradients differ", what);
+    /* Every SIMD path, batch tiles and thread counts: test_kernels.c. */
 
     free(x);
     free(z);

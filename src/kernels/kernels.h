@@ -1,0 +1,68 @@
+/* The sparse layer's SIMD paths: one table of microkernels per instruction
+ * set, chosen once (isa.c). Shapes and semantics: src/kernels/sparse_tmpl.h,
+ * the one source all paths are compiled from. Not installed. */
+#ifndef RW_KERNELS_H
+#define RW_KERNELS_H
+
+#include "internal.h"
+
+typedef enum {
+    RW_ISA_GENERIC = 0, /* portable C vectors, any CPU GCC targets */
+    RW_ISA_AVX2 = 1,    /* AVX2 + FMA, 16 ymm registers */
+    RW_ISA_AVX512 = 2,  /* AVX-512 (x86-64-v4), 32 zmm registers */
+    RW_ISA_COUNT
+} rw_isa_id;
+
+/* How far ahead a kernel fetches the rows it reads at random: `dist`
+ * connections ahead (0: no prefetch), `floats` values of each row (the
+ * tile, or at least the whole row range to fetch it all in the first
+ * tile). */
+typedef struct rw_prefetch {
+    size_t dist, floats;
+} rw_prefetch;
+
+typedef struct rw_sparse_kernels {
+    /* out[j0..j0+n) = (acc ? out : init) + sum_{t in [t0,t1)} wt[t] *
+     * src[(idx[t] & RW_COL_MASK) * B + j0..] */
+    void (*fwd_row)(float *out, float init, bool acc, const float *src,
+                    const uint32_t *idx, const float *wt, size_t t0,
+                    size_t t1, size_t B, size_t j0, size_t n,
+                    const rw_prefetch *pf);
+    /* One input's connections [t0, t1) of the transposed index, over batch
+     * columns [j0, j0+n): gw[t_k[t]] = dot(d[t_row[t]], xi) (summed into
+     * gw when j0 > 0) and dxi = sum_t w[t_k[t]] d[t_row[t]]. */
+    void (*bwd_input)(const float *d, const float *xi, const uint32_t *t_row,
+                      const uint32_t *t_k, const float *w, float *gw,
+                      float *dxi, size_t t0, size_t t1, size_t B, size_t j0,
+                      size_t n, const rw_prefetch *pf);
+    /* One output row's connections [t0, t1): gw[t] = dot(dr, x[col[t]])
+     * over columns [j0, j0+n) (summed into gw when j0 > 0). */
+    void (*grad_row)(const float *dr, const float *x, const uint32_t *col,
+                     float *gw, size_t t0, size_t t1, size_t B, size_t j0,
+                     size_t n, const rw_prefetch *pf);
+    /* out[o] = sum of row o of d (B values), for o in [o0, o1). */
+    void (*row_sums)(const float *d, float *out, size_t o0, size_t o1,
+                     size_t B);
+    /* The activation in place over n values if it is a simple one (ReLU,
+     * leaky ReLU, identity); false leaves it to rw_act_forward. */
+    bool (*act_row)(rw_activation act, float *v, size_t n);
+    size_t vec_floats; /* floats per vector register */
+    size_t bwd_tile;   /* floats per backward tile */
+} rw_sparse_kernels;
+
+extern const rw_sparse_kernels rw_kernels_generic;
+#if defined(RW_HAVE_X86_PATHS)
+extern const rw_sparse_kernels rw_kernels_avx2;
+extern const rw_sparse_kernels rw_kernels_avx512;
+#endif
+
+/* The table in use: RW_ISA's choice once rw_isa_check has accepted it,
+ * else the best path this CPU runs. Thread-safe. */
+const rw_sparse_kernels *rw_kernels(void);
+/* The path in use. */
+rw_isa_id rw_isa_current(void);
+const char *rw_isa_label(rw_isa_id id);
+/* Whether this CPU (and this build) can run a path. */
+bool rw_isa_cpu_has(rw_isa_id id);
+
+#endif

@@ -1,0 +1,379 @@
+/* The sparse layer's microkernels, written once and compiled once per SIMD
+ * path (sparse_avx512.c, sparse_avx2.c, sparse_generic.c), each file with
+ * its own instruction set. Shapes as in src/internal.h: rows of B batch
+ * values, feature-major. Every kernel works on batch columns [j0, j0 + n)
+ * of its rows, so a caller can tile the batch to fit the caches.
+ *
+ * The including file defines:
+ *   KNAME(x)  the path's symbol suffix (x ## _avx2)
+ *   VW        floats per vector register (16, 8 or 4)
+ *   FWD_NV    vectors in a forward tile: the tile's accumulators stay in
+ *             registers while each connection broadcasts its weight
+ *   BWD_NV    vectors in a backward tile: the input's values, the input
+ *             error's accumulators and one error row, all in registers
+ *   GRAD_NV   vectors in a weight-gradient tile (the error row, held)
+ * Each is sized to the register file: AVX2 has 16 ymm registers, so its
+ * forward tile is 8 accumulators (64 floats) plus the broadcast weight, and
+ * its backward tile is 4 + 4 + 4 (32 floats) plus the dot product and the
+ * weight. AVX-512's 32 zmm registers take 128-float tiles for both.
+ *
+ * Arithmetic: a lane's sum runs over the connections in a fixed order, and
+ * a dot product over the batch is summed per tile in a fixed tree, so the
+ * results depend on the path and the batch size but never on the threads. */
+
+#include "internal.h"
+
+#include <string.h>
+
+typedef float KV __attribute__((vector_size(VW * 4)));
+
+#define KINLINE static inline __attribute__((always_inline))
+
+KINLINE KV kv_load(const float *p)
+{
+    KV v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KINLINE void kv_store(float *p, KV v) { memcpy(p, &v, sizeof v); }
+
+typedef float KV4 __attribute__((vector_size(16)));
+typedef float KV2 __attribute__((vector_size(8)));
+
+#if VW == 16
+#define KV_LANE0 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+#elif VW == 8
+#define KV_LANE0 0, 0, 0, 0, 0, 0, 0, 0
+#elif VW == 4
+#define KV_LANE0 0, 0, 0, 0
+#else
+#error "VW must be 4, 8 or 16"
+#endif
+
+/* x in every lane (one broadcast instruction). */
+KINLINE KV kv_splat(float x)
+{
+    KV v = {x};
+    return __builtin_shufflevector(v, v, KV_LANE0);
+}
+
+/* Sum of a vector's lanes as a tree of halves: a fixed order that compiles
+ * to a few shuffles and adds. */
+KINLINE float kv_sum(KV v)
+{
+#if VW == 16
+    typedef float KV8 __attribute__((vector_size(32)));
+    KV8 h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+             __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    KV4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) +
+             __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#elif VW == 8
+    KV4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) +
+             __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+    KV4 h4 = v;
+#endif
+    KV2 h2 = __builtin_shufflevector(h4, h4, 0, 1) +
+             __builtin_shufflevector(h4, h4, 2, 3);
+    return h2[0] + h2[1];
+}
+
+/* The rows a kernel reads at random are fetched `pf->dist` connections
+ * ahead: `pf->floats` of each row from the tile's first column. A layer
+ * whose rows fit the caches fetches just the tile a few connections ahead;
+ * one whose rows stream from memory fetches the whole rest of the row in
+ * its first tile, far ahead, so the later tiles find it in the cache. */
+KINLINE void kv_prefetch(const float *p, size_t n)
+{
+    for (size_t u = 0; u < n; u += 16)
+        __builtin_prefetch(p + u, 0, 0);
+}
+
+/* The prefetch plan of one tile. */
+KINLINE rw_prefetch tile_pf(const rw_prefetch *pf, size_t j, size_t j0,
+                            size_t end, size_t tile)
+{
+    rw_prefetch p = {pf->dist, 0};
+    if (!pf->dist)
+        return p;
+    if (pf->floats >= end - j0) /* the whole row, in the first tile */
+        p.floats = j == j0 ? end - j : 0;
+    else
+        p.floats = tile;
+    if (!p.floats)
+        p.dist = 0;
+    return p;
+}
+
+/* ---------------- forward ---------------- */
+
+/* out[j..j+nv*VW) = (acc ? out : init) + sum_t wt[t] * src[idx[t], j..]. */
+KINLINE void fwd_tile(float *restrict out, float init, bool acc,
+                      const float *restrict src, const uint32_t *restrict idx,
+                      const float *restrict wt, size_t t0, size_t t1, size_t B,
+                      size_t j, rw_prefetch pf, int nv)
+{
+    KV a[FWD_NV];
+    for (int u = 0; u < nv; u++)
+        a[u] = acc ? kv_load(out + j + u * VW) : kv_splat(init);
+    for (size_t t = t0; t < t1; t++) {
+        const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j;
+        if (pf.dist && t + pf.dist < t1)
+            kv_prefetch(src + (size_t)(idx[t + pf.dist] & RW_COL_MASK) * B + j,
+                        pf.floats);
+        KV w = kv_splat(wt[t]);
+        for (int u = 0; u < nv; u++)
+            a[u] += w * kv_load(xr + u * VW);
+    }
+    for (int u = 0; u < nv; u++)
+        kv_store(out + j + u * VW, a[u]);
+}
+
+static void KNAME(fwd_row)(float *restrict out, float init, bool acc,
+                           const float *restrict src,
+                           const uint32_t *restrict idx,
+                           const float *restrict wt, size_t t0, size_t t1,
+                           size_t B, size_t j0, size_t n,
+                           const rw_prefetch *pf)
+{
+    size_t j = j0, end = j0 + n;
+    for (; j + FWD_NV * VW <= end; j += FWD_NV * VW)
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, FWD_NV * VW), FWD_NV);
+    if (FWD_NV > 4 && j + 4 * VW <= end) {
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, 4 * VW), 4);
+        j += 4 * VW;
+    }
+    if (FWD_NV > 2 && j + 2 * VW <= end) {
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, 2 * VW), 2);
+        j += 2 * VW;
+    }
+    if (FWD_NV > 1 && j + VW <= end) {
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+                 tile_pf(pf, j, j0, end, 1 * VW), 1);
+        j += VW;
+    }
+    for (; j < end; j++) {
+        float s = acc ? out[j] : init;
+        for (size_t t = t0; t < t1; t++)
+            s += wt[t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
+        out[j] = s;
+    }
+}
+
+/* ---------------- backward through the transposed index ---------------- */
+
+/* For every connection t of one input (to output t_row[t], weight index
+ * t_k[t]): gw[k] (+)= dot(d[o, j..], xi[j..]) and dxi[j..] = sum_t w[k] *
+ * d[o, j..]. Both read the same error row, once. */
+KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
+                      const uint32_t *restrict t_row,
+                      const uint32_t *restrict t_k, const float *restrict w,
+                      float *restrict gw, float *restrict dxi, size_t t0,
+                      size_t t1, size_t B, size_t j, bool first, rw_prefetch pf,
+                      int nv)
+{
+    KV x[BWD_NV], a[BWD_NV];
+    for (int u = 0; u < nv; u++) {
+        if (!BWD_X_MEM)
+            x[u] = kv_load(xi + j + u * VW);
+        a[u] = kv_splat(0.0f);
+    }
+    for (size_t t = t0; t < t1; t++) {
+        const float *dr = d + (size_t)t_row[t] * B + j;
+        if (pf.dist && t + pf.dist < t1)
+            kv_prefetch(d + (size_t)t_row[t + pf.dist] * B + j, pf.floats);
+        if (pf.dist && t + pf.dist < t1) {
+            __builtin_prefetch(w + t_k[t + pf.dist], 0, 0);
+            __builtin_prefetch(gw + t_k[t + pf.dist], 1, 0);
+        }
+        size_t k = t_k[t];
+        KV wk = kv_splat(w[k]);
+        /* With BWD_X_MEM the input's values are read from the L1 cache at
+         * every connection (a memory operand of the multiply-add) instead
+         * of being held: the empty asm keeps the compiler from hoisting
+         * them into registers that the tile does not have. */
+        const float *xp = xi + j;
+        if (BWD_X_MEM)
+            __asm__("" : "+r"(xp));
+        KV p0 = kv_splat(0.0f), p1 = p0;
+        for (int u = 0; u < nv; u++) {
+            KV dv = kv_load(dr + u * VW);
+            KV xv = BWD_X_MEM ? kv_load(xp + u * VW) : x[u];
+            if (u & 1)
+                p1 += dv * xv;
+            else
+                p0 += dv * xv;
+            a[u] += wk * dv;
+        }
+        float g = kv_sum(p0 + p1);
+        gw[k] = first ? g : gw[k] + g;
+    }
+    for (int u = 0; u < nv; u++)
+        kv_store(dxi + j + u * VW, a[u]);
+}
+
+static void KNAME(bwd_input)(const float *restrict d, const float *restrict xi,
+                             const uint32_t *restrict t_row,
+                             const uint32_t *restrict t_k,
+                             const float *restrict w, float *restrict gw,
+                             float *restrict dxi, size_t t0, size_t t1,
+                             size_t B, size_t j0, size_t n,
+                             const rw_prefetch *pf)
+{
+    size_t j = j0, end = j0 + n;
+    for (; j + BWD_NV * VW <= end; j += BWD_NV * VW)
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, BWD_NV * VW), BWD_NV);
+    if (BWD_NV > 4 && j + 4 * VW <= end) {
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 4 * VW), 4);
+        j += 4 * VW;
+    }
+    if (BWD_NV > 2 && j + 2 * VW <= end) {
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 2 * VW), 2);
+        j += 2 * VW;
+    }
+    if (BWD_NV > 1 && j + VW <= end) {
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 1 * VW), 1);
+        j += VW;
+    }
+    for (; j < end; j++) {
+        float s = 0.0f;
+        for (size_t t = t0; t < t1; t++) {
+            float dv = d[(size_t)t_row[t] * B + j];
+            size_t k = t_k[t];
+            gw[k] = j == 0 ? dv * xi[j] : gw[k] + dv * xi[j];
+            s += w[k] * dv;
+        }
+        dxi[j] = s;
+    }
+}
+
+/* ---------------- weight gradients in row order ---------------- */
+
+/* gw[t] (+)= dot(dr[j..], x[col[t], j..]) for the connections of one output
+ * row, whose error row dr stays in registers. Two partial sums per
+ * connection halve the chain of dependent multiply-adds. */
+KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
+                       const uint32_t *restrict col, float *restrict gw,
+                       size_t t0, size_t t1, size_t B, size_t j, bool first,
+                       rw_prefetch pf, int nv)
+{
+    KV dv[GRAD_NV];
+    for (int u = 0; u < nv; u++)
+        dv[u] = kv_load(dr + j + u * VW);
+    for (size_t t = t0; t < t1; t++) {
+        const float *xr = x + (size_t)(col[t] & RW_COL_MASK) * B + j;
+        if (pf.dist && t + pf.dist < t1)
+            kv_prefetch(x + (size_t)(col[t + pf.dist] & RW_COL_MASK) * B + j,
+                        pf.floats);
+        KV p0 = kv_splat(0.0f), p1 = kv_splat(0.0f);
+        for (int u = 0; u + 1 < nv; u += 2) {
+            p0 += dv[u] * kv_load(xr + u * VW);
+            p1 += dv[u + 1] * kv_load(xr + (u + 1) * VW);
+        }
+        if (nv & 1)
+            p0 += dv[nv - 1] * kv_load(xr + (nv - 1) * VW);
+        float g = kv_sum(p0 + p1);
+        gw[t] = first ? g : gw[t] + g;
+    }
+}
+
+static void KNAME(grad_row)(const float *restrict dr, const float *restrict x,
+                            const uint32_t *restrict col, float *restrict gw,
+                            size_t t0, size_t t1, size_t B, size_t j0,
+                            size_t n, const rw_prefetch *pf)
+{
+    size_t j = j0, end = j0 + n;
+    for (; j + GRAD_NV * VW <= end; j += GRAD_NV * VW)
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, GRAD_NV * VW), GRAD_NV);
+    if (GRAD_NV > 4 && j + 4 * VW <= end) {
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 4 * VW), 4);
+        j += 4 * VW;
+    }
+    if (GRAD_NV > 2 && j + 2 * VW <= end) {
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 2 * VW), 2);
+        j += 2 * VW;
+    }
+    if (GRAD_NV > 1 && j + VW <= end) {
+        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+                 tile_pf(pf, j, j0, end, 1 * VW), 1);
+        j += VW;
+    }
+    for (; j < end; j++)
+        for (size_t t = t0; t < t1; t++) {
+            float g = dr[j] * x[(size_t)(col[t] & RW_COL_MASK) * B + j];
+            gw[t] = j == 0 ? g : gw[t] + g;
+        }
+}
+
+/* ---------------- bias gradients ---------------- */
+
+/* out[o] = sum_j d[o, j] for rows [o0, o1): four vectors of partial sums,
+ * then the lanes. */
+static void KNAME(row_sums)(const float *restrict d, float *restrict out,
+                            size_t o0, size_t o1, size_t B)
+{
+    for (size_t o = o0; o < o1; o++) {
+        const float *r = d + o * B;
+        KV s0 = kv_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        size_t j = 0;
+        for (; j + 4 * VW <= B; j += 4 * VW) {
+            s0 += kv_load(r + j);
+            s1 += kv_load(r + j + VW);
+            s2 += kv_load(r + j + 2 * VW);
+            s3 += kv_load(r + j + 3 * VW);
+        }
+        for (; j + VW <= B; j += VW)
+            s0 += kv_load(r + j);
+        float s = kv_sum((s0 + s1) + (s2 + s3));
+        for (; j < B; j++)
+            s += r[j];
+        out[o] = s;
+    }
+}
+
+/* ---------------- the fused activation ---------------- */
+
+/* ReLU and leaky ReLU in place, on a row still in the cache; the other
+ * activations call libm and are left to rw_act_forward (false). */
+typedef int32_t KI __attribute__((vector_size(VW * 4)));
+static bool KNAME(act_row)(rw_activation act, float *restrict v, size_t n)
+{
+    if (act == RW_ACT_IDENTITY)
+        return true;
+    if (act != RW_ACT_RELU && act != RW_ACT_LEAKY_RELU)
+        return false;
+    bool relu = act == RW_ACT_RELU;
+    float slope = relu ? 0.0f : RW_LEAKY_SLOPE;
+    KV zero = kv_splat(0.0f), sl = kv_splat(slope);
+    size_t j = 0;
+    for (; j + VW <= n; j += VW) {
+        KV x = kv_load(v + j);
+        KI pos = x > zero;
+        KI neg = relu ? (KI)zero : (KI)(x * sl);
+        kv_store(v + j, (KV)(((KI)x & pos) | (neg & ~pos)));
+    }
+    for (; j < n; j++)
+        v[j] = v[j] > 0.0f ? v[j] : (relu ? 0.0f : slope * v[j]);
+    return true;
+}
+
+const rw_sparse_kernels KNAME(rw_kernels) = {
+    .fwd_row = KNAME(fwd_row),
+    .bwd_input = KNAME(bwd_input),
+    .grad_row = KNAME(grad_row),
+    .row_sums = KNAME(row_sums),
+    .act_row = KNAME(act_row),
+    .vec_floats = VW,
+    .bwd_tile = BWD_NV * VW,
+};

@@ -1,0 +1,262 @@
+/* The sparse kernels on every SIMD path this CPU runs, against the plain
+ * references (rw_sparse_forward_ref / rw_sparse_backward_ref, in double):
+ *   - random layers at densities from 0.1% to 100%, batches from 1 to 300
+ *     (on both sides of every tile width), 1 and 2 threads;
+ *   - for each path, results bit-identical for 1 and 2 threads;
+ *   - forward results bit-identical for any batch tile (cache blocking);
+ *   - the first layer's row-order gradients match the reference too;
+ *   - a path the CPU lacks, or an unknown name, is refused with a message.
+ * So CI on an AVX-512 machine checks the AVX2 and generic paths as well.
+ *
+ * Tolerance: |got - ref| <= 1e-5 * (1 + scale), where scale is the sum of
+ * the terms' magnitudes, which bounds the rounding of any summation order. */
+#include "check.h"
+#include "internal.h"
+#include "kernels/kernels.h"
+
+#include <string.h>
+
+static rw_rng g_rng;
+
+static float frand(void) { return (float)(2.0 * rw_rng_uniform(&g_rng) - 1.0); }
+
+static float *rand_array(size_t n)
+{
+    float *a = malloc((n ? n : 1) * sizeof *a);
+    for (size_t i = 0; i < n; i++)
+        a[i] = frand();
+    return a;
+}
+
+static size_t count_off(const float *got, const float *ref, const float *scale,
+                        size_t n, double rtol)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += !(fabs((double)got[i] - ref[i]) <= rtol * (1.0 + scale[i]));
+    return bad;
+}
+
+/* What one path computes for a layer: forward output, input errors,
+ * weight and bias gradients with dx, and weight gradients without dx. */
+typedef struct result {
+    float *a, *dx, *gw, *gb, *gw1;
+} result;
+
+static void run_layer(rw_layer *L, const float *x, const float *d, size_t B,
+                      result *r)
+{
+    size_t in = L->in, out = L->out;
+    r->a = malloc(out * B * sizeof(float) + 1);
+    r->dx = malloc(in * B * sizeof(float) + 1);
+    r->gw = malloc(L->nw * sizeof(float) + 1);
+    r->gb = malloc(out * sizeof(float) + 1);
+    r->gw1 = malloc(L->nw * sizeof(float) + 1);
+    for (size_t i = 0; i < out * B; i++)
+        L->a[i] = NAN; /* every element must be written */
+    rw_sparse_forward(L, x, B);
+    memcpy(r->a, L->a, out * B * sizeof(float));
+    memcpy(L->d, d, out * B * sizeof(float));
+    for (size_t i = 0; i < in * B; i++)
+        r->dx[i] = NAN;
+    for (size_t k = 0; k < L->nw; k++)
+        L->gw[k] = NAN;
+    rw_sparse_backward(L, x, r->dx, B);
+    memcpy(r->gw, L->gw, L->nw * sizeof(float));
+    memcpy(r->gb, L->gb, out * sizeof(float));
+    for (size_t k = 0; k < L->nw; k++)
+        L->gw[k] = NAN;
+    rw_sparse_backward(L, x, NULL, B);
+    memcpy(r->gw1, L->gw, L->nw * sizeof(float));
+}
+
+static void result_free(result *r)
+{
+    free(r->a);
+    free(r->dx);
+    free(r->gw);
+    free(r->gb);
+    free(r->gw1);
+}
+
+static bool same(const float *a, const float *b, size_t n)
+{
+    return memcmp(a, b, n * sizeof(float)) == 0;
+}
+
+static size_t n_cases = 0;
+
+static void kernel_case(size_t in, size_t out, double density, size_t B,
+                        rw_activation act)
+{
+    rw_layer L;
+    rw_error err;
+    size_t nnz = (size_t)(density * (double)in * (double)out + 0.5);
+    CHECK_OK(rw_layer_init_sparse(&L, in, out, nnz, act, &g_rng, &err), &err);
+    for (size_t k = 0; k < L.nw; k++)
+        L.w[k] = frand();
+    for (size_t o = 0; o < out; o++)
+        L.b[o] = frand();
+    L.a = rw_calloc(out * B, sizeof(float), "a", &err);
+    L.d = rw_calloc(out * B, sizeof(float), "d", &err);
+    float *x = rand_array(in * B), *d = rand_array(out * B);
+
+    /* The references and the scales of their sums. */
+    float *z = malloc(out * B * sizeof *z), *zs = calloc(out * B, sizeof *zs);
+    rw_sparse_forward_ref(&L, x, z, B);
+    rw_act_forward(act, z, out * B);
+    for (size_t o = 0; o < out; o++)
+        for (size_t j = 0; j < B; j++) {
+            double s = fabs(L.b[o]);
+            for (size_t k = L.row_ptr[o]; k < L.row_ptr[o + 1]; k++)
+                s += fabs(L.w[k] * x[(L.col[k] & RW_COL_MASK) * B + j]);
+            zs[o * B + j] = (float)s;
+        }
+    float *dxr = malloc(in * B * sizeof *dxr), *gwr = malloc(L.nw * sizeof *gwr);
+    float *gbr = malloc(out * sizeof *gbr);
+    rw_sparse_backward_ref(&L, x, d, gwr, gbr, dxr, B);
+    float *sw = malloc(L.nw * sizeof *sw), *sb = malloc(out * sizeof *sb);
+    float *sx = malloc(in * B * sizeof *sx);
+    for (size_t k = 0; k < L.nw; k++)
+        sw[k] = (float)B; /* |d x| <= 1 per term */
+    for (size_t o = 0; o < out; o++)
+        sb[o] = (float)B;
+    for (size_t i = 0; i < in; i++)
+        for (size_t j = 0; j < B; j++)
+            sx[i * B + j] = (float)(L.tcol_ptr[i + 1] - L.tcol_ptr[i]);
+
+    for (int id = 0; id < RW_ISA_COUNT; id++) {
+        if (!rw_isa_cpu_has((rw_isa_id)id))
+            continue;
+        const char *path = rw_isa_label((rw_isa_id)id);
+        CHECK_OK(rw_set_isa(path, &err), &err);
+        char what[128];
+        snprintf(what, sizeof what, "%s: %zux%zu density %g (%zu) B %zu act %d",
+                 path, out, in, density, L.nw, B, (int)act);
+        result r1, r2;
+        rw_set_threads(1);
+        run_layer(&L, x, d, B, &r1);
+        rw_set_threads(2);
+        run_layer(&L, x, d, B, &r2);
+        CHECK_MSG(count_off(r1.a, z, zs, out * B, 1e-5) == 0, "%s: forward differs", what);
+        CHECK_MSG(count_off(r1.dx, dxr, sx, in * B, 1e-5) == 0,
+                  "%s: input errors differ", what);
+        CHECK_MSG(count_off(r1.gw, gwr, sw, L.nw, 1e-5) == 0,
+                  "%s: weight gradients differ", what);
+        CHECK_MSG(count_off(r1.gb, gbr, sb, out, 1e-5) == 0, "%s: bias gradients differ",
+                  what);
+        CHECK_MSG(count_off(r1.gw1, gwr, sw, L.nw, 1e-5) == 0,
+                  "%s: row-order weight gradients differ", what);
+        CHECK_MSG(same(r1.a, r2.a, out * B) && same(r1.dx, r2.dx, in * B) &&
+                      same(r1.gw, r2.gw, L.nw) && same(r1.gb, r2.gb, out) &&
+                      same(r1.gw1, r2.gw1, L.nw),
+                  "%s: 1 and 2 threads give different results", what);
+
+        /* Batch tiles of one vector, three vectors and 40 columns: the
+         * forward pass gives the very same outputs. */
+        size_t vw = rw_kernels()->vec_floats;
+        const size_t tiles[] = {vw, 3 * vw, 40};
+        for (size_t t = 0; t < 3; t++) {
+            rw_sparse_set_block_bytes(tiles[t] * in * sizeof(float));
+            for (size_t i = 0; i < out * B; i++)
+                L.a[i] = NAN;
+            rw_sparse_forward(&L, x, B);
+            CHECK_MSG(same(L.a, r1.a, out * B),
+                      "%s: forward in batch tiles of %zu columns differs", what,
+                      tiles[t]);
+            /* The backward pass in tiles is checked against the reference. */
+            float *dx = malloc(in * B * sizeof *dx);
+            memcpy(L.d, d, out * B * sizeof(float));
+            rw_sparse_backward(&L, x, dx, B);
+            CHECK_MSG(count_off(dx, dxr, sx, in * B, 1e-5) == 0 &&
+                          count_off(L.gw, gwr, sw, L.nw, 1e-5) == 0,
+                      "%s: backward in batch tiles of %zu columns differs", what,
+                      tiles[t]);
+            free(dx);
+        }
+        rw_sparse_set_block_bytes(0);
+        result_free(&r1);
+        result_free(&r2);
+        n_cases++;
+    }
+    CHECK_OK(rw_set_isa("auto", &err), &err);
+    free(x);
+    free(d);
+    free(z);
+    free(zs);
+    free(dxr);
+    free(gwr);
+    free(gbr);
+    free(sw);
+    free(sb);
+    free(sx);
+    rw_layer_free(&L);
+}
+
+static void test_paths_against_reference(void)
+{
+    static const struct {
+        size_t in, out;
+        double density;
+        size_t B;
+    } cases[] = {
+        {1000, 300, 0.001, 128}, {400, 300, 0.01, 64}, {200, 150, 0.05, 300},
+        {120, 90, 0.2, 129},     {64, 48, 1.0, 96},    {37, 41, 0.3, 1},
+        {50, 30, 0.1, 7},        {300, 7, 0.05, 33},   {8, 200, 1.0, 65},
+        {13, 9, 0.4, 17},        {100, 100, 0.02, 250}, {1, 5, 1.0, 16},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        kernel_case(cases[c].in, cases[c].out, cases[c].density, cases[c].B,
+                    c % 3 == 0 ? RW_ACT_IDENTITY
+                               : (c % 3 == 1 ? RW_ACT_RELU : RW_ACT_LEAKY_RELU));
+    rw_set_threads(2);
+    CHECK(n_cases >= sizeof cases / sizeof cases[0]);
+    printf("sparse kernels: %zu layer x path cases, paths:", n_cases);
+    for (int id = 0; id < RW_ISA_COUNT; id++)
+        if (rw_isa_cpu_has((rw_isa_id)id))
+            printf(" %s", rw_isa_label((rw_isa_id)id));
+    printf("\n");
+}
+
+static void test_path_selection(void)
+{
+    rw_error err;
+    /* The generic path runs everywhere; the default is the best path. */
+    CHECK(rw_isa_supported("generic"));
+    CHECK(!rw_isa_supported("sse9"));
+    CHECK(!rw_isa_supported(NULL));
+    CHECK_OK(rw_set_isa("generic", &err), &err);
+    CHECK(strcmp(rw_isa(), "generic") == 0);
+    CHECK_OK(rw_set_isa(NULL, &err), &err);
+    const char *best = rw_isa();
+    for (int id = RW_ISA_COUNT - 1; id >= 0; id--)
+        if (rw_isa_cpu_has((rw_isa_id)id)) {
+            CHECK_MSG(strcmp(best, rw_isa_label((rw_isa_id)id)) == 0,
+                      "default path %s, best %s", best, rw_isa_label((rw_isa_id)id));
+            break;
+        }
+    /* An unknown name: RW_ERR_ARG, the path in use unchanged. */
+    CHECK(rw_set_isa("avx9000", &err) == RW_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "avx9000") && strstr(err.msg, "unknown SIMD path"),
+              "message: %s", err.msg);
+    CHECK(strcmp(rw_isa(), best) == 0);
+    /* A path this CPU lacks, if there is one: RW_ERR_UNSUPPORTED. */
+    for (int id = 0; id < RW_ISA_COUNT; id++)
+        if (!rw_isa_cpu_has((rw_isa_id)id)) {
+            const char *name = rw_isa_label((rw_isa_id)id);
+            CHECK(!rw_isa_supported(name));
+            CHECK(rw_set_isa(name, &err) == RW_ERR_UNSUPPORTED);
+            CHECK_MSG(strstr(err.msg, "this CPU cannot run") && strstr(err.msg, name),
+                      "message: %s", err.msg);
+            CHECK(strcmp(rw_isa(), best) == 0);
+        }
+    CHECK_OK(rw_isa_check(&err), &err);
+}
+
+int main(void)
+{
+    rw_rng_seed(&g_rng, 11);
+    test_path_selection();
+    test_paths_against_reference();
+    TEST_MAIN_END();
+}
