@@ -7,8 +7,12 @@
  *     On failure `err->status` and `err->msg` describe what went wrong; the
  *     library never prints and never exits.
  *   - Every create/load has a matching free; freeing NULL does nothing.
- *   - Randomness comes only from an explicit rw_rng (seeded); the same seed
- *     and thread count give the same results.
+ *   - Randomness comes only from an explicit rw_rng (seeded); the same seed,
+ *     thread count and SIMD path (CPU type) give the same results. Other
+ *     paths may differ in the last bits: the AVX2 and AVX-512 code fuses
+ *     multiply-adds (built with -ffp-contract=fast), the generic code does
+ *     not, and the GEMM library picks its kernels per CPU (README,
+ *     Limitations).
  *   - Matrices passed in and out of the API are row-major, one sample per
  *     row (B x features), float32.
  */
