@@ -179,7 +179,9 @@ static const char *const predict_help =
     "probabilities, comma-separated, one sample per line.\n"
     "A CSV file may hold raw samples without a label column: it is read so\n"
     "when it has exactly as many columns as the model has inputs (and does\n"
-    "not fit as features plus a label), or always with --no-labels.\n"
+    "not fit as features plus a label; not with --label-column), or always\n"
+    "with --no-labels. A regression model's target is read from the label\n"
+    "column.\n"
     "  --label-column C   CSV label column: first, last (default) or N\n"
     "  --no-labels        CSV: every column is a feature\n";
 
