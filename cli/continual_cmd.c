@@ -49,7 +49,9 @@ static const char *const continual_help =
     "  --out FILE             a JSON report (for rewire plot --continual)\n"
     "  --json                 print the JSON report instead of the table\n"
     "  --save FILE            save the final model (without consolidation state)\n"
-    "  --quiet                no progress lines\n"
+    "  --quiet                no progress lines (on stderr: a bar on a\n"
+    "                         terminal, else a line per tenth of an epoch,\n"
+    "                         at most every 5 s and at least every 30 s)\n"
     "  --help                 this text\n"
     "\n"
     "The network, sparsity, rewiring and optimization options are those of\n"
@@ -548,8 +550,7 @@ int cmd_continual(int argc, char **argv)
         goto done;
     }
     if (csv_tasks && o.standardize) {
-        rw_error e2;
-        const rw_dataset *first = rw_tasks_train(tasks, 0, &e2);
+        const rw_dataset *first = rw_tasks_train(tasks, 0, &err);
         size_t f = rw_tasks_features(tasks);
         shift = malloc(f * sizeof *shift);
         scale = malloc(f * sizeof *scale);

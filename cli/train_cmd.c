@@ -87,7 +87,10 @@ static const char *const train_help =
     "  --plot DIR             write curves.png and connectivity.png into DIR\n"
     "  --json                 print one JSON object with the results at the end\n"
     "  --quiet                no progress output\n"
-    "  --help                 this text\n";
+    "  --help                 this text\n"
+    "Progress goes to stderr: a bar on a terminal; otherwise (a file or a\n"
+    "pipe) one line per epoch, and within an epoch a line at each further\n"
+    "tenth once 5 s have passed since the last line, and at least every 30 s.\n";
 
 enum {
     O_DATA = 256, O_TEST, O_HOLDOUT, O_VAL, O_LABELCOL, O_NOSTD, O_HIDDEN,

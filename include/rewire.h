@@ -7,8 +7,12 @@
  *     On failure `err->status` and `err->msg` describe what went wrong; the
  *     library never prints and never exits.
  *   - Every create/load has a matching free; freeing NULL does nothing.
- *   - Randomness comes only from an explicit rw_rng (seeded); the same seed
- *     and thread count give the same results.
+ *   - Randomness comes only from an explicit rw_rng (seeded); the same seed,
+ *     thread count and SIMD path (CPU type) give the same results. Other
+ *     paths may differ in the last bits: the AVX2 and AVX-512 code fuses
+ *     multiply-adds (built with -ffp-contract=fast), the generic code does
+ *     not, and the GEMM library picks its kernels per CPU (README,
+ *     Limitations).
  *   - Matrices passed in and out of the API are row-major, one sample per
  *     row (B x features), float32.
  */
@@ -62,9 +66,16 @@ void rw_error_clear(rw_error *err);
 /* Runtime: threads and GEMM backend                                   */
 /* ------------------------------------------------------------------ */
 
-/* Sets the number of threads for all library work (one OpenMP pool shared
- * with the GEMM library). n <= 0 means all cores. Returns the count used. */
+/* Sets the number of OpenMP threads (shared with the GEMM library) that
+ * library calls made FROM THE CALLING THREAD use afterwards; it is
+ * omp_set_num_threads, whose setting belongs to each thread. Other threads
+ * keep their own count: the OMP_NUM_THREADS environment variable, else all
+ * cores, until they call rw_set_threads themselves. A program that predicts
+ * from several threads at once (rw_net_predict_with) may call
+ * rw_set_threads(1) in each of them so that they do not oversubscribe the
+ * cores. n <= 0 means all cores. Returns the count set. */
 int rw_set_threads(int n);
+/* The thread count that library calls from the calling thread use. */
 int rw_get_threads(void);
 
 /* Human-readable name of the GEMM library and the kernel it dispatches to
@@ -237,14 +248,47 @@ size_t rw_net_classes(const rw_net *net);
 
 /* Runs the network on `n` samples (row-major n x inputs) and writes the
  * outputs (n x outputs): probabilities for classifiers, raw values for
- * regression. Applies the input transform. */
+ * regression. Applies the input transform.
+ * Not thread-safe on one network: the activations go to scratch buffers
+ * inside `net` (as for rw_net_evaluate, rw_net_gradient and training), so
+ * two calls on the same network must not overlap. To predict from several
+ * threads at once, use rw_net_predict_with. */
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
                          rw_error *err);
+
+/* Scratch memory for rw_net_predict_with: the activations of `batch`
+ * samples (0: a default of up to 256, fewer for very wide networks). Made
+ * for `net`'s shape; create it again after neurons are added. One
+ * workspace serves one thread at a time. NULL with err set on failure.
+ * Free with rw_workspace_free (NULL does nothing). */
+typedef struct rw_workspace rw_workspace;
+rw_workspace *rw_workspace_create(const rw_net *net, size_t batch,
+                                  rw_error *err);
+void rw_workspace_free(rw_workspace *ws);
+
+/* rw_net_predict that only reads `net`: the activations go to `ws`, in
+ * passes of the workspace's batch. Any number of threads may call it at
+ * the same time on the same network, each with its own workspace, as long
+ * as nothing changes the network meanwhile (training, rewiring, pruning,
+ * loading weights into it). The outputs equal rw_net_predict's for the
+ * same passes (a workspace of batch 256 against a network that has not
+ * trained) and the same thread count. RW_ERR_ARG when the workspace does
+ * not fit the network. */
+rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
+                              const float *x, size_t n, float *out,
+                              rw_error *err);
 
 /* Direct access to a layer's parameters, for tests and tools. For dense
  * layers `weights` is outputs x inputs row-major and `cols`/`row_ptr` are
  * NULL; for sparse layers connection k of output o (row_ptr[o] <= k <
- * row_ptr[o+1]) joins input cols[k] with weight weights[k]. */
+ * row_ptr[o+1]) joins input cols[k] (< inputs) with weight weights[k].
+ * `weights`, `bias`, the gradients and `row_ptr` point into the network;
+ * `cols` is a copy kept in the network, valid until the next
+ * rw_net_layer_view of the same layer, a change of topology (training,
+ * rewiring, pruning, neuron turnover) or rw_net_free. Whether a connection
+ * has existed since initialisation is not part of the view; the share of
+ * the initial connections still present is rw_net_initial_share. Fails
+ * with RW_ERR_NOMEM when the copy cannot be made. */
 typedef struct rw_layer_view {
     rw_layer_kind kind;
     size_t inputs, outputs, connections;
@@ -310,8 +354,17 @@ typedef enum rw_label_column {
 } rw_label_column;
 
 typedef struct rw_data_options {
-    int label_column;  /* CSV: RW_LABEL_LAST, RW_LABEL_FIRST or an index */
-    int regression;    /* CSV: last column is a float target, not a class */
+    int label_column;  /* CSV: the column holding the class label or the
+                          regression target: RW_LABEL_LAST (default),
+                          RW_LABEL_FIRST or a 0-based index */
+    int regression;    /* CSV: the label column holds a float regression
+                          target (one per sample), not a class */
+    int no_labels;     /* CSV: every column is a feature; the dataset has
+                          no labels or targets (rw_dataset_classes and
+                          rw_dataset_targets are 0, rw_dataset_labels and
+                          rw_dataset_y NULL), for prediction only: training
+                          and evaluation refuse it. label_column and
+                          regression are ignored. */
     size_t synth_samples; /* built-in datasets: samples per split (0=auto) */
     uint64_t synth_seed;  /* built-in datasets: generator seed */
 } rw_data_options;
@@ -322,7 +375,8 @@ rw_data_options rw_data_options_defaults(void);
  *   - a built-in name: "fashion-mnist" (Debian package
  *     dataset-fashion-mnist), "mnist" (if installed), "spirals", "moons",
  *     "blobs", "xor";
- *   - a CSV file path (".csv", optional header, label column per opts);
+ *   - a CSV file path (".csv", optional header, label column per opts,
+ *     or no label column with opts->no_labels);
  *   - an IDX pair "IMAGES,LABELS" (raw or .gz).
  * `split` chooses the train or test part of named datasets (CSV and IDX
  * files ignore it). Errors name the file, the line or byte offset and what
@@ -339,9 +393,12 @@ void rw_dataset_free(rw_dataset *ds);
 
 size_t rw_dataset_size(const rw_dataset *ds);
 size_t rw_dataset_features(const rw_dataset *ds);
-size_t rw_dataset_classes(const rw_dataset *ds); /* 0 for regression */
-size_t rw_dataset_targets(const rw_dataset *ds); /* outputs for regression */
-/* Row-major features (n x features) and labels (n) or targets. */
+/* 0 for regression and unlabelled data */
+size_t rw_dataset_classes(const rw_dataset *ds);
+/* outputs for regression, else 0 */
+size_t rw_dataset_targets(const rw_dataset *ds);
+/* Row-major features (n x features) and labels (n) or targets (NULL when
+ * the dataset has none). */
 const float *rw_dataset_x(const rw_dataset *ds);
 const int32_t *rw_dataset_labels(const rw_dataset *ds);
 const float *rw_dataset_y(const rw_dataset *ds);
@@ -379,7 +436,8 @@ typedef struct rw_eval_result {
 
 /* Evaluates on a dataset. When `confusion` is not NULL it receives a
  * classes x classes matrix of counts (row = true class, column =
- * predicted). */
+ * predicted). Uses the scratch buffers inside `net`, like rw_net_predict:
+ * not to be called on one network from two threads at once. */
 rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
                           rw_eval_result *out, size_t *confusion,
                           rw_error *err);

@@ -13,12 +13,6 @@ bool rw_mul_ok(size_t a, size_t b, size_t *out)
     return true;
 }
 
-bool rw_mul3_ok(size_t a, size_t b, size_t c, size_t *out)
-{
-    size_t ab;
-    return rw_mul_ok(a, b, &ab) && rw_mul_ok(ab, c, out);
-}
-
 void *rw_alloc(size_t n, size_t size, const char *what, rw_error *err)
 {
     size_t bytes;

@@ -33,10 +33,14 @@ void rw_error_clear(rw_error *err)
 rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
 {
     if (err) {
+        /* Formatted into a copy first: an argument may point into
+         * err->msg itself (a message prefixed with context). */
+        char msg[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        memcpy(err->msg, msg, sizeof msg);
         err->status = st;
     }
     return st;

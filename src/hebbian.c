@@ -69,9 +69,8 @@ static void rank_neurons(const float *act_trace, const float *batch, size_t n,
 static size_t ceil_size(double v) { return v < 1.0 ? 1 : (size_t)ceil(v); }
 
 rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
-                          rw_rng *rng, rw_error *err)
+                          rw_error *err)
 {
-    (void)rng; /* the choice is deterministic */
     if (n == 0)
         return RW_OK;
     rw_layer *L = &net->layers[l];

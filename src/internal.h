@@ -68,15 +68,15 @@ RW_VINLINE float rw_v16_sum(rw_v16 v)
 /* ---------------- base: errors (error.c) ---------------- */
 
 /* Fills err (if not NULL) with status and a printf-style message and
- * returns the status, so callers can `return rw_fail(err, ...)`. */
+ * returns the status, so callers can `return rw_fail(err, ...)`. The
+ * arguments may include err->msg itself, to prefix context to it. */
 rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---------------- base: checked allocation (alloc.c) ---------------- */
 
-/* a*b (and a*b*c) in size_t; returns false on overflow. */
+/* a*b in size_t; returns false on overflow. */
 bool rw_mul_ok(size_t a, size_t b, size_t *out);
-bool rw_mul3_ok(size_t a, size_t b, size_t c, size_t *out);
 /* 64-byte aligned allocation of n elements of `size` bytes each; NULL and
  * err filled (stating the bytes requested and `what`) on failure or
  * overflow. zeroed variants clear the memory. Free with rw_free. */
@@ -158,7 +158,10 @@ struct rw_net {
     size_t batch_cap;     /* activation buffers hold this many samples */
     size_t cur_batch;     /* samples in the last forward pass */
     float *x0;            /* transformed input batch, I x batch_cap */
-    float *dx0;           /* scratch for the input gradient (unused) */
+    /* rw_net_layer_view's copies of the sparse input indices without the
+     * RW_COL_INITIAL flag (NULL until asked for), view_cap entries each. */
+    uint32_t *view_cols[RW_MAX_LAYERS];
+    size_t view_cap[RW_MAX_LAYERS];
     uint64_t step;        /* optimizer steps taken (Adam bias correction) */
     rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
     int has_moments;
@@ -209,7 +212,9 @@ typedef struct rw_cand {
 void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c);
 
 /* Forward: a = act(W x + b), x is I x B feature-major. Softmax handled by
- * the loss. */
+ * the loss. They write only L->a (and read the rest of L), so
+ * rw_net_predict_with runs them on shallow copies of a layer whose `a`
+ * points at the caller's workspace. */
 void rw_dense_forward(rw_layer *L, const float *x, size_t B);
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B);
 /* Backward given L->d (dL/dz, O x B): accumulates gw, gb (overwrite) and
@@ -233,8 +238,6 @@ void rw_sparse_backward_ref(const rw_layer *L, const float *x,
 void rw_act_forward(rw_activation act, float *v, size_t n);
 /* d[i] *= act'(z[i]) computed from a[i] = act(z[i]). */
 void rw_act_backward(rw_activation act, const float *a, float *d, size_t n);
-const char *rw_act_name(rw_activation act);
-int rw_act_parse(const char *s, rw_activation *out);
 
 /* Loss (loss.c): on the output layer's activations (feature-major C x B).
  * Cross-entropy applies softmax in place to `a` and writes
@@ -298,7 +301,7 @@ rw_status rw_plasticity_epoch_end(rw_net *net, const rw_train_config *cfg,
 /* Hebbian growth for rewire.c: fills keys (sorted o*in+i) with the n most
  * co-active unconnected pairs of layer l (pre = layer l-1's activity). */
 rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
-                          rw_rng *rng, rw_error *err);
+                          rw_error *err);
 
 /* Pruning (prune.c). Density of the cubic schedule (Zhu and Gupta 2017)
  * at `progress` in [0,1] from d0 to df: df + (d0 - df) (1 - progress)^3.
@@ -366,8 +369,8 @@ struct rw_dataset {
     char name[256];
 };
 
-/* Allocates an empty dataset with room for n x f features (+labels or
- * targets). */
+/* Allocates an empty dataset with room for n x f features (+labels when
+ * classes > 0, or targets; neither for unlabelled data). */
 rw_dataset *rw_dataset_alloc(size_t n, size_t f, size_t classes,
                              size_t targets, rw_error *err);
 

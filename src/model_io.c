@@ -319,6 +319,16 @@ static rw_status check_saveable(const rw_net *net, const char *path,
     if (net->n_layers == 0 || net->n_layers != net->cfg.n_layers)
         return rw_fail(err, RW_ERR_ARG, "cannot save %s: the network has no "
                        "layers or disagrees with its config", path);
+    /* The file holds at least the layers' payloads (and the transform):
+     * the loader accepts a sparse layer of up to an eighth of that in
+     * inputs. */
+    uint64_t least = net->shift ? 8 * (uint64_t)in : 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        uint64_t len;
+        if (layer_payload_len(net->layers[l].kind, net->layers[l].out,
+                              net->layers[l].nw, &len))
+            least += len;
+    }
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
         const rw_layer_spec *s = &net->cfg.layers[l];
@@ -330,6 +340,14 @@ static rw_status check_saveable(const rw_net *net, const char *path,
         if (!isfinite(s->density))
             return rw_fail(err, RW_ERR_ARG, "cannot save %s: layer %zu "
                            "density is not finite", path, l + 1);
+        if (L->kind == RW_LAYER_SPARSE && L->in > RW_MODEL_FREE_INPUTS &&
+            L->in > least / 8)
+            return rw_fail(err, RW_ERR_UNSUPPORTED, "cannot save %s: sparse "
+                           "layer %zu has %zu inputs but only %zu "
+                           "connections; a model file may hold a sparse layer "
+                           "of more than %llu inputs only with at least 8 "
+                           "bytes of file per input", path, l + 1, L->in,
+                           L->nw, (unsigned long long)RW_MODEL_FREE_INPUTS);
         struct { const float *a; size_t n; const char *what; } arr[] = {
             {L->w, L->nw, "weight"}, {L->b, L->out, "bias"},
             {L->m1, L->nw, "optimizer moment"}, {L->bm1, L->out, "optimizer moment"},
@@ -883,7 +901,7 @@ static bool parse_layer(cursor *c, const toc *t, rw_net *net, size_t l)
                    "%llu x %llu)", l + 1, (unsigned long long)nnz,
                    (unsigned long long)in, (unsigned long long)out);
     if (kind == RW_LAYER_SPARSE) {
-        uint64_t cap = 8 * (uint64_t)c->len;
+        uint64_t cap = (uint64_t)c->len / 8;
         if (cap < RW_MODEL_FREE_INPUTS)
             cap = RW_MODEL_FREE_INPUTS;
         if (in > RW_COL_MASK || in > cap)

@@ -244,6 +244,8 @@ void rw_net_free(rw_net *net)
         return;
     for (size_t l = 0; l < net->n_layers; l++)
         rw_layer_free(&net->layers[l]);
+    for (size_t l = 0; l < RW_MAX_LAYERS; l++)
+        rw_free(net->view_cols[l]);
     rw_free(net->shift);
     rw_free(net->scale);
     rw_free(net->x0);
@@ -277,6 +279,8 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
     net->x0 = NULL;
     net->batch_cap = 0;
     net->cur_batch = 0;
+    memset(net->view_cols, 0, sizeof net->view_cols);
+    memset(net->view_cap, 0, sizeof net->view_cap);
     bool ok = true;
     net->shift = dup_array(src->shift, src->cfg.n_inputs, sizeof(float), &ok, err);
     net->scale = dup_array(src->scale, src->cfg.n_inputs, sizeof(float), &ok, err);
@@ -381,7 +385,22 @@ rw_status rw_net_layer_view(rw_net *net, size_t layer, rw_layer_view *out,
     out->grad_weights = L->gw;
     out->grad_bias = L->gb;
     out->row_ptr = L->row_ptr;
-    out->cols = L->col;
+    out->cols = NULL;
+    if (L->kind != RW_LAYER_SPARSE)
+        return RW_OK;
+    /* A copy without the internal "initial" flag, so that cols[k] is an
+     * input index as the header promises. */
+    if (!net->view_cols[layer] || net->view_cap[layer] < L->nw) {
+        uint32_t *c = rw_alloc(L->nw, sizeof *c, "layer view", err);
+        if (!c)
+            return RW_ERR_NOMEM;
+        rw_free(net->view_cols[layer]);
+        net->view_cols[layer] = c;
+        net->view_cap[layer] = L->nw;
+    }
+    for (size_t k = 0; k < L->nw; k++)
+        net->view_cols[layer][k] = L->col[k] & RW_COL_MASK;
+    out->cols = net->view_cols[layer];
     return RW_OK;
 }
 
@@ -458,11 +477,10 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
  * samples at a time, so that each feature's 16 values go to one cache line
  * instead of one line per value; the blocks of samples are independent and
  * shared among the threads. */
-void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
-                          size_t n, size_t col0, size_t B)
+static void gather(const rw_net *net, float *x0, const float *x,
+                   const size_t *idx, size_t n, size_t col0, size_t B)
 {
     size_t I = net->cfg.n_inputs;
-    float *x0 = net->x0;
     const float *sh = net->shift, *sc = net->scale;
     long blocks = (long)((n + 15) / 16);
 #pragma omp parallel for schedule(static) if (n * I >= ((size_t)1 << 16))
@@ -482,6 +500,12 @@ void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
                     d[j] = rows[j][i];
         }
     }
+}
+
+void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
+                          size_t n, size_t col0, size_t B)
+{
+    gather(net, net->x0, x, idx, n, col0, B);
     net->cur_batch = B;
 }
 
@@ -587,13 +611,35 @@ rw_status rw_net_gradient(rw_net *net, const float *x, const int32_t *labels,
 }
 
 #define PREDICT_CHUNK 256
+/* Activation floats (16 MiB) a predicting pass may always allocate; above
+ * that, a pass stays within the model's parameter count, so that a model
+ * with millions of outputs does not get buffers 256 times its size. */
+#define PREDICT_FREE_FLOATS ((size_t)1 << 22)
+
+/* Samples per pass of a fresh network: PREDICT_CHUNK, fewer when the
+ * activations of so many (2 floats per neuron and sample) would exceed the
+ * model's parameters or PREDICT_FREE_FLOATS, whichever is larger. */
+static size_t default_chunk(const rw_net *net)
+{
+    size_t units = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        units += net->layers[l].out;
+    units += net->cfg.n_inputs;
+    size_t budget = rw_net_parameters(net);
+    if (budget < PREDICT_FREE_FLOATS)
+        budget = PREDICT_FREE_FLOATS;
+    size_t chunk = budget / (2 * units);
+    if (chunk < 1)
+        chunk = 1;
+    return chunk < PREDICT_CHUNK ? chunk : PREDICT_CHUNK;
+}
 
 /* Samples per forward pass when predicting or evaluating: the training
  * batch when buffers exist (no reallocation of large activations), else
- * PREDICT_CHUNK. */
+ * default_chunk. */
 static size_t chunk_of(const rw_net *net)
 {
-    return net->batch_cap ? net->batch_cap : PREDICT_CHUNK;
+    return net->batch_cap ? net->batch_cap : default_chunk(net);
 }
 
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
@@ -614,6 +660,97 @@ rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
         for (size_t j = 0; j < B; j++)
             for (size_t c = 0; c < C; c++)
                 out[(s + j) * C + c] = a[c * B + j];
+    }
+    return RW_OK;
+}
+
+struct rw_workspace {
+    size_t cap; /* samples per pass */
+    size_t inputs, n_layers;
+    size_t units[RW_MAX_LAYERS];
+    float *x0;                 /* inputs x cap */
+    float *a[RW_MAX_LAYERS];   /* units[l] x cap */
+};
+
+void rw_workspace_free(rw_workspace *ws)
+{
+    if (!ws)
+        return;
+    rw_free(ws->x0);
+    for (size_t l = 0; l < ws->n_layers; l++)
+        rw_free(ws->a[l]);
+    rw_free(ws);
+}
+
+rw_workspace *rw_workspace_create(const rw_net *net, size_t batch,
+                                  rw_error *err)
+{
+    if (!net) {
+        rw_fail(err, RW_ERR_ARG, "workspace: network is NULL");
+        return NULL;
+    }
+    rw_workspace *ws = rw_calloc(1, sizeof *ws, "workspace", err);
+    if (!ws)
+        return NULL;
+    ws->cap = batch ? batch : default_chunk(net);
+    ws->inputs = net->cfg.n_inputs;
+    ws->n_layers = net->n_layers;
+    size_t n;
+    if (!rw_mul_ok(ws->inputs, ws->cap, &n))
+        goto too_large;
+    if (!(ws->x0 = rw_alloc(n, sizeof(float), "workspace inputs", err)))
+        goto fail;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        ws->units[l] = net->layers[l].out;
+        if (!rw_mul_ok(ws->units[l], ws->cap, &n))
+            goto too_large;
+        ws->a[l] = rw_alloc(n, sizeof(float), "workspace activations", err);
+        if (!ws->a[l])
+            goto fail;
+    }
+    return ws;
+too_large:
+    rw_fail(err, RW_ERR_NOMEM, "workspace: a batch of %zu is too large",
+            ws->cap);
+fail:
+    rw_workspace_free(ws);
+    return NULL;
+}
+
+rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
+                              const float *x, size_t n, float *out,
+                              rw_error *err)
+{
+    if (!net || !ws || (!x && n) || (!out && n))
+        return rw_fail(err, RW_ERR_ARG, "predict: NULL argument");
+    bool fits = ws->inputs == net->cfg.n_inputs && ws->n_layers == net->n_layers;
+    for (size_t l = 0; fits && l < net->n_layers; l++)
+        fits = net->layers[l].out <= ws->units[l];
+    if (!fits)
+        return rw_fail(err, RW_ERR_ARG, "predict: the workspace was made for "
+                       "a network of another shape (create it again after "
+                       "neurons are added)");
+    size_t C = rw_net_outputs(net);
+    for (size_t s = 0; s < n; s += ws->cap) {
+        size_t B = n - s < ws->cap ? n - s : ws->cap;
+        gather(net, ws->x0, x + s * net->cfg.n_inputs, NULL, B, 0, B);
+        const float *in = ws->x0;
+        for (size_t l = 0; l < net->n_layers; l++) {
+            /* A shallow copy that writes its output into the workspace:
+             * the network itself is only read. */
+            rw_layer L = net->layers[l];
+            L.a = ws->a[l];
+            if (L.kind == RW_LAYER_SPARSE)
+                rw_sparse_forward(&L, in, B);
+            else
+                rw_dense_forward(&L, in, B);
+            if (L.act == RW_ACT_SOFTMAX)
+                rw_softmax_columns(L.a, L.out, B);
+            in = L.a;
+        }
+        for (size_t j = 0; j < B; j++)
+            for (size_t c = 0; c < C; c++)
+                out[(s + j) * C + c] = in[c * B + j];
     }
     return RW_OK;
 }

@@ -374,7 +374,7 @@ static rw_status rewire_layer(rw_net *net, size_t l, rw_rewire_kind kind,
         grow_random(L, rng, keys, dropped);
         sd = GROW_SCALE * sqrt(2.0 / ((double)nnz / (double)L->out));
     } else if (kind == RW_REWIRE_HEBBIAN) {
-        rw_status s = rw_grow_hebbian(net, l, keys, dropped, rng, err);
+        rw_status s = rw_grow_hebbian(net, l, keys, dropped, err);
         if (s != RW_OK) {
             rw_free(keys);
             return s;

@@ -519,10 +519,10 @@ static void test_hebbian(void)
     uint64_t keys[2];
     rw_rng rng;
     rw_rng_seed(&rng, 1);
-    CHECK_OK(rw_grow_hebbian(net, 0, keys, 1, &rng, &err), &err);
+    CHECK_OK(rw_grow_hebbian(net, 0, keys, 1, &err), &err);
     CHECK_MSG(keys[0] == best_key, "picked %llu, best %zu (%.4f)",
               (unsigned long long)keys[0], best_key, best);
-    CHECK_OK(rw_grow_hebbian(net, 0, keys, 2, &rng, &err), &err);
+    CHECK_OK(rw_grow_hebbian(net, 0, keys, 2, &err), &err);
     size_t lo = best_key < second_key ? best_key : second_key;
     size_t hi = best_key < second_key ? second_key : best_key;
     CHECK(keys[0] == lo && keys[1] == hi);
