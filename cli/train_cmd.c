@@ -665,6 +665,15 @@ static void print_json(const train_opts_t *o, rw_net *net,
         json_num(stdout, li.density);
     }
     printf("]");
+    rw_dist_stats ds = rw_dist_last_stats();
+    printf(",\"ranks\":%d", rw_dist_size());
+    if (ds.ranks > 1) {
+        printf(",\"allreduce_bytes_per_step\":%zu,\"comm_share\":",
+               ds.bytes_per_step);
+        json_num(stdout, r->train_seconds > 0 ? ds.comm_seconds / r->train_seconds
+                                              : 0.0);
+        printf(",\"topology_checks\":%zu", ds.checks);
+    }
     if (o->save) {
         printf(",\"model\":");
         json_str(stdout, o->save);
@@ -706,7 +715,8 @@ int cmd_train(int argc, char **argv)
     int rc = parse_train_options(C, argc, argv, &o, NULL, NULL, NULL, train_help);
     if (rc >= 0)
         return rc;
-    rw_set_threads(o.threads);
+    cli_dist_threads(o.threads);
+    cli_dist_outputs(&o);
     rw_error err;
     rw_error_clear(&err);
     int exit_code = 1;
@@ -923,6 +933,7 @@ int cmd_train(int argc, char **argv)
         else if (isfinite(res.test_loss))
             printf("; test loss %.6g", res.test_loss);
         printf("\n");
+        cli_dist_report(stdout, res.train_seconds);
         if (o.save)
             printf("model saved to %s\n", o.save);
     }
