@@ -110,6 +110,9 @@ static int run(int argc, char **argv)
                 printf(" %s", paths[i]);
         printf(")\nthreads: %d (OMP_WAIT_POLICY=%s)\n", rw_get_threads(),
                getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default");
+        printf("MPI: %s\n", rw_dist_available()
+                                ? "yes (mpirun -np N rewire train ... trains data-parallel)"
+                                : "no (built without MPI)");
         return 0;
     }
     if (strcmp(cmd, "train") == 0)

@@ -86,8 +86,22 @@ static const char *const train_help =
     "  --log FILE             one JSON object per epoch (JSON Lines)\n"
     "  --plot DIR             write curves.png and connectivity.png into DIR\n"
     "  --json                 print one JSON object with the results at the end\n"
+    "                         (with \"ranks\", and under mpirun the bytes\n"
+    "                         all-reduced per step and the communication share)\n"
     "  --quiet                no progress output\n"
     "  --help                 this text\n"
+    "data-parallel, in a build with MPI (rewire --version says so):\n"
+    "  mpirun -np N rewire train ...   trains on N ranks. --batch is the global\n"
+    "                         batch: each rank takes its share (B/N samples) of\n"
+    "                         every batch, the gradients are summed over the\n"
+    "                         ranks once per step, and all ranks take the same\n"
+    "                         step and rewire alike (checked by a checksum after\n"
+    "                         each rewiring), so results match one process. Every\n"
+    "                         rank reads the same data and options; rank 0 alone\n"
+    "                         prints, logs, saves, plots and checkpoints. A\n"
+    "                         checkpoint resumes with any number of ranks.\n"
+    "                         --threads defaults to the cores over the ranks per\n"
+    "                         machine. --replay-batch (continual) is per rank.\n"
     "Progress goes to stderr: a bar on a terminal; otherwise (a file or a\n"
     "pipe) one line per epoch, and within an epoch a line at each further\n"
     "tenth once 5 s have passed since the last line, and at least every 30 s.\n";
@@ -672,6 +686,8 @@ static void print_json(const train_opts_t *o, rw_net *net,
                ds.bytes_per_step);
         json_num(stdout, r->train_seconds > 0 ? ds.comm_seconds / r->train_seconds
                                               : 0.0);
+        printf(",\"allreduce_steps\":%zu,\"comm_seconds\":", ds.steps);
+        json_num(stdout, ds.comm_seconds);
         printf(",\"topology_checks\":%zu", ds.checks);
     }
     if (o->save) {
