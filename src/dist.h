@@ -16,9 +16,8 @@
 
 /* ---- transport (dist_mpi.c / dist_none.c), besides rw_dist_init,
  * rw_dist_rank, rw_dist_size and the rest of the public part ---- */
-/* Element-wise sum of n floats over all ranks, in place. Every rank gets
- * bitwise the same result (each element is reduced on one rank and then
- * copied), so identical steps follow. */
+/* Element-wise sum of n floats over all ranks, in place; every rank gets
+ * the same bits (see dist_mpi.c), so identical steps follow. */
 rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err);
 /* Rank 0's n bytes to every rank. */
 rw_status rw_dist_bcast(void *buf, size_t n, rw_error *err);

@@ -5,12 +5,8 @@
 #include <limits.h>
 #include <mpi.h>
 #include <stdlib.h>
-#include <string.h>
 
 static int g_rank = 0, g_size = 1, g_joined = 0;
-static float *g_pad;     /* padded copy for the reduce-scatter */
-static float *g_out;     /* its result, gathered */
-static size_t g_pad_cap; /* floats in each */
 
 /* Started by mpirun (Open MPI, or a PMI launcher such as MPICH's Hydra or
  * Slurm)? Without one of these the process stays a single rank and never
@@ -42,10 +38,6 @@ rw_status rw_dist_init(int *argc, char ***argv, rw_error *err)
 void rw_dist_finalize(void)
 {
     rw_dist_release_buffers();
-    rw_free(g_pad);
-    rw_free(g_out);
-    g_pad = g_out = NULL;
-    g_pad_cap = 0;
     if (g_joined) {
         MPI_Finalize();
         g_joined = 0;
@@ -73,41 +65,25 @@ static rw_status mpi_fail(rw_error *err, int rc, const char *what)
     return rw_fail(err, RW_ERR_DIST, "rank %d: %s failed: %s", g_rank, what, msg);
 }
 
-/* A reduce-scatter followed by an all-gather: the ring all-reduce's two
- * halves, with the same bytes on the wire as MPI_Allreduce. Each element
- * is summed on exactly one rank and then copied, so every rank holds
- * bitwise the same sums whatever order the library adds them in. */
+/* One in-place MPI_Allreduce per call (in chunks of at most INT_MAX).
+ * Floats add commutatively, and each of Open MPI's algorithms (recursive
+ * doubling, ring, reduce-scatter plus all-gather, reduce plus broadcast)
+ * either sums an element on one rank and copies it or has pairs of ranks
+ * add the same two operands, so every rank gets the same bits; the
+ * checksum after each rewiring and epoch (dist.c) would stop a run where
+ * they did not. A reduce-scatter followed by an all-gather, which promises
+ * it by construction, measured 1.7x slower here (11 MB, 2 ranks: 13.9 ms
+ * against 8.0 ms). */
 rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err)
 {
-    if (g_size == 1 || n == 0)
+    if (g_size == 1)
         return RW_OK;
-    size_t P = (size_t)g_size;
-    /* Chunks whose per-rank share fits an int count. */
-    size_t max_per = (size_t)INT_MAX / 2, chunk_max = max_per * P;
-    for (size_t c0 = 0; c0 < n; c0 += chunk_max) {
-        size_t m = n - c0 < chunk_max ? n - c0 : chunk_max;
-        size_t per = (m + P - 1) / P, padded = per * P;
-        if (padded > g_pad_cap) {
-            rw_free(g_pad);
-            rw_free(g_out);
-            g_pad = rw_alloc(padded, sizeof(float), "all-reduce buffer", err);
-            g_out = rw_alloc(padded, sizeof(float), "all-reduce buffer", err);
-            g_pad_cap = g_pad && g_out ? padded : 0;
-            if (!g_pad_cap)
-                return RW_ERR_NOMEM;
-        }
-        memcpy(g_pad, v + c0, m * sizeof(float));
-        memset(g_pad + m, 0, (padded - m) * sizeof(float));
-        int rc = MPI_Reduce_scatter_block(g_pad, g_out + (size_t)g_rank * per,
-                                          (int)per, MPI_FLOAT, MPI_SUM,
-                                          MPI_COMM_WORLD);
+    for (size_t c0 = 0; c0 < n; c0 += (size_t)INT_MAX) {
+        size_t m = n - c0 < (size_t)INT_MAX ? n - c0 : (size_t)INT_MAX;
+        int rc = MPI_Allreduce(MPI_IN_PLACE, v + c0, (int)m, MPI_FLOAT, MPI_SUM,
+                               MPI_COMM_WORLD);
         if (rc != MPI_SUCCESS)
-            return mpi_fail(err, rc, "reduce-scatter");
-        rc = MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, g_out, (int)per,
-                           MPI_FLOAT, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS)
-            return mpi_fail(err, rc, "all-gather");
-        memcpy(v + c0, g_out, m * sizeof(float));
+            return mpi_fail(err, rc, "all-reduce");
     }
     return RW_OK;
 }
