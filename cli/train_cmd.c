@@ -874,6 +874,9 @@ int cmd_train(int argc, char **argv)
         static const char *const rn[] = {"none", "SET", "RigL", "Hebbian"};
         fprintf(stderr, ", %zu connections, %zu parameters; rewiring: %s\n",
                 rw_net_connections(net), rw_net_parameters(net), rn[o.tc.rewire]);
+        if (rw_dist_size() > 1)
+            fprintf(stderr, "ranks: %d (data-parallel, global batch %zu), ",
+                    rw_dist_size(), o.tc.batch);
         fprintf(stderr, "threads: %d, GEMM: %s, sparse kernels: %s\n",
                 rw_get_threads(), rw_gemm_info(), rw_isa());
     }
