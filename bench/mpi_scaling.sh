@@ -27,7 +27,9 @@ for net in dense sparse5; do
   [ "$net" = sparse5 ] && extra=(--density 0.05 --rewire set)
   for run in $runs; do
     r=${run%x*} t=${run#*x}
-    out=$(mpirun --oversubscribe -np "$r" "$rw" train --data "$tmp/data.csv" \
+    # --bind-to none: Open MPI binds 1 or 2 ranks to one core each by
+    # default, which would give a 1-rank, 2-thread run a single core.
+    out=$(mpirun --oversubscribe --bind-to none -np "$r" "$rw" train --data "$tmp/data.csv" \
       --holdout 0.05 --hidden 1000,1000,1000 --epochs "$epochs" --batch 128 \
       --threads "$t" --quiet --json "${extra[@]}")
     sps=$(field samples_per_second <<< "$out")
