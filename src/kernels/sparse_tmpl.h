@@ -292,6 +292,44 @@ KDRIVERS(bwd_input,
 /* gw[t] (+)= dot(dr[j..], x[col[t], j..]) for the connections of one output
  * row, whose error row dr stays in registers. Two partial sums per
  * connection halve the chain of dependent multiply-adds. */
+/* The lane sums of four vectors at once, as one 4-float vector: a
+ * transposing tree of pairwise adds (a fixed order), a few shuffles for
+ * four connections instead of a whole reduction for each. */
+KINLINE KV4 kv_sum4(KV a, KV b, KV c, KV d)
+{
+#if VW == 16
+    typedef float KV8 __attribute__((vector_size(32)));
+#define KV_HALF8(v) (__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + \
+                     __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15))
+    KV8 a8 = KV_HALF8(a), b8 = KV_HALF8(b), c8 = KV_HALF8(c), d8 = KV_HALF8(d);
+#undef KV_HALF8
+#elif VW == 8
+    typedef KV KV8;
+    KV8 a8 = a, b8 = b, c8 = c, d8 = d;
+#endif
+#if VW >= 8
+#define KV_HADD8(x, y)                                                       \
+    (__builtin_shufflevector(x, y, 0, 2, 8, 10, 4, 6, 12, 14) +              \
+     __builtin_shufflevector(x, y, 1, 3, 9, 11, 5, 7, 13, 15))
+    KV8 ab = KV_HADD8(a8, b8), cd = KV_HADD8(c8, d8);
+    KV8 h = KV_HADD8(ab, cd);
+#undef KV_HADD8
+    return __builtin_shufflevector(h, h, 0, 1, 2, 3) +
+           __builtin_shufflevector(h, h, 4, 5, 6, 7);
+#else
+    KV4 ab = __builtin_shufflevector(a, b, 0, 2, 4, 6) +
+             __builtin_shufflevector(a, b, 1, 3, 5, 7);
+    KV4 cd = __builtin_shufflevector(c, d, 0, 2, 4, 6) +
+             __builtin_shufflevector(c, d, 1, 3, 5, 7);
+    return __builtin_shufflevector(ab, cd, 0, 2, 4, 6) +
+           __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
+#endif
+}
+
+/* gw[t] (+)= dot(dr[j..], x[col[t], j..]) for the connections of one output
+ * row, whose error row dr stays in registers. Four connections at a time,
+ * each its own chain of multiply-adds, and their four sums formed and
+ * stored together; the rest one at a time. */
 KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
                        const uint32_t *restrict col, float *restrict gw,
                        size_t t0, size_t t1, size_t B, size_t j, bool first,
@@ -300,11 +338,31 @@ KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
     KV dv[GRAD_NV];
     for (int u = 0; u < nv; u++)
         dv[u] = kv_load(dr + j + u * VW);
-    for (size_t t = t0; t < t1; t++) {
+    size_t t = t0;
+    for (; t + 4 <= t1; t += 4) {
+        const float *xr[4];
+        for (int c = 0; c < 4; c++) {
+            xr[c] = x + (size_t)(col[t + c] & RW_COL_MASK) * B + j;
+            if (pfm != PF_NONE && t + c + KPF_DIST(pfm) < t1)
+                kv_prefetch(x + (size_t)(col[t + c + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
+                            pfm, nv, rest);
+        }
+        KV p[4];
+        for (int c = 0; c < 4; c++)
+            p[c] = kv_splat(0.0f);
+        for (int u = 0; u < nv; u++)
+            for (int c = 0; c < 4; c++)
+                p[c] += dv[u] * kv_load(xr[c] + u * VW);
+        KV4 g = kv_sum4(p[0], p[1], p[2], p[3]);
+        if (!first) {
+            KV4 old;
+            memcpy(&old, gw + t, sizeof old);
+            g += old;
+        }
+        memcpy(gw + t, &g, sizeof g);
+    }
+    for (; t < t1; t++) {
         const float *xr = x + (size_t)(col[t] & RW_COL_MASK) * B + j;
-        if (pfm != PF_NONE && t + KPF_DIST(pfm) < t1)
-            kv_prefetch(x + (size_t)(col[t + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
-                        pfm, nv, rest);
         KV p0 = kv_splat(0.0f), p1 = kv_splat(0.0f);
         for (int u = 0; u + 1 < nv; u += 2) {
             p0 += dv[u] * kv_load(xr + u * VW);
