@@ -289,9 +289,6 @@ KDRIVERS(bwd_input,
 
 /* ---------------- weight gradients in row order ---------------- */
 
-/* gw[t] (+)= dot(dr[j..], x[col[t], j..]) for the connections of one output
- * row, whose error row dr stays in registers. Two partial sums per
- * connection halve the chain of dependent multiply-adds. */
 /* The lane sums of four vectors at once, as one 4-float vector: a
  * transposing tree of pairwise adds (a fixed order), a few shuffles for
  * four connections instead of a whole reduction for each. */
