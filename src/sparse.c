@@ -204,7 +204,7 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
         for (long o = 0; o < O; o++) {
             float *a = L->a + (size_t)o * B;
             K->fwd_row[st](a, L->b[o], false, x, L->col, L->w, L->row_ptr[o],
-                           L->row_ptr[o + 1], B, 0, B);
+                           L->row_ptr[o + 1], L->nw, B, 0, B);
             if (!K->act_row(L->act, a, B))
                 rw_act_forward(L->act, a, B);
         }
@@ -215,7 +215,8 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 #pragma omp parallel for schedule(dynamic, 64) if (par)
         for (long o = 0; o < O; o++)
             K->fwd_row[st](L->a + (size_t)o * B, L->b[o], false, x, L->col,
-                           L->w, L->row_ptr[o], L->row_ptr[o + 1], B, j0, n);
+                           L->w, L->row_ptr[o], L->row_ptr[o + 1], L->nw, B,
+                           j0, n);
     }
     rw_act_forward(L->act, L->a, L->out * B);
 }
@@ -248,8 +249,8 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
                 for (long i = 0; i < I; i++)
                     K->bwd_input[st](L->d, x + (size_t)i * B, L->t_row,
                                      L->t_k, L->w, L->gw, dx + (size_t)i * B,
-                                     L->tcol_ptr[i], L->tcol_ptr[i + 1], B,
-                                     j0, n);
+                                     L->tcol_ptr[i], L->tcol_ptr[i + 1],
+                                     L->nw, B, j0, n);
             } else {
                 /* The first layer wants no input error: its gradients in
                  * row order read its few input rows instead of random rows
@@ -257,8 +258,8 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
 #pragma omp for schedule(dynamic, 32)
                 for (long o = 0; o < O; o++)
                     K->grad_row[st](L->d + (size_t)o * B, x, L->col, L->gw,
-                                    L->row_ptr[o], L->row_ptr[o + 1], B, j0,
-                                    n);
+                                    L->row_ptr[o], L->row_ptr[o + 1], L->nw,
+                                    B, j0, n);
             }
         }
     }

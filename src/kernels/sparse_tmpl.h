@@ -124,7 +124,7 @@ KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 /* out[j..j+nv*VW) = (acc ? out : init) + sum_t wt[t] * src[idx[t], j..]. */
 KINLINE void fwd_tile(float *restrict out, float init, bool acc,
                       const float *restrict src, const uint32_t *restrict idx,
-                      const float *restrict wt, size_t t0, size_t t1, size_t B,
+                      const float *restrict wt, size_t t0, size_t t1, size_t tmax, size_t B,
                       size_t j, int pfm, size_t rest, int nv)
 {
     KV a[FWD_NV];
@@ -132,7 +132,7 @@ KINLINE void fwd_tile(float *restrict out, float init, bool acc,
         a[u] = acc ? kv_load(out + j + u * VW) : kv_splat(init);
     for (size_t t = t0; t < t1; t++) {
         const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j;
-        if (pfm != PF_NONE && t + KPF_DIST(pfm) < t1)
+        if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
             kv_prefetch(src + (size_t)(idx[t + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
                         pfm, nv, rest);
         KV w = kv_splat(wt[t]);
@@ -147,25 +147,25 @@ KINLINE void fwd_row_impl(float *restrict out, float init, bool acc,
                            const float *restrict src,
                            const uint32_t *restrict idx,
                            const float *restrict wt, size_t t0, size_t t1,
-                           size_t B, size_t j0, size_t n,
+                           size_t tmax, size_t B, size_t j0, size_t n,
                            bool stream)
 {
     size_t j = j0, end = j0 + n;
     for (; j + FWD_NV * VW <= end; j += FWD_NV * VW)
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), FWD_NV);
     if (FWD_NV > 4 && j + 4 * VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), 4);
         j += 4 * VW;
     }
     if (FWD_NV > 2 && j + 2 * VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), 2);
         j += 2 * VW;
     }
     if (FWD_NV > 1 && j + VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, B, j,
+        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), 1);
         j += VW;
     }
@@ -180,8 +180,8 @@ KINLINE void fwd_row_impl(float *restrict out, float init, bool acc,
 KDRIVERS(fwd_row,
          (float *restrict out, float init, bool acc, const float *restrict src,
           const uint32_t *restrict idx, const float *restrict wt, size_t t0,
-          size_t t1, size_t B, size_t j0, size_t n),
-         out, init, acc, src, idx, wt, t0, t1, B, j0, n)
+          size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
+         out, init, acc, src, idx, wt, t0, t1, tmax, B, j0, n)
 
 /* ---------------- backward through the transposed index ---------------- */
 
@@ -192,7 +192,7 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
                       const uint32_t *restrict t_row,
                       const uint32_t *restrict t_k, const float *restrict w,
                       float *restrict gw, float *restrict dxi, size_t t0,
-                      size_t t1, size_t B, size_t j, bool first, int pfm,
+                      size_t t1, size_t tmax, size_t B, size_t j, bool first, int pfm,
                       size_t rest, int nv)
 {
     KV x[BWD_NV], a[BWD_NV];
@@ -203,10 +203,10 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
     }
     for (size_t t = t0; t < t1; t++) {
         const float *dr = d + (size_t)t_row[t] * B + j;
-        if (pfm != PF_NONE && t + KPF_DIST(pfm) < t1)
+        if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
             kv_prefetch(d + (size_t)t_row[t + KPF_DIST(pfm)] * B + j, pfm, nv,
                         rest);
-        if (pfm == PF_FAR && t + KPF_FAR < t1) {
+        if (pfm == PF_FAR && t + KPF_FAR < tmax) {
             __builtin_prefetch(w + t_k[t + KPF_FAR], 0, 0);
             __builtin_prefetch(gw + t_k[t + KPF_FAR], 1, 0);
         }
@@ -246,25 +246,25 @@ KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
                              const uint32_t *restrict t_k,
                              const float *restrict w, float *restrict gw,
                              float *restrict dxi, size_t t0, size_t t1,
-                             size_t B, size_t j0, size_t n,
+                             size_t tmax, size_t B, size_t j0, size_t n,
                              bool stream)
 {
     size_t j = j0, end = j0 + n;
     for (; j + BWD_NV * VW <= end; j += BWD_NV * VW)
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), BWD_NV);
     if (BWD_NV > 4 && j + 4 * VW <= end) {
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), 4);
         j += 4 * VW;
     }
     if (BWD_NV > 2 && j + 2 * VW <= end) {
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), 2);
         j += 2 * VW;
     }
     if (BWD_NV > 1 && j + VW <= end) {
-        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j, j == 0,
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), 1);
         j += VW;
     }
@@ -284,8 +284,8 @@ KDRIVERS(bwd_input,
          (const float *restrict d, const float *restrict xi,
           const uint32_t *restrict t_row, const uint32_t *restrict t_k,
           const float *restrict w, float *restrict gw, float *restrict dxi,
-          size_t t0, size_t t1, size_t B, size_t j0, size_t n),
-         d, xi, t_row, t_k, w, gw, dxi, t0, t1, B, j0, n)
+          size_t t0, size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
+         d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n)
 
 /* ---------------- weight gradients in row order ---------------- */
 
@@ -329,7 +329,7 @@ KINLINE KV4 kv_sum4(KV a, KV b, KV c, KV d)
  * stored together; the rest one at a time. */
 KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
                        const uint32_t *restrict col, float *restrict gw,
-                       size_t t0, size_t t1, size_t B, size_t j, bool first,
+                       size_t t0, size_t t1, size_t tmax, size_t B, size_t j, bool first,
                        int pfm, size_t rest, int nv)
 {
     KV dv[GRAD_NV];
@@ -340,7 +340,7 @@ KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
         const float *xr[4];
         for (int c = 0; c < 4; c++) {
             xr[c] = x + (size_t)(col[t + c] & RW_COL_MASK) * B + j;
-            if (pfm != PF_NONE && t + c + KPF_DIST(pfm) < t1)
+            if (pfm != PF_NONE && t + c + KPF_DIST(pfm) < tmax)
                 kv_prefetch(x + (size_t)(col[t + c + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
                             pfm, nv, rest);
         }
@@ -374,25 +374,25 @@ KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
 
 KINLINE void grad_row_impl(const float *restrict dr, const float *restrict x,
                             const uint32_t *restrict col, float *restrict gw,
-                            size_t t0, size_t t1, size_t B, size_t j0,
+                            size_t t0, size_t t1, size_t tmax, size_t B, size_t j0,
                             size_t n, bool stream)
 {
     size_t j = j0, end = j0 + n;
     for (; j + GRAD_NV * VW <= end; j += GRAD_NV * VW)
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), GRAD_NV);
     if (GRAD_NV > 4 && j + 4 * VW <= end) {
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), 4);
         j += 4 * VW;
     }
     if (GRAD_NV > 2 && j + 2 * VW <= end) {
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), 2);
         j += 2 * VW;
     }
     if (GRAD_NV > 1 && j + VW <= end) {
-        grad_tile(dr, x, col, gw, t0, t1, B, j, j == 0,
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
                  TILE_PF(j), 1);
         j += VW;
     }
@@ -406,8 +406,8 @@ KINLINE void grad_row_impl(const float *restrict dr, const float *restrict x,
 KDRIVERS(grad_row,
          (const float *restrict dr, const float *restrict x,
           const uint32_t *restrict col, float *restrict gw, size_t t0,
-          size_t t1, size_t B, size_t j0, size_t n),
-         dr, x, col, gw, t0, t1, B, j0, n)
+          size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
+         dr, x, col, gw, t0, t1, tmax, B, j0, n)
 
 /* ---------------- bias gradients ---------------- */
 
