@@ -188,8 +188,10 @@ void rw_layer_free(rw_layer *L);
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs);
 /* Rebuilds the transposed index of a sparse layer from its CSR arrays. */
 void rw_sparse_build_transpose(rw_layer *L);
-/* Size of the cache blocks of the sparse passes (sparse.c); 0 restores the
- * default. Results do not depend on it; tests and benchmarks set it. */
+/* Bytes of randomly read rows above which the sparse passes tile the batch
+ * (sparse.c); 0 restores the default (no tiling). Forward results do not
+ * depend on it; weight gradients may differ in rounding. Tests and
+ * benchmarks set it. */
 void rw_sparse_set_block_bytes(size_t bytes);
 
 /* Helpers shared by rewiring, pruning and neuron turnover (rewire.c). A

@@ -158,8 +158,19 @@ void rw_sparse_build_transpose(rw_layer *L)
  * that the tile of every neuron's row fits in the cache: the connections
  * are streamed once per tile, in order, and the random reads hit the
  * cache. A lane's sum does not depend on the tiling, so the forward pass
- * gives the same results for any tile. */
-#define BLOCK_BYTES_DEFAULT ((size_t)256 << 10)
+ * gives the same results for any tile.
+ *
+ * It is off by default: measured on a 2-vCPU Zen 3 virtual machine, whose
+ * random reads cost 300 ns past about 2 MB (its 32 MB L3 is shared with
+ * other guests), tiles sized for the L2 (256 KiB) changed nothing at
+ * 1000x1000, and at 333333x333333 (0.012%, batch 128, 1 thread) 16-column
+ * tiles made the forward pass slower (1.15 -> 1.35 s) and the backward
+ * pass no faster beyond the noise (1.73 -> 1.47 s in one run, 1.44 -> 1.82
+ * in another). Whole rows fetched far ahead (the kernels' streaming build)
+ * serve such layers instead. rw_sparse_set_block_bytes (bench_sparse's
+ * sixth argument) turns tiling on for machines whose caches do hold a
+ * tile. */
+#define BLOCK_BYTES_DEFAULT SIZE_MAX
 static size_t block_bytes = BLOCK_BYTES_DEFAULT;
 
 void rw_sparse_set_block_bytes(size_t bytes)
