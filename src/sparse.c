@@ -201,6 +201,17 @@ static bool streams(size_t n, size_t B)
     return n * B * sizeof(float) > stream_bytes;
 }
 
+/* The activation the forward kernel applies before it stores a tile, if
+ * the layer's is one it can (the others run after it, elementwise). */
+static int kernel_act(rw_activation act)
+{
+    switch (act) {
+    case RW_ACT_RELU: return RW_KACT_RELU;
+    case RW_ACT_LEAKY_RELU: return RW_KACT_LEAKY;
+    default: return RW_KACT_NONE;
+    }
+}
+
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 {
     const rw_sparse_kernels *K = rw_kernels();
@@ -208,28 +219,26 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
     bool par = L->nw * B > PAR_MIN_WORK;
     size_t bt = batch_tile(L->in, B, 2 * K->vec_floats);
     bool st = streams(L->in, bt);
-    if (bt == B) {
-        /* The activation goes on each row while it is still in the cache
-         * (it is elementwise, so the result is the same). */
+    int ka = kernel_act(L->act);
+    bool after = ka == RW_KACT_NONE && L->act != RW_ACT_IDENTITY &&
+                 L->act != RW_ACT_SOFTMAX;
+    /* Rows are independent, so the result does not depend on the schedule.
+     * Tiny layers are not worth waking the thread pool for. An activation
+     * the kernel cannot apply goes on each row while it is still in the
+     * cache (it is elementwise, so the result is the same). */
+    for (size_t j0 = 0; j0 < B; j0 += bt) {
+        size_t n = B - j0 < bt ? B - j0 : bt;
 #pragma omp parallel for schedule(dynamic, 32) if (par)
         for (long o = 0; o < O; o++) {
             float *a = L->a + (size_t)o * B;
-            K->fwd_row[st](a, L->b[o], false, x, L->col, L->w, L->row_ptr[o],
-                           L->row_ptr[o + 1], L->nw, B, 0, B);
-            if (!K->act_row(L->act, a, B))
+            K->fwd_row[st](a, L->b[o], ka, x, L->col, L->w, L->row_ptr[o],
+                           L->row_ptr[o + 1], L->nw, B, j0, n);
+            if (after && bt == B)
                 rw_act_forward(L->act, a, B);
         }
-        return;
     }
-    for (size_t j0 = 0; j0 < B; j0 += bt) {
-        size_t n = B - j0 < bt ? B - j0 : bt;
-#pragma omp parallel for schedule(dynamic, 64) if (par)
-        for (long o = 0; o < O; o++)
-            K->fwd_row[st](L->a + (size_t)o * B, L->b[o], false, x, L->col,
-                           L->w, L->row_ptr[o], L->row_ptr[o + 1], L->nw, B,
-                           j0, n);
-    }
-    rw_act_forward(L->act, L->a, L->out * B);
+    if (after && bt < B)
+        rw_act_forward(L->act, L->a, L->out * B);
 }
 
 /* Every sum below runs in a fixed order (batch tiles, vector lanes, lane

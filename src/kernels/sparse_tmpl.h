@@ -122,14 +122,38 @@ KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 /* ---------------- forward ---------------- */
 
 /* out[j..j+nv*VW) = (acc ? out : init) + sum_t wt[t] * src[idx[t], j..]. */
-KINLINE void fwd_tile(float *restrict out, float init, bool acc,
+/* The forward pass's activation, applied in the registers before a tile is
+ * stored: none, ReLU or leaky ReLU (the others call libm and are applied
+ * afterwards by rw_act_forward). */
+typedef int32_t KI __attribute__((vector_size(VW * 4)));
+
+KINLINE KV kv_act(KV x, int act)
+{
+    if (act == RW_KACT_NONE)
+        return x;
+    KI pos = x > kv_splat(0.0f);
+    KI neg = act == RW_KACT_RELU ? (KI)kv_splat(0.0f)
+                                 : (KI)(x * kv_splat(RW_LEAKY_SLOPE));
+    return (KV)(((KI)x & pos) | (neg & ~pos));
+}
+
+KINLINE float k_act(float x, int act)
+{
+    if (act == RW_KACT_NONE || x > 0.0f)
+        return x;
+    return act == RW_KACT_RELU ? 0.0f : RW_LEAKY_SLOPE * x;
+}
+
+/* out[j..j+nv*VW) = act(init + sum_t wt[t] * src[idx[t], j..]). */
+KINLINE void fwd_tile(float *restrict out, float init, int act,
                       const float *restrict src, const uint32_t *restrict idx,
-                      const float *restrict wt, size_t t0, size_t t1, size_t tmax, size_t B,
-                      size_t j, int pfm, size_t rest, int nv)
+                      const float *restrict wt, size_t t0, size_t t1,
+                      size_t tmax, size_t B, size_t j, int pfm, size_t rest,
+                      int nv)
 {
     KV a[FWD_NV];
     for (int u = 0; u < nv; u++)
-        a[u] = acc ? kv_load(out + j + u * VW) : kv_splat(init);
+        a[u] = kv_splat(init);
     for (size_t t = t0; t < t1; t++) {
         const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j;
         if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
@@ -140,10 +164,10 @@ KINLINE void fwd_tile(float *restrict out, float init, bool acc,
             a[u] += w * kv_load(xr + u * VW);
     }
     for (int u = 0; u < nv; u++)
-        kv_store(out + j + u * VW, a[u]);
+        kv_store(out + j + u * VW, kv_act(a[u], act));
 }
 
-KINLINE void fwd_row_impl(float *restrict out, float init, bool acc,
+KINLINE void fwd_row_impl(float *restrict out, float init, int act,
                            const float *restrict src,
                            const uint32_t *restrict idx,
                            const float *restrict wt, size_t t0, size_t t1,
@@ -152,36 +176,36 @@ KINLINE void fwd_row_impl(float *restrict out, float init, bool acc,
 {
     size_t j = j0, end = j0 + n;
     for (; j + FWD_NV * VW <= end; j += FWD_NV * VW)
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), FWD_NV);
     if (FWD_NV > 4 && j + 4 * VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), 4);
         j += 4 * VW;
     }
     if (FWD_NV > 2 && j + 2 * VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), 2);
         j += 2 * VW;
     }
     if (FWD_NV > 1 && j + VW <= end) {
-        fwd_tile(out, init, acc, src, idx, wt, t0, t1, tmax, B, j,
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
                  TILE_PF(j), 1);
         j += VW;
     }
     for (; j < end; j++) {
-        float s = acc ? out[j] : init;
+        float s = init;
         for (size_t t = t0; t < t1; t++)
             s += wt[t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
-        out[j] = s;
+        out[j] = k_act(s, act);
     }
 }
 
 KDRIVERS(fwd_row,
-         (float *restrict out, float init, bool acc, const float *restrict src,
+         (float *restrict out, float init, int act, const float *restrict src,
           const uint32_t *restrict idx, const float *restrict wt, size_t t0,
           size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
-         out, init, acc, src, idx, wt, t0, t1, tmax, B, j0, n)
+         out, init, act, src, idx, wt, t0, t1, tmax, B, j0, n)
 
 /* ---------------- backward through the transposed index ---------------- */
 
@@ -435,38 +459,11 @@ static void KNAME(row_sums)(const float *restrict d, float *restrict out,
     }
 }
 
-/* ---------------- the fused activation ---------------- */
-
-/* ReLU and leaky ReLU in place, on a row still in the cache; the other
- * activations call libm and are left to rw_act_forward (false). */
-typedef int32_t KI __attribute__((vector_size(VW * 4)));
-static bool KNAME(act_row)(rw_activation act, float *restrict v, size_t n)
-{
-    if (act == RW_ACT_IDENTITY)
-        return true;
-    if (act != RW_ACT_RELU && act != RW_ACT_LEAKY_RELU)
-        return false;
-    bool relu = act == RW_ACT_RELU;
-    float slope = relu ? 0.0f : RW_LEAKY_SLOPE;
-    KV zero = kv_splat(0.0f), sl = kv_splat(slope);
-    size_t j = 0;
-    for (; j + VW <= n; j += VW) {
-        KV x = kv_load(v + j);
-        KI pos = x > zero;
-        KI neg = relu ? (KI)zero : (KI)(x * sl);
-        kv_store(v + j, (KV)(((KI)x & pos) | (neg & ~pos)));
-    }
-    for (; j < n; j++)
-        v[j] = v[j] > 0.0f ? v[j] : (relu ? 0.0f : slope * v[j]);
-    return true;
-}
-
 const rw_sparse_kernels KNAME(rw_kernels) = {
     .fwd_row = {KNAME(fwd_row), KNAME(fwd_row_stream)},
     .bwd_input = {KNAME(bwd_input), KNAME(bwd_input_stream)},
     .grad_row = {KNAME(grad_row), KNAME(grad_row_stream)},
     .row_sums = KNAME(row_sums),
-    .act_row = KNAME(act_row),
     .vec_floats = VW,
     .bwd_tile = BWD_NV * VW,
 };
