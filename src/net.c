@@ -3,6 +3,7 @@
  * feature-major (internal.h). Softmax output layers are normalised per
  * column here; the cross-entropy gradient then is (p - onehot) / B. */
 #include "internal.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -473,13 +474,14 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     return RW_OK;
 }
 
-/* Gathers samples into the feature-major input: a transpose. Sixteen
- * samples at a time, so that each feature's 16 values go to one cache line
- * instead of one line per value; the blocks of samples are independent and
- * shared among the threads. */
+/* Gathers samples into the feature-major input: a transpose (the sparse
+ * kernels' gather, in registers). Sixteen samples at a time, so that each
+ * feature's 16 values go to one cache line instead of one line per value;
+ * the blocks of samples are independent and shared among the threads. */
 static void gather(const rw_net *net, float *x0, const float *x,
                    const size_t *idx, size_t n, size_t col0, size_t B)
 {
+    const rw_sparse_kernels *K = rw_kernels();
     size_t I = net->cfg.n_inputs;
     const float *sh = net->shift, *sc = net->scale;
     long blocks = (long)((n + 15) / 16);
@@ -489,16 +491,7 @@ static void gather(const rw_net *net, float *x0, const float *x,
         size_t j0 = (size_t)b * 16, nj = n - j0 < 16 ? n - j0 : 16;
         for (size_t j = 0; j < nj; j++)
             rows[j] = x + (idx ? idx[j0 + j] : j0 + j) * I;
-        float *dst = x0 + col0 + j0;
-        for (size_t i = 0; i < I; i++) {
-            float *d = dst + i * B;
-            if (sh)
-                for (size_t j = 0; j < nj; j++)
-                    d[j] = (rows[j][i] - sh[i]) * sc[i];
-            else
-                for (size_t j = 0; j < nj; j++)
-                    d[j] = rows[j][i];
-        }
+        K->gather(x0 + col0 + j0, B, rows, nj, I, sh, sc);
     }
 }
 

@@ -45,6 +45,11 @@ typedef struct rw_sparse_kernels {
     /* out[o] = sum of row o of d (B values), for o in [o0, o1). */
     void (*row_sums)(const float *d, float *out, size_t o0, size_t o1,
                      size_t B);
+    /* The batch gather, a transpose: for nj <= 16 sample rows of I
+     * features, dst[i * B + j] = (rows[j][i] - sh[i]) * sc[i], or
+     * rows[j][i] when sh is NULL. */
+    void (*gather)(float *dst, size_t B, const float *const *rows, size_t nj,
+                   size_t I, const float *sh, const float *sc);
     size_t vec_floats; /* floats per vector register */
     size_t bwd_tile;   /* floats per backward tile */
 } rw_sparse_kernels;

@@ -459,11 +459,100 @@ static void KNAME(row_sums)(const float *restrict d, float *restrict out,
     }
 }
 
+/* ---------------- the batch gather ---------------- */
+
+/* Samples into the feature-major input, a transpose: for nj <= 16 sample
+ * rows, dst[i * B + j] = (rows[j][i] - sh[i]) * sc[i] (or rows[j][i] when
+ * sh is NULL). Eight samples by eight features at a time are loaded as
+ * rows, standardised and transposed in the registers (4 by 4 for the
+ * generic path); the rest one value at a time, with the same arithmetic. */
+#if VW >= 8
+typedef float KT __attribute__((vector_size(32)));
+#define KTW 8
+#else
+typedef KV KT;
+#define KTW 4
+#endif
+
+KINLINE KT kt_load(const float *p)
+{
+    KT v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KINLINE void kt_transpose(KT r[KTW])
+{
+#if KTW == 8
+    KT t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int k = 0; k < 8; k += 4)
+        for (int h = 0; h < 2; h++) {
+            u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[k + 2 * h + 1] = __builtin_shufflevector(t[k + h], t[k + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    /* u[0..3]: features (0,4), (1,5), (2,6), (3,7) of samples 0-3; u[4..7]
+     * the same of samples 4-7. */
+    for (int f = 0; f < 4; f++) {
+        r[f] = __builtin_shufflevector(u[f], u[f + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[f + 4] = __builtin_shufflevector(u[f], u[f + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+#else
+    KT t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5);
+    KT t1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+    KT t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5);
+    KT t3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
+    r[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    r[1] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    r[2] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    r[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+#endif
+}
+
+static void KNAME(gather)(float *restrict dst, size_t B,
+                          const float *const *rows, size_t nj, size_t I,
+                          const float *restrict sh, const float *restrict sc)
+{
+    size_t i = 0;
+    if (nj % KTW == 0)
+        for (; i + KTW <= I; i += KTW) {
+            KT shv = {0}, scv = {0};
+            if (sh) {
+                shv = kt_load(sh + i);
+                scv = kt_load(sc + i);
+            }
+            for (size_t j0 = 0; j0 < nj; j0 += KTW) {
+                KT r[KTW];
+                for (int k = 0; k < KTW; k++) {
+                    r[k] = kt_load(rows[j0 + k] + i);
+                    if (sh)
+                        r[k] = (r[k] - shv) * scv;
+                }
+                kt_transpose(r);
+                for (int f = 0; f < KTW; f++)
+                    memcpy(dst + (i + f) * B + j0, &r[f], sizeof r[f]);
+            }
+        }
+    for (; i < I; i++) {
+        float *d = dst + i * B;
+        if (sh)
+            for (size_t j = 0; j < nj; j++)
+                d[j] = (rows[j][i] - sh[i]) * sc[i];
+        else
+            for (size_t j = 0; j < nj; j++)
+                d[j] = rows[j][i];
+    }
+}
+
 const rw_sparse_kernels KNAME(rw_kernels) = {
     .fwd_row = {KNAME(fwd_row), KNAME(fwd_row_stream)},
     .bwd_input = {KNAME(bwd_input), KNAME(bwd_input_stream)},
     .grad_row = {KNAME(grad_row), KNAME(grad_row_stream)},
     .row_sums = KNAME(row_sums),
+    .gather = KNAME(gather),
     .vec_floats = VW,
     .bwd_tile = BWD_NV * VW,
 };
