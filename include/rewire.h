@@ -377,12 +377,17 @@ typedef struct rw_rewire_stats {
 } rw_rewire_stats;
 
 /* Rewires every sparse layer once: drops `fraction` of its connections and
- * grows the same number. For RigL the gradients of the last rw_net_gradient
- * call are used (the layer inputs and output errors of that batch). New
+ * grows the same number. SET drops per sign and counts exact zeros with
+ * the positive weights (so a connection grown at zero is the first to go).
+ * RigL and Hebbian growth use the batch of the last rw_net_gradient call
+ * (its layer inputs and output errors, or activations); a forward pass
+ * since then (rw_net_predict, rw_net_evaluate, a change of the neurons)
+ * replaces those buffers, and the call is refused with RW_ERR_ARG. New
  * connections start at weight 0 (RigL, Hebbian) or small random values
  * (SET: a tenth of the He scale), with fresh optimizer state; survivors
- * keep theirs. `stats` may be NULL or an
- * array of rw_net_layers() entries. */
+ * keep theirs. `stats` may be NULL or an array of rw_net_layers() entries.
+ * Transactional: on any error (RW_ERR_ARG for an unknown `kind` or a bad
+ * fraction, RW_ERR_NOMEM) the network and *rng are exactly as they were. */
 rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
                         rw_rng *rng, rw_rewire_stats *stats, rw_error *err);
 

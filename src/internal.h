@@ -80,6 +80,10 @@ bool rw_mul3_ok(size_t a, size_t b, size_t c, size_t *out);
 void *rw_alloc(size_t n, size_t size, const char *what, rw_error *err);
 void *rw_calloc(size_t n, size_t size, const char *what, rw_error *err);
 void rw_free(void *p);
+/* Test hook: the n-th rw_alloc from now (1 = the next one) fails with
+ * RW_ERR_NOMEM; 0 cancels. Not thread-safe; tests use it to drive every
+ * failure path of an operation. */
+void rw_alloc_fail_after(unsigned long n);
 
 /* ---------------- base: GEMM wrapper (gemm.c) ---------------- */
 
@@ -157,6 +161,10 @@ struct rw_net {
     float *x0;            /* transformed input batch, I x batch_cap */
     float *dx0;           /* scratch for the input gradient (unused) */
     uint64_t step;        /* optimizer steps taken (Adam bias correction) */
+    /* The activation and error buffers hold the forward and backward pass
+     * of one batch (rw_net_gradient, a training step): RigL and Hebbian
+     * growth read them. Cleared by any other pass or a buffer change. */
+    int grads_ready;
     rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
     int has_moments;
 };
@@ -195,8 +203,12 @@ void rw_sparse_set_block_bytes(size_t bytes);
 size_t rw_sparse_compact(rw_layer *L);
 /* k-th smallest (0-based) of v[0..n) by quickselect; reorders v. */
 float rw_select_kth(float *v, size_t n, size_t k);
-/* Whether row o of a sparse layer holds input i (binary search). */
+/* Whether row o of a sparse layer holds input i (binary search); the
+ * _live variant counts a connection marked in drop[] (nw flags, or NULL)
+ * as absent. */
 bool rw_sparse_row_has(const rw_layer *L, size_t o, uint32_t i);
+bool rw_sparse_row_has_live(const rw_layer *L, const unsigned char *drop,
+                            size_t o, uint32_t i);
 /* Bounded min-heap keeping the `cap` largest scores (ties: smaller key
  * wins), used to pick the positions to grow. */
 typedef struct rw_cand {
@@ -293,9 +305,12 @@ rw_status rw_plasticity_epoch_end(rw_net *net, const rw_train_config *cfg,
                                   size_t epoch, rw_rng *rng,
                                   rw_epoch_stats *es, rw_error *err);
 /* Hebbian growth for rewire.c: fills keys (sorted o*in+i) with the n most
- * co-active unconnected pairs of layer l (pre = layer l-1's activity). */
-rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
-                          rw_rng *rng, rw_error *err);
+ * co-active pairs of layer l (pre = layer l-1's activity) that are
+ * unconnected once the `dropped` connections marked in drop[] (nw flags,
+ * NULL for none) are gone. Changes nothing in the network. */
+rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
+                          size_t dropped, uint64_t *keys, size_t n,
+                          rw_error *err);
 
 /* Pruning (prune.c). Density of the cubic schedule (Zhu and Gupta 2017)
  * at `progress` in [0,1] from d0 to df: df + (d0 - df) (1 - progress)^3.

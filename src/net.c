@@ -277,6 +277,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
     net->x0 = NULL;
     net->batch_cap = 0;
     net->cur_batch = 0;
+    net->grads_ready = 0;
     bool ok = true;
     net->shift = dup_array(src->shift, src->cfg.n_inputs, sizeof(float), &ok, err);
     net->scale = dup_array(src->scale, src->cfg.n_inputs, sizeof(float), &ok, err);
@@ -427,6 +428,7 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
 {
     if (B <= net->batch_cap)
         return RW_OK;
+    net->grads_ready = 0;
     rw_free(net->x0);
     net->x0 = NULL;
     for (size_t l = 0; l < net->n_layers; l++) {
@@ -465,6 +467,7 @@ void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
     float *x0 = net->x0;
     const float *sh = net->shift, *sc = net->scale;
     long blocks = (long)((n + 15) / 16);
+    net->grads_ready = 0; /* a new pass starts */
 #pragma omp parallel for schedule(static) if (n * I >= ((size_t)1 << 16))
     for (long b = 0; b < blocks; b++) {
         const float *rows[16];
@@ -521,6 +524,7 @@ void rw_net_backward_batch(rw_net *net, size_t B)
             rw_act_backward(net->layers[l - 1].act, net->layers[l - 1].a, dx,
                             net->layers[l - 1].out * B);
     }
+    net->grads_ready = 1;
 }
 
 /* Loss and output gradient for the current batch (feature-major labels or

@@ -115,6 +115,7 @@ static rw_status resize_index(size_t **p, size_t old_n, size_t new_n,
 static rw_status rebuffer(rw_net *net, rw_error *err)
 {
     size_t cap = net->batch_cap;
+    net->grads_ready = 0;
     if (cap == 0)
         return RW_OK;
     net->batch_cap = 0;
