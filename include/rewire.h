@@ -508,7 +508,8 @@ typedef struct rw_train_config {
     rw_plasticity_config plasticity;
     rw_consolidation_config consolidation;
     /* Rehearsal: when set, every mini-batch of new data gets
-     * `replay_batch` samples drawn (seeded) from `replay` added to it. */
+     * `replay_batch` samples drawn (seeded) from `replay` added to it;
+     * replay_batch 0 means `batch` samples (as in rw_continual_config). */
     const rw_dataset *replay;
     size_t replay_batch;
     /* Task-incremental learning: NULL, or one group id per class; each
@@ -582,7 +583,9 @@ rw_net *rw_net_load_buffer(const void *buf, size_t len, const char *name,
  * the squared per-sample gradient of the training loss at the true label,
  * with cfg->class_groups applied. Per-sample gradients cost two extra
  * backward passes per batch (squared errors times squared inputs). `task`
- * may be NULL for SI. Nothing happens for RW_CONSOLIDATE_NONE. */
+ * may be NULL for SI; for EWC every label must lie in 0 .. outputs-1
+ * (RW_ERR_DATA otherwise, with nothing changed). Nothing happens for
+ * RW_CONSOLIDATE_NONE. */
 rw_status rw_consolidation_end_task(rw_net *net, const rw_dataset *task,
                                     const rw_train_config *cfg, rw_rng *rng,
                                     rw_error *err);

@@ -137,6 +137,11 @@ typedef struct rw_layer {
      *   si_path, si_prev: SI path integral, last weights (consolidation.c)
      *   keep:   protection >= 0; rewiring drops by |w| * (1 + keep) */
     float *credit, *coact, *perm, *imp, *anchor, *si_path, *si_prev, *keep;
+    /* SI scratch: the task gradient of the current step (nw weights, then
+     * out biases), taken before any penalty, decay or clipping; holds
+     * si_grad_cap floats (consolidation.c). */
+    float *si_grad;
+    size_t si_grad_cap;
     /* Optional per-neuron state (out entries). */
     float *activity;      /* EMA of mean |a| over the batch */
     uint32_t *silent;     /* consecutive silent epochs */
@@ -340,10 +345,13 @@ rw_status rw_neurons_add(rw_net *net, size_t l, size_t n, rw_rng *rng,
 rw_status rw_layer_resize_conns(rw_layer *L, size_t n, rw_error *err);
 
 /* Consolidation hooks (consolidation.c): begin allocates state;
+ * after_gradient keeps SI's copy of the task gradient (call it right after
+ * the backward pass, before anything else changes the gradients);
  * after_backward adds the penalty gradient; after_step accumulates the SI
- * path integral. */
+ * path integral from the kept task gradient. */
 rw_status rw_consolidation_begin(rw_net *net, const rw_train_config *cfg,
                                  rw_error *err);
+void rw_consolidation_after_gradient(rw_net *net, const rw_train_config *cfg);
 void rw_consolidation_after_backward(rw_net *net, const rw_train_config *cfg);
 void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg);
 /* Task-incremental masking (consolidation.c): `p` holds softmax

@@ -378,7 +378,10 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
     size_t batches = (n + B - 1) / B, C = rw_net_outputs(net);
     size_t total_steps = batches * cfg->epochs;
     trainer t = {0};
-    t.R = cfg->replay && cfg->replay->n ? cfg->replay_batch : 0;
+    /* replay_batch 0 means one rehearsal sample per new one, as in
+     * rw_continual (it used to turn rehearsal off without a word). */
+    t.R = cfg->replay && cfg->replay->n
+              ? (cfg->replay_batch ? cfg->replay_batch : cfg->batch) : 0;
     t.order = rw_alloc(n, sizeof(size_t), "sample order", err);
     t.labels = rw_alloc(B + t.R, sizeof(int32_t), "batch labels", err);
     t.targets = rw_alloc((B + t.R) * C, sizeof(float), "batch targets", err);
@@ -431,6 +434,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
             size_t s = b * B, bs = n - s < B ? n - s : B;
             size_t correct = 0;
             double loss = batch_pass(net, train, &t, s, bs, cfg, &rs.rng, &correct);
+            rw_consolidation_after_gradient(net, cfg);
             rw_plasticity_after_backward(net, cfg, bs + t.R);
             rw_consolidation_after_backward(net, cfg);
             double norm = rw_net_grad_norm(net);
