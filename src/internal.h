@@ -118,6 +118,10 @@ typedef struct rw_layer {
     float *b, *gb;  /* biases and their gradients, out each */
     float *m1, *m2; /* optimizer moments parallel to w (NULL until used) */
     float *bm1, *bm2;
+    /* Adam: optimizer steps each weight (bias) has taken since its moments
+     * started at zero, for its own bias correction; whole numbers held in
+     * float (exact up to RW_ADAM_STEP_MAX), parallel to w (b). */
+    float *mstep, *bmstep;
 
     /* sparse topology (NULL for dense) */
     size_t *row_ptr;  /* out+1 */
@@ -172,6 +176,11 @@ struct rw_net {
     int grads_ready;
     rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
     int has_moments;
+    /* Adam bias corrections 1 - beta^t for t < bc_len: bc_tab[t] for beta1,
+     * bc_tab[bc_len + t] for beta2; built for bc_b1, bc_b2 (optim.c). */
+    float *bc_tab;
+    size_t bc_len;
+    double bc_b1, bc_b2;
 };
 
 /* Layer lifecycle (dense.c / sparse.c / net.c) */
@@ -278,7 +287,12 @@ void rw_net_forward_batch(rw_net *net, size_t B);
 void rw_net_backward_batch(rw_net *net, size_t B);
 /* Initialise weights of layer l from the config (He/Xavier), seeded. */
 void rw_net_init_weights(rw_net *net, rw_rng *rng);
-/* Allocates (zeroed) optimizer moments for `kind` if not present. */
+/* Per-connection Adam step counts saturate here (floats count exactly up
+ * to 2^24). */
+#define RW_ADAM_STEP_MAX 16777216.0f
+/* Allocates (zeroed) optimizer moments for `kind` if not present; Adam's
+ * step counts start at 0 with fresh moments, and at the global step for
+ * moments that exist without counts (a model file from before them). */
 rw_status rw_net_ensure_moments(rw_net *net, rw_optim_kind kind,
                                 rw_error *err);
 /* Global L2 norm of all gradients, and scaling by a factor. */

@@ -105,6 +105,7 @@ void rw_layer_free(rw_layer *L)
     if (!L)
         return;
     void *arrays[] = {L->w, L->gw, L->b, L->gb, L->m1, L->m2, L->bm1, L->bm2,
+                      L->mstep, L->bmstep,
                       L->row_ptr, L->col, L->tcol_ptr, L->t_k, L->t_row,
                       L->a, L->d, L->credit, L->coact, L->perm, L->imp,
                       L->anchor, L->si_path, L->si_prev, L->keep,
@@ -247,6 +248,7 @@ void rw_net_free(rw_net *net)
     rw_free(net->shift);
     rw_free(net->scale);
     rw_free(net->x0);
+    rw_free(net->bc_tab);
     rw_free(net);
 }
 
@@ -278,6 +280,8 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
     net->batch_cap = 0;
     net->cur_batch = 0;
     net->grads_ready = 0;
+    net->bc_tab = NULL; /* rebuilt on the first step */
+    net->bc_len = 0;
     bool ok = true;
     net->shift = dup_array(src->shift, src->cfg.n_inputs, sizeof(float), &ok, err);
     net->scale = dup_array(src->scale, src->cfg.n_inputs, sizeof(float), &ok, err);
@@ -293,6 +297,8 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->gb = dup_array(S->gb, S->out, sizeof(float), &ok, err);
         L->bm1 = dup_array(S->bm1, S->out, sizeof(float), &ok, err);
         L->bm2 = dup_array(S->bm2, S->out, sizeof(float), &ok, err);
+        L->mstep = dup_array(S->mstep, S->nw, sizeof(float), &ok, err);
+        L->bmstep = dup_array(S->bmstep, S->out, sizeof(float), &ok, err);
         L->row_ptr = dup_array(S->row_ptr, S->out + 1, sizeof(size_t), &ok, err);
         L->col = dup_array(S->col, S->nw, sizeof(uint32_t), &ok, err);
         L->tcol_ptr = dup_array(S->tcol_ptr, S->in + 1, sizeof(size_t), &ok, err);

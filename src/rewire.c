@@ -21,9 +21,9 @@
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs)
 {
     size_t n = 0;
-    float *all[] = {L->w,      L->m1,     L->m2,      L->credit,
-                    L->coact,  L->perm,   L->imp,     L->anchor,
-                    L->si_path, L->si_prev, L->keep};
+    float *all[] = {L->w,      L->m1,     L->m2,      L->mstep,
+                    L->credit, L->coact,  L->perm,    L->imp,
+                    L->anchor, L->si_path, L->si_prev, L->keep};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
             arrs[n++] = all[i];

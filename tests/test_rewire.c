@@ -885,6 +885,89 @@ static void test_stale_buffers(rw_rewire_kind kind)
     rw_net_free(net);
 }
 
+/* ---------------- Adam on new connections ---------------- */
+
+/* A connection RigL grows after 200 Adam steps takes its first step with
+ * its own bias correction (t = 1): |dw| = lr |g| / (|g| + eps) ~ lr, as a
+ * fresh Adam would. With the global step it was ~1.35 lr (and up to 6 lr
+ * over its next steps). Survivors keep counting; the counts survive a
+ * save and load, and a file without counts (as written before them) means
+ * every count equals the global step, which gives the old trajectory. */
+static void test_adam_new_connections(void)
+{
+    static const size_t h[] = {30, 25};
+    rw_net *net = make_net(20, h, 2, 4, 0.4, 0, 61);
+    batch b = make_batch(net, 16, 62);
+    rw_optim_config opt = rw_optim_defaults(RW_OPT_ADAM);
+    const double lr = 1e-3;
+    rw_error err;
+    for (int s = 0; s < 200; s++) {
+        gradient(net, &b);
+        CHECK_OK(rw_net_step(net, &opt, lr, &err), &err);
+    }
+    /* Old file (no counts): save before any rewire, strip the counts, and
+     * the next step is the same as with them. */
+    rw_net *old = rw_net_clone(net, &err);
+    for (size_t l = 0; l < old->n_layers; l++) {
+        rw_free(old->layers[l].mstep);
+        rw_free(old->layers[l].bmstep);
+        old->layers[l].mstep = old->layers[l].bmstep = NULL;
+    }
+    gradient(old, &b);
+    CHECK_OK(rw_net_step(old, &opt, lr, &err), &err);
+    rw_net *cur = rw_net_clone(net, &err);
+    gradient(cur, &b);
+    CHECK_OK(rw_net_step(cur, &opt, lr, &err), &err);
+    CHECK(same_net(old, cur));
+    CHECK(old->layers[0].mstep && old->layers[0].mstep[0] == 201.0f);
+    rw_net_free(old);
+    rw_net_free(cur);
+
+    gradient(net, &b);
+    rw_rng rng;
+    rw_rng_seed(&rng, 63);
+    CHECK_OK(rw_net_rewire(net, RW_REWIRE_RIGL, 0.3, &rng, NULL, &err), &err);
+    gradient(net, &b);
+    rw_net *before = rw_net_clone(net, &err);
+    CHECK_OK(rw_net_step(net, &opt, lr, &err), &err);
+    size_t fresh = 0, bad = 0, old_ok = 0;
+    for (size_t l = 0; l < 2; l++) {
+        rw_layer *L = &net->layers[l], *P = &before->layers[l];
+        for (size_t k = 0; k < L->nw; k++) {
+            if (P->mstep[k] == 0.0f) { /* grown */
+                fresh++;
+                double g = fabs(P->gw[k]);
+                double want = g > 0 ? lr * g / (g + 1e-8) : 0.0;
+                double got = fabs((double)L->w[k] - P->w[k]);
+                bad += !(fabs(got - want) <= 1e-3 * lr) || L->mstep[k] != 1.0f;
+            } else {
+                old_ok += P->mstep[k] == 200.0f && L->mstep[k] == 201.0f;
+            }
+        }
+        CHECK(L->bmstep[0] == 201.0f);
+    }
+    CHECK(fresh > 0);
+    CHECK_MSG(bad == 0, "%zu of %zu new connections took a wrong first step", bad,
+              fresh);
+    CHECK(old_ok + fresh == net->layers[0].nw + net->layers[1].nw);
+    /* The counts travel in the model file. */
+    const char *path = "rewire_adam_counts.rwm";
+    CHECK_OK(rw_net_save(net, path, &err), &err);
+    rw_net *back = rw_net_load(path, &err);
+    CHECK_MSG(back != NULL, "%s", err.msg);
+    if (back) {
+        CHECK(!memcmp(back->layers[0].mstep, net->layers[0].mstep,
+                      net->layers[0].nw * sizeof(float)));
+        CHECK(!memcmp(back->layers[1].bmstep, net->layers[1].bmstep,
+                      net->layers[1].out * sizeof(float)));
+    }
+    rw_net_free(back);
+    remove(path);
+    rw_net_free(before);
+    batch_free(&b);
+    rw_net_free(net);
+}
+
 int main(void)
 {
     /* Rewiring itself is serial; one thread keeps the many tiny passes
@@ -906,5 +989,6 @@ int main(void)
     test_hebbian_dense();
     test_stale_buffers(RW_REWIRE_RIGL);
     test_stale_buffers(RW_REWIRE_HEBBIAN);
+    test_adam_new_connections();
     TEST_MAIN_END();
 }
