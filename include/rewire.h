@@ -525,8 +525,14 @@ typedef struct rw_train_config {
     size_t checkpoint_every;
     /* Resume: continue the run saved in this checkpoint. The net passed to
      * rw_train must be the one loaded from it with rw_net_load, and the
-     * data and settings must be the run's own (checked). With the same
-     * thread count the result equals the uninterrupted run. */
+     * data and settings must be the run's own: a fingerprint of every
+     * setting that changes the trajectory (the full 64-bit seed included)
+     * and of the training and rehearsal data (sizes and CRC32) is checked,
+     * RW_ERR_ARG otherwise. Not checked, as they do not change the result:
+     * the test set, threads, checkpoint settings and callbacks. The result
+     * equals the uninterrupted run bit for bit. A checkpoint does not hold
+     * consolidation state, so resuming with consolidation is refused
+     * (RW_ERR_UNSUPPORTED). */
     const char *resume_path;
     rw_progress_fn on_progress;
     rw_epoch_fn on_epoch;
