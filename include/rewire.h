@@ -260,6 +260,14 @@ typedef struct rw_optim_config {
     double eps;          /* Adam: default 1e-8 */
     double weight_decay; /* L2 (coupled) for sgd/momentum/adam, decoupled
                             for adamw; applied to weights, not biases */
+    /* Adam's bias correction 1 - beta^t. 0 (default): t counts the steps
+     * of each weight and bias since its moments started at zero, so a
+     * connection grown by rewiring starts like a fresh Adam. 1: t is the
+     * network's global step for every parameter, as before per-parameter
+     * counts (and as PyTorch's per-tensor step does): a connection grown
+     * late then takes steps of 3 to 6 times the learning rate for its
+     * first hundred steps. */
+    int adam_global_steps;
 } rw_optim_config;
 
 rw_optim_config rw_optim_defaults(rw_optim_kind kind);

@@ -9,7 +9,8 @@
  * a new connection steps of lr (1 - beta1^k) / sqrt(1 - beta2^k) in its
  * first k steps: 3.2 lr at k = 1, 6.5 lr at k = 10, still 3.2 lr at
  * k = 100 (beta 0.9, 0.999). A parameter that never rewires has t equal to
- * the global step, so training without rewiring is exactly as before. The
+ * the global step, so training without rewiring is exactly as before
+ * (and adam_global_steps = 1 gives the old correction everywhere). The
  * corrections come from a table (net->bc_tab) up to the t where both round
  * to 1.0f (16,600 steps for beta2 = 0.999; at most 2^20 entries). */
 #include "internal.h"
@@ -96,6 +97,8 @@ typedef struct step_args {
     /* bias corrections 1 - beta^t: tab1[t], tab2[t] for t <= tlast */
     const float *tab1, *tab2;
     float tlast;
+    int global;     /* adam_global_steps: every parameter uses jglobal */
+    size_t jglobal;
     /* 1 - beta in double before rounding: 1.0f - 0.999f is off by 1.3e-5
      * relative, which biased every Adam step by ~6e-6. */
     float omb1, omb2;
@@ -132,7 +135,7 @@ RW_HOT static void adam(float *restrict w, const float *restrict g,
             gi += a->wd * w[i];
         float t = cnt[i] < RW_ADAM_STEP_MAX ? cnt[i] + 1.0f : cnt[i];
         cnt[i] = t;
-        size_t j = (size_t)(t < a->tlast ? t : a->tlast);
+        size_t j = a->global ? a->jglobal : (size_t)(t < a->tlast ? t : a->tlast);
         m[i] = a->b1 * m[i] + a->omb1 * gi;
         v[i] = a->b2 * v[i] + a->omb2 * gi * gi;
         float mh = m[i] / a->tab1[j], vh = v[i] / a->tab2[j];
@@ -211,6 +214,8 @@ rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
         .omb1 = (float)(1.0 - opt->beta1), .omb2 = (float)(1.0 - opt->beta2),
         .tab1 = net->bc_tab, .tab2 = net->bc_tab + net->bc_len,
         .tlast = (float)(net->bc_len - 1),
+        .global = opt->adam_global_steps != 0,
+        .jglobal = net->step < net->bc_len ? (size_t)net->step : net->bc_len - 1,
         .nesterov = opt->nesterov,
     };
     step_args nodecay = a;

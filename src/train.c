@@ -256,6 +256,7 @@ static uint64_t fingerprint(const rw_train_config *c, const rw_dataset *train,
     const rw_consolidation_config *k = &c->consolidation;
     const uint64_t ints[] = {
         c->epochs, c->batch, (uint64_t)o->kind, (uint64_t)o->nesterov,
+        (uint64_t)o->adam_global_steps,
         (uint64_t)c->schedule, c->step_epochs, c->seed, (uint64_t)c->rewire,
         c->rewire_every, (uint64_t)c->drop_schedule_cosine,
         (uint64_t)p->traces, (uint64_t)p->prune, p->prune_every,

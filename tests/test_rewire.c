@@ -950,6 +950,25 @@ static void test_adam_new_connections(void)
     CHECK_MSG(bad == 0, "%zu of %zu new connections took a wrong first step", bad,
               fresh);
     CHECK(old_ok + fresh == net->layers[0].nw + net->layers[1].nw);
+    /* adam_global_steps = 1: the old correction, 1 - beta^201 for all. */
+    rw_net *glob = rw_net_clone(before, &err);
+    rw_optim_config gopt = opt;
+    gopt.adam_global_steps = 1;
+    CHECK_OK(rw_net_step(glob, &gopt, lr, &err), &err);
+    double c1 = 1.0 - pow(0.9, 201.0), c2 = 1.0 - pow(0.999, 201.0);
+    size_t gbad = 0, gseen = 0;
+    for (size_t k = 0; k < glob->layers[0].nw; k++) {
+        const rw_layer *P = &before->layers[0];
+        if (P->mstep[k] != 0.0f || fabs(P->gw[k]) < 1e-4)
+            continue;
+        double g = P->gw[k];
+        double want = lr * (0.1 * g / c1) / (sqrt(0.001 * g * g / c2) + 1e-8);
+        double got = (double)P->w[k] - glob->layers[0].w[k];
+        gbad += !(fabs(got - want) <= 1e-3 * fabs(want));
+        gseen++;
+    }
+    CHECK(gseen > 0 && gbad == 0);
+    rw_net_free(glob);
     /* The counts travel in the model file. */
     const char *path = "rewire_adam_counts.rwm";
     CHECK_OK(rw_net_save(net, path, &err), &err);
