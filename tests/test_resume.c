@@ -287,6 +287,8 @@ int main(void)
          16},
         {"pruning, turnover, regrowth", RW_REWIRE_NONE, 0, RW_OPT_MOMENTUM, 1, 0, 1,
          12, 32, 150, 16},
+        {"pruning, turnover, regrowth + Adam, SET", RW_REWIRE_SET, 0, RW_OPT_ADAM,
+         1, 0, 1, 12, 32, 150, 16},
         {"rehearsal + SET", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 1, 1, 12, 32, 150,
          16},
         {"RigL every 5 steps + Adam, 2 threads", RW_REWIRE_RIGL, 5, RW_OPT_ADAM, 0,
