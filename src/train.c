@@ -65,6 +65,9 @@ static rw_status check_config(const rw_net *net, const rw_dataset *train,
     if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
         return rw_fail(err, RW_ERR_ARG, "learning rate must be positive, got %g",
                        cfg->lr);
+    if ((unsigned)cfg->rewire > RW_REWIRE_HEBBIAN)
+        return rw_fail(err, RW_ERR_ARG, "unknown rewiring rule %d",
+                       (int)cfg->rewire);
     if (!(cfg->drop_fraction >= 0.0 && cfg->drop_fraction <= 1.0))
         return rw_fail(err, RW_ERR_ARG, "drop fraction %g is outside [0, 1]",
                        cfg->drop_fraction);

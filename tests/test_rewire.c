@@ -708,6 +708,15 @@ static void test_mixed_and_errors(void)
     rw_net *ref = rw_net_clone(net, &err);
     CHECK(rw_net_rewire(net, (rw_rewire_kind)7, 0.3, &rng, NULL, &err) == RW_ERR_ARG);
     CHECK(strstr(err.msg, "unknown rewiring rule 7") != NULL);
+    /* rw_train refuses it before the first step. */
+    rw_dataset *ds = rw_dataset_alloc(b.n, b.f, 3, 0, &err);
+    memcpy(ds->x, b.x, b.n * b.f * sizeof(float));
+    memcpy(ds->labels, b.y, b.n * sizeof(int32_t));
+    rw_train_config tc = rw_train_defaults();
+    tc.rewire = (rw_rewire_kind)7;
+    CHECK(rw_train(net, ds, NULL, &tc, NULL, &err) == RW_ERR_ARG);
+    CHECK(!memcmp(net->layers[0].w, ref->layers[0].w, net->layers[0].nw * sizeof(float)));
+    rw_dataset_free(ds);
     CHECK(!memcmp(net->layers[0].col, ref->layers[0].col,
                   net->layers[0].nw * sizeof(uint32_t)));
     rw_net_free(ref);
