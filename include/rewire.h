@@ -275,7 +275,11 @@ rw_optim_config rw_optim_defaults(rw_optim_kind kind);
 /* Applies one update with learning rate `lr` from the gradients currently
  * held in the net (rw_net_gradient). State (moments) lives in the net,
  * parallel to each connection, so rewiring moves it with the weights. The
- * step counter is kept in the net too. */
+ * step counter is kept in the net too, and for Adam/AdamW each weight and
+ * bias also counts its own steps for the bias correction (see
+ * adam_global_steps). RW_ERR_ARG for an unknown optimizer or a negative or
+ * non-finite lr, RW_ERR_NOMEM when the state cannot be allocated; the
+ * weights are unchanged on error. */
 rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
                       rw_error *err);
 
