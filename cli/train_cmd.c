@@ -75,6 +75,9 @@ static const char *const train_help =
     "  --step-epochs N        step schedule period in epochs (default 3)\n"
     "  --step-gamma F         step schedule factor (default 0.1)\n"
     "  --clip-grad F          clip the global gradient norm to F (default off)\n"
+    "  --adam-steps S         own (default): Adam's bias correction counts each\n"
+    "                         weight's own steps, so grown connections start\n"
+    "                         fresh; global: the network's step for all\n"
     "  --threads N            threads (default: all cores)\n"
     "output:\n"
     "  --save FILE            save the trained model (written atomically)\n"
@@ -111,6 +114,7 @@ enum {
     O_ACT, O_INIT, O_SEED, O_SPARSE, O_EPS, O_DENSITY, O_ERK, O_SPOUT,
     O_REWIRE, O_DROP, O_REWEVERY, O_DROPSCHED, O_REWSTOP, O_EPOCHS, O_BATCH,
     O_OPT, O_LR, O_MOM, O_WD, O_SCHED, O_LRMIN, O_STEPE, O_STEPG, O_CLIP,
+    O_ADAMSTEPS,
     O_THREADS, O_SAVE, O_LOG, O_PLOT, O_JSON, O_QUIET, O_HELP,
     O_TRACES, O_TRACERATE, O_PRUNE, O_PRUNETO, O_PRUNESTART, O_PRUNEEND,
     O_PRUNEEVERY, O_USAGEDECAY, O_PERM, O_PERMUP, O_PERMDOWN, O_PERMTHR,
@@ -150,6 +154,7 @@ static const struct option train_opts[] = {
     {"step-epochs", required_argument, 0, O_STEPE},
     {"step-gamma", required_argument, 0, O_STEPG},
     {"clip-grad", required_argument, 0, O_CLIP},
+    {"adam-steps", required_argument, 0, O_ADAMSTEPS},
     {"threads", required_argument, 0, O_THREADS},
     {"save", required_argument, 0, O_SAVE},
     {"log", required_argument, 0, O_LOG},
@@ -539,6 +544,7 @@ int parse_train_options(const char *C, int argc, char **argv,
                 return cli_fail(C, "--optimizer must be sgd, momentum, nesterov, "
                                    "adam or adamw, got \"%s\"", optarg) + 1;
             double wd = o->tc.optim.weight_decay, mom = o->tc.optim.momentum;
+            int global = o->tc.optim.adam_global_steps;
             static const rw_optim_kind map[] = {RW_OPT_SGD, RW_OPT_MOMENTUM,
                                                 RW_OPT_MOMENTUM, RW_OPT_ADAM,
                                                 RW_OPT_ADAMW};
@@ -546,6 +552,16 @@ int parse_train_options(const char *C, int argc, char **argv,
             o->tc.optim.nesterov = v == 2;
             o->tc.optim.weight_decay = wd;
             o->tc.optim.momentum = mom;
+            o->tc.optim.adam_global_steps = global;
+            break;
+        }
+        case O_ADAMSTEPS: {
+            static const char *const opts[] = {"own", "global"};
+            int v;
+            if (!parse_enum(optarg, opts, 2, &v))
+                return cli_fail(C, "--adam-steps must be own or global, got "
+                                   "\"%s\"", optarg) + 1;
+            o->tc.optim.adam_global_steps = v;
             break;
         }
         case O_LR:

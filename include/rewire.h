@@ -329,6 +329,14 @@ typedef struct rw_optim_config {
     double eps;          /* Adam: default 1e-8 */
     double weight_decay; /* L2 (coupled) for sgd/momentum/adam, decoupled
                             for adamw; applied to weights, not biases */
+    /* Adam's bias correction 1 - beta^t. 0 (default): t counts the steps
+     * of each weight and bias since its moments started at zero, so a
+     * connection grown by rewiring starts like a fresh Adam. 1: t is the
+     * network's global step for every parameter, as before per-parameter
+     * counts (and as PyTorch's per-tensor step does): a connection grown
+     * late then takes steps of 3 to 6 times the learning rate for its
+     * first hundred steps. */
+    int adam_global_steps;
 } rw_optim_config;
 
 rw_optim_config rw_optim_defaults(rw_optim_kind kind);
@@ -336,7 +344,11 @@ rw_optim_config rw_optim_defaults(rw_optim_kind kind);
 /* Applies one update with learning rate `lr` from the gradients currently
  * held in the net (rw_net_gradient). State (moments) lives in the net,
  * parallel to each connection, so rewiring moves it with the weights. The
- * step counter is kept in the net too. */
+ * step counter is kept in the net too, and for Adam/AdamW each weight and
+ * bias also counts its own steps for the bias correction (see
+ * adam_global_steps). RW_ERR_ARG for an unknown optimizer or a negative or
+ * non-finite lr, RW_ERR_NOMEM when the state cannot be allocated; the
+ * weights are unchanged on error. */
 rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
                       rw_error *err);
 
@@ -460,12 +472,17 @@ typedef struct rw_rewire_stats {
 } rw_rewire_stats;
 
 /* Rewires every sparse layer once: drops `fraction` of its connections and
- * grows the same number. For RigL the gradients of the last rw_net_gradient
- * call are used (the layer inputs and output errors of that batch). New
+ * grows the same number. SET drops per sign and counts exact zeros with
+ * the positive weights (so a connection grown at zero is the first to go).
+ * RigL and Hebbian growth use the batch of the last rw_net_gradient call
+ * (its layer inputs and output errors, or activations); a forward pass
+ * since then (rw_net_predict, rw_net_evaluate, a change of the neurons)
+ * replaces those buffers, and the call is refused with RW_ERR_ARG. New
  * connections start at weight 0 (RigL, Hebbian) or small random values
  * (SET: a tenth of the He scale), with fresh optimizer state; survivors
- * keep theirs. `stats` may be NULL or an
- * array of rw_net_layers() entries. */
+ * keep theirs. `stats` may be NULL or an array of rw_net_layers() entries.
+ * Transactional: on any error (RW_ERR_ARG for an unknown `kind` or a bad
+ * fraction, RW_ERR_NOMEM) the network and *rng are exactly as they were. */
 rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
                         rw_rng *rng, rw_rewire_stats *stats, rw_error *err);
 
@@ -586,7 +603,8 @@ typedef struct rw_train_config {
     rw_plasticity_config plasticity;
     rw_consolidation_config consolidation;
     /* Rehearsal: when set, every mini-batch of new data gets
-     * `replay_batch` samples drawn (seeded) from `replay` added to it. */
+     * `replay_batch` samples drawn (seeded) from `replay` added to it;
+     * replay_batch 0 means `batch` samples (as in rw_continual_config). */
     const rw_dataset *replay;
     size_t replay_batch;
     /* Task-incremental learning: NULL, or one group id per class; each
@@ -602,8 +620,14 @@ typedef struct rw_train_config {
     size_t checkpoint_every;
     /* Resume: continue the run saved in this checkpoint. The net passed to
      * rw_train must be the one loaded from it with rw_net_load, and the
-     * data and settings must be the run's own (checked). With the same
-     * thread count the result equals the uninterrupted run. */
+     * data and settings must be the run's own: a fingerprint of every
+     * setting that changes the trajectory (the full 64-bit seed included)
+     * and of the training and rehearsal data (sizes and CRC32) is checked,
+     * RW_ERR_ARG otherwise. Not checked, as they do not change the result:
+     * the test set, threads, checkpoint settings and callbacks. The result
+     * equals the uninterrupted run bit for bit. A checkpoint does not hold
+     * consolidation state, so resuming with consolidation is refused
+     * (RW_ERR_UNSUPPORTED). */
     const char *resume_path;
     rw_progress_fn on_progress;
     rw_epoch_fn on_epoch;
@@ -660,7 +684,9 @@ rw_net *rw_net_load_buffer(const void *buf, size_t len, const char *name,
  * the squared per-sample gradient of the training loss at the true label,
  * with cfg->class_groups applied. Per-sample gradients cost two extra
  * backward passes per batch (squared errors times squared inputs). `task`
- * may be NULL for SI. Nothing happens for RW_CONSOLIDATE_NONE. */
+ * may be NULL for SI; for EWC every label must lie in 0 .. outputs-1
+ * (RW_ERR_DATA otherwise, with nothing changed). Nothing happens for
+ * RW_CONSOLIDATE_NONE. */
 rw_status rw_consolidation_end_task(rw_net *net, const rw_dataset *task,
                                     const rw_train_config *cfg, rw_rng *rng,
                                     rw_error *err);

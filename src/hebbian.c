@@ -76,7 +76,8 @@ static rw_status rank_neurons(const float *act_trace, const float *batch,
 
 static size_t ceil_size(double v) { return v < 1.0 ? 1 : (size_t)ceil(v); }
 
-rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
+rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
+                          size_t dropped, uint64_t *keys, size_t n,
                           rw_error *err)
 {
     if (n == 0)
@@ -86,7 +87,8 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
     if (B == 0 || !L->a)
         return rw_fail(err, RW_ERR_ARG,
                        "Hebbian growth needs the activations of a batch first");
-    size_t free_total = I * O - L->nw;
+    /* Free once the marked connections are gone. */
+    size_t free_total = I * O - (L->nw - dropped);
     if (n > free_total)
         return rw_fail(err, RW_ERR_ARG,
                        "layer %zu has %zu free positions, cannot grow %zu",
@@ -126,7 +128,7 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
         for (size_t q = 0; q < Q; q++) {
             size_t o = out_order[q];
             for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
-                inside += in_rank[L->col[k] & RW_COL_MASK] < P;
+                inside += (!drop || !drop[k]) && in_rank[L->col[k] & RW_COL_MASK] < P;
         }
         size_t room = P * Q - inside, goal = 2 * n < free_total ? 2 * n : free_total;
         if (room >= goal || (P == I && Q == O))
@@ -168,7 +170,7 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
             size_t o = out_order[q0 + q];
             for (size_t p = 0; p < P; p++) {
                 uint32_t i = in_order[p];
-                if (rw_sparse_row_has(L, o, i))
+                if (rw_sparse_row_has_live(L, drop, o, i))
                     continue;
                 rw_heap_push_top(heap, &hs, n,
                                  (rw_cand){fabsf(S[q * P + p]), (uint64_t)o * I + i});

@@ -3,6 +3,7 @@
  * feature-major (internal.h). Softmax output layers are normalised per
  * column here; the cross-entropy gradient then is (p - onehot) / B. */
 #include "internal.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -105,10 +106,11 @@ void rw_layer_free(rw_layer *L)
     if (!L)
         return;
     void *arrays[] = {L->w, L->gw, L->b, L->gb, L->m1, L->m2, L->bm1, L->bm2,
+                      L->mstep, L->bmstep,
                       L->row_ptr, L->col, L->tcol_ptr, L->t_k, L->t_row,
                       L->a, L->d, L->credit, L->coact, L->perm, L->imp,
                       L->anchor, L->si_path, L->si_prev, L->keep,
-                      L->activity, L->silent, L->bstate};
+                      L->activity, L->silent, L->bstate, L->si_grad};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         rw_free(arrays[i]);
     memset(L, 0, sizeof *L);
@@ -249,6 +251,7 @@ void rw_net_free(rw_net *net)
     rw_free(net->shift);
     rw_free(net->scale);
     rw_free(net->x0);
+    rw_free(net->bc_tab);
     rw_free(net);
 }
 
@@ -281,6 +284,9 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
     net->cur_batch = 0;
     memset(net->view_cols, 0, sizeof net->view_cols);
     memset(net->view_cap, 0, sizeof net->view_cap);
+    net->grads_ready = 0;
+    net->bc_tab = NULL; /* rebuilt on the first step */
+    net->bc_len = 0;
     bool ok = true;
     net->shift = dup_array(src->shift, src->cfg.n_inputs, sizeof(float), &ok, err);
     net->scale = dup_array(src->scale, src->cfg.n_inputs, sizeof(float), &ok, err);
@@ -296,6 +302,8 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->gb = dup_array(S->gb, S->out, sizeof(float), &ok, err);
         L->bm1 = dup_array(S->bm1, S->out, sizeof(float), &ok, err);
         L->bm2 = dup_array(S->bm2, S->out, sizeof(float), &ok, err);
+        L->mstep = dup_array(S->mstep, S->nw, sizeof(float), &ok, err);
+        L->bmstep = dup_array(S->bmstep, S->out, sizeof(float), &ok, err);
         L->row_ptr = dup_array(S->row_ptr, S->out + 1, sizeof(size_t), &ok, err);
         L->col = dup_array(S->col, S->nw, sizeof(uint32_t), &ok, err);
         L->tcol_ptr = dup_array(S->tcol_ptr, S->in + 1, sizeof(size_t), &ok, err);
@@ -310,6 +318,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->activity = dup_array(S->activity, S->out, sizeof(float), &ok, err);
         L->silent = dup_array(S->silent, S->out, sizeof(uint32_t), &ok, err);
         L->bstate = dup_array(S->bstate, 4 * S->out, sizeof(float), &ok, err);
+        L->si_grad = dup_array(S->si_grad, S->si_grad_cap, sizeof(float), &ok, err);
     }
     if (!ok) {
         rw_net_free(net);
@@ -446,6 +455,7 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
 {
     if (B <= net->batch_cap)
         return RW_OK;
+    net->grads_ready = 0;
     rw_free(net->x0);
     net->x0 = NULL;
     for (size_t l = 0; l < net->n_layers; l++) {
@@ -473,13 +483,14 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     return RW_OK;
 }
 
-/* Gathers samples into the feature-major input: a transpose. Sixteen
- * samples at a time, so that each feature's 16 values go to one cache line
- * instead of one line per value; the blocks of samples are independent and
- * shared among the threads. */
+/* Gathers samples into the feature-major input: a transpose (the sparse
+ * kernels' gather, in registers). Sixteen samples at a time, so that each
+ * feature's 16 values go to one cache line instead of one line per value;
+ * the blocks of samples are independent and shared among the threads. */
 static void gather(const rw_net *net, float *x0, const float *x,
                    const size_t *idx, size_t n, size_t col0, size_t B)
 {
+    const rw_sparse_kernels *K = rw_kernels();
     size_t I = net->cfg.n_inputs;
     const float *sh = net->shift, *sc = net->scale;
     long blocks = (long)((n + 15) / 16);
@@ -489,22 +500,14 @@ static void gather(const rw_net *net, float *x0, const float *x,
         size_t j0 = (size_t)b * 16, nj = n - j0 < 16 ? n - j0 : 16;
         for (size_t j = 0; j < nj; j++)
             rows[j] = x + (idx ? idx[j0 + j] : j0 + j) * I;
-        float *dst = x0 + col0 + j0;
-        for (size_t i = 0; i < I; i++) {
-            float *d = dst + i * B;
-            if (sh)
-                for (size_t j = 0; j < nj; j++)
-                    d[j] = (rows[j][i] - sh[i]) * sc[i];
-            else
-                for (size_t j = 0; j < nj; j++)
-                    d[j] = rows[j][i];
-        }
+        K->gather(x0 + col0 + j0, B, rows, nj, I, sh, sc);
     }
 }
 
 void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
                           size_t n, size_t col0, size_t B)
 {
+    net->grads_ready = 0; /* a new pass starts */
     gather(net, net->x0, x, idx, n, col0, B);
     net->cur_batch = B;
 }
@@ -545,6 +548,7 @@ void rw_net_backward_batch(rw_net *net, size_t B)
             rw_act_backward(net->layers[l - 1].act, net->layers[l - 1].a, dx,
                             net->layers[l - 1].out * B);
     }
+    net->grads_ready = 1;
 }
 
 /* Loss and output gradient for the current batch (feature-major labels or
