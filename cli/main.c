@@ -115,6 +115,10 @@ static int run(int argc, char **argv)
                                 : "no (built without MPI)");
         return 0;
     }
+    /* Under mpirun, the commands that do not train run on rank 0 alone. */
+    if (rw_dist_rank() != 0 && strcmp(cmd, "train") != 0 &&
+        strcmp(cmd, "continual") != 0)
+        return 0;
     if (strcmp(cmd, "train") == 0)
         return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)

@@ -122,5 +122,7 @@ c1=$(field average_accuracy < "$tmp/c1.json"); c2=$(field average_accuracy < "$t
 within "$c1" "$c2" 0.005 || fail "continual: average accuracy $c1 (1 rank) vs $c2 (2 ranks)"
 mpi 2 eval --model "$tmp/one.rwm" --data "$tmp/test.csv" > "$tmp/e2.txt" || fail "eval, 2 ranks"
 [ "$(wc -l < "$tmp/e2.txt")" -eq 1 ] || fail "eval printed $(wc -l < "$tmp/e2.txt") lines"
+mpi 2 eval --model "$tmp/missing.rwm" --data "$tmp/test.csv" > /dev/null 2>&1 &&
+  fail "eval of a missing model exited 0 under mpirun"
 echo "continual (EWC, SET) under mpirun: average accuracy $c1 vs $c2; eval printed once"
 echo "PASS"
