@@ -96,12 +96,14 @@ echo "rank killed: exit $rc; $(grep -Eio "process rank [0-9]+[^.]*" "$tmp/die.er
 # The whole job killed, resumed with other rank counts.
 mpi 2 "${long[@]}" > "$tmp/full.json" || fail "uninterrupted 2 ranks"
 setsid "$mpirun" --oversubscribe -np 2 "$rw" "${long[@]}" --checkpoint "$tmp/ck.rwm" \
-  --checkpoint-every 20 > /dev/null 2>&1 &
+  --checkpoint-every 20 --save "$tmp/killed.rwm" > /dev/null 2>&1 &
 job=$!
 for _ in $(seq 1 400); do [ -f "$tmp/ck.rwm" ] && break; sleep 0.05; done
 [ -f "$tmp/ck.rwm" ] || fail "no checkpoint before the kill"
 kill -9 -- "-$job" 2>/dev/null
 wait "$job" 2>/dev/null
+[ -f "$tmp/killed.rwm" ] && fail "the job finished before it could be killed"
+"$rw" info --model "$tmp/ck.rwm" > /dev/null || fail "the checkpoint of the killed job is damaged"
 cp "$tmp/ck.rwm" "$tmp/ck3.rwm"
 "$rw" "${long[@]}" --resume "$tmp/ck.rwm" > "$tmp/res1.json" || fail "resume with 1 rank"
 mpi 3 "${long[@]}" --resume "$tmp/ck3.rwm" > "$tmp/res3.json" || fail "resume with 3 ranks"
