@@ -104,7 +104,9 @@ static const char *const train_help =
     "                         prints, logs, saves, plots and checkpoints. A\n"
     "                         checkpoint resumes with any number of ranks.\n"
     "                         --threads defaults to the cores over the ranks per\n"
-    "                         machine. --replay-batch (continual) is per rank.\n"
+    "                         machine (mpirun binds 1 or 2 ranks to one core\n"
+    "                         each: use mpirun --bind-to none for more threads).\n"
+    "                         --replay-batch (continual) is per rank.\n"
     "Progress goes to stderr: a bar on a terminal; otherwise (a file or a\n"
     "pipe) one line per epoch, and within an epoch a line at each further\n"
     "tenth once 5 s have passed since the last line, and at least every 30 s.\n";
