@@ -60,6 +60,13 @@ typedef struct train_opts_t {
     bool lr_set;
 } train_opts_t;
 
+/* Under mpirun (dist.c): threads = the option, or by default this rank's
+ * share of the cores; on ranks other than 0, no files and no progress
+ * (their stdout is closed by main); one line of communication figures. */
+void cli_dist_threads(int threads);
+void cli_dist_outputs(train_opts_t *o);
+void cli_dist_report(FILE *f, double train_seconds);
+
 /* Handler for a caller's extra options (their `val` must be >= 1000):
  * returns -1 to go on, or an exit code. */
 typedef int (*cli_extra_fn)(int ch, const char *arg, void *ctx);
@@ -77,13 +84,27 @@ int parse_train_options(const char *cmd, int argc, char **argv,
 bool cli_net_config(const char *cmd, const train_opts_t *o, size_t inputs,
                     size_t outputs, rw_loss loss, rw_net_config *cfg);
 
-/* Progress bar on a terminal, plain lines otherwise (progress.c). */
+/* Progress of training (progress.c): a bar redrawn in place when stderr
+ * is a terminal; otherwise a plain line when the epoch has passed another
+ * tenth of its batches and PROGRESS_LINE_MIN_S seconds have gone by since
+ * the last line (or the epoch's start), and at the latest every
+ * PROGRESS_LINE_MAX_S seconds. An epoch shorter than PROGRESS_LINE_MIN_S
+ * prints only its own end-of-epoch line, as Keras does with verbose=2. */
+#define PROGRESS_LINE_MIN_S 5.0
+#define PROGRESS_LINE_MAX_S 30.0
 typedef struct cli_progress {
     bool tty;      /* draw a bar on stderr */
     bool quiet;    /* print nothing */
     double last_draw;
+    /* plain lines: the epoch and batch seen last, the last tenth printed
+     * and the epoch's clock (rw_progress.seconds) at the last line */
+    size_t epoch, batch, tenth;
+    double last_line;
 } cli_progress;
 void progress_init(cli_progress *p, bool quiet);
+/* Whether a plain line is due for `pr` (and, if so, records it); the
+ * decision depends only on the batch counts and pr->seconds. */
+bool progress_line_due(cli_progress *p, const rw_progress *pr);
 void progress_batch(cli_progress *p, const rw_progress *pr);
 void progress_clear(cli_progress *p);
 

@@ -1,4 +1,4 @@
-/* Option parsing, error printing, JSON output and the progress bar. */
+/* Option parsing, error printing and JSON output. */
 #include "cli.h"
 
 #include <errno.h>
@@ -6,8 +6,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -143,49 +141,4 @@ void json_str(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-void progress_init(cli_progress *p, bool quiet)
-{
-    p->quiet = quiet;
-    p->tty = !quiet && isatty(STDERR_FILENO);
-    p->last_draw = 0.0;
-}
-
-void progress_batch(cli_progress *p, const rw_progress *pr)
-{
-    if (!p->tty)
-        return;
-    double now = mono_now();
-    if (pr->batch != pr->batches && now - p->last_draw < 0.1)
-        return;
-    p->last_draw = now;
-    const int width = 24;
-    int filled = (int)((double)width * (double)pr->batch / (double)pr->batches);
-    char bar[32];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
-    bar[width] = '\0';
-    double left = pr->batch ? pr->seconds / (double)pr->batch *
-                                  (double)(pr->batches - pr->batch) : 0.0;
-    fprintf(stderr, "\repoch %zu/%zu [%s] %zu/%zu loss %.4f acc %5.2f%% "
-                    "%.0f samples/s ETA %.0fs \033[K",
-            pr->epoch, pr->epochs, bar, pr->batch, pr->batches, pr->loss,
-            100.0 * pr->accuracy, pr->samples_per_second, left);
-    fflush(stderr);
-}
-
-void progress_clear(cli_progress *p)
-{
-    if (p->tty) {
-        fputs("\r\033[K", stderr);
-        fflush(stderr);
-    }
 }

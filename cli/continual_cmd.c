@@ -49,7 +49,9 @@ static const char *const continual_help =
     "  --out FILE             a JSON report (for rewire plot --continual)\n"
     "  --json                 print the JSON report instead of the table\n"
     "  --save FILE            save the final model (without consolidation state)\n"
-    "  --quiet                no progress lines\n"
+    "  --quiet                no progress lines (on stderr: a bar on a\n"
+    "                         terminal, else a line per tenth of an epoch,\n"
+    "                         at most every 5 s and at least every 30 s)\n"
     "  --help                 this text\n"
     "\n"
     "The network, sparsity, rewiring and optimization options are those of\n"
@@ -523,7 +525,10 @@ int cmd_continual(int argc, char **argv)
         return cli_fail(C, "the EWC options apply to --method ewc") + 1;
     if (a.si_set && a.method != M_SI)
         return cli_fail(C, "the SI options apply to --method si") + 1;
-    rw_set_threads(o.threads);
+    cli_dist_threads(o.threads);
+    cli_dist_outputs(&o);
+    if (rw_dist_rank() != 0)
+        a.out = NULL;
 
     int exit_code = 1;
     rw_error err;
@@ -548,8 +553,7 @@ int cmd_continual(int argc, char **argv)
         goto done;
     }
     if (csv_tasks && o.standardize) {
-        rw_error e2;
-        const rw_dataset *first = rw_tasks_train(tasks, 0, &e2);
+        const rw_dataset *first = rw_tasks_train(tasks, 0, &err);
         size_t f = rw_tasks_features(tasks);
         shift = malloc(f * sizeof *shift);
         scale = malloc(f * sizeof *scale);

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { M_MODEL = 256, M_DATA, M_JSON, M_PROBA, M_LABELCOL, M_THREADS, M_HELP };
+enum { M_MODEL = 256, M_DATA, M_JSON, M_PROBA, M_LABELCOL, M_NOLABELS,
+       M_THREADS, M_HELP };
 
 static const struct option model_opts[] = {
     {"model", required_argument, 0, M_MODEL},
@@ -14,6 +15,7 @@ static const struct option model_opts[] = {
     {"json", no_argument, 0, M_JSON},
     {"proba", no_argument, 0, M_PROBA},
     {"label-column", required_argument, 0, M_LABELCOL},
+    {"no-labels", no_argument, 0, M_NOLABELS},
     {"threads", required_argument, 0, M_THREADS},
     {"help", no_argument, 0, M_HELP},
     {0, 0, 0, 0},
@@ -21,7 +23,7 @@ static const struct option model_opts[] = {
 
 typedef struct model_args {
     const char *model, *data;
-    bool json, proba;
+    bool json, proba, label_column_set;
     int threads;
     rw_data_options dopts;
 } model_args;
@@ -57,7 +59,9 @@ static int parse_model_args(const char *cmd, const char *help, int argc,
         case M_LABELCOL:
             if (!cli_parse_label_column(cmd, optarg, &a->dopts.label_column))
                 return 2;
+            a->label_column_set = true;
             break;
+        case M_NOLABELS: a->dopts.no_labels = 1; break;
         case M_THREADS: {
             size_t t;
             if (!cli_parse_size(cmd, "--threads", optarg, 1, 1024, &t))
@@ -76,13 +80,19 @@ static int parse_model_args(const char *cmd, const char *help, int argc,
     if (strstr(allowed, "data") && !a->data)
         return cli_fail(cmd, "--data SPEC is required (see rewire %s --help)",
                         cmd) + 1;
+    if (a->dopts.no_labels && a->label_column_set)
+        return cli_fail(cmd, "--no-labels and --label-column exclude each "
+                        "other") + 1;
     rw_set_threads(a->threads);
     return -1;
 }
 
-/* Loads the model and the data and checks they fit each other. */
+/* Loads the model and the data and checks they fit each other. With
+ * `unlabelled_ok` (predict), a CSV file that does not fit as features plus
+ * a label column is read again without one, and used when its width is
+ * then the model's inputs. */
 static int open_model_data(const char *cmd, const model_args *a, rw_net **net,
-                           rw_dataset **ds)
+                           rw_dataset **ds, bool unlabelled_ok)
 {
     rw_error err;
     *net = rw_net_load(a->model, &err);
@@ -90,7 +100,27 @@ static int open_model_data(const char *cmd, const model_args *a, rw_net **net,
         return cli_fail_err(cmd, &err);
     if (!a->data)
         return 0;
-    *ds = rw_dataset_open(a->data, RW_SPLIT_TEST, &a->dopts, &err);
+    if (rw_net_classes(*net) == 0 && !a->dopts.no_labels) {
+        /* a regression model: the label column holds a float target */
+        rw_data_options o = a->dopts;
+        o.regression = 1;
+        *ds = rw_dataset_open(a->data, RW_SPLIT_TEST, &o, &err);
+    } else {
+        *ds = rw_dataset_open(a->data, RW_SPLIT_TEST, &a->dopts, &err);
+    }
+    if (unlabelled_ok && !a->dopts.no_labels && !a->label_column_set &&
+        (!*ds || rw_dataset_features(*ds) != rw_net_inputs(*net))) {
+        rw_data_options raw = a->dopts;
+        raw.no_labels = 1;
+        rw_error err2;
+        rw_dataset *r = rw_dataset_open(a->data, RW_SPLIT_TEST, &raw, &err2);
+        if (r && rw_dataset_features(r) == rw_net_inputs(*net)) {
+            rw_dataset_free(*ds);
+            *ds = r;
+        } else {
+            rw_dataset_free(r);
+        }
+    }
     if (!*ds)
         return cli_fail_err(cmd, &err);
     if (rw_dataset_features(*ds) != rw_net_inputs(*net))
@@ -117,7 +147,7 @@ int cmd_eval(int argc, char **argv)
         return rc;
     rw_net *net = NULL;
     rw_dataset *ds = NULL;
-    rc = open_model_data("eval", &a, &net, &ds);
+    rc = open_model_data("eval", &a, &net, &ds, false);
     if (rc == 0) {
         rw_error err;
         rw_eval_result r;
@@ -147,30 +177,47 @@ static const char *const predict_help =
     "Prints one predicted class per line (classifiers), or the predicted\n"
     "values separated by commas (regression). With --proba, prints the class\n"
     "probabilities, comma-separated, one sample per line.\n"
-    "  --label-column C   CSV label column: first, last (default) or N\n";
+    "A CSV file may hold raw samples without a label column: it is read so\n"
+    "when it has exactly as many columns as the model has inputs (and does\n"
+    "not fit as features plus a label; not with --label-column), or always\n"
+    "with --no-labels. A regression model's target is read from the label\n"
+    "column.\n"
+    "  --label-column C   CSV label column: first, last (default) or N\n"
+    "  --no-labels        CSV: every column is a feature\n";
 
 int cmd_predict(int argc, char **argv)
 {
     model_args a;
     int rc = parse_model_args("predict", predict_help, argc, argv,
-                              "model data proba label-column threads", &a);
+                              "model data proba label-column no-labels threads",
+                              &a);
     if (rc >= 0)
         return rc;
     rw_net *net = NULL;
     rw_dataset *ds = NULL;
     float *out = NULL;
-    rc = open_model_data("predict", &a, &net, &ds);
+    rc = open_model_data("predict", &a, &net, &ds, true);
     if (rc == 0) {
         rw_error err;
         size_t n = rw_dataset_size(ds), C = rw_net_outputs(net);
-        out = malloc((n ? n : 1) * C * sizeof *out);
-        if (!out) {
-            rc = cli_fail("predict", "out of memory for %zu predictions", n);
-        } else if (rw_net_predict(net, rw_dataset_x(ds), n, out, &err) != RW_OK) {
-            rc = cli_fail_err("predict", &err);
-        } else {
-            bool cls = rw_net_classes(net) > 0;
-            for (size_t i = 0; i < n; i++) {
+        size_t I = rw_net_inputs(net);
+        /* Predicted and printed in chunks: the buffer holds at most 1 Mi
+         * outputs (or one sample's), whatever the data and model sizes. */
+        size_t chunk = ((size_t)1 << 20) / C;
+        chunk = chunk < 1 ? 1 : chunk > 1024 ? 1024 : chunk;
+        out = malloc(chunk * C * sizeof *out);
+        if (!out)
+            rc = cli_fail("predict", "out of memory for %zu outputs",
+                          chunk * C);
+        bool cls = rw_net_classes(net) > 0;
+        for (size_t s = 0; out && rc == 0 && s < n; s += chunk) {
+            size_t m = n - s < chunk ? n - s : chunk;
+            if (rw_net_predict(net, rw_dataset_x(ds) + s * I, m, out, &err) !=
+                RW_OK) {
+                rc = cli_fail_err("predict", &err);
+                break;
+            }
+            for (size_t i = 0; i < m; i++) {
                 const float *p = out + i * C;
                 if (cls && !a.proba) {
                     size_t best = 0;
@@ -214,7 +261,7 @@ int cmd_info(int argc, char **argv)
     if (rc >= 0)
         return rc;
     rw_net *net = NULL;
-    rc = open_model_data("info", &a, &net, NULL);
+    rc = open_model_data("info", &a, &net, NULL, false);
     if (rc != 0) {
         rw_net_free(net);
         return rc;

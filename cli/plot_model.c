@@ -34,8 +34,7 @@ int rw_plot_input_counts(rw_net *net, size_t *counts)
     if (total > v.connections)
         return 1;
     for (size_t k = 0; k < total; k++) {
-        /* the top bit may flag "present since initialisation" */
-        size_t c = v.cols[k] & 0x7fffffffu;
+        size_t c = v.cols[k];
         if (c >= n)
             return 1;
         counts[c]++;

@@ -75,6 +75,9 @@ static const char *const train_help =
     "  --step-epochs N        step schedule period in epochs (default 3)\n"
     "  --step-gamma F         step schedule factor (default 0.1)\n"
     "  --clip-grad F          clip the global gradient norm to F (default off)\n"
+    "  --adam-steps S         own (default): Adam's bias correction counts each\n"
+    "                         weight's own steps, so grown connections start\n"
+    "                         fresh; global: the network's step for all\n"
     "  --threads N            threads (default: all cores)\n"
     "output:\n"
     "  --save FILE            save the trained model (written atomically)\n"
@@ -86,14 +89,34 @@ static const char *const train_help =
     "  --log FILE             one JSON object per epoch (JSON Lines)\n"
     "  --plot DIR             write curves.png and connectivity.png into DIR\n"
     "  --json                 print one JSON object with the results at the end\n"
+    "                         (with \"ranks\", and under mpirun the bytes\n"
+    "                         all-reduced per step and the communication share)\n"
     "  --quiet                no progress output\n"
-    "  --help                 this text\n";
+    "  --help                 this text\n"
+    "data-parallel, in a build with MPI (rewire --version says so):\n"
+    "  mpirun -np N rewire train ...   trains on N ranks. --batch is the global\n"
+    "                         batch: each rank takes its share (B/N samples) of\n"
+    "                         every batch, the gradients are summed over the\n"
+    "                         ranks once per step, and all ranks take the same\n"
+    "                         step and rewire alike (checked by a checksum after\n"
+    "                         each rewiring), so results match one process. Every\n"
+    "                         rank reads the same data and options; rank 0 alone\n"
+    "                         prints, logs, saves, plots and checkpoints. A\n"
+    "                         checkpoint resumes with any number of ranks.\n"
+    "                         --threads defaults to the cores over the ranks per\n"
+    "                         machine (mpirun binds 1 or 2 ranks to one core\n"
+    "                         each: use mpirun --bind-to none for more threads).\n"
+    "                         --replay-batch (continual) is per rank.\n"
+    "Progress goes to stderr: a bar on a terminal; otherwise (a file or a\n"
+    "pipe) one line per epoch, and within an epoch a line at each further\n"
+    "tenth once 5 s have passed since the last line, and at least every 30 s.\n";
 
 enum {
     O_DATA = 256, O_TEST, O_HOLDOUT, O_VAL, O_LABELCOL, O_NOSTD, O_HIDDEN,
     O_ACT, O_INIT, O_SEED, O_SPARSE, O_EPS, O_DENSITY, O_ERK, O_SPOUT,
     O_REWIRE, O_DROP, O_REWEVERY, O_DROPSCHED, O_REWSTOP, O_EPOCHS, O_BATCH,
     O_OPT, O_LR, O_MOM, O_WD, O_SCHED, O_LRMIN, O_STEPE, O_STEPG, O_CLIP,
+    O_ADAMSTEPS,
     O_THREADS, O_SAVE, O_LOG, O_PLOT, O_JSON, O_QUIET, O_HELP,
     O_TRACES, O_TRACERATE, O_PRUNE, O_PRUNETO, O_PRUNESTART, O_PRUNEEND,
     O_PRUNEEVERY, O_USAGEDECAY, O_PERM, O_PERMUP, O_PERMDOWN, O_PERMTHR,
@@ -133,6 +156,7 @@ static const struct option train_opts[] = {
     {"step-epochs", required_argument, 0, O_STEPE},
     {"step-gamma", required_argument, 0, O_STEPG},
     {"clip-grad", required_argument, 0, O_CLIP},
+    {"adam-steps", required_argument, 0, O_ADAMSTEPS},
     {"threads", required_argument, 0, O_THREADS},
     {"save", required_argument, 0, O_SAVE},
     {"log", required_argument, 0, O_LOG},
@@ -522,6 +546,7 @@ int parse_train_options(const char *C, int argc, char **argv,
                 return cli_fail(C, "--optimizer must be sgd, momentum, nesterov, "
                                    "adam or adamw, got \"%s\"", optarg) + 1;
             double wd = o->tc.optim.weight_decay, mom = o->tc.optim.momentum;
+            int global = o->tc.optim.adam_global_steps;
             static const rw_optim_kind map[] = {RW_OPT_SGD, RW_OPT_MOMENTUM,
                                                 RW_OPT_MOMENTUM, RW_OPT_ADAM,
                                                 RW_OPT_ADAMW};
@@ -529,6 +554,16 @@ int parse_train_options(const char *C, int argc, char **argv,
             o->tc.optim.nesterov = v == 2;
             o->tc.optim.weight_decay = wd;
             o->tc.optim.momentum = mom;
+            o->tc.optim.adam_global_steps = global;
+            break;
+        }
+        case O_ADAMSTEPS: {
+            static const char *const opts[] = {"own", "global"};
+            int v;
+            if (!parse_enum(optarg, opts, 2, &v))
+                return cli_fail(C, "--adam-steps must be own or global, got "
+                                   "\"%s\"", optarg) + 1;
+            o->tc.optim.adam_global_steps = v;
             break;
         }
         case O_LR:
@@ -662,6 +697,17 @@ static void print_json(const train_opts_t *o, rw_net *net,
         json_num(stdout, li.density);
     }
     printf("]");
+    rw_dist_stats ds = rw_dist_last_stats();
+    printf(",\"ranks\":%d", rw_dist_size());
+    if (ds.ranks > 1) {
+        printf(",\"allreduce_bytes_per_step\":%zu,\"comm_share\":",
+               ds.bytes_per_step);
+        json_num(stdout, r->train_seconds > 0 ? ds.comm_seconds / r->train_seconds
+                                              : 0.0);
+        printf(",\"allreduce_steps\":%zu,\"comm_seconds\":", ds.steps);
+        json_num(stdout, ds.comm_seconds);
+        printf(",\"topology_checks\":%zu", ds.checks);
+    }
     if (o->save) {
         printf(",\"model\":");
         json_str(stdout, o->save);
@@ -703,7 +749,8 @@ int cmd_train(int argc, char **argv)
     int rc = parse_train_options(C, argc, argv, &o, NULL, NULL, NULL, train_help);
     if (rc >= 0)
         return rc;
-    rw_set_threads(o.threads);
+    cli_dist_threads(o.threads);
+    cli_dist_outputs(&o);
     rw_error err;
     rw_error_clear(&err);
     int exit_code = 1;
@@ -845,6 +892,9 @@ int cmd_train(int argc, char **argv)
         static const char *const rn[] = {"none", "SET", "RigL", "Hebbian"};
         fprintf(stderr, ", %zu connections, %zu parameters; rewiring: %s\n",
                 rw_net_connections(net), rw_net_parameters(net), rn[o.tc.rewire]);
+        if (rw_dist_size() > 1)
+            fprintf(stderr, "ranks: %d (data-parallel, global batch %zu), ",
+                    rw_dist_size(), o.tc.batch);
         fprintf(stderr, "threads: %d, GEMM: %s, sparse kernels: %s\n",
                 rw_get_threads(), rw_gemm_info(), rw_isa());
     }
@@ -920,6 +970,7 @@ int cmd_train(int argc, char **argv)
         else if (isfinite(res.test_loss))
             printf("; test loss %.6g", res.test_loss);
         printf("\n");
+        cli_dist_report(stdout, res.train_seconds);
         if (o.save)
             printf("model saved to %s\n", o.save);
     }

@@ -1,6 +1,6 @@
 /* libFuzzer target for the CSV reader (rw_csv_parse_memory). The first
  * byte chooses the options: bits 0-1 the label column (last, first, 1, 2),
- * bit 2 regression. The rest is the CSV text. Successful parses are also
+ * bit 2 regression, bit 3 no labels. The rest is the CSV text. Successful parses are also
  * standardised, split and subset, and must satisfy the invariants. */
 #include "data.h"
 
@@ -18,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const int cols[4] = {RW_LABEL_LAST, RW_LABEL_FIRST, 1, 2};
     o.label_column = cols[data[0] & 3];
     o.regression = (data[0] >> 2) & 1;
+    o.no_labels = (data[0] >> 3) & 1;
     data++;
     size--;
     char *text = malloc(size ? size : 1);
@@ -37,7 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < ds->n * ds->f; i++)
         if (!isfinite(ds->x[i]))
             abort();
-    if (o.regression) {
+    if (o.no_labels) {
+        if (ds->classes || ds->targets || ds->labels || ds->y)
+            abort();
+    } else if (o.regression) {
         if (ds->targets != 1 || !ds->y || ds->labels)
             abort();
         for (size_t i = 0; i < ds->n; i++)
@@ -65,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rw_dataset *a = NULL, *b = NULL;
         if (rw_dataset_split(ds, 0.5, size, &a, &b, &err) != RW_OK)
             abort();
-        if (a->n + b->n != ds->n)
+        if (a->n + b->n != ds->n || (o.no_labels && (a->labels || b->labels)))
             abort();
         size_t idx[2] = {ds->n - 1, 0};
         rw_dataset *s = rw_dataset_subset(ds, idx, 2, &err);

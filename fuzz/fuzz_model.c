@@ -4,7 +4,9 @@
  * rw_net_load_buffer (CRC checked) and with the CRC check switched off, so
  * that mutations reach the parser. A failure must come with a message that
  * names the input and a byte offset; a success must give a network whose
- * invariants hold and that can predict and take a training step. */
+ * invariants hold, whose layer views hold input indices, and that can
+ * predict (with its own buffers and with a workspace, alike) and take a
+ * training step. */
 #include "internal.h"
 #include "model_io.h"
 
@@ -78,6 +80,21 @@ static void exercise(rw_net *net)
         x[i] = (float)(i % 7) - 3.0f;
     if (rw_net_predict(net, x, n, y, &err) != RW_OK)
         abort();
+    float *y2 = calloc(n * C, sizeof *y2);
+    rw_workspace *ws = rw_workspace_create(net, 0, &err);
+    if (!y2 || !ws || rw_net_predict_with(net, ws, x, n, y2, &err) != RW_OK ||
+        memcmp(y, y2, n * C * sizeof *y) != 0)
+        abort();
+    rw_workspace_free(ws);
+    free(y2);
+    for (size_t l = 0; l < rw_net_layers(net); l++) {
+        rw_layer_view v;
+        if (rw_net_layer_view(net, l, &v, &err) != RW_OK)
+            abort();
+        for (size_t k = 0; v.cols && k < v.connections; k++)
+            if (v.cols[k] >= v.inputs)
+                abort();
+    }
     int ce = rw_net_classes(net) > 0;
     if (rw_net_gradient(net, x, ce ? labels : NULL, ce ? NULL : y, n, NULL,
                         NULL, &err) != RW_OK)

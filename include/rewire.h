@@ -7,8 +7,12 @@
  *     On failure `err->status` and `err->msg` describe what went wrong; the
  *     library never prints and never exits.
  *   - Every create/load has a matching free; freeing NULL does nothing.
- *   - Randomness comes only from an explicit rw_rng (seeded); the same seed
- *     and thread count give the same results.
+ *   - Randomness comes only from an explicit rw_rng (seeded); the same seed,
+ *     thread count and SIMD path (CPU type) give the same results. Other
+ *     paths may differ in the last bits: the AVX2 and AVX-512 code fuses
+ *     multiply-adds (built with -ffp-contract=fast), the generic code does
+ *     not, and the GEMM library picks its kernels per CPU (README,
+ *     Limitations).
  *   - Matrices passed in and out of the API are row-major, one sample per
  *     row (B x features), float32.
  */
@@ -44,7 +48,8 @@ typedef enum rw_status {
     RW_ERR_DATA,        /* data does not fit the model (width, labels) */
     RW_ERR_DIVERGED,    /* NaN or infinity appeared during training */
     RW_ERR_UNSUPPORTED, /* valid request the library cannot serve */
-    RW_ERR_INTERRUPTED  /* a callback asked to stop */
+    RW_ERR_INTERRUPTED, /* a callback asked to stop */
+    RW_ERR_DIST         /* ranks of a data-parallel run disagree */
 } rw_status;
 
 typedef struct rw_error {
@@ -62,9 +67,16 @@ void rw_error_clear(rw_error *err);
 /* Runtime: threads and GEMM backend                                   */
 /* ------------------------------------------------------------------ */
 
-/* Sets the number of threads for all library work (one OpenMP pool shared
- * with the GEMM library). n <= 0 means all cores. Returns the count used. */
+/* Sets the number of OpenMP threads (shared with the GEMM library) that
+ * library calls made FROM THE CALLING THREAD use afterwards; it is
+ * omp_set_num_threads, whose setting belongs to each thread. Other threads
+ * keep their own count: the OMP_NUM_THREADS environment variable, else all
+ * cores, until they call rw_set_threads themselves. A program that predicts
+ * from several threads at once (rw_net_predict_with) may call
+ * rw_set_threads(1) in each of them so that they do not oversubscribe the
+ * cores. n <= 0 means all cores. Returns the count set. */
 int rw_set_threads(int n);
+/* The thread count that library calls from the calling thread use. */
 int rw_get_threads(void);
 
 /* Human-readable name of the GEMM library and the kernel it dispatches to
@@ -237,14 +249,47 @@ size_t rw_net_classes(const rw_net *net);
 
 /* Runs the network on `n` samples (row-major n x inputs) and writes the
  * outputs (n x outputs): probabilities for classifiers, raw values for
- * regression. Applies the input transform. */
+ * regression. Applies the input transform.
+ * Not thread-safe on one network: the activations go to scratch buffers
+ * inside `net` (as for rw_net_evaluate, rw_net_gradient and training), so
+ * two calls on the same network must not overlap. To predict from several
+ * threads at once, use rw_net_predict_with. */
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
                          rw_error *err);
+
+/* Scratch memory for rw_net_predict_with: the activations of `batch`
+ * samples (0: a default of up to 256, fewer for very wide networks). Made
+ * for `net`'s shape; create it again after neurons are added. One
+ * workspace serves one thread at a time. NULL with err set on failure.
+ * Free with rw_workspace_free (NULL does nothing). */
+typedef struct rw_workspace rw_workspace;
+rw_workspace *rw_workspace_create(const rw_net *net, size_t batch,
+                                  rw_error *err);
+void rw_workspace_free(rw_workspace *ws);
+
+/* rw_net_predict that only reads `net`: the activations go to `ws`, in
+ * passes of the workspace's batch. Any number of threads may call it at
+ * the same time on the same network, each with its own workspace, as long
+ * as nothing changes the network meanwhile (training, rewiring, pruning,
+ * loading weights into it). The outputs equal rw_net_predict's for the
+ * same passes (a workspace of batch 256 against a network that has not
+ * trained) and the same thread count. RW_ERR_ARG when the workspace does
+ * not fit the network. */
+rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
+                              const float *x, size_t n, float *out,
+                              rw_error *err);
 
 /* Direct access to a layer's parameters, for tests and tools. For dense
  * layers `weights` is outputs x inputs row-major and `cols`/`row_ptr` are
  * NULL; for sparse layers connection k of output o (row_ptr[o] <= k <
- * row_ptr[o+1]) joins input cols[k] with weight weights[k]. */
+ * row_ptr[o+1]) joins input cols[k] (< inputs) with weight weights[k].
+ * `weights`, `bias`, the gradients and `row_ptr` point into the network;
+ * `cols` is a copy kept in the network, valid until the next
+ * rw_net_layer_view of the same layer, a change of topology (training,
+ * rewiring, pruning, neuron turnover) or rw_net_free. Whether a connection
+ * has existed since initialisation is not part of the view; the share of
+ * the initial connections still present is rw_net_initial_share. Fails
+ * with RW_ERR_NOMEM when the copy cannot be made. */
 typedef struct rw_layer_view {
     rw_layer_kind kind;
     size_t inputs, outputs, connections;
@@ -284,6 +329,14 @@ typedef struct rw_optim_config {
     double eps;          /* Adam: default 1e-8 */
     double weight_decay; /* L2 (coupled) for sgd/momentum/adam, decoupled
                             for adamw; applied to weights, not biases */
+    /* Adam's bias correction 1 - beta^t. 0 (default): t counts the steps
+     * of each weight and bias since its moments started at zero, so a
+     * connection grown by rewiring starts like a fresh Adam. 1: t is the
+     * network's global step for every parameter, as before per-parameter
+     * counts (and as PyTorch's per-tensor step does): a connection grown
+     * late then takes steps of 3 to 6 times the learning rate for its
+     * first hundred steps. */
+    int adam_global_steps;
 } rw_optim_config;
 
 rw_optim_config rw_optim_defaults(rw_optim_kind kind);
@@ -291,7 +344,11 @@ rw_optim_config rw_optim_defaults(rw_optim_kind kind);
 /* Applies one update with learning rate `lr` from the gradients currently
  * held in the net (rw_net_gradient). State (moments) lives in the net,
  * parallel to each connection, so rewiring moves it with the weights. The
- * step counter is kept in the net too. */
+ * step counter is kept in the net too, and for Adam/AdamW each weight and
+ * bias also counts its own steps for the bias correction (see
+ * adam_global_steps). RW_ERR_ARG for an unknown optimizer or a negative or
+ * non-finite lr, RW_ERR_NOMEM when the state cannot be allocated; the
+ * weights are unchanged on error. */
 rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
                       rw_error *err);
 
@@ -310,8 +367,17 @@ typedef enum rw_label_column {
 } rw_label_column;
 
 typedef struct rw_data_options {
-    int label_column;  /* CSV: RW_LABEL_LAST, RW_LABEL_FIRST or an index */
-    int regression;    /* CSV: last column is a float target, not a class */
+    int label_column;  /* CSV: the column holding the class label or the
+                          regression target: RW_LABEL_LAST (default),
+                          RW_LABEL_FIRST or a 0-based index */
+    int regression;    /* CSV: the label column holds a float regression
+                          target (one per sample), not a class */
+    int no_labels;     /* CSV: every column is a feature; the dataset has
+                          no labels or targets (rw_dataset_classes and
+                          rw_dataset_targets are 0, rw_dataset_labels and
+                          rw_dataset_y NULL), for prediction only: training
+                          and evaluation refuse it. label_column and
+                          regression are ignored. */
     size_t synth_samples; /* built-in datasets: samples per split (0=auto) */
     uint64_t synth_seed;  /* built-in datasets: generator seed */
 } rw_data_options;
@@ -322,7 +388,8 @@ rw_data_options rw_data_options_defaults(void);
  *   - a built-in name: "fashion-mnist" (Debian package
  *     dataset-fashion-mnist), "mnist" (if installed), "spirals", "moons",
  *     "blobs", "xor";
- *   - a CSV file path (".csv", optional header, label column per opts);
+ *   - a CSV file path (".csv", optional header, label column per opts,
+ *     or no label column with opts->no_labels);
  *   - an IDX pair "IMAGES,LABELS" (raw or .gz).
  * `split` chooses the train or test part of named datasets (CSV and IDX
  * files ignore it). Errors name the file, the line or byte offset and what
@@ -347,9 +414,12 @@ void rw_dataset_free(rw_dataset *ds);
 
 size_t rw_dataset_size(const rw_dataset *ds);
 size_t rw_dataset_features(const rw_dataset *ds);
-size_t rw_dataset_classes(const rw_dataset *ds); /* 0 for regression */
-size_t rw_dataset_targets(const rw_dataset *ds); /* outputs for regression */
-/* Row-major features (n x features) and labels (n) or targets. */
+/* 0 for regression and unlabelled data */
+size_t rw_dataset_classes(const rw_dataset *ds);
+/* outputs for regression, else 0 */
+size_t rw_dataset_targets(const rw_dataset *ds);
+/* Row-major features (n x features) and labels (n) or targets (NULL when
+ * the dataset has none). */
 const float *rw_dataset_x(const rw_dataset *ds);
 const int32_t *rw_dataset_labels(const rw_dataset *ds);
 const float *rw_dataset_y(const rw_dataset *ds);
@@ -393,7 +463,8 @@ typedef struct rw_eval_result {
 
 /* Evaluates on a dataset. When `confusion` is not NULL it receives a
  * classes x classes matrix of counts (row = true class, column =
- * predicted). */
+ * predicted). Uses the scratch buffers inside `net`, like rw_net_predict:
+ * not to be called on one network from two threads at once. */
 rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
                           rw_eval_result *out, size_t *confusion,
                           rw_error *err);
@@ -415,12 +486,17 @@ typedef struct rw_rewire_stats {
 } rw_rewire_stats;
 
 /* Rewires every sparse layer once: drops `fraction` of its connections and
- * grows the same number. For RigL the gradients of the last rw_net_gradient
- * call are used (the layer inputs and output errors of that batch). New
+ * grows the same number. SET drops per sign and counts exact zeros with
+ * the positive weights (so a connection grown at zero is the first to go).
+ * RigL and Hebbian growth use the batch of the last rw_net_gradient call
+ * (its layer inputs and output errors, or activations); a forward pass
+ * since then (rw_net_predict, rw_net_evaluate, a change of the neurons)
+ * replaces those buffers, and the call is refused with RW_ERR_ARG. New
  * connections start at weight 0 (RigL, Hebbian) or small random values
  * (SET: a tenth of the He scale), with fresh optimizer state; survivors
- * keep theirs. `stats` may be NULL or an
- * array of rw_net_layers() entries. */
+ * keep theirs. `stats` may be NULL or an array of rw_net_layers() entries.
+ * Transactional: on any error (RW_ERR_ARG for an unknown `kind` or a bad
+ * fraction, RW_ERR_NOMEM) the network and *rng are exactly as they were. */
 rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
                         rw_rng *rng, rw_rewire_stats *stats, rw_error *err);
 
@@ -541,7 +617,8 @@ typedef struct rw_train_config {
     rw_plasticity_config plasticity;
     rw_consolidation_config consolidation;
     /* Rehearsal: when set, every mini-batch of new data gets
-     * `replay_batch` samples drawn (seeded) from `replay` added to it. */
+     * `replay_batch` samples drawn (seeded) from `replay` added to it;
+     * replay_batch 0 means `batch` samples (as in rw_continual_config). */
     const rw_dataset *replay;
     size_t replay_batch;
     /* Task-incremental learning: NULL, or one group id per class; each
@@ -557,8 +634,14 @@ typedef struct rw_train_config {
     size_t checkpoint_every;
     /* Resume: continue the run saved in this checkpoint. The net passed to
      * rw_train must be the one loaded from it with rw_net_load, and the
-     * data and settings must be the run's own (checked). With the same
-     * thread count the result equals the uninterrupted run. */
+     * data and settings must be the run's own: a fingerprint of every
+     * setting that changes the trajectory (the full 64-bit seed included)
+     * and of the training and rehearsal data (sizes and CRC32) is checked,
+     * RW_ERR_ARG otherwise. Not checked, as they do not change the result:
+     * the test set, threads, checkpoint settings and callbacks. The result
+     * equals the uninterrupted run bit for bit. A checkpoint does not hold
+     * consolidation state, so resuming with consolidation is refused
+     * (RW_ERR_UNSUPPORTED). */
     const char *resume_path;
     rw_progress_fn on_progress;
     rw_epoch_fn on_epoch;
@@ -615,7 +698,9 @@ rw_net *rw_net_load_buffer(const void *buf, size_t len, const char *name,
  * the squared per-sample gradient of the training loss at the true label,
  * with cfg->class_groups applied. Per-sample gradients cost two extra
  * backward passes per batch (squared errors times squared inputs). `task`
- * may be NULL for SI. Nothing happens for RW_CONSOLIDATE_NONE. */
+ * may be NULL for SI; for EWC every label must lie in 0 .. outputs-1
+ * (RW_ERR_DATA otherwise, with nothing changed). Nothing happens for
+ * RW_CONSOLIDATE_NONE. */
 rw_status rw_consolidation_end_task(rw_net *net, const rw_dataset *task,
                                     const rw_train_config *cfg, rw_rng *rng,
                                     rw_error *err);
@@ -806,6 +891,45 @@ rw_status rw_net_remove_neurons(rw_net *net, size_t layer,
  * weights, so the outputs do not change until training moves them. */
 rw_status rw_net_add_neurons(rw_net *net, size_t layer, size_t n,
                              rw_rng *rng, rw_error *err);
+
+/* ---------------- data-parallel training over MPI ----------------
+ * Built when CMake finds MPI (-DRW_MPI=ON|OFF forces it). Started under
+ * mpirun, every rank runs the same program on the same data; rw_train and
+ * rw_continual_run then train data-parallel: each rank takes its share of
+ * every global batch (cfg.batch is the global batch), the gradients are
+ * summed over the ranks in one fused buffer per step, and every rank takes
+ * the same optimizer step and the same rewiring from a shared RNG state.
+ * Only rank 0 writes checkpoints; the program should do all other I/O on
+ * rank 0 only. Without MPI, or without mpirun, there is one rank and no
+ * MPI call is made. One training at a time per process. */
+
+/* Joins the ranks when started by mpirun (MPI_Init), else does nothing.
+ * Call once, before anything else; argc/argv may be NULL. RW_ERR_DIST when
+ * MPI fails to start. */
+rw_status rw_dist_init(int *argc, char ***argv, rw_error *err);
+/* Leaves the ranks (MPI_Finalize) if rw_dist_init joined them; frees the
+ * communication buffers. Safe to call without rw_dist_init. */
+void rw_dist_finalize(void);
+/* This process's rank (0 .. size-1) and the number of ranks (1 without
+ * MPI or mpirun). */
+int rw_dist_rank(void);
+int rw_dist_size(void);
+/* 1 when this build has MPI support, else 0. */
+int rw_dist_available(void);
+/* For programs only (the library never calls it): ends every rank with
+ * exit status `code` (MPI_Abort), so that an error on one rank does not
+ * leave the others waiting. Without ranks it returns and does nothing. */
+void rw_dist_abort(int code);
+
+/* Communication of the last rw_train on this process. */
+typedef struct rw_dist_stats {
+    int ranks;
+    size_t steps;          /* fused gradient all-reduces */
+    size_t bytes_per_step; /* bytes of the fused buffer, per rank */
+    double comm_seconds;   /* time inside collectives (waiting included) */
+    size_t checks;         /* topology checksums compared, all equal */
+} rw_dist_stats;
+rw_dist_stats rw_dist_last_stats(void);
 
 #ifdef __cplusplus
 }

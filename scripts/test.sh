@@ -37,6 +37,10 @@ pkg=$(find "$prefix" -path '*-packages/rewire/__init__.py' | head -n 1)
 [ -n "$pkg" ] || { echo "the Python package was not installed" >&2; exit 1; }
 (cd "$prefix" && env -u REWIRE_LIBRARY PYTHONPATH="$(dirname "$(dirname "$pkg")")" \
   /usr/bin/python3 -c "import rewire; assert rewire.library_path.startswith('$prefix'), rewire.library_path; rewire.Network([2, 4, 2])")
+echo "== ... and with its CMake package (find_package(rewire), rewire::rewire)"
+cmake -S examples/cmake -B "$prefix/example" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/example" >/dev/null
+(cd "$prefix" && "$prefix/example/minimal" >/dev/null)
 rm -rf "$prefix"
 
 [ "${SKIP_SLOW:-0}" = 1 ] && exit 0

@@ -4,7 +4,6 @@
 #include "internal.h"
 
 #include <math.h>
-#include <string.h>
 
 #define LEAKY_SLOPE RW_LEAKY_SLOPE
 
@@ -57,28 +56,4 @@ RW_HOT void rw_act_backward(rw_activation act, const float *restrict a,
     case RW_ACT_SOFTMAX: /* folded into the cross-entropy gradient */
         break;
     }
-}
-
-static const char *const act_names[] = {"identity", "relu", "leaky_relu",
-                                        "sigmoid", "tanh", "softmax"};
-
-const char *rw_act_name(rw_activation act)
-{
-    if ((unsigned)act < sizeof act_names / sizeof act_names[0])
-        return act_names[act];
-    return "unknown";
-}
-
-int rw_act_parse(const char *s, rw_activation *out)
-{
-    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++)
-        if (strcmp(s, act_names[i]) == 0) {
-            *out = (rw_activation)i;
-            return 1;
-        }
-    if (strcmp(s, "linear") == 0) {
-        *out = RW_ACT_IDENTITY;
-        return 1;
-    }
-    return 0;
 }

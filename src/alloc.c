@@ -13,14 +13,18 @@ bool rw_mul_ok(size_t a, size_t b, size_t *out)
     return true;
 }
 
-bool rw_mul3_ok(size_t a, size_t b, size_t c, size_t *out)
-{
-    size_t ab;
-    return rw_mul_ok(a, b, &ab) && rw_mul_ok(ab, c, out);
-}
+/* Allocations left before the injected failure; 0 = none injected. */
+static unsigned long fail_countdown;
+
+void rw_alloc_fail_after(unsigned long n) { fail_countdown = n; }
 
 void *rw_alloc(size_t n, size_t size, const char *what, rw_error *err)
 {
+    if (fail_countdown && --fail_countdown == 0) {
+        rw_fail(err, RW_ERR_NOMEM, "%s: allocation failure injected by a test",
+                what);
+        return NULL;
+    }
     size_t bytes;
     if (!rw_mul_ok(n, size, &bytes) || bytes > SIZE_MAX - 63) {
         rw_fail(err, RW_ERR_NOMEM, "%s: size %zu x %zu overflows", what, n, size);

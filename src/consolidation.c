@@ -5,8 +5,10 @@
  *   EWC (online): importance F = gamma * F_old + F_task, where F_task is the
  *        diagonal empirical Fisher of the task just ended; the penalty is
  *        lambda/2 * sum F (p - anchor)^2, its gradient lambda F (p - anchor).
- *   SI:  during training omega accumulates -g * dp along the path (g the
- *        gradient used for the step, penalty included); at the task's end
+ *   SI:  during training omega accumulates -g * dp along the path, g the
+ *        task's own gradient (before the penalty, use-dependent decay and
+ *        clipping are added, as in Zenke et al.'s code) and dp the step
+ *        actually taken; at the task's end
  *        imp += max(0, omega / (Dp^2 + xi)), Dp the change over the task;
  *        the penalty is c * sum imp (p - anchor)^2 (c = lambda).
  * Weights and biases are both consolidated. Per-connection state (imp,
@@ -104,6 +106,14 @@ static rw_status ensure_state(rw_net *net, rw_consolidation_kind kind,
         if (!L->si_prev && !(L->si_prev = rw_alloc(L->nw, sizeof(float),
                                                    "SI last weights", err)))
             return RW_ERR_NOMEM;
+        if (L->si_grad_cap < L->nw + L->out) {
+            rw_free(L->si_grad);
+            L->si_grad_cap = 0;
+            if (!(L->si_grad = rw_calloc(L->nw + L->out, sizeof(float),
+                                         "SI task gradient", err)))
+                return RW_ERR_NOMEM;
+            L->si_grad_cap = L->nw + L->out;
+        }
     }
     return RW_OK;
 }
@@ -165,17 +175,31 @@ RW_HOT static void si_accumulate(float *restrict path, float *restrict prev,
     }
 }
 
+void rw_consolidation_after_gradient(rw_net *net, const rw_train_config *cfg)
+{
+    if (cfg->consolidation.kind != RW_CONSOLIDATE_SI)
+        return;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        if (!L->si_grad || L->si_grad_cap < L->nw + L->out)
+            continue;
+        memcpy(L->si_grad, L->gw, L->nw * sizeof(float));
+        memcpy(L->si_grad + L->nw, L->gb, L->out * sizeof(float));
+    }
+}
+
 void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg)
 {
     if (cfg->consolidation.kind != RW_CONSOLIDATE_SI)
         return;
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
-        if (!L->si_path || !L->si_prev || !L->bstate)
+        if (!L->si_path || !L->si_prev || !L->bstate || !L->si_grad ||
+            L->si_grad_cap < L->nw + L->out)
             continue;
-        si_accumulate(L->si_path, L->si_prev, L->w, L->gw, L->nw);
-        si_accumulate(bias_part(L, B_PATH), bias_part(L, B_PREV), L->b, L->gb,
-                      L->out);
+        si_accumulate(L->si_path, L->si_prev, L->w, L->si_grad, L->nw);
+        si_accumulate(bias_part(L, B_PATH), bias_part(L, B_PREV), L->b,
+                      L->si_grad + L->nw, L->out);
     }
 }
 
@@ -280,6 +304,14 @@ static rw_status ewc_end(rw_net *net, const rw_dataset *ds,
     if (ce ? !ds->labels : (!ds->y || ds->targets != rw_net_outputs(net)))
         return rw_fail(err, RW_ERR_DATA, "%s does not fit the network's outputs",
                        ds->name);
+    /* The Fisher pass indexes the outputs (and class groups) by label. */
+    for (size_t j = 0; ce && j < ds->n; j++)
+        if (ds->labels[j] < 0 || (size_t)ds->labels[j] >= rw_net_outputs(net))
+            return rw_fail(err, RW_ERR_DATA,
+                           "%s: sample %zu has label %d, outside the "
+                           "network's %zu classes",
+                           ds->name, j + 1, (int)ds->labels[j],
+                           rw_net_outputs(net));
     size_t n = c->fisher_samples && c->fisher_samples < ds->n
                    ? c->fisher_samples : ds->n;
     size_t B = n < FISHER_CHUNK ? n : FISHER_CHUNK, max_in = 0;

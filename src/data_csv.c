@@ -1,6 +1,7 @@
 /*
- * CSV files: one sample per line, comma-separated numbers, the label in the
- * last column unless opts say otherwise. The first non-blank line is a
+ * CSV files: one sample per line, comma-separated numbers, the label (or
+ * regression target) in the last column unless opts say otherwise, or no
+ * label at all with opts->no_labels. The first non-blank line is a
  * header when any of its fields is not a number. Numbers are parsed here,
  * by hand, so that LC_NUMERIC can never turn "0.5" into 0 or 5. Files are
  * streamed line by line (raw or gzip) into arrays that grow as rows arrive;
@@ -156,8 +157,8 @@ typedef struct csv_state {
     size_t ncols;      /* 0 until the first non-blank line */
     size_t first_line; /* where ncols was set */
     int header;
-    size_t label_col;
-    size_t f;          /* features per row: ncols - 1 */
+    size_t label_col;  /* SIZE_MAX: no label column */
+    size_t f;          /* features per row: ncols - 1, or ncols */
     size_t rows, row_cap;
     float *x, *y;
     int32_t *lab;
@@ -322,7 +323,9 @@ static rw_status reserve_row(csv_state *st)
         memcpy(x, st->x, st->rows * st->f * sizeof(float));
     rw_free(st->x);
     st->x = x;
-    if (st->o->regression) {
+    if (st->o->no_labels) {
+        /* features only */
+    } else if (st->o->regression) {
         float *y = rw_alloc(cap, sizeof(float), "CSV targets", st->err);
         if (!y)
             return st->err ? st->err->status : RW_ERR_NOMEM;
@@ -349,17 +352,22 @@ static rw_status first_line(csv_state *st, const char *s, size_t nf)
 {
     st->ncols = nf;
     st->first_line = st->line;
-    if (nf < 2)
-        return rw_fail(st->err, RW_ERR_FORMAT, "%s: line %zu: expected at "
-                       "least 2 columns (features and a label), found 1",
-                       st->name, st->line);
     int lc = st->o->label_column;
-    if (lc < RW_LABEL_LAST || (lc >= 0 && (size_t)lc >= nf))
-        return rw_fail(st->err, RW_ERR_ARG, "%s: line %zu: label column %d "
-                       "(0-based) does not exist: the line has %zu columns",
-                       st->name, st->line, lc, nf);
-    st->label_col = lc == RW_LABEL_LAST ? nf - 1 : (size_t)lc;
-    st->f = nf - 1;
+    if (st->o->no_labels) {
+        st->label_col = SIZE_MAX;
+        st->f = nf;
+    } else {
+        if (nf < 2)
+            return rw_fail(st->err, RW_ERR_FORMAT, "%s: line %zu: expected at "
+                           "least 2 columns (features and a label), found 1",
+                           st->name, st->line);
+        if (lc < RW_LABEL_LAST || (lc >= 0 && (size_t)lc >= nf))
+            return rw_fail(st->err, RW_ERR_ARG, "%s: line %zu: label column "
+                           "%d (0-based) does not exist: the line has %zu "
+                           "columns", st->name, st->line, lc, nf);
+        st->label_col = lc == RW_LABEL_LAST ? nf - 1 : (size_t)lc;
+        st->f = nf - 1;
+    }
     for (size_t k = 0; k < nf; k++) {
         double v;
         rw_num_status ns = rw_parse_double(s + st->fields[k].off,
@@ -483,7 +491,9 @@ static rw_dataset *csv_finish(csv_state *st)
     ds->f = st->f;
     ds->x = shrink(st->x, st->rows * st->f, st->row_cap * st->f, sizeof(float));
     st->x = NULL;
-    if (st->o->regression) {
+    if (st->o->no_labels) {
+        /* unlabelled: no classes, no targets */
+    } else if (st->o->regression) {
         ds->targets = 1;
         ds->y = shrink(st->y, st->rows, st->row_cap, sizeof(float));
         st->y = NULL;

@@ -19,10 +19,6 @@ rw_dataset *rw_dataset_alloc(size_t n, size_t f, size_t classes,
         rw_fail(err, RW_ERR_ARG, "dataset: 0 features");
         return NULL;
     }
-    if (classes == 0 && targets == 0) {
-        rw_fail(err, RW_ERR_ARG, "dataset: needs classes or targets");
-        return NULL;
-    }
     size_t nx;
     if (!rw_mul_ok(n, f, &nx)) {
         rw_fail(err, RW_ERR_NOMEM, "dataset: %zu x %zu features overflow", n, f);
@@ -42,7 +38,7 @@ rw_dataset *rw_dataset_alloc(size_t n, size_t f, size_t classes,
         ds->y = rw_alloc(n, targets * sizeof(float), "dataset targets", err);
         if (!ds->y)
             goto fail;
-    } else {
+    } else if (classes) {
         ds->labels = rw_alloc(n, sizeof(int32_t), "dataset labels", err);
         if (!ds->labels)
             goto fail;
@@ -111,6 +107,9 @@ void rw_dataset_describe(rw_dataset *ds, const char *label)
     if (ds->targets)
         snprintf(ds->name, sizeof ds->name, "%.160s: %zu x %zu, %zu target%s",
                  label, ds->n, ds->f, ds->targets, ds->targets == 1 ? "" : "s");
+    else if (!ds->labels)
+        snprintf(ds->name, sizeof ds->name, "%.160s: %zu x %zu, unlabelled",
+                 label, ds->n, ds->f);
     else
         snprintf(ds->name, sizeof ds->name, "%.160s: %zu x %zu, %zu class%s",
                  label, ds->n, ds->f, ds->classes,
@@ -267,7 +266,7 @@ static rw_dataset *gather(const rw_dataset *ds, const size_t *idx, size_t n,
         if (ds->targets)
             memcpy(out->y + i * ds->targets, ds->y + r * ds->targets,
                    ds->targets * sizeof(float));
-        else
+        else if (ds->labels)
             out->labels[i] = ds->labels[r];
     }
     out->img_h = ds->img_h;

@@ -18,6 +18,7 @@ const char *rw_status_str(rw_status s)
     case RW_ERR_DIVERGED: return "training diverged";
     case RW_ERR_UNSUPPORTED: return "unsupported";
     case RW_ERR_INTERRUPTED: return "interrupted";
+    case RW_ERR_DIST: return "ranks disagree";
     }
     return "unknown status";
 }
@@ -33,10 +34,14 @@ void rw_error_clear(rw_error *err)
 rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
 {
     if (err) {
+        /* Formatted into a copy first: an argument may point into
+         * err->msg itself (a message prefixed with context). */
+        char msg[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        memcpy(err->msg, msg, sizeof msg);
         err->status = st;
     }
     return st;

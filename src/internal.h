@@ -68,21 +68,25 @@ RW_VINLINE float rw_v16_sum(rw_v16 v)
 /* ---------------- base: errors (error.c) ---------------- */
 
 /* Fills err (if not NULL) with status and a printf-style message and
- * returns the status, so callers can `return rw_fail(err, ...)`. */
+ * returns the status, so callers can `return rw_fail(err, ...)`. The
+ * arguments may include err->msg itself, to prefix context to it. */
 rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---------------- base: checked allocation (alloc.c) ---------------- */
 
-/* a*b (and a*b*c) in size_t; returns false on overflow. */
+/* a*b in size_t; returns false on overflow. */
 bool rw_mul_ok(size_t a, size_t b, size_t *out);
-bool rw_mul3_ok(size_t a, size_t b, size_t c, size_t *out);
 /* 64-byte aligned allocation of n elements of `size` bytes each; NULL and
  * err filled (stating the bytes requested and `what`) on failure or
  * overflow. zeroed variants clear the memory. Free with rw_free. */
 void *rw_alloc(size_t n, size_t size, const char *what, rw_error *err);
 void *rw_calloc(size_t n, size_t size, const char *what, rw_error *err);
 void rw_free(void *p);
+/* Test hook: the n-th rw_alloc from now (1 = the next one) fails with
+ * RW_ERR_NOMEM; 0 cancels. Not thread-safe; tests use it to drive every
+ * failure path of an operation. */
+void rw_alloc_fail_after(unsigned long n);
 
 /* ---------------- base: GEMM wrapper (gemm.c) ---------------- */
 
@@ -117,6 +121,10 @@ typedef struct rw_layer {
     float *b, *gb;  /* biases and their gradients, out each */
     float *m1, *m2; /* optimizer moments parallel to w (NULL until used) */
     float *bm1, *bm2;
+    /* Adam: optimizer steps each weight (bias) has taken since its moments
+     * started at zero, for its own bias correction; whole numbers held in
+     * float (exact up to RW_ADAM_STEP_MAX), parallel to w (b). */
+    float *mstep, *bmstep;
 
     /* sparse topology (NULL for dense) */
     size_t *row_ptr;  /* out+1 */
@@ -136,6 +144,11 @@ typedef struct rw_layer {
      *   si_path, si_prev: SI path integral, last weights (consolidation.c)
      *   keep:   protection >= 0; rewiring drops by |w| * (1 + keep) */
     float *credit, *coact, *perm, *imp, *anchor, *si_path, *si_prev, *keep;
+    /* SI scratch: the task gradient of the current step (nw weights, then
+     * out biases), taken before any penalty, decay or clipping; holds
+     * si_grad_cap floats (consolidation.c). */
+    float *si_grad;
+    size_t si_grad_cap;
     /* Optional per-neuron state (out entries). */
     float *activity;      /* EMA of mean |a| over the batch */
     uint32_t *silent;     /* consecutive silent epochs */
@@ -158,10 +171,22 @@ struct rw_net {
     size_t batch_cap;     /* activation buffers hold this many samples */
     size_t cur_batch;     /* samples in the last forward pass */
     float *x0;            /* transformed input batch, I x batch_cap */
-    float *dx0;           /* scratch for the input gradient (unused) */
+    /* rw_net_layer_view's copies of the sparse input indices without the
+     * RW_COL_INITIAL flag (NULL until asked for), view_cap entries each. */
+    uint32_t *view_cols[RW_MAX_LAYERS];
+    size_t view_cap[RW_MAX_LAYERS];
     uint64_t step;        /* optimizer steps taken (Adam bias correction) */
+    /* The activation and error buffers hold the forward and backward pass
+     * of one batch (rw_net_gradient, a training step): RigL and Hebbian
+     * growth read them. Cleared by any other pass or a buffer change. */
+    int grads_ready;
     rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
     int has_moments;
+    /* Adam bias corrections 1 - beta^t for t < bc_len: bc_tab[t] for beta1,
+     * bc_tab[bc_len + t] for beta2; built for bc_b1, bc_b2 (optim.c). */
+    float *bc_tab;
+    size_t bc_len;
+    double bc_b1, bc_b2;
 };
 
 /* Layer lifecycle (dense.c / sparse.c / net.c) */
@@ -185,8 +210,10 @@ void rw_layer_free(rw_layer *L);
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs);
 /* Rebuilds the transposed index of a sparse layer from its CSR arrays. */
 void rw_sparse_build_transpose(rw_layer *L);
-/* Size of the cache blocks of the sparse passes (sparse.c); 0 restores the
- * default. Results do not depend on it; tests and benchmarks set it. */
+/* Bytes of randomly read rows above which the sparse passes tile the batch
+ * (sparse.c); 0 restores the default (no tiling). Forward results do not
+ * depend on it; weight gradients may differ in rounding. Tests and
+ * benchmarks set it. */
 void rw_sparse_set_block_bytes(size_t bytes);
 
 /* Helpers shared by rewiring, pruning and neuron turnover (rewire.c). A
@@ -198,8 +225,12 @@ void rw_sparse_set_block_bytes(size_t bytes);
 size_t rw_sparse_compact(rw_layer *L);
 /* k-th smallest (0-based) of v[0..n) by quickselect; reorders v. */
 float rw_select_kth(float *v, size_t n, size_t k);
-/* Whether row o of a sparse layer holds input i (binary search). */
+/* Whether row o of a sparse layer holds input i (binary search); the
+ * _live variant counts a connection marked in drop[] (nw flags, or NULL)
+ * as absent. */
 bool rw_sparse_row_has(const rw_layer *L, size_t o, uint32_t i);
+bool rw_sparse_row_has_live(const rw_layer *L, const unsigned char *drop,
+                            size_t o, uint32_t i);
 /* Bounded min-heap keeping the `cap` largest scores (ties: smaller key
  * wins), used to pick the positions to grow. */
 typedef struct rw_cand {
@@ -209,7 +240,9 @@ typedef struct rw_cand {
 void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c);
 
 /* Forward: a = act(W x + b), x is I x B feature-major. Softmax handled by
- * the loss. */
+ * the loss. They write only L->a (and read the rest of L), so
+ * rw_net_predict_with runs them on shallow copies of a layer whose `a`
+ * points at the caller's workspace. */
 void rw_dense_forward(rw_layer *L, const float *x, size_t B);
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B);
 /* Backward given L->d (dL/dz, O x B): accumulates gw, gb (overwrite) and
@@ -233,8 +266,6 @@ void rw_sparse_backward_ref(const rw_layer *L, const float *x,
 void rw_act_forward(rw_activation act, float *v, size_t n);
 /* d[i] *= act'(z[i]) computed from a[i] = act(z[i]). */
 void rw_act_backward(rw_activation act, const float *a, float *d, size_t n);
-const char *rw_act_name(rw_activation act);
-int rw_act_parse(const char *s, rw_activation *out);
 
 /* Loss (loss.c): on the output layer's activations (feature-major C x B).
  * Cross-entropy applies softmax in place to `a` and writes
@@ -264,7 +295,12 @@ void rw_net_forward_batch(rw_net *net, size_t B);
 void rw_net_backward_batch(rw_net *net, size_t B);
 /* Initialise weights of layer l from the config (He/Xavier), seeded. */
 void rw_net_init_weights(rw_net *net, rw_rng *rng);
-/* Allocates (zeroed) optimizer moments for `kind` if not present. */
+/* Per-connection Adam step counts saturate here (floats count exactly up
+ * to 2^24). */
+#define RW_ADAM_STEP_MAX 16777216.0f
+/* Allocates (zeroed) optimizer moments for `kind` if not present; Adam's
+ * step counts start at 0 with fresh moments, and at the global step for
+ * moments that exist without counts (a model file from before them). */
 rw_status rw_net_ensure_moments(rw_net *net, rw_optim_kind kind,
                                 rw_error *err);
 /* Global L2 norm of all gradients, and scaling by a factor. */
@@ -296,9 +332,12 @@ rw_status rw_plasticity_epoch_end(rw_net *net, const rw_train_config *cfg,
                                   size_t epoch, rw_rng *rng,
                                   rw_epoch_stats *es, rw_error *err);
 /* Hebbian growth for rewire.c: fills keys (sorted o*in+i) with the n most
- * co-active unconnected pairs of layer l (pre = layer l-1's activity). */
-rw_status rw_grow_hebbian(rw_net *net, size_t l, uint64_t *keys, size_t n,
-                          rw_rng *rng, rw_error *err);
+ * co-active pairs of layer l (pre = layer l-1's activity) that are
+ * unconnected once the `dropped` connections marked in drop[] (nw flags,
+ * NULL for none) are gone. Changes nothing in the network. */
+rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
+                          size_t dropped, uint64_t *keys, size_t n,
+                          rw_error *err);
 
 /* Pruning (prune.c). Density of the cubic schedule (Zhu and Gupta 2017)
  * at `progress` in [0,1] from d0 to df: df + (d0 - df) (1 - progress)^3.
@@ -328,10 +367,13 @@ rw_status rw_neurons_add(rw_net *net, size_t l, size_t n, rw_rng *rng,
 rw_status rw_layer_resize_conns(rw_layer *L, size_t n, rw_error *err);
 
 /* Consolidation hooks (consolidation.c): begin allocates state;
+ * after_gradient keeps SI's copy of the task gradient (call it right after
+ * the backward pass, before anything else changes the gradients);
  * after_backward adds the penalty gradient; after_step accumulates the SI
- * path integral. */
+ * path integral from the kept task gradient. */
 rw_status rw_consolidation_begin(rw_net *net, const rw_train_config *cfg,
                                  rw_error *err);
+void rw_consolidation_after_gradient(rw_net *net, const rw_train_config *cfg);
 void rw_consolidation_after_backward(rw_net *net, const rw_train_config *cfg);
 void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg);
 /* Task-incremental masking (consolidation.c): `p` holds softmax
@@ -367,8 +409,8 @@ struct rw_dataset {
     int borrowed;         /* x, labels, y belong to the caller (wrap) */
 };
 
-/* Allocates an empty dataset with room for n x f features (+labels or
- * targets). */
+/* Allocates an empty dataset with room for n x f features (+labels when
+ * classes > 0, or targets; neither for unlabelled data). */
 rw_dataset *rw_dataset_alloc(size_t n, size_t f, size_t classes,
                              size_t targets, rw_error *err);
 

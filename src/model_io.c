@@ -39,6 +39,7 @@
 #define OPTM_HEAD 16    /* step, has_moments, moments_for */
 #define OPTM_M1 1u      /* per-layer flags in OPTM */
 #define OPTM_M2 2u
+#define OPTM_STEPS 4u   /* per-connection Adam step counts */
 #define TRCE_HEAD 4     /* n_layers */
 #define TRCE_CREDIT 1u  /* per-layer flags in TRCE */
 #define TRCE_COACT 2u
@@ -180,9 +181,35 @@ static bool has_optim_state(const rw_net *net)
     return false;
 }
 
-static uint32_t moment_flags(const rw_layer *L)
+/* The step count a parameter has when the file says nothing: the global
+ * step (every parameter as old as the moments). */
+static float implied_steps(const rw_net *net)
 {
-    return (L->m1 && L->bm1 ? OPTM_M1 : 0) | (L->m2 && L->bm2 ? OPTM_M2 : 0);
+    return net->step < (uint64_t)RW_ADAM_STEP_MAX ? (float)net->step
+                                                  : RW_ADAM_STEP_MAX;
+}
+
+/* Adam's per-parameter step counts are written only where some differ
+ * from the global step (a layer that rewired or grew neurons), so files
+ * of networks that never rewired are what they were before the counts. */
+static bool steps_needed(const rw_net *net, const rw_layer *L)
+{
+    if (!L->m2 || !L->mstep || !L->bmstep)
+        return false;
+    float s = implied_steps(net);
+    for (size_t k = 0; k < L->nw; k++)
+        if (L->mstep[k] != s)
+            return true;
+    for (size_t o = 0; o < L->out; o++)
+        if (L->bmstep[o] != s)
+            return true;
+    return false;
+}
+
+static uint32_t moment_flags(const rw_net *net, const rw_layer *L)
+{
+    uint32_t fl = (L->m1 && L->bm1 ? OPTM_M1 : 0) | (L->m2 && L->bm2 ? OPTM_M2 : 0);
+    return (fl & OPTM_M2) && steps_needed(net, L) ? fl | OPTM_STEPS : fl;
 }
 
 static void write_optim(writer *w, const rw_net *net)
@@ -190,8 +217,9 @@ static void write_optim(writer *w, const rw_net *net)
     uint64_t len = OPTM_HEAD;
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
-        uint32_t fl = moment_flags(L);
-        int arrays = (fl & OPTM_M1 ? 1 : 0) + (fl & OPTM_M2 ? 1 : 0);
+        uint32_t fl = moment_flags(net, L);
+        int arrays = (fl & OPTM_M1 ? 1 : 0) + (fl & OPTM_M2 ? 1 : 0) +
+                     (fl & OPTM_STEPS ? 1 : 0);
         len += 4 + (uint64_t)arrays * 4 * (L->nw + L->out);
     }
     w_section(w, "OPTM", len);
@@ -200,7 +228,7 @@ static void write_optim(writer *w, const rw_net *net)
     w_u32(w, (uint32_t)net->moments_for);
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
-        uint32_t fl = moment_flags(L);
+        uint32_t fl = moment_flags(net, L);
         w_u32(w, fl);
         if (fl & OPTM_M1) {
             w_f32s(w, L->m1, L->nw);
@@ -209,6 +237,12 @@ static void write_optim(writer *w, const rw_net *net)
         if (fl & OPTM_M2) {
             w_f32s(w, L->m2, L->nw);
             w_f32s(w, L->bm2, L->out);
+        }
+        if (fl & OPTM_STEPS) {
+            for (size_t k = 0; k < L->nw && !w->err_no; k++)
+                w_u32(w, (uint32_t)L->mstep[k]);
+            for (size_t o = 0; o < L->out && !w->err_no; o++)
+                w_u32(w, (uint32_t)L->bmstep[o]);
         }
     }
 }
@@ -319,6 +353,16 @@ static rw_status check_saveable(const rw_net *net, const char *path,
     if (net->n_layers == 0 || net->n_layers != net->cfg.n_layers)
         return rw_fail(err, RW_ERR_ARG, "cannot save %s: the network has no "
                        "layers or disagrees with its config", path);
+    /* The file holds at least the layers' payloads (and the transform):
+     * the loader accepts a sparse layer of up to an eighth of that in
+     * inputs. */
+    uint64_t least = net->shift ? 8 * (uint64_t)in : 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        uint64_t len;
+        if (layer_payload_len(net->layers[l].kind, net->layers[l].out,
+                              net->layers[l].nw, &len))
+            least += len;
+    }
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
         const rw_layer_spec *s = &net->cfg.layers[l];
@@ -330,6 +374,14 @@ static rw_status check_saveable(const rw_net *net, const char *path,
         if (!isfinite(s->density))
             return rw_fail(err, RW_ERR_ARG, "cannot save %s: layer %zu "
                            "density is not finite", path, l + 1);
+        if (L->kind == RW_LAYER_SPARSE && L->in > RW_MODEL_FREE_INPUTS &&
+            L->in > least / 8)
+            return rw_fail(err, RW_ERR_UNSUPPORTED, "cannot save %s: sparse "
+                           "layer %zu has %zu inputs but only %zu "
+                           "connections; a model file may hold a sparse layer "
+                           "of more than %llu inputs only with at least 8 "
+                           "bytes of file per input", path, l + 1, L->in,
+                           L->nw, (unsigned long long)RW_MODEL_FREE_INPUTS);
         struct { const float *a; size_t n; const char *what; } arr[] = {
             {L->w, L->nw, "weight"}, {L->b, L->out, "bias"},
             {L->m1, L->nw, "optimizer moment"}, {L->bm1, L->out, "optimizer moment"},
@@ -883,7 +935,7 @@ static bool parse_layer(cursor *c, const toc *t, rw_net *net, size_t l)
                    "%llu x %llu)", l + 1, (unsigned long long)nnz,
                    (unsigned long long)in, (unsigned long long)out);
     if (kind == RW_LAYER_SPARSE) {
-        uint64_t cap = 8 * (uint64_t)c->len;
+        uint64_t cap = (uint64_t)c->len / 8;
         if (cap < RW_MODEL_FREE_INPUTS)
             cap = RW_MODEL_FREE_INPUTS;
         if (in > RW_COL_MASK || in > cap)
@@ -998,6 +1050,39 @@ static bool read_moments(cursor *c, float **m, float **bm, const rw_layer *L,
     return rd_f32s(c, *m, L->nw, what) && rd_f32s(c, *bm, L->out, what);
 }
 
+/* Adam step counts of one layer: u32, each at most the global step. */
+static bool read_steps(cursor *c, rw_layer *L, size_t l, uint64_t step)
+{
+    char what[48];
+    snprintf(what, sizeof what, "layer %zu Adam step counts", l + 1);
+    uint64_t bytes = 0;
+    muladd_u64(&bytes, (uint64_t)L->nw + L->out, 4);
+    if (!need(c, bytes, what))
+        return false;
+    L->mstep = rw_alloc(L->nw, sizeof(float), "Adam step counts", c->err);
+    L->bmstep = rw_alloc(L->out, sizeof(float), "Adam step counts", c->err);
+    if (!L->mstep || !L->bmstep) {
+        nomem_in(c, l);
+        return false;
+    }
+    uint64_t cap = step < (uint64_t)RW_ADAM_STEP_MAX ? step
+                                                     : (uint64_t)RW_ADAM_STEP_MAX;
+    for (size_t i = 0; i < L->nw + L->out; i++) {
+        size_t at = c->pos;
+        uint32_t v;
+        if (!rd_u32(c, what, &v))
+            return false;
+        if (v > cap)
+            return BAD(c, at, "%s %zu is %u (expected at most the step count "
+                       "%llu)", what, i, v, (unsigned long long)cap);
+        if (i < L->nw)
+            L->mstep[i] = (float)v;
+        else
+            L->bmstep[i - L->nw] = (float)v;
+    }
+    return true;
+}
+
 static bool parse_optm(cursor *c, const toc *t, rw_net *net)
 {
     if (!t->optm.at)
@@ -1028,14 +1113,17 @@ static bool parse_optm(cursor *c, const toc *t, rw_net *net)
         at = c->pos;
         if (!rd_u32(c, "per-layer moment flags", &fl))
             return false;
-        if (fl & ~(OPTM_M1 | OPTM_M2))
+        if ((fl & ~(OPTM_M1 | OPTM_M2 | OPTM_STEPS)) ||
+            ((fl & OPTM_STEPS) && !(fl & OPTM_M2)))
             return BAD(c, at, "layer %zu moment flags 0x%x are invalid "
-                       "(expected bits 0 and 1 only)", l + 1, fl);
+                       "(expected bits 0..2 only, bit 2 with bit 1)", l + 1, fl);
         if ((fl & OPTM_M1) && !read_moments(c, &L->m1, &L->bm1, L, l,
                                             "first moment"))
             return false;
         if ((fl & OPTM_M2) && !read_moments(c, &L->m2, &L->bm2, L, l,
                                             "second moment"))
+            return false;
+        if ((fl & OPTM_STEPS) && !read_steps(c, L, l, step))
             return false;
     }
     if (c->pos != c->end)

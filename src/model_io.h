@@ -10,10 +10,11 @@
 #define RW_MODEL_MAGIC "RWMODEL" /* 8 bytes with the terminating NUL */
 #define RW_MODEL_VERSION 1u
 
-/* A sparse layer may have at most max(RW_MODEL_FREE_INPUTS, 8 * file size)
- * inputs: its transposed index costs 8 bytes per input, and this keeps
- * every allocation of the loader proportional to the file it reads. */
-#define RW_MODEL_FREE_INPUTS ((uint64_t)1 << 20)
+/* A sparse layer may have at most max(RW_MODEL_FREE_INPUTS, file size / 8)
+ * inputs: its transposed index costs 8 bytes per input, so it is never
+ * larger than the file it is read from (or 512 KiB). rw_net_save refuses a
+ * network that breaks this bound, so every saved model loads. */
+#define RW_MODEL_FREE_INPUTS ((uint64_t)1 << 16)
 
 /* rw_net_load_buffer with a switch for the CRC32 check. check_crc = 0
  * exists for the fuzzer, so that mutated inputs reach the parser; the

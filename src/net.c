@@ -3,6 +3,7 @@
  * feature-major (internal.h). Softmax output layers are normalised per
  * column here; the cross-entropy gradient then is (p - onehot) / B. */
 #include "internal.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -105,10 +106,11 @@ void rw_layer_free(rw_layer *L)
     if (!L)
         return;
     void *arrays[] = {L->w, L->gw, L->b, L->gb, L->m1, L->m2, L->bm1, L->bm2,
+                      L->mstep, L->bmstep,
                       L->row_ptr, L->col, L->tcol_ptr, L->t_k, L->t_row,
                       L->a, L->d, L->credit, L->coact, L->perm, L->imp,
                       L->anchor, L->si_path, L->si_prev, L->keep,
-                      L->activity, L->silent, L->bstate};
+                      L->activity, L->silent, L->bstate, L->si_grad};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         rw_free(arrays[i]);
     memset(L, 0, sizeof *L);
@@ -244,9 +246,12 @@ void rw_net_free(rw_net *net)
         return;
     for (size_t l = 0; l < net->n_layers; l++)
         rw_layer_free(&net->layers[l]);
+    for (size_t l = 0; l < RW_MAX_LAYERS; l++)
+        rw_free(net->view_cols[l]);
     rw_free(net->shift);
     rw_free(net->scale);
     rw_free(net->x0);
+    rw_free(net->bc_tab);
     rw_free(net);
 }
 
@@ -277,6 +282,11 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
     net->x0 = NULL;
     net->batch_cap = 0;
     net->cur_batch = 0;
+    memset(net->view_cols, 0, sizeof net->view_cols);
+    memset(net->view_cap, 0, sizeof net->view_cap);
+    net->grads_ready = 0;
+    net->bc_tab = NULL; /* rebuilt on the first step */
+    net->bc_len = 0;
     bool ok = true;
     net->shift = dup_array(src->shift, src->cfg.n_inputs, sizeof(float), &ok, err);
     net->scale = dup_array(src->scale, src->cfg.n_inputs, sizeof(float), &ok, err);
@@ -292,6 +302,8 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->gb = dup_array(S->gb, S->out, sizeof(float), &ok, err);
         L->bm1 = dup_array(S->bm1, S->out, sizeof(float), &ok, err);
         L->bm2 = dup_array(S->bm2, S->out, sizeof(float), &ok, err);
+        L->mstep = dup_array(S->mstep, S->nw, sizeof(float), &ok, err);
+        L->bmstep = dup_array(S->bmstep, S->out, sizeof(float), &ok, err);
         L->row_ptr = dup_array(S->row_ptr, S->out + 1, sizeof(size_t), &ok, err);
         L->col = dup_array(S->col, S->nw, sizeof(uint32_t), &ok, err);
         L->tcol_ptr = dup_array(S->tcol_ptr, S->in + 1, sizeof(size_t), &ok, err);
@@ -306,6 +318,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->activity = dup_array(S->activity, S->out, sizeof(float), &ok, err);
         L->silent = dup_array(S->silent, S->out, sizeof(uint32_t), &ok, err);
         L->bstate = dup_array(S->bstate, 4 * S->out, sizeof(float), &ok, err);
+        L->si_grad = dup_array(S->si_grad, S->si_grad_cap, sizeof(float), &ok, err);
     }
     if (!ok) {
         rw_net_free(net);
@@ -381,7 +394,22 @@ rw_status rw_net_layer_view(rw_net *net, size_t layer, rw_layer_view *out,
     out->grad_weights = L->gw;
     out->grad_bias = L->gb;
     out->row_ptr = L->row_ptr;
-    out->cols = L->col;
+    out->cols = NULL;
+    if (L->kind != RW_LAYER_SPARSE)
+        return RW_OK;
+    /* A copy without the internal "initial" flag, so that cols[k] is an
+     * input index as the header promises. */
+    if (!net->view_cols[layer] || net->view_cap[layer] < L->nw) {
+        uint32_t *c = rw_alloc(L->nw, sizeof *c, "layer view", err);
+        if (!c)
+            return RW_ERR_NOMEM;
+        rw_free(net->view_cols[layer]);
+        net->view_cols[layer] = c;
+        net->view_cap[layer] = L->nw;
+    }
+    for (size_t k = 0; k < L->nw; k++)
+        net->view_cols[layer][k] = L->col[k] & RW_COL_MASK;
+    out->cols = net->view_cols[layer];
     return RW_OK;
 }
 
@@ -427,6 +455,7 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
 {
     if (B <= net->batch_cap)
         return RW_OK;
+    net->grads_ready = 0;
     rw_free(net->x0);
     net->x0 = NULL;
     for (size_t l = 0; l < net->n_layers; l++) {
@@ -454,15 +483,15 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     return RW_OK;
 }
 
-/* Gathers samples into the feature-major input: a transpose. Sixteen
- * samples at a time, so that each feature's 16 values go to one cache line
- * instead of one line per value; the blocks of samples are independent and
- * shared among the threads. */
-void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
-                          size_t n, size_t col0, size_t B)
+/* Gathers samples into the feature-major input: a transpose (the sparse
+ * kernels' gather, in registers). Sixteen samples at a time, so that each
+ * feature's 16 values go to one cache line instead of one line per value;
+ * the blocks of samples are independent and shared among the threads. */
+static void gather(const rw_net *net, float *x0, const float *x,
+                   const size_t *idx, size_t n, size_t col0, size_t B)
 {
+    const rw_sparse_kernels *K = rw_kernels();
     size_t I = net->cfg.n_inputs;
-    float *x0 = net->x0;
     const float *sh = net->shift, *sc = net->scale;
     long blocks = (long)((n + 15) / 16);
 #pragma omp parallel for schedule(static) if (n * I >= ((size_t)1 << 16))
@@ -471,17 +500,15 @@ void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
         size_t j0 = (size_t)b * 16, nj = n - j0 < 16 ? n - j0 : 16;
         for (size_t j = 0; j < nj; j++)
             rows[j] = x + (idx ? idx[j0 + j] : j0 + j) * I;
-        float *dst = x0 + col0 + j0;
-        for (size_t i = 0; i < I; i++) {
-            float *d = dst + i * B;
-            if (sh)
-                for (size_t j = 0; j < nj; j++)
-                    d[j] = (rows[j][i] - sh[i]) * sc[i];
-            else
-                for (size_t j = 0; j < nj; j++)
-                    d[j] = rows[j][i];
-        }
+        K->gather(x0 + col0 + j0, B, rows, nj, I, sh, sc);
     }
+}
+
+void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
+                          size_t n, size_t col0, size_t B)
+{
+    net->grads_ready = 0; /* a new pass starts */
+    gather(net, net->x0, x, idx, n, col0, B);
     net->cur_batch = B;
 }
 
@@ -521,6 +548,7 @@ void rw_net_backward_batch(rw_net *net, size_t B)
             rw_act_backward(net->layers[l - 1].act, net->layers[l - 1].a, dx,
                             net->layers[l - 1].out * B);
     }
+    net->grads_ready = 1;
 }
 
 /* Loss and output gradient for the current batch (feature-major labels or
@@ -587,13 +615,35 @@ rw_status rw_net_gradient(rw_net *net, const float *x, const int32_t *labels,
 }
 
 #define PREDICT_CHUNK 256
+/* Activation floats (16 MiB) a predicting pass may always allocate; above
+ * that, a pass stays within the model's parameter count, so that a model
+ * with millions of outputs does not get buffers 256 times its size. */
+#define PREDICT_FREE_FLOATS ((size_t)1 << 22)
+
+/* Samples per pass of a fresh network: PREDICT_CHUNK, fewer when the
+ * activations of so many (2 floats per neuron and sample) would exceed the
+ * model's parameters or PREDICT_FREE_FLOATS, whichever is larger. */
+static size_t default_chunk(const rw_net *net)
+{
+    size_t units = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        units += net->layers[l].out;
+    units += net->cfg.n_inputs;
+    size_t budget = rw_net_parameters(net);
+    if (budget < PREDICT_FREE_FLOATS)
+        budget = PREDICT_FREE_FLOATS;
+    size_t chunk = budget / (2 * units);
+    if (chunk < 1)
+        chunk = 1;
+    return chunk < PREDICT_CHUNK ? chunk : PREDICT_CHUNK;
+}
 
 /* Samples per forward pass when predicting or evaluating: the training
  * batch when buffers exist (no reallocation of large activations), else
- * PREDICT_CHUNK. */
+ * default_chunk. */
 static size_t chunk_of(const rw_net *net)
 {
-    return net->batch_cap ? net->batch_cap : PREDICT_CHUNK;
+    return net->batch_cap ? net->batch_cap : default_chunk(net);
 }
 
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
@@ -614,6 +664,97 @@ rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
         for (size_t j = 0; j < B; j++)
             for (size_t c = 0; c < C; c++)
                 out[(s + j) * C + c] = a[c * B + j];
+    }
+    return RW_OK;
+}
+
+struct rw_workspace {
+    size_t cap; /* samples per pass */
+    size_t inputs, n_layers;
+    size_t units[RW_MAX_LAYERS];
+    float *x0;                 /* inputs x cap */
+    float *a[RW_MAX_LAYERS];   /* units[l] x cap */
+};
+
+void rw_workspace_free(rw_workspace *ws)
+{
+    if (!ws)
+        return;
+    rw_free(ws->x0);
+    for (size_t l = 0; l < ws->n_layers; l++)
+        rw_free(ws->a[l]);
+    rw_free(ws);
+}
+
+rw_workspace *rw_workspace_create(const rw_net *net, size_t batch,
+                                  rw_error *err)
+{
+    if (!net) {
+        rw_fail(err, RW_ERR_ARG, "workspace: network is NULL");
+        return NULL;
+    }
+    rw_workspace *ws = rw_calloc(1, sizeof *ws, "workspace", err);
+    if (!ws)
+        return NULL;
+    ws->cap = batch ? batch : default_chunk(net);
+    ws->inputs = net->cfg.n_inputs;
+    ws->n_layers = net->n_layers;
+    size_t n;
+    if (!rw_mul_ok(ws->inputs, ws->cap, &n))
+        goto too_large;
+    if (!(ws->x0 = rw_alloc(n, sizeof(float), "workspace inputs", err)))
+        goto fail;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        ws->units[l] = net->layers[l].out;
+        if (!rw_mul_ok(ws->units[l], ws->cap, &n))
+            goto too_large;
+        ws->a[l] = rw_alloc(n, sizeof(float), "workspace activations", err);
+        if (!ws->a[l])
+            goto fail;
+    }
+    return ws;
+too_large:
+    rw_fail(err, RW_ERR_NOMEM, "workspace: a batch of %zu is too large",
+            ws->cap);
+fail:
+    rw_workspace_free(ws);
+    return NULL;
+}
+
+rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
+                              const float *x, size_t n, float *out,
+                              rw_error *err)
+{
+    if (!net || !ws || (!x && n) || (!out && n))
+        return rw_fail(err, RW_ERR_ARG, "predict: NULL argument");
+    bool fits = ws->inputs == net->cfg.n_inputs && ws->n_layers == net->n_layers;
+    for (size_t l = 0; fits && l < net->n_layers; l++)
+        fits = net->layers[l].out <= ws->units[l];
+    if (!fits)
+        return rw_fail(err, RW_ERR_ARG, "predict: the workspace was made for "
+                       "a network of another shape (create it again after "
+                       "neurons are added)");
+    size_t C = rw_net_outputs(net);
+    for (size_t s = 0; s < n; s += ws->cap) {
+        size_t B = n - s < ws->cap ? n - s : ws->cap;
+        gather(net, ws->x0, x + s * net->cfg.n_inputs, NULL, B, 0, B);
+        const float *in = ws->x0;
+        for (size_t l = 0; l < net->n_layers; l++) {
+            /* A shallow copy that writes its output into the workspace:
+             * the network itself is only read. */
+            rw_layer L = net->layers[l];
+            L.a = ws->a[l];
+            if (L.kind == RW_LAYER_SPARSE)
+                rw_sparse_forward(&L, in, B);
+            else
+                rw_dense_forward(&L, in, B);
+            if (L.act == RW_ACT_SOFTMAX)
+                rw_softmax_columns(L.a, L.out, B);
+            in = L.a;
+        }
+        for (size_t j = 0; j < B; j++)
+            for (size_t c = 0; c < C; c++)
+                out[(s + j) * C + c] = in[c * B + j];
     }
     return RW_OK;
 }

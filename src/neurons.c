@@ -66,7 +66,8 @@ static size_t conn_refs(rw_layer *L, arr_ref *r)
 {
     size_t n = 0;
     void **f[] = {(void **)&L->w,      (void **)&L->gw,      (void **)&L->m1,
-                  (void **)&L->m2,     (void **)&L->credit,  (void **)&L->coact,
+                  (void **)&L->m2,     (void **)&L->mstep,
+                  (void **)&L->credit,  (void **)&L->coact,
                   (void **)&L->perm,   (void **)&L->imp,     (void **)&L->anchor,
                   (void **)&L->si_path, (void **)&L->si_prev, (void **)&L->keep};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
@@ -88,7 +89,7 @@ static size_t conn_floats(rw_layer *L, float **a)
 
 rw_status rw_layer_resize_conns(rw_layer *L, size_t n, rw_error *err)
 {
-    arr_ref r[16];
+    arr_ref r[20];
     size_t nr = conn_refs(L, r);
     return resize_all(r, nr, L->nw, n, "connections", err);
 }
@@ -99,6 +100,7 @@ static rw_status resize_neurons(rw_layer *L, size_t out, rw_error *err)
                    {(void **)&L->gb, sizeof(float)},
                    {(void **)&L->bm1, sizeof(float)},
                    {(void **)&L->bm2, sizeof(float)},
+                   {(void **)&L->bmstep, sizeof(float)},
                    {(void **)&L->activity, sizeof(float)},
                    {(void **)&L->silent, sizeof(uint32_t)}};
     return resize_all(r, sizeof r / sizeof r[0], L->out, out, "neurons", err);
@@ -115,6 +117,7 @@ static rw_status resize_index(size_t **p, size_t old_n, size_t new_n,
 static rw_status rebuffer(rw_net *net, rw_error *err)
 {
     size_t cap = net->batch_cap;
+    net->grads_ready = 0;
     if (cap == 0)
         return RW_OK;
     net->batch_cap = 0;
@@ -183,7 +186,7 @@ static void remove_rows(rw_layer *L, const unsigned char *mask, size_t keep_n)
         L->nw = keep_n * I;
         L->initial_nnz = L->initial_alive = L->nw;
     }
-    float *pn[] = {L->b, L->gb, L->bm1, L->bm2, L->activity};
+    float *pn[] = {L->b, L->gb, L->bm1, L->bm2, L->bmstep, L->activity};
     for (size_t t = 0; t < sizeof pn / sizeof pn[0]; t++) {
         if (!pn[t])
             continue;

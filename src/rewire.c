@@ -9,6 +9,7 @@
  * after the drop, and the new connections are merged in from the back. All
  * per-connection arrays (weights, optimizer moments, ...) move together. */
 #include "internal.h"
+#include "dist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,9 +22,9 @@
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs)
 {
     size_t n = 0;
-    float *all[] = {L->w,      L->m1,     L->m2,      L->credit,
-                    L->coact,  L->perm,   L->imp,     L->anchor,
-                    L->si_path, L->si_prev, L->keep};
+    float *all[] = {L->w,      L->m1,     L->m2,      L->mstep,
+                    L->credit, L->coact,  L->perm,    L->imp,
+                    L->anchor, L->si_path, L->si_prev, L->keep};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
             arrs[n++] = all[i];
@@ -61,10 +62,10 @@ float rw_select_kth(float *v, size_t n, size_t k)
     return v[lo];
 }
 
-/* Marks the `count` connections with the smallest key(w) among those that
- * pass `select` as dropped. Ties are broken in storage order. Uses the
- * gradient array as scratch. Returns the number marked. */
-typedef enum { SEL_ALL, SEL_POS, SEL_NEG } sel_kind;
+/* Marks (in drop[]) the `count` connections with the smallest key(w)
+ * among those not yet marked that pass `select`. Ties are broken in
+ * storage order. `scratch` holds nw floats. Returns the number marked. */
+typedef enum { SEL_ALL, SEL_NONNEG, SEL_NEG } sel_kind;
 
 /* Drop key: magnitude (or closeness to zero for negatives), raised for
  * protected connections (consolidation, permanence). */
@@ -73,19 +74,22 @@ static float key_of(const rw_layer *L, size_t k, sel_kind s)
     float w = L->w[k], key = s == SEL_NEG ? -w : fabsf(w);
     return L->keep ? key * (1.0f + L->keep[k]) : key;
 }
+/* Zero weights go with the positive ones, where they have the smallest
+ * key: a connection grown at zero (RigL, Hebbian) that stayed at zero is
+ * the first SET drops, never immune. */
 static bool selected(float w, sel_kind s)
 {
-    return s == SEL_ALL || (s == SEL_POS ? w > 0.0f : w < 0.0f);
+    return s == SEL_ALL || (s == SEL_NONNEG ? w >= 0.0f : w < 0.0f);
 }
 
-static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
+static size_t mark_smallest(const rw_layer *L, unsigned char *drop,
+                            float *scratch, sel_kind s, size_t count)
 {
     if (count == 0)
         return 0;
-    float *scratch = L->gw;
     size_t n = 0;
     for (size_t k = 0; k < L->nw; k++)
-        if (L->col[k] != DROPPED && selected(L->w[k], s))
+        if (!drop[k] && selected(L->w[k], s))
             scratch[n++] = key_of(L, k, s);
     if (count > n)
         count = n;
@@ -94,19 +98,17 @@ static size_t mark_smallest(rw_layer *L, sel_kind s, size_t count)
     float thr = rw_select_kth(scratch, n, count - 1);
     size_t below = 0;
     for (size_t k = 0; k < L->nw; k++)
-        if (L->col[k] != DROPPED && selected(L->w[k], s) && key_of(L, k, s) < thr)
+        if (!drop[k] && selected(L->w[k], s) && key_of(L, k, s) < thr)
             below++;
     size_t ties = count - below, marked = 0;
     for (size_t k = 0; k < L->nw; k++) {
-        if (L->col[k] == DROPPED || !selected(L->w[k], s))
+        if (drop[k] || !selected(L->w[k], s))
             continue;
         float key = key_of(L, k, s);
         if (key < thr || (key == thr && ties > 0)) {
             if (key == thr)
                 ties--;
-            if (L->col[k] & RW_COL_INITIAL)
-                L->initial_alive--;
-            L->col[k] = DROPPED;
+            drop[k] = 1;
             marked++;
         }
     }
@@ -151,16 +153,33 @@ bool rw_sparse_row_has(const rw_layer *L, size_t o, uint32_t i)
     return false;
 }
 
+bool rw_sparse_row_has_live(const rw_layer *L, const unsigned char *drop,
+                            size_t o, uint32_t i)
+{
+    size_t lo = L->row_ptr[o], hi = L->row_ptr[o + 1];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t c = L->col[mid] & RW_COL_MASK;
+        if (c == i)
+            return !drop || !drop[mid];
+        if (c < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Fills keys[0..n) with distinct random unconnected positions o*in+i,
- * sorted. */
-static void grow_random(const rw_layer *L, rw_rng *rng, uint64_t *keys,
-                        size_t n)
+/* Fills keys[0..n) with distinct random positions o*in+i that are
+ * unconnected once the connections marked in drop[] are gone, sorted. */
+static void grow_random(const rw_layer *L, const unsigned char *drop,
+                        rw_rng *rng, uint64_t *keys, size_t n)
 {
     size_t have = 0;
     for (int round = 0; round < 64 && have < n; round++) {
@@ -174,7 +193,8 @@ static void grow_random(const rw_layer *L, rw_rng *rng, uint64_t *keys,
             uint64_t k = keys[j];
             if (u && keys[u - 1] == k)
                 continue;
-            if (rw_sparse_row_has(L, (size_t)(k / L->in), (uint32_t)(k % L->in)))
+            if (rw_sparse_row_has_live(L, drop, (size_t)(k / L->in),
+                                       (uint32_t)(k % L->in)))
                 continue;
             keys[u++] = k;
         }
@@ -186,7 +206,8 @@ static void grow_random(const rw_layer *L, rw_rng *rng, uint64_t *keys,
         uint64_t total = (uint64_t)L->in * L->out;
         uint64_t p = rw_rng_below(rng, total);
         for (uint64_t step = 0; step < total && have < n; step++, p = (p + 1) % total) {
-            if (rw_sparse_row_has(L, (size_t)(p / L->in), (uint32_t)(p % L->in)))
+            if (rw_sparse_row_has_live(L, drop, (size_t)(p / L->in),
+                                       (uint32_t)(p % L->in)))
                 continue;
             bool dup = false;
             for (size_t j = 0; j < have && !dup; j++)
@@ -240,9 +261,11 @@ void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c)
 }
 
 /* Fills keys[0..n) with the positions of the n largest |d x^T| among
- * unconnected positions, sorted by key. x: I x B, d: O x B. */
-static rw_status grow_gradient(const rw_layer *L, const float *x, size_t B,
-                               uint64_t *keys, size_t n, rw_error *err)
+ * the positions unconnected once the connections marked in drop[] are
+ * gone, sorted by key. x: I x B, d: O x B. */
+static rw_status grow_gradient(const rw_layer *L, const unsigned char *drop,
+                               const float *x, size_t B, uint64_t *keys,
+                               size_t n, rw_error *err)
 {
     size_t rows = RIGL_BLOCK_BYTES / (sizeof(float) * L->in);
     if (rows == 0)
@@ -261,38 +284,48 @@ static rw_status grow_gradient(const rw_layer *L, const float *x, size_t B,
         size_t r = L->out - o0 < rows ? L->out - o0 : rows;
         rw_sgemm('N', 'T', r, L->in, B, 1.0f, L->d + o0 * B, B, x, B, 0.0f, G,
                  L->in);
+        /* Data-parallel: the block of the global batch (dist.c). */
+        rw_status st = rw_dist_sum_block(G, r * L->in, err);
+        if (st != RW_OK) {
+            rw_free(G);
+            rw_free(heap);
+            return st;
+        }
         for (size_t q = 0; q < r; q++) {
             size_t o = o0 + q;
             float *g = G + q * L->in;
             for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
-                g[L->col[k] & RW_COL_MASK] = -1.0f; /* existing: never grown */
+                if (!drop[k])
+                    g[L->col[k] & RW_COL_MASK] = -1.0f; /* existing: never grown */
             for (size_t i = 0; i < L->in; i++) {
-                if (g[i] == -1.0f && rw_sparse_row_has(L, o, (uint32_t)i))
+                if (g[i] == -1.0f && rw_sparse_row_has_live(L, drop, o, (uint32_t)i))
                     continue;
                 rw_heap_push_top(heap, &hs, n, (cand){fabsf(g[i]), (uint64_t)o * L->in + i});
             }
         }
     }
+    rw_free(G);
+    if (hs != n) { /* cannot happen: the drop left at least n free */
+        rw_free(heap);
+        return rw_fail(err, RW_ERR_ARG, "RigL growth found %zu of %zu positions",
+                       hs, n);
+    }
     for (size_t j = 0; j < hs; j++)
         keys[j] = heap[j].key;
     qsort(keys, hs, sizeof *keys, cmp_u64);
-    rw_free(G);
     rw_free(heap);
     return RW_OK;
 }
 
 /* Merges the sorted new positions into the compacted rows from the back,
- * giving the new connections initial weight from `init_sd` (0 = zero) and
- * zeroed state. */
-static void merge_new(rw_layer *L, const uint64_t *keys, size_t n,
-                      rw_rng *rng, double init_sd)
+ * giving the new connections the weights neww[] and zeroed state; their SI
+ * path starts (si_prev) and their anchor is their first weight, so neither
+ * the path integral nor the task's change sees a jump from 0. */
+static void merge_new(rw_layer *L, const uint64_t *keys, const float *neww,
+                      size_t n)
 {
     float *arrs[16];
     size_t na = rw_layer_parallel_arrays(L, arrs);
-    /* Draw the new weights first, in key order, so the result does not
-     * depend on the merge order. Stored temporarily in gw (scratch). */
-    for (size_t j = 0; j < n; j++)
-        L->gw[j] = init_sd > 0.0 ? (float)(init_sd * rw_rng_normal(rng)) : 0.0f;
     size_t old_nnz = L->row_ptr[L->out];
     size_t w = old_nnz + n; /* one past the last slot to write */
     size_t kn = n;          /* new keys left, consumed from the back */
@@ -308,9 +341,13 @@ static void merge_new(rw_layer *L, const uint64_t *keys, size_t n,
             if (take_new) {
                 kn--;
                 L->col[w] = (uint32_t)(keys[kn] % L->in);
-                arrs[0][w] = L->gw[kn];
+                arrs[0][w] = neww[kn];
                 for (size_t a = 1; a < na; a++)
                     arrs[a][w] = 0.0f;
+                if (L->si_prev)
+                    L->si_prev[w] = neww[kn];
+                if (L->anchor)
+                    L->anchor[w] = neww[kn];
             } else {
                 src--;
                 L->col[w] = L->col[src];
@@ -321,46 +358,68 @@ static void merge_new(rw_layer *L, const uint64_t *keys, size_t n,
         L->row_ptr[o + 1] = row_end;
     }
     L->row_ptr[0] = 0;
-    memset(L->gw, 0, L->nw * sizeof *L->gw);
 }
 
-static rw_status rewire_layer(rw_net *net, size_t l, rw_rewire_kind kind,
-                              double fraction, rw_rng *rng,
-                              rw_rewire_stats *st, rw_error *err)
+/* What one layer's rewiring will do, decided before anything changes:
+ * drop[k] marks the connections to drop, keys[0..n) the sorted positions
+ * to grow and neww[0..n) their first weights. */
+typedef struct rewire_plan {
+    unsigned char *drop;
+    uint64_t *keys;
+    float *neww;
+    size_t n;
+} rewire_plan;
+
+static void plan_free(rewire_plan *p)
+{
+    rw_free(p->drop);
+    rw_free(p->keys);
+    rw_free(p->neww);
+    memset(p, 0, sizeof *p);
+}
+
+/* Decides the rewiring of layer l without changing the layer (only the
+ * RNG advances). On failure the plan is empty. */
+static rw_status plan_layer(rw_net *net, size_t l, rw_rewire_kind kind,
+                            double fraction, rw_rng *rng, rewire_plan *p,
+                            rw_error *err)
 {
     rw_layer *L = &net->layers[l];
     const float *x = l ? net->layers[l - 1].a : net->x0;
     size_t B = net->cur_batch;
-    size_t nnz = L->nw, target = 0;
+    size_t nnz = L->nw, target = 0, nnonneg = 0, nneg = 0;
+    memset(p, 0, sizeof *p);
     if (kind == RW_REWIRE_SET) {
-        size_t npos = 0, nneg = 0;
         for (size_t k = 0; k < nnz; k++) {
-            npos += L->w[k] > 0.0f;
+            nnonneg += L->w[k] >= 0.0f;
             nneg += L->w[k] < 0.0f;
         }
-        target = (size_t)(fraction * (double)npos) + (size_t)(fraction * (double)nneg);
+        target = (size_t)(fraction * (double)nnonneg) +
+                 (size_t)(fraction * (double)nneg);
     } else {
         target = (size_t)(fraction * (double)nnz);
     }
     if (target == 0)
         return RW_OK;
-    uint64_t *keys = rw_alloc(target, sizeof *keys, "rewiring candidates", err);
-    if (!keys)
+    p->drop = rw_calloc(nnz, 1, "rewiring marks", err);
+    p->keys = p->drop ? rw_alloc(target, sizeof *p->keys, "rewiring candidates", err) : NULL;
+    p->neww = p->keys ? rw_alloc(target, sizeof *p->neww, "rewiring weights", err) : NULL;
+    float *scratch = p->neww ? rw_alloc(nnz, sizeof(float), "rewiring keys", err) : NULL;
+    if (!scratch) {
+        plan_free(p);
         return RW_ERR_NOMEM;
+    }
     size_t dropped;
     if (kind == RW_REWIRE_SET) {
-        size_t npos = 0, nneg = 0;
-        for (size_t k = 0; k < nnz; k++) {
-            npos += L->w[k] > 0.0f;
-            nneg += L->w[k] < 0.0f;
-        }
-        dropped = mark_smallest(L, SEL_POS, (size_t)(fraction * (double)npos));
-        dropped += mark_smallest(L, SEL_NEG, (size_t)(fraction * (double)nneg));
+        dropped = mark_smallest(L, p->drop, scratch, SEL_NONNEG,
+                                (size_t)(fraction * (double)nnonneg));
+        dropped += mark_smallest(L, p->drop, scratch, SEL_NEG,
+                                 (size_t)(fraction * (double)nneg));
     } else {
-        dropped = mark_smallest(L, SEL_ALL, target);
+        dropped = mark_smallest(L, p->drop, scratch, SEL_ALL, target);
     }
-    rw_sparse_compact(L);
-    size_t grown = dropped;
+    rw_free(scratch);
+    p->n = dropped;
     /* SET's new connections start small: a tenth of the He scale. Starting
      * at the full scale (as in the first SET paper) replaces a third of the
      * layer with noise at every rewiring, which costs accuracy that
@@ -369,31 +428,46 @@ static rw_status rewire_layer(rw_net *net, size_t l, rw_rewire_kind kind,
      * against 88.7% now); starting at zero leaves neurons that have died
      * (ReLU) dead for good in small layers (the two-spirals example: 74.8%
      * against 99.8%). RigL and Hebbian growth start at zero. */
+    rw_status st = RW_OK;
     double sd = 0.0;
     if (kind == RW_REWIRE_SET) {
-        grow_random(L, rng, keys, dropped);
+        grow_random(L, p->drop, rng, p->keys, dropped);
         sd = GROW_SCALE * sqrt(2.0 / ((double)nnz / (double)L->out));
     } else if (kind == RW_REWIRE_HEBBIAN) {
-        rw_status s = rw_grow_hebbian(net, l, keys, dropped, rng, err);
-        if (s != RW_OK) {
-            rw_free(keys);
-            return s;
-        }
+        st = rw_grow_hebbian(net, l, p->drop, dropped, p->keys, dropped, err);
     } else {
-        rw_status s = grow_gradient(L, x, B, keys, dropped, err);
-        if (s != RW_OK) {
-            rw_free(keys);
-            return s;
-        }
+        st = grow_gradient(L, p->drop, x, B, p->keys, dropped, err);
     }
-    merge_new(L, keys, grown, rng, sd);
-    rw_free(keys);
-    rw_sparse_build_transpose(L);
-    if (st) {
-        st->dropped = dropped;
-        st->grown = grown;
+    if (st != RW_OK) {
+        plan_free(p);
+        return st;
     }
+    /* Drawn in key order, so the result does not depend on the merge. */
+    for (size_t j = 0; j < dropped; j++)
+        p->neww[j] = sd > 0.0 ? (float)(sd * rw_rng_normal(rng)) : 0.0f;
     return RW_OK;
+}
+
+/* Carries out a plan; cannot fail. The connection count stays the same. */
+static void commit_layer(rw_layer *L, const rewire_plan *p,
+                         rw_rewire_stats *st)
+{
+    if (st)
+        *st = (rw_rewire_stats){p->n, p->n};
+    if (!p->drop)
+        return;
+    for (size_t k = 0; k < L->nw; k++) {
+        if (!p->drop[k])
+            continue;
+        if (L->col[k] & RW_COL_INITIAL)
+            L->initial_alive--;
+        L->col[k] = DROPPED;
+    }
+    rw_sparse_compact(L);
+    merge_new(L, p->keys, p->neww, p->n);
+    /* The gradients belong to the old positions. */
+    memset(L->gw, 0, L->nw * sizeof *L->gw);
+    rw_sparse_build_transpose(L);
 }
 
 rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
@@ -401,22 +475,47 @@ rw_status rw_net_rewire(rw_net *net, rw_rewire_kind kind, double fraction,
 {
     if (!net || !rng)
         return rw_fail(err, RW_ERR_ARG, "rewire: NULL argument");
+    if ((unsigned)kind > RW_REWIRE_HEBBIAN)
+        return rw_fail(err, RW_ERR_ARG, "rewire: unknown rewiring rule %d",
+                       (int)kind);
     if (!(fraction >= 0.0 && fraction <= 1.0))
         return rw_fail(err, RW_ERR_ARG,
                        "rewire: drop fraction %g is outside [0, 1]", fraction);
-    if (kind == RW_REWIRE_RIGL && net->cur_batch == 0)
+    if ((kind == RW_REWIRE_RIGL || kind == RW_REWIRE_HEBBIAN) &&
+        !net->grads_ready)
         return rw_fail(err, RW_ERR_ARG,
-                       "rewire: RigL needs the gradients of a batch first");
+                       "rewire: %s growth needs the %s of the last "
+                       "rw_net_gradient, and %s; call rw_net_gradient "
+                       "(again) before rw_net_rewire",
+                       kind == RW_REWIRE_RIGL ? "RigL" : "Hebbian",
+                       kind == RW_REWIRE_RIGL ? "errors" : "activations",
+                       net->cur_batch ? "a forward pass (rw_net_predict, "
+                                        "rw_net_evaluate) or a change of the "
+                                        "neurons has replaced them since"
+                                      : "there was none");
+    /* Every layer is planned before any changes, so that a failure leaves
+     * the network (and the RNG) exactly as they were. */
+    rewire_plan plans[RW_MAX_LAYERS];
+    memset(plans, 0, sizeof plans);
+    rw_rng rng0 = *rng;
     for (size_t l = 0; l < net->n_layers; l++) {
-        if (stats)
-            stats[l] = (rw_rewire_stats){0, 0};
         rw_layer *L = &net->layers[l];
         if (kind == RW_REWIRE_NONE || L->kind != RW_LAYER_SPARSE)
             continue;
-        rw_status st = rewire_layer(net, l, kind, fraction, rng,
-                                    stats ? &stats[l] : NULL, err);
-        if (st != RW_OK)
+        rw_status st = plan_layer(net, l, kind, fraction, rng, &plans[l], err);
+        if (st != RW_OK) {
+            for (size_t j = 0; j < l; j++)
+                plan_free(&plans[j]);
+            *rng = rng0;
             return st;
+        }
+    }
+    for (size_t l = 0; l < net->n_layers; l++) {
+        if (stats)
+            stats[l] = (rw_rewire_stats){0, 0};
+        if (kind != RW_REWIRE_NONE && net->layers[l].kind == RW_LAYER_SPARSE)
+            commit_layer(&net->layers[l], &plans[l], stats ? &stats[l] : NULL);
+        plan_free(&plans[l]);
     }
     return RW_OK;
 }

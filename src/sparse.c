@@ -158,8 +158,19 @@ void rw_sparse_build_transpose(rw_layer *L)
  * that the tile of every neuron's row fits in the cache: the connections
  * are streamed once per tile, in order, and the random reads hit the
  * cache. A lane's sum does not depend on the tiling, so the forward pass
- * gives the same results for any tile. */
-#define BLOCK_BYTES_DEFAULT ((size_t)256 << 10)
+ * gives the same results for any tile.
+ *
+ * It is off by default: measured on a 2-vCPU Zen 3 virtual machine, whose
+ * random reads cost 300 ns past about 2 MB (its 32 MB L3 is shared with
+ * other guests), tiles sized for the L2 (256 KiB) changed nothing at
+ * 1000x1000, and at 333333x333333 (0.012%, batch 128, 1 thread) 16-column
+ * tiles made the forward pass slower (1.15 -> 1.35 s) and the backward
+ * pass no faster beyond the noise (1.73 -> 1.47 s in one run, 1.44 -> 1.82
+ * in another). Whole rows fetched far ahead (the kernels' streaming build)
+ * serve such layers instead. rw_sparse_set_block_bytes (bench_sparse's
+ * sixth argument) turns tiling on for machines whose caches do hold a
+ * tile. */
+#define BLOCK_BYTES_DEFAULT SIZE_MAX
 static size_t block_bytes = BLOCK_BYTES_DEFAULT;
 
 void rw_sparse_set_block_bytes(size_t bytes)
@@ -181,20 +192,24 @@ static size_t batch_tile(size_t n, size_t B, size_t quantum)
     return cols >= B ? B : cols;
 }
 
-/* The prefetch plan for rows of `n` neurons read at random: rows that fit
- * the caches are fetched a tile at a time a few connections ahead; rows
- * that stream from memory are fetched whole, far enough ahead to cover the
- * memory's latency. */
+/* Whether rows of `n` neurons, read at random, stream from memory rather
+ * than from the caches: the kernels then fetch whole rows far ahead. */
 static size_t stream_bytes = (size_t)2 << 20;
 
-static rw_prefetch prefetch_plan(size_t n, size_t B)
+static bool streams(size_t n, size_t B)
 {
-    rw_prefetch pf = {8, 0};
-    if (n * B * sizeof(float) > stream_bytes) {
-        pf.dist = 24;
-        pf.floats = B;
+    return n * B * sizeof(float) > stream_bytes;
+}
+
+/* The activation the forward kernel applies before it stores a tile, if
+ * the layer's is one it can (the others run after it, elementwise). */
+static int kernel_act(rw_activation act)
+{
+    switch (act) {
+    case RW_ACT_RELU: return RW_KACT_RELU;
+    case RW_ACT_LEAKY_RELU: return RW_KACT_LEAKY;
+    default: return RW_KACT_NONE;
     }
-    return pf;
 }
 
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
@@ -203,28 +218,27 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
     long O = (long)L->out;
     bool par = L->nw * B > PAR_MIN_WORK;
     size_t bt = batch_tile(L->in, B, 2 * K->vec_floats);
-    rw_prefetch pf = prefetch_plan(L->in, bt);
-    if (bt == B) {
-        /* The activation goes on each row while it is still in the cache
-         * (it is elementwise, so the result is the same). */
+    bool st = streams(L->in, bt);
+    int ka = kernel_act(L->act);
+    bool after = ka == RW_KACT_NONE && L->act != RW_ACT_IDENTITY &&
+                 L->act != RW_ACT_SOFTMAX;
+    /* Rows are independent, so the result does not depend on the schedule.
+     * Tiny layers are not worth waking the thread pool for. An activation
+     * the kernel cannot apply goes on each row while it is still in the
+     * cache (it is elementwise, so the result is the same). */
+    for (size_t j0 = 0; j0 < B; j0 += bt) {
+        size_t n = B - j0 < bt ? B - j0 : bt;
 #pragma omp parallel for schedule(dynamic, 32) if (par)
         for (long o = 0; o < O; o++) {
             float *a = L->a + (size_t)o * B;
-            K->fwd_row(a, L->b[o], false, x, L->col, L->w, L->row_ptr[o],
-                       L->row_ptr[o + 1], B, 0, B, &pf);
-            if (!K->act_row(L->act, a, B))
+            K->fwd_row[st](a, L->b[o], ka, x, L->col, L->w, L->row_ptr[o],
+                           L->row_ptr[o + 1], L->nw, B, j0, n);
+            if (after && bt == B)
                 rw_act_forward(L->act, a, B);
         }
-        return;
     }
-    for (size_t j0 = 0; j0 < B; j0 += bt) {
-        size_t n = B - j0 < bt ? B - j0 : bt;
-#pragma omp parallel for schedule(dynamic, 64) if (par)
-        for (long o = 0; o < O; o++)
-            K->fwd_row(L->a + (size_t)o * B, L->b[o], false, x, L->col, L->w,
-                       L->row_ptr[o], L->row_ptr[o + 1], B, j0, n, &pf);
-    }
-    rw_act_forward(L->act, L->a, L->out * B);
+    if (after && bt < B)
+        rw_act_forward(L->act, L->a, L->out * B);
 }
 
 /* Every sum below runs in a fixed order (batch tiles, vector lanes, lane
@@ -238,7 +252,7 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
      * transposed index, or the first layer's inputs in row order. */
     size_t rows = dx ? L->out : L->in;
     size_t bt = batch_tile(rows, B, K->bwd_tile);
-    rw_prefetch pf = prefetch_plan(rows, bt);
+    bool st = streams(rows, bt);
 #pragma omp parallel if (L->nw * B > PAR_MIN_WORK)
     {
 #pragma omp for schedule(static)
@@ -253,19 +267,19 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
                  * row. */
 #pragma omp for schedule(dynamic, 32)
                 for (long i = 0; i < I; i++)
-                    K->bwd_input(L->d, x + (size_t)i * B, L->t_row, L->t_k,
-                                 L->w, L->gw, dx + (size_t)i * B,
-                                 L->tcol_ptr[i], L->tcol_ptr[i + 1], B, j0,
-                                 n, &pf);
+                    K->bwd_input[st](L->d, x + (size_t)i * B, L->t_row,
+                                     L->t_k, L->w, L->gw, dx + (size_t)i * B,
+                                     L->tcol_ptr[i], L->tcol_ptr[i + 1],
+                                     L->nw, B, j0, n);
             } else {
                 /* The first layer wants no input error: its gradients in
                  * row order read its few input rows instead of random rows
                  * of its many outputs. */
 #pragma omp for schedule(dynamic, 32)
                 for (long o = 0; o < O; o++)
-                    K->grad_row(L->d + (size_t)o * B, x, L->col, L->gw,
-                                L->row_ptr[o], L->row_ptr[o + 1], B, j0, n,
-                                &pf);
+                    K->grad_row[st](L->d + (size_t)o * B, x, L->col, L->gw,
+                                    L->row_ptr[o], L->row_ptr[o + 1], L->nw,
+                                    B, j0, n);
             }
         }
     }

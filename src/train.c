@@ -3,6 +3,7 @@
  * on a schedule, and evaluation after each epoch. */
 #include "internal.h"
 #include "bytes.h"
+#include "dist.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,11 +66,18 @@ static rw_status check_config(const rw_net *net, const rw_dataset *train,
     if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
         return rw_fail(err, RW_ERR_ARG, "learning rate must be positive, got %g",
                        cfg->lr);
+    if ((unsigned)cfg->rewire > RW_REWIRE_HEBBIAN)
+        return rw_fail(err, RW_ERR_ARG, "unknown rewiring rule %d",
+                       (int)cfg->rewire);
     if (!(cfg->drop_fraction >= 0.0 && cfg->drop_fraction <= 1.0))
         return rw_fail(err, RW_ERR_ARG, "drop fraction %g is outside [0, 1]",
                        cfg->drop_fraction);
     if (train->n == 0)
         return rw_fail(err, RW_ERR_DATA, "%s has no samples", train->name);
+    if (cfg->resume_path && cfg->consolidation.kind != RW_CONSOLIDATE_NONE)
+        return rw_fail(err, RW_ERR_UNSUPPORTED,
+                       "resume: checkpoints do not hold the consolidation "
+                       "state (importance, anchors, SI path)");
     const rw_dataset *sets[3] = {train, test, cfg->replay};
     for (int i = 0; i < 3; i++) {
         const rw_dataset *ds = sets[i];
@@ -157,6 +165,22 @@ static double batch_pass(rw_net *net, const rw_dataset *ds, trainer *t,
     return loss;
 }
 
+/* batch_pass on this rank's share of the global batch order[s..s+B), then
+ * the gradients, loss and hits summed over the ranks (dist.c); in one
+ * process, batch_pass itself. */
+static rw_status shared_pass(rw_net *net, const rw_dataset *ds, trainer *t,
+                             size_t s, size_t B, const rw_train_config *cfg,
+                             rw_rng *rng, double *loss, size_t *correct,
+                             size_t *local, rw_error *err)
+{
+    size_t off = 0, len = B;
+    if (rw_dist_on())
+        rw_dist_slice(B, t->R, &off, &len);
+    *local = len + t->R;
+    *loss = batch_pass(net, ds, t, s + off, len, cfg, rng, correct);
+    return rw_dist_reduce_grads(net, loss, correct, err);
+}
+
 static void shuffle(size_t *order, size_t n, rw_rng *rng)
 {
     for (size_t i = n; i > 1; i--) {
@@ -191,7 +215,7 @@ typedef struct run_state {
 } run_state;
 
 #define STATE_TAG "TRST"
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u /* 2: the fingerprint covers every setting and the data */
 #define STATE_COUNTERS 5 /* dropped, grown, pruned, removed, added */
 
 /* Sequential little-endian u64 fields (bytes.h), advancing the cursor. */
@@ -208,29 +232,73 @@ static uint64_t get64(const unsigned char **p)
     return v;
 }
 
-/* FNV-1a over the settings that shape a run, so a checkpoint is only
- * resumed by the run that wrote it. */
-static uint64_t fingerprint(const rw_train_config *c, size_t n)
+/* FNV-1a, fed little-endian u64 fields. */
+static void fp_u64(uint64_t *h, uint64_t v)
 {
-    const double v[] = {
-        (double)c->epochs, (double)c->batch, c->lr, (double)c->optim.kind,
-        c->optim.momentum, (double)c->optim.nesterov, c->optim.beta1,
-        c->optim.beta2, c->optim.eps, c->optim.weight_decay,
-        (double)c->schedule, c->lr_min, (double)c->step_epochs, c->step_gamma,
-        c->clip_grad, (double)c->seed, (double)c->rewire, c->drop_fraction,
-        (double)c->rewire_every, (double)c->drop_schedule_cosine,
-        c->rewire_stop, (double)c->plasticity.prune, c->plasticity.prune_to,
-        c->plasticity.prune_start, c->plasticity.prune_end,
-        (double)c->plasticity.prune_every, c->plasticity.usage_decay,
-        (double)c->plasticity.permanence, (double)c->plasticity.traces,
-        (double)c->plasticity.neuron_turnover, (double)c->replay_batch,
-        (double)n};
-    uint64_t h = 1469598103934665603ULL;
-    const unsigned char *b = (const unsigned char *)v;
-    for (size_t i = 0; i < sizeof v; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
+    for (int i = 0; i < 8; i++) {
+        *h ^= (v >> (8 * i)) & 0xffu;
+        *h *= 1099511628211ULL;
     }
+}
+static void fp_f64(uint64_t *h, double v) { fp_u64(h, f64_bits(v)); }
+
+/* Sizes and CRC32 of everything a dataset feeds to training (the bytes of
+ * the in-memory floats and labels). */
+static void fp_data(uint64_t *h, const rw_dataset *ds)
+{
+    fp_u64(h, ds ? 1 : 0);
+    if (!ds)
+        return;
+    fp_u64(h, ds->n);
+    fp_u64(h, ds->f);
+    fp_u64(h, ds->classes);
+    fp_u64(h, ds->targets);
+    uint32_t crc = rw_crc32(0, ds->x, ds->n * ds->f * sizeof(float));
+    if (ds->labels)
+        crc = rw_crc32(crc, ds->labels, ds->n * sizeof(int32_t));
+    if (ds->y)
+        crc = rw_crc32(crc, ds->y, ds->n * ds->targets * sizeof(float));
+    fp_u64(h, crc);
+}
+
+/* A hash of everything that shapes a run's trajectory: every setting of
+ * the training, optimizer, rewiring, plasticity and consolidation, the
+ * full seed, the rehearsal per batch, the class groups, and the training
+ * and rehearsal data (sizes and CRC32). A checkpoint is only resumed by a
+ * run with the same hash. Left out, as they do not change the result:
+ * the test set, the thread count, the checkpoint settings and callbacks. */
+static uint64_t fingerprint(const rw_train_config *c, const rw_dataset *train,
+                            size_t R, size_t classes)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const rw_optim_config *o = &c->optim;
+    const rw_plasticity_config *p = &c->plasticity;
+    const rw_consolidation_config *k = &c->consolidation;
+    const uint64_t ints[] = {
+        c->epochs, c->batch, (uint64_t)o->kind, (uint64_t)o->nesterov,
+        (uint64_t)o->adam_global_steps,
+        (uint64_t)c->schedule, c->step_epochs, c->seed, (uint64_t)c->rewire,
+        c->rewire_every, (uint64_t)c->drop_schedule_cosine,
+        (uint64_t)p->traces, (uint64_t)p->prune, p->prune_every,
+        (uint64_t)p->permanence, (uint64_t)p->neuron_turnover,
+        p->silent_epochs, (uint64_t)p->regrow_neurons, (uint64_t)k->kind,
+        k->fisher_samples, (uint64_t)k->protect_rewiring, R};
+    const double reals[] = {
+        c->lr, o->momentum, o->beta1, o->beta2, o->eps, o->weight_decay,
+        c->lr_min, c->step_gamma, c->clip_grad, c->drop_fraction,
+        c->rewire_stop, p->trace_rate, p->prune_to, p->prune_start,
+        p->prune_end, p->usage_decay, p->perm_up, p->perm_down,
+        p->perm_threshold, p->silent_level, k->lambda, k->gamma, k->si_xi,
+        k->protect_strength};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        fp_u64(&h, ints[i]);
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        fp_f64(&h, reals[i]);
+    fp_u64(&h, c->class_groups ? classes : 0);
+    for (size_t i = 0; c->class_groups && i < classes; i++)
+        fp_u64(&h, (uint64_t)(int64_t)c->class_groups[i]);
+    fp_data(&h, train);
+    fp_data(&h, R ? c->replay : NULL);
     return h;
 }
 
@@ -250,15 +318,15 @@ static size_t *counter(rw_epoch_stats *es, int which, size_t l)
 }
 
 static rw_status write_checkpoint(const rw_net *net, const rw_train_config *cfg,
-                                  const run_state *rs, const size_t *order,
-                                  size_t n, rw_error *err)
+                                  uint64_t fp, const run_state *rs,
+                                  const size_t *order, size_t n, rw_error *err)
 {
     size_t len = state_len(n);
     unsigned char *buf = rw_alloc(len, 1, "checkpoint state", err), *p = buf;
     if (!buf)
         return RW_ERR_NOMEM;
     put64(&p, STATE_VERSION);
-    put64(&p, fingerprint(cfg, n));
+    put64(&p, fp);
     put64(&p, n);
     put64(&p, rs->epoch);
     put64(&p, rs->batch);
@@ -289,8 +357,9 @@ static rw_status write_checkpoint(const rw_net *net, const rw_train_config *cfg,
     return st;
 }
 
-static rw_status read_checkpoint(const rw_train_config *cfg, run_state *rs,
-                                 size_t *order, size_t n, rw_error *err)
+static rw_status read_checkpoint(const rw_train_config *cfg, uint64_t fp,
+                                 run_state *rs, size_t *order, size_t n,
+                                 rw_error *err)
 {
     const char *path = cfg->resume_path;
     void *raw = NULL;
@@ -304,10 +373,13 @@ static rw_status read_checkpoint(const rw_train_config *cfg, run_state *rs,
                    : st;
     const unsigned char *p = raw;
     st = RW_OK;
-    if (len < 3 * 8 || get64(&p) != STATE_VERSION) {
-        st = rw_fail(err, RW_ERR_FORMAT, "%s: training state version is not %u",
-                     path, STATE_VERSION);
-    } else if (get64(&p) != fingerprint(cfg, n)) {
+    uint64_t version = len >= 3 * 8 ? get64(&p) : 0;
+    if (version != STATE_VERSION) {
+        st = rw_fail(err, RW_ERR_FORMAT, "%s: training state version %llu is "
+                     "not %u (written by another version of rewire); start "
+                     "the run again", path, (unsigned long long)version,
+                     STATE_VERSION);
+    } else if (get64(&p) != fp) {
         st = rw_fail(err, RW_ERR_ARG,
                      "%s was written by a run with other settings or data; "
                      "resume with the same data and options as that run", path);
@@ -357,7 +429,8 @@ static rw_status rewire_now(rw_net *net, const rw_train_config *cfg,
         return RW_OK;
     rw_rewire_stats rs[RW_MAX_LAYERS];
     rw_status st = rw_net_rewire(net, cfg->rewire, f, rng, rs, err);
-    if (st != RW_OK)
+    if (st != RW_OK ||
+        (st = rw_dist_check(net, "after rewiring", err)) != RW_OK)
         return st;
     for (size_t l = 0; l < net->n_layers; l++) {
         es->dropped[l] += rs[l].dropped;
@@ -378,7 +451,10 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
     size_t batches = (n + B - 1) / B, C = rw_net_outputs(net);
     size_t total_steps = batches * cfg->epochs;
     trainer t = {0};
-    t.R = cfg->replay && cfg->replay->n ? cfg->replay_batch : 0;
+    /* replay_batch 0 means one rehearsal sample per new one, as in
+     * rw_continual (it used to turn rehearsal off without a word). */
+    t.R = cfg->replay && cfg->replay->n
+              ? (cfg->replay_batch ? cfg->replay_batch : cfg->batch) : 0;
     t.order = rw_alloc(n, sizeof(size_t), "sample order", err);
     t.labels = rw_alloc(B + t.R, sizeof(int32_t), "batch labels", err);
     t.targets = rw_alloc((B + t.R) * C, sizeof(float), "batch targets", err);
@@ -390,7 +466,8 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
     if ((st = rw_net_reserve_batch(net, B + t.R, err)) != RW_OK ||
         (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
         (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||
-        (st = rw_consolidation_begin(net, cfg, err)) != RW_OK) {
+        (st = rw_consolidation_begin(net, cfg, err)) != RW_OK ||
+        (st = rw_dist_begin(net, err)) != RW_OK) {
         trainer_free(&t);
         return st;
     }
@@ -400,8 +477,10 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         t.order[i] = i;
     rw_rng_seed(&rs.rng, cfg->seed ^ 0x5eedf00dULL);
     bool resumed = false;
+    uint64_t fp = cfg->checkpoint_path || cfg->resume_path
+                      ? fingerprint(cfg, train, t.R, C) : 0;
     if (cfg->resume_path) {
-        if ((st = read_checkpoint(cfg, &rs, t.order, n, err)) != RW_OK) {
+        if ((st = read_checkpoint(cfg, fp, &rs, t.order, n, err)) != RW_OK) {
             trainer_free(&t);
             return st;
         }
@@ -429,9 +508,15 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         for (; rs.batch < batches; rs.batch++, rs.step++) {
             size_t b = (size_t)rs.batch, step = (size_t)rs.step;
             size_t s = b * B, bs = n - s < B ? n - s : B;
-            size_t correct = 0;
-            double loss = batch_pass(net, train, &t, s, bs, cfg, &rs.rng, &correct);
-            rw_plasticity_after_backward(net, cfg, bs + t.R);
+            size_t correct = 0, local = 0;
+            double loss = 0.0;
+            if ((st = shared_pass(net, train, &t, s, bs, cfg, &rs.rng, &loss,
+                                  &correct, &local, err)) != RW_OK)
+                goto out;
+            rw_consolidation_after_gradient(net, cfg);
+            rw_plasticity_after_backward(net, cfg, local);
+            if ((st = rw_dist_sync_traces(net, err)) != RW_OK)
+                goto out;
             rw_consolidation_after_backward(net, cfg);
             double norm = rw_net_grad_norm(net);
             if (!isfinite(loss) || !isfinite(norm)) {
@@ -480,13 +565,13 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                     goto out;
                 }
             }
-            if (cfg->checkpoint_path && cfg->checkpoint_every &&
+            if (cfg->checkpoint_path && rw_dist_root() && cfg->checkpoint_every &&
                 (step + 1) % cfg->checkpoint_every == 0 && b + 1 < batches) {
                 run_state snap = rs;
                 snap.batch++;
                 snap.step++;
                 snap.train_seconds = epoch_secs0 + (rw_now() - t0);
-                if ((st = write_checkpoint(net, cfg, &snap, t.order, n, err)) != RW_OK)
+                if ((st = write_checkpoint(net, cfg, fp, &snap, t.order, n, err)) != RW_OK)
                     goto out;
             }
         }
@@ -497,14 +582,18 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
             if (cfg->rewire == RW_REWIRE_RIGL) {
                 /* Fresh gradients on one random batch. */
                 shuffle(t.order, n, &rs.rng);
-                size_t dummy;
-                batch_pass(net, train, &t, 0, B, cfg, &rs.rng, &dummy);
+                size_t dummy, local;
+                double l0;
+                if ((st = shared_pass(net, train, &t, 0, B, cfg, &rs.rng, &l0,
+                                      &dummy, &local, err)) != RW_OK)
+                    goto out;
             }
             if ((st = rewire_now(net, cfg, (double)(epoch + 1) / (double)cfg->epochs,
                                  &rs.rng, es, err)) != RW_OK)
                 goto out;
         }
-        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rs.rng, es, err)) != RW_OK)
+        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rs.rng, es, err)) != RW_OK ||
+            (st = rw_dist_check(net, "at the end of an epoch", err)) != RW_OK)
             goto out;
         double secs = rw_now() - t0;
         rs.train_seconds = epoch_secs0 + secs;
@@ -545,11 +634,11 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                          epoch + 1);
             goto out;
         }
-        if (cfg->checkpoint_path) {
+        if (cfg->checkpoint_path && rw_dist_root()) {
             run_state snap = rs;
             snap.epoch++;
             snap.batch = 0;
-            if ((st = write_checkpoint(net, cfg, &snap, t.order, n, err)) != RW_OK)
+            if ((st = write_checkpoint(net, cfg, fp, &snap, t.order, n, err)) != RW_OK)
                 goto out;
         }
     }

@@ -5,6 +5,7 @@
 #   tests/cli_basic.sh path/to/rewire fixtures-dir
 set -u
 rw=${1:?path to rewire}
+fixtures=${2:?fixtures folder}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -50,9 +51,50 @@ grep -qvE '^[0-2]$' "$tmp/pred" && fail "predict printed something other than cl
 "$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" --proba > "$tmp/proba" || fail "predict --proba"
 awk -F, '{ s = $1 + $2 + $3; if (NF != 3 || s < 0.999 || s > 1.001) exit 1 }' "$tmp/proba" ||
   fail "probabilities do not sum to 1"
+# --- raw samples without a label column: the test set's 6 features alone
+tail -n 150 "$tmp/train.csv" | cut -d, -f1-6 > "$tmp/raw.csv"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw.csv" > "$tmp/pred_raw" ||
+  fail "predict on raw samples: $(cat "$tmp/pred_raw")"
+cmp -s "$tmp/pred" "$tmp/pred_raw" || fail "raw samples predicted differently from labelled ones"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels --proba > "$tmp/proba_raw" ||
+  fail "predict --no-labels"
+cmp -s "$tmp/proba" "$tmp/proba_raw" || fail "--no-labels probabilities differ"
+# integer-valued raw samples (whose last column could pass for a label)
+printf '0,0,0,0,0,1
+2,2,2,2,2,0
+' > "$tmp/raw_int.csv"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw_int.csv" > "$tmp/pred_int" || fail "predict raw integers"
+[ "$(wc -l < "$tmp/pred_int")" -eq 2 ] || fail "raw integer rows: $(cat "$tmp/pred_int")"
+# --no-labels with a labelled file: 7 features for a 6-input model
+expect_error "7 features per sample" "$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" --no-labels
+expect_error "exclude each other" "$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels --label-column first
+expect_error "does not apply" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels
+# eval still needs labels: a raw file is not read as unlabelled there
+expect_error "expected a class label" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/raw.csv"
+# a regression model (4 inputs, 2 outputs): raw rows, and rows with a float
+# target in the label column
+mse=$fixtures/../../fuzz/corpus/model/transform_mse.rwm
+printf '0.5,1,2,3
+-1,0.25,0,1
+' > "$tmp/reg_raw.csv"
+"$rw" predict --model "$mse" --data "$tmp/reg_raw.csv" > "$tmp/reg1" || fail "regression predict, raw"
+printf '0.5,1,2,3,0.75
+-1,0.25,0,1,1.5
+' > "$tmp/reg_lab.csv"
+"$rw" predict --model "$mse" --data "$tmp/reg_lab.csv" > "$tmp/reg2" || fail "regression predict, float target: $(cat "$tmp/err")"
+cmp -s "$tmp/reg1" "$tmp/reg2" && [ "$(wc -l < "$tmp/reg1")" -eq 2 ] &&
+  awk -F, '{ if (NF != 2) exit 1 }' "$tmp/reg1" || fail "regression predictions: $(cat "$tmp/reg1") / $(cat "$tmp/reg2")"
 "$rw" info --model "$tmp/m.rwm" --json > "$tmp/info.json" || fail "info"
 grep -q '"layers":\[' "$tmp/info.json" && grep -q '"parameters":' "$tmp/info.json" &&
   grep -q '"neurons":16' "$tmp/info.json" || fail "info json: $(cat "$tmp/info.json")"
+
+# --- progress with stderr in a file: plain lines, no bar (no carriage
+# returns); a short epoch prints only its epoch line
+"$rw" train --data "$tmp/train.csv" --hidden 8 --epochs 2 --threads 2 --save "$tmp/p.rwm" \
+  > /dev/null 2> "$tmp/progress" || fail "train with stderr to a file"
+grep -q $'\r' "$tmp/progress" && fail "a progress bar went to a file"
+[ "$(grep -c '^epoch ' "$tmp/progress")" -eq 2 ] || fail "epoch lines: $(cat "$tmp/progress")"
+grep -q 'batch ' "$tmp/progress" && fail "intermediate lines for a short epoch: $(cat "$tmp/progress")"
 
 # --- same seed and threads: identical models; another seed: different
 "$rw" train --data "$tmp/train.csv" --hidden 16 --epsilon 2 --epochs 3 --seed 9 --threads 2 \
@@ -84,6 +126,9 @@ expect_error "empty.csv" "$rw" train --data "$tmp/empty.csv"
 printf '1,2,3,4,5,6,7\n' > "$tmp/label.csv"
 cat "$tmp/label.csv" "$tmp/label.csv" > "$tmp/label2.csv"
 expect_error "label" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/label2.csv"
+# the whole message, once: the file's name already holds "label"
+grep -qxF "rewire eval: label2.csv: 2 x 6, 8 classes: sample 0: label 7 is outside the model's 3 classes (0..2)" "$tmp/err" ||
+  fail "label message: $(cat "$tmp/err")"
 printf '1,2,0\n3,4,1\n' > "$tmp/narrow.csv"
 expect_error "features" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/narrow.csv"
 # IDX whose header claims 60000 images of 28x28 but holds 10 bytes

@@ -45,6 +45,37 @@ wait "$pid" 2>/dev/null
 cmp -s "$tmp/full.rwm" "$tmp/resumed.rwm" ||
   fail "the resumed run differs from the uninterrupted one"
 
+# The same with Adam, RigL every 40 steps and 2 threads (the library's
+# tests/test_resume.c covers Hebbian growth, pruning with turnover and
+# rehearsal as well).
+args2=(train --data "$tmp/data.csv" --hidden 256,256 --epsilon 8 --rewire rigl
+       --rewire-every 40 --epochs 2 --batch 32 --optimizer adam --threads 2 --quiet
+       --seed 6)
+OMP_NUM_THREADS=2 "$rw" "${args2[@]}" --save "$tmp/full2.rwm" > /dev/null ||
+  fail "uninterrupted Adam/RigL run"
+rm -f "$tmp/ck2.rwm"
+OMP_NUM_THREADS=2 "$rw" "${args2[@]}" --checkpoint "$tmp/ck2.rwm" --checkpoint-every 50 \
+  --save "$tmp/resumed2.rwm" > /dev/null &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -f "$tmp/ck2.rwm" ] && break
+  sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+[ -f "$tmp/ck2.rwm" ] || fail "no Adam/RigL checkpoint was written before the kill"
+[ -f "$tmp/resumed2.rwm" ] && fail "the Adam/RigL run finished before it could be killed"
+OMP_NUM_THREADS=2 "$rw" "${args2[@]}" --checkpoint "$tmp/ck2.rwm" --checkpoint-every 50 \
+  --resume "$tmp/ck2.rwm" --save "$tmp/resumed2.rwm" > /dev/null || fail "Adam/RigL resume"
+cmp -s "$tmp/full2.rwm" "$tmp/resumed2.rwm" ||
+  fail "the resumed Adam/RigL run differs from the uninterrupted one"
+# Other data with the same sample count is refused.
+sed '7s/^\(.\)/9/' "$tmp/data.csv" > "$tmp/data2.csv"
+cmp -s "$tmp/data.csv" "$tmp/data2.csv" && fail "the edited data is the same"
+"$rw" "${args2[@]/$tmp\/data.csv/$tmp/data2.csv}" --resume "$tmp/ck2.rwm" > "$tmp/o" 2>&1 &&
+  fail "resume with other data"
+grep -q "other settings or data" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
+
 # Resuming with other settings is refused.
 out=$("$rw" "${args[@]/--lr/--momentum}" --resume "$tmp/ck.rwm" 2>&1) && fail "resume with other settings"
 "$rw" train --data "$tmp/data.csv" --hidden 256,256 --epsilon 8 --epochs 3 --batch 64 \

@@ -11,4 +11,5 @@
 #define BWD_NV 8
 #define BWD_X_MEM 0
 #define GRAD_NV 8
+#define KV_NATIVE 0
 #include "kernels/sparse_tmpl.h"

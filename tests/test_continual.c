@@ -623,6 +623,7 @@ static void test_si_by_hand(void)
     const float x[2] = {1.0f, -2.0f};
     const int32_t y[1] = {1};
     CHECK_OK(rw_net_gradient(net, x, y, NULL, 1, NULL, NULL, &err), &err);
+    rw_consolidation_after_gradient(net, &tc);
     rw_layer *L = &net->layers[0];
     float g[4], b0[4];
     memcpy(g, L->gw, sizeof g);
@@ -652,6 +653,154 @@ static void test_si_by_hand(void)
     tc.consolidation.lambda = -1.0;
     CHECK(rw_consolidation_begin(net, &tc, &err) == RW_ERR_ARG);
     rw_net_free(net);
+}
+
+/* SI's path uses the task's own gradient: with a strong penalty and
+ * clipping in the step, omega = -g_task * dw (it used to take the gradient
+ * of the step, penalty and clipping included). One full batch, SGD. */
+static void test_si_task_gradient(void)
+{
+    rw_error err;
+    rw_net *net = mlp(2, 6, 2, 1.0, 8);
+    rw_dataset *ds = blobs(16, 0, 2, 9);
+    rw_train_config tc = rw_train_defaults();
+    tc.consolidation.kind = RW_CONSOLIDATE_SI;
+    tc.consolidation.lambda = 5.0;
+    tc.optim = rw_optim_defaults(RW_OPT_SGD);
+    tc.epochs = 1;
+    tc.batch = 16;
+    tc.lr = 0.1;
+    tc.clip_grad = 0.05;
+    /* Importance and an anchor away from the weights: a penalty. */
+    CHECK_OK(rw_consolidation_begin(net, &tc, &err), &err);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        for (size_t k = 0; k < L->nw; k++) {
+            L->imp[k] = 1.0f;
+            L->anchor[k] = L->w[k] + 0.5f;
+        }
+    }
+    rw_net *ref = rw_net_clone(net, &err);
+    CHECK_OK(rw_net_gradient(ref, ds->x, ds->labels, NULL, 16, NULL, NULL, &err),
+             &err);
+    CHECK_OK(rw_train(net, ds, NULL, &tc, NULL, &err), &err);
+    double worst = 0.0, old_rule = 0.0, scale = 0.0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l], *R = &ref->layers[l];
+        for (size_t k = 0; k < L->nw; k++) {
+            double dw = (double)L->w[k] - R->w[k];
+            double want = -(double)R->gw[k] * dw;
+            worst = fmax(worst, fabs(L->si_path[k] - want));
+            /* the step's gradient is -dw / lr */
+            old_rule = fmax(old_rule, fabs(L->si_path[k] - dw * dw / tc.lr));
+            scale = fmax(scale, fabs(want));
+        }
+    }
+    CHECK(scale > 1e-6);
+    CHECK_MSG(worst <= 1e-3 * scale, "path off by %g (scale %g)", worst, scale);
+    CHECK_MSG(old_rule > 0.1 * scale, "the test cannot tell the rules apart");
+    rw_net_free(ref);
+    rw_dataset_free(ds);
+    rw_net_free(net);
+}
+
+/* A connection grown by SET starts its SI path (and its anchor) at its
+ * first weight: a step that changes nothing adds nothing to the path. It
+ * used to start from 0, adding -g * w for a jump never taken. */
+static void test_si_grown(void)
+{
+    rw_error err;
+    rw_net *net = mlp(6, 12, 3, 0.4, 10);
+    rw_dataset *ds = blobs(12, 0, 3, 11);
+    rw_dataset *wide = NULL;
+    {
+        float x[12 * 6];
+        for (size_t j = 0; j < 12; j++)
+            for (size_t i = 0; i < 6; i++)
+                x[j * 6 + i] = ds->x[j * 2 + i % 2] * (float)(i + 1) * 0.3f;
+        wide = rw_dataset_from_arrays(x, ds->labels, NULL, 12, 6, 0, 3, &err);
+    }
+    rw_train_config tc = rw_train_defaults();
+    tc.consolidation.kind = RW_CONSOLIDATE_SI;
+    tc.optim = rw_optim_defaults(RW_OPT_SGD);
+    CHECK_OK(rw_consolidation_begin(net, &tc, &err), &err);
+    CHECK_OK(rw_net_gradient(net, wide->x, wide->labels, NULL, 12, NULL, NULL,
+                             &err), &err);
+    rw_rng rng;
+    rw_rng_seed(&rng, 12);
+    rw_rewire_stats st[RW_MAX_LAYERS];
+    CHECK_OK(rw_net_rewire(net, RW_REWIRE_SET, 0.5, &rng, st, &err), &err);
+    CHECK(st[0].grown > 0);
+    size_t bad = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        for (size_t k = 0; k < L->nw; k++)
+            bad += L->si_prev[k] != L->w[k] || L->anchor[k] != L->w[k];
+    }
+    CHECK_MSG(bad == 0, "%zu connections start their path elsewhere", bad);
+    CHECK_OK(rw_net_gradient(net, wide->x, wide->labels, NULL, 12, NULL, NULL,
+                             &err), &err);
+    rw_consolidation_after_gradient(net, &tc);
+    CHECK_OK(rw_net_step(net, &tc.optim, 0.0, &err), &err);
+    rw_consolidation_after_step(net, &tc);
+    for (size_t l = 0; l < net->n_layers; l++)
+        for (size_t k = 0; k < net->layers[l].nw; k++)
+            bad += net->layers[l].si_path[k] != 0.0f;
+    CHECK_MSG(bad == 0, "%zu paths moved without a step", bad);
+    rw_dataset_free(wide);
+    rw_dataset_free(ds);
+    rw_net_free(net);
+}
+
+/* EWC's Fisher pass indexes the outputs by label: a label beyond the
+ * network's classes is refused before anything changes. */
+static void test_ewc_bad_labels(void)
+{
+    rw_error err;
+    rw_net *net = mlp(2, 4, 3, 1.0, 13);
+    const float x[8] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f};
+    const int32_t y[4] = {0, 1, 4, 2}; /* 4: outside 3 classes */
+    rw_dataset *ds = rw_dataset_from_arrays(x, y, NULL, 4, 2, 0, 5, &err);
+    CHECK_MSG(ds != NULL, "%s", err.msg);
+    rw_train_config tc = rw_train_defaults();
+    tc.consolidation.kind = RW_CONSOLIDATE_EWC;
+    tc.consolidation.lambda = 1.0;
+    tc.consolidation.fisher_samples = 0;
+    rw_rng rng;
+    rw_rng_seed(&rng, 1);
+    CHECK(rw_consolidation_end_task(net, ds, &tc, &rng, &err) == RW_ERR_DATA);
+    CHECK_MSG(strstr(err.msg, "label 4") != NULL, "unclear: %s", err.msg);
+    CHECK(rw_consolidation_importance(net) == 0.0);
+    rw_dataset_free(ds);
+    rw_net_free(net);
+}
+
+/* replay_batch 0 with a replay set means `batch` rehearsal samples per
+ * batch (as in rw_continual), not rehearsal silently off. */
+static void test_replay_batch_zero(void)
+{
+    rw_error err;
+    rw_dataset *a = blobs(40, 0, 2, 21), *mem = blobs(20, 2, 2, 22);
+    rw_net *n0 = mlp(2, 8, 4, 1.0, 23);
+    rw_net *n1 = rw_net_clone(n0, &err), *n2 = rw_net_clone(n0, &err);
+    rw_train_config tc = rw_train_defaults();
+    tc.epochs = 2;
+    tc.batch = 10;
+    tc.replay = mem;
+    tc.replay_batch = 0;
+    CHECK_OK(rw_train(n0, a, NULL, &tc, NULL, &err), &err);
+    tc.replay_batch = 10;
+    CHECK_OK(rw_train(n1, a, NULL, &tc, NULL, &err), &err);
+    tc.replay = NULL;
+    CHECK_OK(rw_train(n2, a, NULL, &tc, NULL, &err), &err);
+    rw_layer *L0 = &n0->layers[0], *L1 = &n1->layers[0], *L2 = &n2->layers[0];
+    CHECK(!memcmp(L0->w, L1->w, L0->nw * sizeof(float)));
+    CHECK(memcmp(L0->w, L2->w, L0->nw * sizeof(float)) != 0);
+    rw_net_free(n0);
+    rw_net_free(n1);
+    rw_net_free(n2);
+    rw_dataset_free(a);
+    rw_dataset_free(mem);
 }
 
 /* ---------------- rewiring keeps what consolidation protects ---------- */
@@ -829,6 +978,10 @@ int main(void)
     fisher_vs_single_samples(0.5);
     test_ewc_lambda_zero_is_naive();
     test_si_by_hand();
+    test_si_task_gradient();
+    test_si_grown();
+    test_ewc_bad_labels();
+    test_replay_batch_zero();
     test_protect_rewiring();
     test_sequences();
     test_masking();

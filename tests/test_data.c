@@ -915,6 +915,124 @@ static void test_locale(void)
     setlocale(LC_NUMERIC, "C");
 }
 
+/* ---------------- CSV without labels ---------------- */
+
+static void test_csv_unlabelled(void)
+{
+    rw_error err;
+    rw_data_options o = rw_data_options_defaults();
+    o.no_labels = 1;
+    write_text(tmp("raw.csv"), "a,b,c\n1,2,3.5\n4,5,6\n7,8,9\n");
+    rw_dataset *ds = rw_dataset_open(tmp("raw.csv"), RW_SPLIT_TEST, &o, &err);
+    CHECK_MSG(ds != NULL, "%s", err.msg);
+    if (!ds)
+        return;
+    CHECK(rw_dataset_size(ds) == 3 && rw_dataset_features(ds) == 3);
+    CHECK(rw_dataset_classes(ds) == 0 && rw_dataset_targets(ds) == 0);
+    CHECK(rw_dataset_labels(ds) == NULL && rw_dataset_y(ds) == NULL);
+    const float *x = rw_dataset_x(ds);
+    CHECK(x[2] == 3.5f && x[3] == 4.0f && x[8] == 9.0f);
+    CHECK_MSG(strcmp(rw_dataset_name(ds), "raw.csv: 3 x 3, unlabelled") == 0,
+              "%s", rw_dataset_name(ds));
+    /* Subsets and splits stay unlabelled (and do not touch labels). */
+    size_t idx[2] = {2, 0};
+    rw_dataset *sub = rw_dataset_subset(ds, idx, 2, &err);
+    CHECK(sub && rw_dataset_labels(sub) == NULL && rw_dataset_x(sub)[0] == 7.0f);
+    rw_dataset *a = NULL, *b = NULL;
+    CHECK_OK(rw_dataset_split(ds, 0.34, 1, &a, &b, &err), &err);
+    CHECK(a && b && rw_dataset_labels(a) == NULL && rw_dataset_labels(b) == NULL);
+    /* Training and evaluation refuse it; prediction works. */
+    rw_net_config cfg;
+    CHECK_OK(rw_net_config_mlp(&cfg, 3, NULL, 0, 2, RW_ACT_RELU,
+                               RW_LOSS_CROSS_ENTROPY, &err), &err);
+    rw_net *net = rw_net_create(&cfg, &err);
+    rw_eval_result r;
+    CHECK(rw_net_evaluate(net, ds, &r, NULL, &err) == RW_ERR_DATA &&
+          strstr(err.msg, "no class labels"));
+    rw_train_config tc = rw_train_defaults();
+    tc.epochs = 1;
+    CHECK(rw_train(net, ds, NULL, &tc, NULL, &err) == RW_ERR_DATA &&
+          strstr(err.msg, "no class labels"));
+    float p[6];
+    CHECK_OK(rw_net_predict(net, x, 3, p, &err), &err);
+    CHECK_CLOSE(p[0] + p[1], 1.0, 1e-6, 0);
+    rw_net_free(net);
+    rw_dataset_free(a);
+    rw_dataset_free(b);
+    rw_dataset_free(sub);
+    rw_dataset_free(ds);
+
+    /* One column is enough without labels (with them it is an error). */
+    write_text(tmp("one.csv"), "0.5\n1.5\n");
+    ds = rw_dataset_open(tmp("one.csv"), RW_SPLIT_TEST, &o, &err);
+    CHECK_MSG(ds && rw_dataset_features(ds) == 1 && rw_dataset_size(ds) == 2,
+              "%s", ds ? rw_dataset_name(ds) : err.msg);
+    rw_dataset_free(ds);
+    o.no_labels = 0;
+    ds = rw_dataset_open(tmp("one.csv"), RW_SPLIT_TEST, &o, &err);
+    EXPECT_FAIL(ds, err, RW_ERR_FORMAT, "one.csv: line 1", "at least 2 columns");
+
+    /* Regression reads its target from the label column, first here. */
+    o.regression = 1;
+    o.label_column = RW_LABEL_FIRST;
+    write_text(tmp("reg.csv"), "0.25,1,2\n0.5,3,4\n");
+    ds = rw_dataset_open(tmp("reg.csv"), RW_SPLIT_TEST, &o, &err);
+    CHECK_MSG(ds != NULL, "%s", err.msg);
+    if (ds) {
+        CHECK(rw_dataset_features(ds) == 2 && rw_dataset_targets(ds) == 1);
+        CHECK(rw_dataset_y(ds)[0] == 0.25f && rw_dataset_y(ds)[1] == 0.5f);
+        CHECK(rw_dataset_x(ds)[0] == 1.0f && rw_dataset_x(ds)[3] == 4.0f);
+    }
+    rw_dataset_free(ds);
+}
+
+/* ---------------- messages that quote themselves ---------------- */
+
+/* An error prefixed with context (the dataset's name before the label
+ * check's message) must read once, not overwrite itself: rw_fail used to
+ * format err->msg into itself. */
+static void test_self_prefixed_messages(void)
+{
+    rw_error err;
+    rw_error_clear(&err);
+    rw_fail(&err, RW_ERR_DATA, "inner %d", 7);
+    rw_fail(&err, RW_ERR_FORMAT, "outer: %s (again: %s)", err.msg, err.msg);
+    CHECK_MSG(strcmp(err.msg, "outer: inner 7 (again: inner 7)") == 0, "%s",
+              err.msg);
+    CHECK(err.status == RW_ERR_FORMAT);
+
+    /* 4 samples of 64 features, one labelled 37, on a 10-class model. */
+    char text[4 * 64 * 2 + 64];
+    size_t o = 0;
+    for (int r = 0; r < 4; r++) {
+        for (int c = 0; c < 64; c++)
+            text[o++] = '1', text[o++] = ',';
+        o += (size_t)sprintf(text + o, "%d\n", r == 2 ? 37 : r);
+    }
+    text[o] = '\0';
+    write_text(tmp("l.csv"), text);
+    rw_data_options opts = rw_data_options_defaults();
+    rw_dataset *ds = rw_dataset_open(tmp("l.csv"), RW_SPLIT_TEST, &opts, &err);
+    CHECK_MSG(ds != NULL, "%s", err.msg);
+    rw_net_config cfg;
+    CHECK_OK(rw_net_config_mlp(&cfg, 64, NULL, 0, 10, RW_ACT_RELU,
+                               RW_LOSS_CROSS_ENTROPY, &err), &err);
+    rw_net *net = rw_net_create(&cfg, &err);
+    CHECK(net != NULL);
+    if (ds && net) {
+        rw_eval_result r;
+        CHECK(rw_net_evaluate(net, ds, &r, NULL, &err) == RW_ERR_DATA);
+        char want[512];
+        snprintf(want, sizeof want,
+                 "%s: sample 2: label 37 is outside the model's 10 classes "
+                 "(0..9)", rw_dataset_name(ds));
+        CHECK_MSG(strcmp(err.msg, want) == 0, "got \"%s\", want \"%s\"",
+                  err.msg, want);
+    }
+    rw_net_free(net);
+    rw_dataset_free(ds);
+}
+
 int main(void)
 {
     mkdir(TMP, 0755);
@@ -927,5 +1045,7 @@ int main(void)
     test_synth();
     test_named();
     test_locale();
+    test_self_prefixed_messages();
+    test_csv_unlabelled();
     TEST_MAIN_END();
 }

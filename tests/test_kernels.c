@@ -5,6 +5,7 @@
  *   - for each path, results bit-identical for 1 and 2 threads;
  *   - forward results bit-identical for any batch tile (cache blocking);
  *   - the first layer's row-order gradients match the reference too;
+ *   - the batch gather (a transpose) equals the plain loop bit for bit;
  *   - a path the CPU lacks, or an unknown name, is refused with a message.
  * So CI on an AVX-512 machine checks the AVX2 and generic paths as well,
  * and a CPU without AVX-512 runs the AVX-512 tiles compiled for itself.
@@ -254,6 +255,55 @@ static void test_paths_against_reference(void)
     printf("\n");
 }
 
+/* The batch gather of every path gives exactly what the plain loop gives
+ * (the same subtraction and product per value): whole and partial blocks
+ * of samples, feature counts on both sides of the vector widths. */
+static void test_gather(void)
+{
+    static const size_t nis[] = {1, 3, 4, 7, 8, 13, 17, 64, 785};
+    static const size_t njs[] = {1, 3, 4, 8, 9, 15, 16};
+    size_t checked = 0;
+    for (int id = 0; id <= EMUL_ID; id++) {
+        const char *path;
+        if (!use_path(id, &path))
+            continue;
+        const rw_sparse_kernels *K = rw_kernels();
+        for (size_t a = 0; a < sizeof nis / sizeof nis[0]; a++)
+            for (size_t b = 0; b < sizeof njs / sizeof njs[0]; b++)
+                for (int stdz = 0; stdz < 2; stdz++) {
+                    size_t I = nis[a], nj = njs[b], B = 40, off = 5;
+                    float *x = rand_array(16 * I), *sh = rand_array(I);
+                    float *sc = rand_array(I);
+                    float *got = malloc(I * B * sizeof *got);
+                    float *want = malloc(I * B * sizeof *want);
+                    const float *rows[16];
+                    for (size_t j = 0; j < nj; j++)
+                        rows[j] = x + ((j * 7) % 16) * I;
+                    for (size_t k = 0; k < I * B; k++)
+                        got[k] = want[k] = -1.0f;
+                    for (size_t i = 0; i < I; i++)
+                        for (size_t j = 0; j < nj; j++)
+                            want[i * B + off + j] =
+                                stdz ? (rows[j][i] - sh[i]) * sc[i] : rows[j][i];
+                    K->gather(got + off, B, rows, nj, I, stdz ? sh : NULL,
+                              stdz ? sc : NULL);
+                    CHECK_MSG(same(got, want, I * B),
+                              "%s: gather of %zu samples x %zu features (standardised "
+                              "%d) differs",
+                              path, nj, I, stdz);
+                    checked++;
+                    free(x);
+                    free(sh);
+                    free(sc);
+                    free(got);
+                    free(want);
+                }
+    }
+    rw_kernels_set_test_table(NULL);
+    rw_set_isa(NULL, NULL);
+    CHECK(checked >= 2 * 9 * 7 * 2);
+}
+
 static void test_path_selection(void)
 {
     rw_error err;
@@ -294,5 +344,6 @@ int main(void)
     rw_rng_seed(&g_rng, 11);
     test_path_selection();
     test_paths_against_reference();
+    test_gather();
     TEST_MAIN_END();
 }

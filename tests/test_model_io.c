@@ -701,6 +701,55 @@ static void test_sparse_errors(void)
     rw_net_free(net);
 }
 
+/* The transposed index of a sparse layer costs 8 bytes per input: a file
+ * of a few hundred bytes that declares 2^17 inputs, otherwise valid (it
+ * loaded before, allocating 1 MiB for it), is refused; so is saving a
+ * network whose file would be refused. */
+static void test_sparse_input_bound(void)
+{
+    rw_net *net = make_mlp(5, (size_t[]){6}, 1, 3, RW_ACT_RELU,
+                           RW_LOSS_CROSS_ENTROPY, 2, 41);
+    size_t len;
+    unsigned char *b = model_bytes(net, "wide_inputs.rwm", &len);
+    size_t at = find_section(b, len, "LAYR", 0, NULL);
+    size_t ca = find_section(b, len, "CONF", 0, NULL);
+    CHECK(at > 0 && ca > 0 && find_section(b, len, "XFRM", 0, NULL) == 0);
+    put64(b + ca, (uint64_t)1 << 17);
+    put64(b + at + 8, (uint64_t)1 << 17);
+    fix_crc(b, len);
+    /* The bytes of fuzz/regressions/model/sparse_inputs_2_17.rwm. */
+    write_all(tmp_path("sparse_inputs_2_17.rwm"), b, len);
+    EXPECT_FAIL(b, len, "131072 inputs");
+    free(b);
+    rw_net_free(net);
+
+    /* 70000 inputs, 140 connections: the loader would refuse the file. */
+    rw_error err;
+    rw_net_config cfg;
+    CHECK_OK(rw_net_config_mlp(&cfg, 70000, (size_t[]){2}, 1, 2, RW_ACT_RELU,
+                               RW_LOSS_CROSS_ENTROPY, &err), &err);
+    cfg.layers[0].kind = RW_LAYER_SPARSE;
+    cfg.layers[0].density = 0.001;
+    net = rw_net_create(&cfg, &err);
+    CHECK_MSG(net != NULL, "%s", err.msg);
+    const char *path = tmp_path("too_wide.rwm");
+    remove(path);
+    CHECK(rw_net_save(net, path, &err) == RW_ERR_UNSUPPORTED);
+    CHECK_MSG(has(err.msg, path) && has(err.msg, "70000 inputs") &&
+              has(err.msg, "140 connections"), "%s", err.msg);
+    CHECK(access(path, F_OK) != 0);
+    /* With enough connections it saves and loads. */
+    rw_net_free(net);
+    cfg.layers[0].density = 0.6;
+    net = rw_net_create(&cfg, &err);
+    CHECK_OK(rw_net_save(net, path, &err), &err);
+    rw_net *back = rw_net_load(path, &err);
+    CHECK_MSG(back != NULL, "%s", err.msg);
+    rw_net_free(back);
+    rw_net_free(net);
+    remove(path);
+}
+
 static void test_files(void)
 {
     rw_error err;
@@ -830,6 +879,7 @@ int main(int argc, char **argv)
     test_truncation_and_flips();
     test_header_errors();
     test_sparse_errors();
+    test_sparse_input_bound();
     test_files();
     test_fuzz_files();
     TEST_MAIN_END();

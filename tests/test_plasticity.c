@@ -519,10 +519,10 @@ static void test_hebbian(void)
     uint64_t keys[2];
     rw_rng rng;
     rw_rng_seed(&rng, 1);
-    CHECK_OK(rw_grow_hebbian(net, 0, keys, 1, &rng, &err), &err);
+    CHECK_OK(rw_grow_hebbian(net, 0, NULL, 0, keys, 1, &err), &err);
     CHECK_MSG(keys[0] == best_key, "picked %llu, best %zu (%.4f)",
               (unsigned long long)keys[0], best_key, best);
-    CHECK_OK(rw_grow_hebbian(net, 0, keys, 2, &rng, &err), &err);
+    CHECK_OK(rw_grow_hebbian(net, 0, NULL, 0, keys, 2, &err), &err);
     size_t lo = best_key < second_key ? best_key : second_key;
     size_t hi = best_key < second_key ? second_key : best_key;
     CHECK(keys[0] == lo && keys[1] == hi);
@@ -538,9 +538,10 @@ static void test_hebbian(void)
     float *xb = malloc(64 * 200 * sizeof *xb);
     for (size_t j = 0; j < 64 * 200; j++)
         xb[j] = (float)rw_rng_uniform(&rng);
-    CHECK_OK(rw_net_reserve_batch(net, 64, &err), &err);
-    rw_net_load_batch(net, xb, NULL, 64);
-    rw_net_forward_batch(net, 64);
+    int32_t yb[64];
+    for (size_t j = 0; j < 64; j++)
+        yb[j] = (int32_t)(j % 3);
+    CHECK_OK(rw_net_gradient(net, xb, yb, NULL, 64, NULL, NULL, &err), &err);
     size_t nw = L->nw;
     rw_rewire_stats st[2];
     CHECK_OK(rw_net_rewire(net, RW_REWIRE_HEBBIAN, 0.3, &rng, st, &err), &err);

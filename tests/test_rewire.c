@@ -116,7 +116,7 @@ static size_t expected_drop(const rw_layer *L, rw_rewire_kind kind, double f,
             float scale = L->keep ? 1.0f + L->keep[k] : 1.0f;
             if (kind == RW_REWIRE_RIGL)
                 v[n++] = (keyed){fabsf(w) * scale, k};
-            else if (pass == 0 && w > 0.0f)
+            else if (pass == 0 && w >= 0.0f) /* zeros count as positive */
                 v[n++] = (keyed){w * scale, k};
             else if (pass == 1 && w < 0.0f)
                 v[n++] = (keyed){-w * scale, k};
@@ -690,10 +690,308 @@ static void test_mixed_and_errors(void)
     gradient(net, &b);
     checked_rewire(net, RW_REWIRE_RIGL, 1.0, &rng, b.xt, "RigL f=1");
     /* Every weight is now 0: RigL's drop is all ties, broken in storage
-     * order, and SET has no positive or negative weight to drop. */
+     * order, and SET counts the zeros with the positive weights, so it
+     * drops half of them (they were immune to SET before). */
     gradient(net, &b);
     checked_rewire(net, RW_REWIRE_RIGL, 0.3, &rng, b.xt, "RigL all ties");
+    for (size_t l = 0; l < 2; l++)
+        for (size_t k = 0; k < net->layers[l].nw; k++)
+            CHECK(net->layers[l].w[k] == 0.0f);
+    rw_rewire_stats zs[RW_MAX_LAYERS];
+    rw_rng zr = rng;
+    CHECK_OK(rw_net_rewire(net, RW_REWIRE_SET, 0.5, &zr, zs, &err), &err);
+    CHECK(zs[0].dropped == net->layers[0].nw / 2 && zs[1].dropped == net->layers[1].nw / 2);
     checked_rewire(net, RW_REWIRE_SET, 0.5, &rng, b.xt, "SET all zero");
+    /* An unknown rule is refused and changes nothing (it used to run as
+     * RigL). */
+    gradient(net, &b);
+    rw_net *ref = rw_net_clone(net, &err);
+    CHECK(rw_net_rewire(net, (rw_rewire_kind)7, 0.3, &rng, NULL, &err) == RW_ERR_ARG);
+    CHECK(strstr(err.msg, "unknown rewiring rule 7") != NULL);
+    /* rw_train refuses it before the first step. */
+    rw_dataset *ds = rw_dataset_alloc(b.n, b.f, 3, 0, &err);
+    memcpy(ds->x, b.x, b.n * b.f * sizeof(float));
+    memcpy(ds->labels, b.y, b.n * sizeof(int32_t));
+    rw_train_config tc = rw_train_defaults();
+    tc.rewire = (rw_rewire_kind)7;
+    CHECK(rw_train(net, ds, NULL, &tc, NULL, &err) == RW_ERR_ARG);
+    CHECK(!memcmp(net->layers[0].w, ref->layers[0].w, net->layers[0].nw * sizeof(float)));
+    rw_dataset_free(ds);
+    CHECK(!memcmp(net->layers[0].col, ref->layers[0].col,
+                  net->layers[0].nw * sizeof(uint32_t)));
+    rw_net_free(ref);
+    batch_free(&b);
+    rw_net_free(net);
+}
+
+/* ---------------- transactions and stale buffers ---------------- */
+
+/* Every array of two networks agrees bit for bit (0 on a difference). */
+static int same_net(const rw_net *a, const rw_net *b)
+{
+    if (a->n_layers != b->n_layers)
+        return 0;
+    for (size_t l = 0; l < a->n_layers; l++) {
+        const rw_layer *A = &a->layers[l], *B = &b->layers[l];
+        if (A->nw != B->nw || A->initial_alive != B->initial_alive ||
+            A->kind != B->kind)
+            return 0;
+        const float *fa[] = {A->w, A->gw, A->b, A->m1, A->m2, A->credit, A->si_prev};
+        const float *fb[] = {B->w, B->gw, B->b, B->m1, B->m2, B->credit, B->si_prev};
+        for (size_t i = 0; i < sizeof fa / sizeof fa[0]; i++)
+            if ((fa[i] == NULL) != (fb[i] == NULL) ||
+                (fa[i] && memcmp(fa[i], fb[i], (i == 2 ? A->out : A->nw) * sizeof(float))))
+                return 0;
+        if (A->kind != RW_LAYER_SPARSE)
+            continue;
+        if (memcmp(A->col, B->col, A->nw * sizeof(uint32_t)) ||
+            memcmp(A->row_ptr, B->row_ptr, (A->out + 1) * sizeof(size_t)) ||
+            memcmp(A->tcol_ptr, B->tcol_ptr, (A->in + 1) * sizeof(size_t)) ||
+            memcmp(A->t_k, B->t_k, A->nw * sizeof(uint32_t)) ||
+            memcmp(A->t_row, B->t_row, A->nw * sizeof(uint32_t)))
+            return 0;
+    }
+    return 1;
+}
+
+/* A rewire that fails leaves the network and the RNG exactly as they
+ * were: every allocation of the call is made to fail in turn (both sparse
+ * layers, every growth rule), then the call that succeeds must give the
+ * same result as on an untouched copy. */
+static void test_transactional(rw_rewire_kind kind, const char *name)
+{
+    static const size_t h[] = {30, 25};
+    rw_net *net = make_net(20, h, 2, 4, 0.4, 0, 11);
+    rw_error err;
+    CHECK_OK(rw_net_ensure_moments(net, RW_OPT_ADAM, &err), &err);
+    tag_moments(net);
+    for (size_t l = 0; l < net->n_layers; l++) { /* a trace and SI state */
+        rw_layer *L = &net->layers[l];
+        L->credit = rw_calloc(L->nw, sizeof(float), "test", &err);
+        L->si_prev = rw_calloc(L->nw, sizeof(float), "test", &err);
+        for (size_t k = 0; k < L->nw; k++)
+            L->credit[k] = L->si_prev[k] = (float)k;
+    }
+    batch b = make_batch(net, 16, 12);
+    gradient(net, &b);
+    rw_net *ref = rw_net_clone(net, &err);
+    rw_net *want = rw_net_clone(net, &err);
+    gradient(want, &b); /* the same buffers */
+    rw_rng rng, rng0;
+    rw_rng_seed(&rng, 21);
+    rng0 = rng;
+    rw_rng wrng = rng;
+    CHECK_OK(rw_net_rewire(want, kind, 0.3, &wrng, NULL, &err), &err);
+    size_t failures = 0;
+    rw_status st = RW_ERR_NOMEM;
+    for (unsigned long n = 1; n < 100 && st == RW_ERR_NOMEM; n++) {
+        rw_alloc_fail_after(n);
+        st = rw_net_rewire(net, kind, 0.3, &rng, NULL, &err);
+        rw_alloc_fail_after(0);
+        if (st != RW_ERR_NOMEM)
+            break;
+        failures++;
+        CHECK_MSG(same_net(net, ref), "%s: failed rewire (allocation %lu) "
+                  "changed the network", name, n);
+        CHECK_MSG(!memcmp(&rng, &rng0, sizeof rng), "%s: failed rewire "
+                  "(allocation %lu) advanced the RNG", name, n);
+    }
+    CHECK_OK(st, &err);
+    /* two sparse layers, at least four allocations each */
+    CHECK_MSG(failures >= 8, "%s: only %zu failure paths", name, failures);
+    CHECK_MSG(same_net(net, want), "%s: the rewire after failures differs", name);
+    for (size_t l = 0; l < 2; l++)
+        check_topology(&net->layers[l], name);
+    rw_net_free(ref);
+    rw_net_free(want);
+    batch_free(&b);
+    rw_net_free(net);
+}
+
+/* Hebbian growth above density 1/(1+f): the free positions are counted
+ * after the drop (it used to count them before and refuse), and the
+ * result is a valid layer that saves and loads. */
+static void test_hebbian_dense(void)
+{
+    static const size_t h[] = {24};
+    rw_net *net = make_net(16, h, 1, 3, 0.8, 0, 31);
+    batch b = make_batch(net, 32, 32);
+    rw_rng rng;
+    rw_rng_seed(&rng, 33);
+    rw_error err;
+    for (int round = 0; round < 3; round++) {
+        gradient(net, &b);
+        rw_rewire_stats st[RW_MAX_LAYERS];
+        size_t nw = net->layers[0].nw;
+        CHECK_OK(rw_net_rewire(net, RW_REWIRE_HEBBIAN, 0.3, &rng, st, &err), &err);
+        CHECK(net->layers[0].nw == nw && st[0].grown == st[0].dropped &&
+              st[0].grown == (size_t)(0.3 * (double)nw));
+        CHECK(check_topology(&net->layers[0], "dense Hebbian") == 0);
+    }
+    const char *path = "rewire_hebbian_dense.rwm";
+    CHECK_OK(rw_net_save(net, path, &err), &err);
+    rw_net *back = rw_net_load(path, &err);
+    CHECK_MSG(back != NULL, "reload: %s", err.msg);
+    if (back)
+        CHECK(back->layers[0].nw == net->layers[0].nw &&
+              !memcmp(back->layers[0].col, net->layers[0].col,
+                      net->layers[0].nw * sizeof(uint32_t)));
+    rw_net_free(back);
+    remove(path);
+    batch_free(&b);
+    rw_net_free(net);
+}
+
+/* RigL and Hebbian growth read the buffers of the last rw_net_gradient; a
+ * forward pass in between (predict, evaluate) replaces them, so the
+ * rewire is refused with a clear message and changes nothing. In the
+ * other order (predict, then gradient) the growth is the same as with no
+ * predict at all. */
+static void test_stale_buffers(rw_rewire_kind kind)
+{
+    static const size_t h[] = {30, 25};
+    rw_net *net = make_net(20, h, 2, 4, 0.4, 0, 51);
+    batch b = make_batch(net, 16, 52), other = make_batch(net, 40, 53);
+    rw_error err;
+    float *out = malloc(40 * 4 * sizeof(float));
+    rw_net *twin = rw_net_clone(net, &err);
+    /* gradient, predict, rewire: refused */
+    gradient(net, &b);
+    CHECK_OK(rw_net_predict(net, other.x, 40, out, &err), &err);
+    rw_net *ref = rw_net_clone(net, &err);
+    rw_rng rng;
+    rw_rng_seed(&rng, 54);
+    CHECK(rw_net_rewire(net, kind, 0.3, &rng, NULL, &err) == RW_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "rw_net_predict") && strstr(err.msg, "rw_net_gradient"),
+              "unclear message: %s", err.msg);
+    CHECK(same_net(net, ref));
+    /* gradient, evaluate, rewire: refused too */
+    gradient(net, &b);
+    rw_dataset *ds = rw_dataset_alloc(40, 20, 4, 0, &err);
+    memcpy(ds->x, other.x, 40 * 20 * sizeof(float));
+    memcpy(ds->labels, other.y, 40 * sizeof(int32_t));
+    rw_eval_result ev;
+    CHECK_OK(rw_net_evaluate(net, ds, &ev, NULL, &err), &err);
+    CHECK(rw_net_rewire(net, kind, 0.3, &rng, NULL, &err) == RW_ERR_ARG);
+    /* predict, gradient, rewire: as if there had been no predict */
+    CHECK_OK(rw_net_predict(net, other.x, 40, out, &err), &err);
+    gradient(net, &b);
+    rw_rng r1, r2;
+    rw_rng_seed(&r1, 55);
+    r2 = r1;
+    CHECK_OK(rw_net_rewire(net, kind, 0.3, &r1, NULL, &err), &err);
+    gradient(twin, &b);
+    CHECK_OK(rw_net_rewire(twin, kind, 0.3, &r2, NULL, &err), &err);
+    for (size_t l = 0; l < 2; l++)
+        CHECK(!memcmp(net->layers[l].col, twin->layers[l].col,
+                      net->layers[l].nw * sizeof(uint32_t)));
+    rw_dataset_free(ds);
+    rw_net_free(ref);
+    rw_net_free(twin);
+    free(out);
+    batch_free(&b);
+    batch_free(&other);
+    rw_net_free(net);
+}
+
+/* ---------------- Adam on new connections ---------------- */
+
+/* A connection RigL grows after 200 Adam steps takes its first step with
+ * its own bias correction (t = 1): |dw| = lr |g| / (|g| + eps) ~ lr, as a
+ * fresh Adam would. With the global step it was ~1.35 lr (and up to 6 lr
+ * over its next steps). Survivors keep counting; the counts survive a
+ * save and load, and a file without counts (as written before them) means
+ * every count equals the global step, which gives the old trajectory. */
+static void test_adam_new_connections(void)
+{
+    static const size_t h[] = {30, 25};
+    rw_net *net = make_net(20, h, 2, 4, 0.4, 0, 61);
+    batch b = make_batch(net, 16, 62);
+    rw_optim_config opt = rw_optim_defaults(RW_OPT_ADAM);
+    const double lr = 1e-3;
+    rw_error err;
+    for (int s = 0; s < 200; s++) {
+        gradient(net, &b);
+        CHECK_OK(rw_net_step(net, &opt, lr, &err), &err);
+    }
+    /* Old file (no counts): save before any rewire, strip the counts, and
+     * the next step is the same as with them. */
+    rw_net *old = rw_net_clone(net, &err);
+    for (size_t l = 0; l < old->n_layers; l++) {
+        rw_free(old->layers[l].mstep);
+        rw_free(old->layers[l].bmstep);
+        old->layers[l].mstep = old->layers[l].bmstep = NULL;
+    }
+    gradient(old, &b);
+    CHECK_OK(rw_net_step(old, &opt, lr, &err), &err);
+    rw_net *cur = rw_net_clone(net, &err);
+    gradient(cur, &b);
+    CHECK_OK(rw_net_step(cur, &opt, lr, &err), &err);
+    CHECK(same_net(old, cur));
+    CHECK(old->layers[0].mstep && old->layers[0].mstep[0] == 201.0f);
+    rw_net_free(old);
+    rw_net_free(cur);
+
+    gradient(net, &b);
+    rw_rng rng;
+    rw_rng_seed(&rng, 63);
+    CHECK_OK(rw_net_rewire(net, RW_REWIRE_RIGL, 0.3, &rng, NULL, &err), &err);
+    gradient(net, &b);
+    rw_net *before = rw_net_clone(net, &err);
+    CHECK_OK(rw_net_step(net, &opt, lr, &err), &err);
+    size_t fresh = 0, bad = 0, old_ok = 0;
+    for (size_t l = 0; l < 2; l++) {
+        rw_layer *L = &net->layers[l], *P = &before->layers[l];
+        for (size_t k = 0; k < L->nw; k++) {
+            if (P->mstep[k] == 0.0f) { /* grown */
+                fresh++;
+                double g = fabs(P->gw[k]);
+                double want = g > 0 ? lr * g / (g + 1e-8) : 0.0;
+                double got = fabs((double)L->w[k] - P->w[k]);
+                bad += !(fabs(got - want) <= 1e-3 * lr) || L->mstep[k] != 1.0f;
+            } else {
+                old_ok += P->mstep[k] == 200.0f && L->mstep[k] == 201.0f;
+            }
+        }
+        CHECK(L->bmstep[0] == 201.0f);
+    }
+    CHECK(fresh > 0);
+    CHECK_MSG(bad == 0, "%zu of %zu new connections took a wrong first step", bad,
+              fresh);
+    CHECK(old_ok + fresh == net->layers[0].nw + net->layers[1].nw);
+    /* adam_global_steps = 1: the old correction, 1 - beta^201 for all. */
+    rw_net *glob = rw_net_clone(before, &err);
+    rw_optim_config gopt = opt;
+    gopt.adam_global_steps = 1;
+    CHECK_OK(rw_net_step(glob, &gopt, lr, &err), &err);
+    double c1 = 1.0 - pow(0.9, 201.0), c2 = 1.0 - pow(0.999, 201.0);
+    size_t gbad = 0, gseen = 0;
+    for (size_t k = 0; k < glob->layers[0].nw; k++) {
+        const rw_layer *P = &before->layers[0];
+        if (P->mstep[k] != 0.0f || fabs(P->gw[k]) < 1e-4)
+            continue;
+        double g = P->gw[k];
+        double want = lr * (0.1 * g / c1) / (sqrt(0.001 * g * g / c2) + 1e-8);
+        double got = (double)P->w[k] - glob->layers[0].w[k];
+        gbad += !(fabs(got - want) <= 1e-3 * fabs(want));
+        gseen++;
+    }
+    CHECK(gseen > 0 && gbad == 0);
+    rw_net_free(glob);
+    /* The counts travel in the model file. */
+    const char *path = "rewire_adam_counts.rwm";
+    CHECK_OK(rw_net_save(net, path, &err), &err);
+    rw_net *back = rw_net_load(path, &err);
+    CHECK_MSG(back != NULL, "%s", err.msg);
+    if (back) {
+        CHECK(!memcmp(back->layers[0].mstep, net->layers[0].mstep,
+                      net->layers[0].nw * sizeof(float)));
+        CHECK(!memcmp(back->layers[1].bmstep, net->layers[1].bmstep,
+                      net->layers[1].out * sizeof(float)));
+    }
+    rw_net_free(back);
+    remove(path);
+    rw_net_free(before);
     batch_free(&b);
     rw_net_free(net);
 }
@@ -713,5 +1011,12 @@ int main(void)
     test_same_seed();
     test_nearly_full();
     test_mixed_and_errors();
+    test_transactional(RW_REWIRE_SET, "SET transaction");
+    test_transactional(RW_REWIRE_RIGL, "RigL transaction");
+    test_transactional(RW_REWIRE_HEBBIAN, "Hebbian transaction");
+    test_hebbian_dense();
+    test_stale_buffers(RW_REWIRE_RIGL);
+    test_stale_buffers(RW_REWIRE_HEBBIAN);
+    test_adam_new_connections();
     TEST_MAIN_END();
 }

@@ -11,7 +11,7 @@ need scikit-learn, and Layer.to_scipy() SciPy, both imported on first use.
 """
 from ._lib import path as library_path
 from .data import ContinualResult, Dataset, continual, load_dataset, metrics
-from .errors import (ArgumentError, DataError, DivergedError, Error,
+from .errors import (ArgumentError, DataError, DistError, DivergedError, Error,
                      FileError, FormatError, Interrupted, OutOfMemoryError,
                      UnsupportedError)
 from .network import (TRAIN_OPTIONS, Layer, Network, TrainResult, gemm_info,
@@ -23,7 +23,7 @@ __version__ = version()
 __all__ = ["Network", "Layer", "TrainResult", "MLPClassifier", "MLPRegressor",
            "load_dataset", "Dataset", "continual", "ContinualResult", "metrics",
            "Error", "ArgumentError", "OutOfMemoryError", "FileError",
-           "FormatError", "DataError", "DivergedError", "UnsupportedError",
+           "FormatError", "DataError", "DivergedError", "UnsupportedError", "DistError",
            "Interrupted", "set_threads", "get_threads", "version", "gemm_info",
            "isa", "set_isa", "isa_supported",
            "library_path", "TRAIN_OPTIONS"]

@@ -21,7 +21,7 @@ MAX_LAYERS = 16
 
 # rw_status
 OK, ERR_ARG, ERR_NOMEM, ERR_IO, ERR_FORMAT, ERR_DATA, ERR_DIVERGED, \
-    ERR_UNSUPPORTED, ERR_INTERRUPTED = range(9)
+    ERR_UNSUPPORTED, ERR_INTERRUPTED, ERR_DIST = range(10)
 
 # Enums, by the names the CLI uses for them.
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3,
@@ -84,12 +84,13 @@ class LayerView(ctypes.Structure):
 class OptimConfig(ctypes.Structure):
     _fields_ = [("kind", c_int), ("momentum", c_double), ("nesterov", c_int),
                 ("beta1", c_double), ("beta2", c_double), ("eps", c_double),
-                ("weight_decay", c_double)]
+                ("weight_decay", c_double), ("adam_global_steps", c_int)]
 
 
 class DataOptions(ctypes.Structure):
     _fields_ = [("label_column", c_int), ("regression", c_int),
-                ("synth_samples", c_size), ("synth_seed", c_u64)]
+                ("no_labels", c_int), ("synth_samples", c_size),
+                ("synth_seed", c_u64)]
 
 
 class EvalResult(ctypes.Structure):
@@ -284,6 +285,9 @@ _fn("rw_isa", ctypes.c_char_p)
 _fn("rw_set_isa", c_int, ctypes.c_char_p, _E)
 _fn("rw_isa_supported", c_int, ctypes.c_char_p)
 _fn("rw_isa_check", c_int, _E)
+_fn("rw_dist_available", c_int)
+_fn("rw_dist_rank", c_int)
+_fn("rw_dist_size", c_int)
 
 _fn("rw_net_config_defaults", NetConfig)
 _fn("rw_net_config_mlp", c_int, ctypes.POINTER(NetConfig), c_size, c_size_p,

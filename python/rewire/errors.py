@@ -73,9 +73,14 @@ class Interrupted(Error, KeyboardInterrupt):
     result = None
 
 
+class DistError(Error, RuntimeError):
+    """RW_ERR_DIST: the ranks of a data-parallel run disagree."""
+    status = _lib.ERR_DIST
+
+
 _BY_STATUS = {c.status: c for c in (ArgumentError, OutOfMemoryError, FileError,
                                     FormatError, DataError, DivergedError,
-                                    UnsupportedError, Interrupted)}
+                                    UnsupportedError, Interrupted, DistError)}
 
 
 def from_status(status, err=None):

@@ -377,7 +377,8 @@ class Layer:
                             if n else np.zeros(0, np.float32))
             cols = (np.ctypeslib.as_array(view.cols, (n,)).copy()
                     if n else np.zeros(0, np.uint32))
-            # The top bit marks connections present at initialisation.
+            # Masked: the view once carried an "initial connection" flag in
+            # the top bit of each column.
             self.indices = (cols & _lib.COL_MASK).astype(np.int32)
             self.indptr = np.ctypeslib.as_array(
                 view.row_ptr, (view.outputs + 1,)).astype(np.int64)

@@ -13,39 +13,43 @@ typedef enum {
     RW_ISA_COUNT
 } rw_isa_id;
 
-/* How far ahead a kernel fetches the rows it reads at random: `dist`
- * connections ahead (0: no prefetch), `floats` values of each row (the
- * tile, or at least the whole row range to fetch it all in the first
- * tile). */
-typedef struct rw_prefetch {
-    size_t dist, floats;
-} rw_prefetch;
+/* The row kernels come in two builds, indexed by `stream`: [0] for layers
+ * whose randomly read rows fit the caches, [1] for layers whose rows stream
+ * from memory (they fetch whole rows far ahead). The results are the same. */
+/* The activations the forward kernel applies itself, in the registers,
+ * before it stores a tile. */
+enum rw_kact { RW_KACT_NONE = 0, RW_KACT_RELU = 1, RW_KACT_LEAKY = 2 };
 
+/* Every row kernel takes its connections [t0, t1) of an index array whose
+ * length is tmax: it fetches connections ahead across the end of its row,
+ * into the next row's, up to tmax. */
 typedef struct rw_sparse_kernels {
-    /* out[j0..j0+n) = (acc ? out : init) + sum_{t in [t0,t1)} wt[t] *
-     * src[(idx[t] & RW_COL_MASK) * B + j0..] */
-    void (*fwd_row)(float *out, float init, bool acc, const float *src,
-                    const uint32_t *idx, const float *wt, size_t t0,
-                    size_t t1, size_t B, size_t j0, size_t n,
-                    const rw_prefetch *pf);
+    /* out[j0..j0+n) = act(init + sum_{t in [t0,t1)} wt[t] *
+     * src[(idx[t] & RW_COL_MASK) * B + j0..]), act an rw_kact */
+    void (*fwd_row[2])(float *out, float init, int act, const float *src,
+                       const uint32_t *idx, const float *wt, size_t t0,
+                       size_t t1, size_t tmax, size_t B, size_t j0, size_t n);
     /* One input's connections [t0, t1) of the transposed index, over batch
      * columns [j0, j0+n): gw[t_k[t]] = dot(d[t_row[t]], xi) (summed into
      * gw when j0 > 0) and dxi = sum_t w[t_k[t]] d[t_row[t]]. */
-    void (*bwd_input)(const float *d, const float *xi, const uint32_t *t_row,
-                      const uint32_t *t_k, const float *w, float *gw,
-                      float *dxi, size_t t0, size_t t1, size_t B, size_t j0,
-                      size_t n, const rw_prefetch *pf);
+    void (*bwd_input[2])(const float *d, const float *xi,
+                         const uint32_t *t_row, const uint32_t *t_k,
+                         const float *w, float *gw, float *dxi, size_t t0,
+                         size_t t1, size_t tmax, size_t B, size_t j0,
+                         size_t n);
     /* One output row's connections [t0, t1): gw[t] = dot(dr, x[col[t]])
      * over columns [j0, j0+n) (summed into gw when j0 > 0). */
-    void (*grad_row)(const float *dr, const float *x, const uint32_t *col,
-                     float *gw, size_t t0, size_t t1, size_t B, size_t j0,
-                     size_t n, const rw_prefetch *pf);
+    void (*grad_row[2])(const float *dr, const float *x, const uint32_t *col,
+                        float *gw, size_t t0, size_t t1, size_t tmax,
+                        size_t B, size_t j0, size_t n);
     /* out[o] = sum of row o of d (B values), for o in [o0, o1). */
     void (*row_sums)(const float *d, float *out, size_t o0, size_t o1,
                      size_t B);
-    /* The activation in place over n values if it is a simple one (ReLU,
-     * leaky ReLU, identity); false leaves it to rw_act_forward. */
-    bool (*act_row)(rw_activation act, float *v, size_t n);
+    /* The batch gather, a transpose: for nj <= 16 sample rows of I
+     * features, dst[i * B + j] = (rows[j][i] - sh[i]) * sc[i], or
+     * rows[j][i] when sh is NULL. */
+    void (*gather)(float *dst, size_t B, const float *const *rows, size_t nj,
+                   size_t I, const float *sh, const float *sc);
     size_t vec_floats; /* floats per vector register */
     size_t bwd_tile;   /* floats per backward tile */
 } rw_sparse_kernels;

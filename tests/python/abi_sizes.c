@@ -28,6 +28,10 @@ int main(void)
     SIZE(rw_continual_config, "ContinualConfig");
     SIZE(rw_continual_result, "ContinualResult");
     SIZE(rw_rng, "RNG");
+    printf("offset OptimConfig.adam_global_steps %zu\n",
+           offsetof(rw_optim_config, adam_global_steps));
+    printf("offset DataOptions.synth_seed %zu\n",
+           offsetof(rw_data_options, synth_seed));
     printf("offset TrainConfig.user %zu\n", offsetof(rw_train_config, user));
     printf("offset ContinualConfig.user %zu\n", offsetof(rw_continual_config, user));
     return 0;
