@@ -19,6 +19,17 @@ import rewire  # noqa: E402
 rewire.set_threads(min(2, os.cpu_count() or 1))
 
 
+def pytest_sessionstart(session):
+    # A ctypes structure that no longer matches rewire.h makes the library
+    # read garbage: stop before any test calls it.
+    sys.path.insert(0, os.path.dirname(__file__))
+    import test_abi
+    bad = test_abi.check_or_none()
+    if bad:
+        pytest.exit("python/rewire/_lib.py no longer matches include/rewire.h "
+                    "(update its structures): " + "; ".join(bad), returncode=1)
+
+
 @pytest.fixture(scope="session")
 def cli():
     path = os.environ.get("REWIRE_CLI") or os.path.join(
