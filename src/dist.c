@@ -52,6 +52,20 @@ static float *buffer(size_t n, rw_error *err)
     return g_buf;
 }
 
+/* Copies the fused buffer back into every layer's weight and bias arrays,
+ * or their gradients; returns the position after them. */
+static float *unpack(rw_net *net, float *p, bool grads)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        memcpy(grads ? L->gw : L->w, p, L->nw * sizeof(float));
+        p += L->nw;
+        memcpy(grads ? L->gb : L->b, p, L->out * sizeof(float));
+        p += L->out;
+    }
+    return p;
+}
+
 static rw_status timed_sum(float *v, size_t n, rw_error *err)
 {
     double t0 = rw_now();
@@ -84,14 +98,7 @@ rw_status rw_dist_reduce_grads(rw_net *net, double *loss, size_t *correct,
     rw_status st = timed_sum(buf, n, err);
     if (st != RW_OK)
         return st;
-    p = buf;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        rw_layer *L = &net->layers[l];
-        memcpy(L->gw, p, L->nw * sizeof(float));
-        p += L->nw;
-        memcpy(L->gb, p, L->out * sizeof(float));
-        p += L->out;
-    }
+    p = unpack(net, buf, true);
     *loss = p[0];
     *correct = (size_t)lrintf(p[1]);
     g_stats.steps++;
@@ -233,14 +240,7 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
     }
     if ((st = rw_dist_bcast(buf, n * sizeof(float), err)) != RW_OK)
         return st;
-    p = buf;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        rw_layer *L = &net->layers[l];
-        memcpy(L->w, p, L->nw * sizeof(float));
-        p += L->nw;
-        memcpy(L->b, p, L->out * sizeof(float));
-        p += L->out;
-    }
+    unpack(net, buf, false);
     return RW_OK;
 }
 
