@@ -252,6 +252,7 @@ void rw_net_free(rw_net *net)
     rw_free(net->scale);
     rw_free(net->x0);
     rw_free(net->bc_tab);
+    rw_maint_free(net->maint);
     rw_free(net);
 }
 
@@ -286,6 +287,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
     memset(net->view_cap, 0, sizeof net->view_cap);
     net->grads_ready = 0;
     net->bc_tab = NULL; /* rebuilt on the first step */
+    net->maint = NULL; /* maintenance state is not copied */
     net->bc_len = 0;
     bool ok = true;
     net->shift = dup_array(src->shift, src->cfg.n_inputs, sizeof(float), &ok, err);
