@@ -225,6 +225,18 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
                 fprintf(stderr, "  rewired %zu", dropped);
         }
         fputc('\n', stderr);
+        if (isfinite(s->mean_abs_w[0]) && c->n_layers > 1) {
+            fputs("    dormant", stderr);
+            for (size_t l = 0; l + 1 < c->n_layers; l++)
+                fprintf(stderr, " %.3f", s->dormant_fraction[l]);
+            fputs("  effective rank", stderr);
+            for (size_t l = 0; l + 1 < c->n_layers; l++)
+                fprintf(stderr, " %.1f", s->effective_rank[l]);
+            fputs("  mean |w|", stderr);
+            for (size_t l = 0; l < c->n_layers; l++)
+                fprintf(stderr, " %.4f", s->mean_abs_w[l]);
+            fputc('\n', stderr);
+        }
         size_t pruned = 0, removed = 0, added = 0;
         for (size_t l = 0; l < c->n_layers; l++) {
             pruned += s->pruned[l];
@@ -283,7 +295,21 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
                     s->pruned[l], s->neurons_removed[l], s->neurons_added[l]);
             fputc('}', f);
         }
-        fputs("]}\n", f);
+        fputs("]", f);
+        if (isfinite(s->mean_abs_w[0])) {
+            size_t nl = c->n_layers, nh = nl ? nl - 1 : 0;
+            fputs(",\"dormant_fraction\":", f);
+            cli_json_array(f, s->dormant_fraction, nh);
+            fputs(",\"effective_rank\":", f);
+            cli_json_array(f, s->effective_rank, nh);
+            fputs(",\"mean_abs_w\":", f);
+            cli_json_array(f, s->mean_abs_w, nl);
+            fputs(",\"units_reset\":[", f);
+            for (size_t l = 0; l < nh; l++)
+                fprintf(f, "%s%zu", l ? "," : "", s->units_reset[l]);
+            fputc(']', f);
+        }
+        fputs("}\n", f);
         if (fflush(f) != 0 || ferror(f)) {
             snprintf(c->log_err.msg, sizeof c->log_err.msg,
                      "%s: cannot write the log: %s", c->log_path, strerror(errno));
@@ -328,13 +354,17 @@ int parse_train_options(const char *C, int argc, char **argv,
     size_t n_extra = 0;
     while (extra && extra[n_extra].name)
         n_extra++;
-    struct option table[N_TRAIN_OPTS + 32];
+    struct option table[N_TRAIN_OPTS + CLI_MAINTAIN_OPTS + 32];
     if (n_extra > 31)
         return cli_fail(C, "internal error: too many options") + 1;
+    /* train_opts ends with its terminator: the maintenance options go there. */
     memcpy(table, train_opts, sizeof train_opts);
+    memcpy(table + N_TRAIN_OPTS - 1, cli_maintain_table,
+           CLI_MAINTAIN_OPTS * sizeof *table);
+    size_t base = N_TRAIN_OPTS - 1 + CLI_MAINTAIN_OPTS;
     if (n_extra)
-        memcpy(table + N_TRAIN_OPTS, extra, n_extra * sizeof *extra);
-    memset(&table[N_TRAIN_OPTS + n_extra], 0, sizeof table[0]);
+        memcpy(table + base, extra, n_extra * sizeof *extra);
+    memset(&table[base + n_extra], 0, sizeof table[0]);
     optind = 1;
     opterr = 0;
     int ch;
@@ -345,6 +375,13 @@ int parse_train_options(const char *C, int argc, char **argv,
             if (rc >= 0)
                 return rc;
             continue;
+        }
+        if (ch >= CLI_M_KIND) {
+            int rc = cli_maintain_option(C, ch, optarg, &o->tc.maintain);
+            if (rc == -1)
+                continue;
+            if (rc >= 0)
+                return rc;
         }
         switch (ch) {
         case O_TRACES: pl->traces = 1; break;
@@ -605,7 +642,10 @@ int parse_train_options(const char *C, int argc, char **argv,
         case O_PLOT: o->plot = optarg; break;
         case O_JSON: o->json = true; break;
         case O_QUIET: o->quiet = true; break;
-        case O_HELP: fputs(help, stdout); return 0;
+        case O_HELP:
+            fputs(help, stdout);
+            fputs(cli_maintain_help, stdout);
+            return 0;
         case ':':
             return cli_fail(C, "option %s needs a value (see rewire %s --help)",
                             argv[optind - 1], C) + 1;
