@@ -23,7 +23,9 @@ const char *const cli_maintain_help =
     "  --probe N              diagnostics on the first N training samples\n"
     "                         (dormant fraction, effective rank; default 1000,\n"
     "                         0: off)\n"
-    "  --dormant-tau F        dormancy threshold of the diagnostics (0: dead)\n";
+    "  --dormant-tau F        dormancy threshold of the diagnostics (0: dead)\n"
+    "  --drop-by-usage        SET/RigL drop by contribution |w| x mean |input|,\n"
+    "                         so connections from unused inputs go first\n";
 
 static const struct option cli_maintain_opts[] = {
     {"maintain", required_argument, 0, CLI_M_KIND},
@@ -39,6 +41,7 @@ static const struct option cli_maintain_opts[] = {
     {"l2-lambda", required_argument, 0, CLI_M_L2},
     {"probe", required_argument, 0, CLI_M_PROBE},
     {"dormant-tau", required_argument, 0, CLI_M_DTAU},
+    {"drop-by-usage", no_argument, 0, CLI_M_USAGE},
     {0, 0, 0, 0},
 };
 
@@ -46,9 +49,11 @@ const struct option *const cli_maintain_table = cli_maintain_opts;
 const char *const cli_maintain_names[] = {"none", "cbp", "redo", "snp", "l2init"};
 
 int cli_maintain_option(const char *C, int ch, const char *arg,
-                        rw_maintain_config *m)
+                        rw_train_config *tc)
 {
+    rw_maintain_config *m = &tc->maintain;
     switch (ch) {
+    case CLI_M_USAGE: tc->drop_by_usage = 1; return -1;
     case CLI_M_KIND:
         for (int i = 0; i < 5; i++)
             if (strcmp(arg, cli_maintain_names[i]) == 0) {

@@ -377,7 +377,7 @@ int parse_train_options(const char *C, int argc, char **argv,
             continue;
         }
         if (ch >= CLI_M_KIND) {
-            int rc = cli_maintain_option(C, ch, optarg, &o->tc.maintain);
+            int rc = cli_maintain_option(C, ch, optarg, &o->tc);
             if (rc == -1)
                 continue;
             if (rc >= 0)

@@ -646,6 +646,10 @@ typedef struct rw_train_config {
     int drop_schedule_cosine;/* decay drop fraction with a cosine */
     double rewire_stop;      /* fraction of training after which topology
                                 is frozen; default 1 (never) */
+    int drop_by_usage;       /* SET/RigL drop by contribution |w| * mean
+                                |input| (an EMA at plasticity.trace_rate
+                                per step), so connections from unused
+                                inputs go first; default 0 */
     rw_plasticity_config plasticity;
     rw_consolidation_config consolidation;
     rw_maintain_config maintain; /* CBP, ReDo, S&P, L2 Init, diagnostics */

@@ -152,6 +152,12 @@ typedef struct rw_layer {
     /* Optional per-neuron state (out entries). */
     float *activity;      /* EMA of mean |a| over the batch */
     uint32_t *silent;     /* consecutive silent epochs */
+    /* Usage-aware drop (maintain.c): EMA of mean |x_i| of each input,
+     * in_usage_n entries (== in when valid); rewiring's drop key is then
+     * |w| * in_usage[input], so a connection from an unused input goes
+     * first. NULL when unused. */
+    float *in_usage;
+    size_t in_usage_n;
     /* Consolidation state of the biases (consolidation.c), 4 x out:
      * importance, anchor, SI path integral, SI last value; NULL unused. */
     float *bstate;

@@ -110,6 +110,19 @@ rw_status rw_maintain_begin(rw_net *net, const rw_train_config *cfg,
                             rw_error *err)
 {
     const rw_maintain_config *mc = &cfg->maintain;
+    for (size_t l = 0; cfg->drop_by_usage && l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        if (L->kind != RW_LAYER_SPARSE || (L->in_usage && L->in_usage_n == L->in))
+            continue;
+        rw_free(L->in_usage);
+        L->in_usage_n = 0;
+        if (!(L->in_usage = rw_alloc(L->in, sizeof(float), "input usage", err)))
+            return RW_ERR_NOMEM;
+        /* -1: no data seen yet; the first batch sets the trace. */
+        for (size_t i = 0; i < L->in; i++)
+            L->in_usage[i] = -1.0f;
+        L->in_usage_n = L->in;
+    }
     if ((unsigned)mc->kind > RW_MAINTAIN_L2INIT)
         return rw_fail(err, RW_ERR_ARG, "unknown maintenance method %d",
                        (int)mc->kind);
@@ -212,11 +225,31 @@ double rw_maintain_penalty(const rw_net *net, const rw_train_config *cfg)
     return cfg->maintain.l2_lambda * sum;
 }
 
+/* in_usage <- (1 - r) in_usage + r mean_b |x_i| over the batch. */
+static void update_usage(rw_net *net, float r, size_t B)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        if (!L->in_usage || L->in_usage_n != L->in)
+            continue;
+        const float *x = l ? net->layers[l - 1].a : net->x0;
+        for (size_t i = 0; i < L->in; i++) {
+            float s = 0.0f;
+            for (size_t b = 0; b < B; b++)
+                s += fabsf(x[i * B + b]);
+            float u = L->in_usage[i];
+            L->in_usage[i] = u < 0.0f ? s / (float)B : (1.0f - r) * u + r * (s / (float)B);
+        }
+    }
+}
+
 void rw_maintain_after_backward(rw_net *net, const rw_train_config *cfg,
                                 size_t B)
 {
     const rw_maintain_config *mc = &cfg->maintain;
     struct rw_maint *s = net->maint;
+    if (cfg->drop_by_usage && B)
+        update_usage(net, (float)cfg->plasticity.trace_rate, B);
     if (mc->kind == RW_MAINTAIN_NONE || !s || B == 0)
         return;
     if (mc->kind == RW_MAINTAIN_L2INIT) {

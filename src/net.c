@@ -110,7 +110,8 @@ void rw_layer_free(rw_layer *L)
                       L->row_ptr, L->col, L->tcol_ptr, L->t_k, L->t_row,
                       L->a, L->d, L->credit, L->coact, L->perm, L->imp,
                       L->anchor, L->si_path, L->si_prev, L->keep,
-                      L->activity, L->silent, L->bstate, L->si_grad};
+                      L->activity, L->silent, L->bstate, L->si_grad,
+                      L->in_usage};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         rw_free(arrays[i]);
     memset(L, 0, sizeof *L);
@@ -321,6 +322,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->silent = dup_array(S->silent, S->out, sizeof(uint32_t), &ok, err);
         L->bstate = dup_array(S->bstate, 4 * S->out, sizeof(float), &ok, err);
         L->si_grad = dup_array(S->si_grad, S->si_grad_cap, sizeof(float), &ok, err);
+        L->in_usage = dup_array(S->in_usage, S->in_usage_n, sizeof(float), &ok, err);
     }
     if (!ok) {
         rw_net_free(net);

@@ -78,10 +78,12 @@ static rw_status check_config(const rw_net *net, const rw_dataset *train,
         return rw_fail(err, RW_ERR_UNSUPPORTED,
                        "resume: checkpoints do not hold the consolidation "
                        "state (importance, anchors, SI path)");
-    if (cfg->resume_path && cfg->maintain.kind != RW_MAINTAIN_NONE)
+    if (cfg->resume_path && (cfg->maintain.kind != RW_MAINTAIN_NONE ||
+                             cfg->drop_by_usage))
         return rw_fail(err, RW_ERR_UNSUPPORTED,
                        "resume: checkpoints do not hold the maintenance state "
-                       "(CBP utilities and ages, the L2 Init anchor)");
+                       "(CBP utilities and ages, the L2 Init anchor, the "
+                       "input usage of --drop-by-usage)");
     const rw_dataset *sets[3] = {train, test, cfg->replay};
     for (int i = 0; i < 3; i++) {
         const rw_dataset *ds = sets[i];
@@ -267,6 +269,7 @@ static uint64_t fingerprint(const rw_train_config *c, const rw_dataset *train,
         (uint64_t)o->adam_global_steps,
         (uint64_t)c->schedule, c->step_epochs, c->seed, (uint64_t)c->rewire,
         c->rewire_every, (uint64_t)c->drop_schedule_cosine,
+        (uint64_t)c->drop_by_usage,
         (uint64_t)p->traces, (uint64_t)p->prune, p->prune_every,
         (uint64_t)p->permanence, (uint64_t)p->neuron_turnover,
         p->silent_epochs, (uint64_t)p->regrow_neurons, (uint64_t)k->kind,

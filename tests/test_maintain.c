@@ -407,6 +407,66 @@ static void test_l2init_gradient(void)
     rw_net_free(net);
 }
 
+/* Usage-aware drop: after training on data whose input 0 is always 0,
+ * rewiring that drops as many connections as input 0 has drops exactly
+ * those, and every other connection survives. */
+static void test_usage_drop(void)
+{
+    rw_error err;
+    size_t h[1] = {12};
+    rw_net *net = make_net(6, h, 1, 3, RW_LOSS_CROSS_ENTROPY, 1, 31);
+    float x[32 * 6];
+    int32_t y[32];
+    fill_x(x, 32 * 6, 12);
+    for (int i = 0; i < 32; i++) {
+        x[i * 6] = 0.0f;
+        y[i] = i % 3;
+    }
+    rw_dataset *ds = rw_dataset_from_arrays(x, y, NULL, 32, 6, 0, 3, &err);
+    CHECK(net && ds);
+    if (!net || !ds)
+        return;
+    rw_train_config tc = rw_train_defaults();
+    tc.epochs = 3;
+    tc.batch = 8;
+    tc.drop_by_usage = 1;
+    tc.plasticity.trace_rate = 0.2;
+    CHECK_OK(rw_train(net, ds, NULL, &tc, NULL, &err), &err);
+    rw_layer *L = &net->layers[0];
+    CHECK(L->in_usage != NULL && L->in_usage[0] < 1e-3f && L->in_usage[1] > 0.05f);
+    unsigned char had[12 * 6] = {0};
+    size_t c0 = 0, nw = L->nw;
+    for (size_t o = 0; o < 12; o++)
+        for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++) {
+            uint32_t i = L->col[k] & RW_COL_MASK;
+            had[o * 6 + i] = 1;
+            c0 += i == 0;
+        }
+    CHECK(c0 >= 2);
+    double loss;
+    size_t correct;
+    CHECK_OK(rw_net_gradient(net, x, y, NULL, 32, &loss, &correct, &err), &err);
+    rw_rng rng;
+    rw_rng_seed(&rng, 3);
+    rw_rewire_stats st[2];
+    CHECK_OK(rw_net_rewire(net, RW_REWIRE_RIGL, ((double)c0 + 0.5) / (double)nw,
+                           &rng, st, &err), &err);
+    CHECK(st[0].dropped == c0);
+    size_t kept_other = 0, kept0 = 0;
+    for (size_t o = 0; o < 12; o++)
+        for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++) {
+            uint32_t i = L->col[k] & RW_COL_MASK;
+            if (i == 0)
+                kept0 += had[o * 6];
+            else
+                kept_other += had[o * 6 + i];
+        }
+    CHECK_MSG(kept0 == 0, "%zu connections from the unused input survived", kept0);
+    CHECK(kept_other == nw - c0);
+    rw_dataset_free(ds);
+    rw_net_free(net);
+}
+
 int main(void)
 {
     test_effective_rank();
@@ -419,5 +479,6 @@ int main(void)
     test_redo_only_dormant();
     test_snp_identity();
     test_l2init_gradient();
+    test_usage_drop();
     TEST_MAIN_END();
 }
