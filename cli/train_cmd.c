@@ -357,11 +357,11 @@ int parse_train_options(const char *C, int argc, char **argv,
     struct option table[N_TRAIN_OPTS + CLI_MAINTAIN_OPTS + 32];
     if (n_extra > 31)
         return cli_fail(C, "internal error: too many options") + 1;
-    /* train_opts ends with its terminator: the maintenance options go there. */
+    /* The shared table, the maintenance options, then the caller's. */
     memcpy(table, train_opts, sizeof train_opts);
-    memcpy(table + N_TRAIN_OPTS - 1, cli_maintain_table,
+    memcpy(table + N_TRAIN_OPTS, cli_maintain_table,
            CLI_MAINTAIN_OPTS * sizeof *table);
-    size_t base = N_TRAIN_OPTS - 1 + CLI_MAINTAIN_OPTS;
+    size_t base = N_TRAIN_OPTS + CLI_MAINTAIN_OPTS;
     if (n_extra)
         memcpy(table + base, extra, n_extra * sizeof *extra);
     memset(&table[base + n_extra], 0, sizeof table[0]);
