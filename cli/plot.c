@@ -18,6 +18,7 @@
 #include "plot_data.h"
 #include "plot_draw.h"
 #include "plot_model.h"
+#include "plot_online.h"
 
 #ifdef RW_HAVE_CAIRO
 
@@ -671,6 +672,9 @@ static const char plot_help[] =
     "      histogram of the weights of every layer\n"
     "  rewire plot --model M --data SPEC --confusion -o cm.png\n"
     "      confusion matrix on the test split of SPEC\n"
+    "  rewire plot --online A.json,B.json,... [--dormant] -o online.png\n"
+    "      online accuracy (or dormant fraction of hidden layer 1) per task\n"
+    "      of `rewire continual --online` reports, one line each\n"
     "  rewire plot --continual REPORT.json -o retention.png\n"
     "      accuracy on every task after training each task, in percent\n"
     "\n"
@@ -714,7 +718,8 @@ static const char plot_help[] =
     "2 for bad options.\n";
 
 typedef struct plot_args {
-    const char *log, *model, *model_start, *continual, *data, *out;
+    const char *log, *model, *model_start, *continual, *data, *out, *online;
+    int dormant;
     int rewiring, connectivity, weights, confusion, print_counts, help;
     size_t img_h, img_w;
     rwp_opts o;
@@ -794,7 +799,7 @@ static int parse_args(int argc, char **argv, plot_args *a)
         static const char *const with_value[] = {
             "--log",    "--model", "--model-start", "--continual",
             "--data",   "-o",      "--output",      "--title",
-            "--height", "--width", "--size"};
+            "--height", "--width", "--size", "--online"};
         int takes = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             takes |= strcmp(arg, with_value[k]) == 0;
@@ -813,6 +818,10 @@ static int parse_args(int argc, char **argv, plot_args *a)
             a->model_start = val;
         else if (strcmp(arg, "--continual") == 0)
             a->continual = val;
+        else if (strcmp(arg, "--online") == 0)
+            a->online = val;
+        else if (strcmp(arg, "--dormant") == 0)
+            a->dormant = 1;
         else if (strcmp(arg, "--data") == 0)
             a->data = val;
         else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)
@@ -859,7 +868,9 @@ static int parse_args(int argc, char **argv, plot_args *a)
 /* Checks the combination of options; returns 0 or an exit code. */
 static int check_args(const plot_args *a)
 {
-    int sources = !!a->log + !!a->model + !!a->continual;
+    int sources = !!a->log + !!a->model + !!a->continual + !!a->online;
+    if (a->dormant && !a->online)
+        return usage("--dormant goes with --online");
     int kinds = a->connectivity + a->weights + a->confusion;
     if (sources == 0)
         return usage("nothing to plot: give --log, --model or --continual");
@@ -912,6 +923,8 @@ int rw_cli_plot(int argc, char **argv)
         rc = plot_curves(a.log, a.out, &a.o, err, sizeof err);
     else if (a.continual)
         rc = plot_continual(a.continual, a.out, &a.o, err, sizeof err);
+    else if (a.online)
+        rc = rwp_plot_online(a.online, a.dormant, a.out, &a.o, err, sizeof err);
     else {
         /* check the output name before the (possibly slow) model work */
         if (a.out && rwp_check_format(a.out, err, sizeof err)) {

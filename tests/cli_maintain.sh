@@ -38,6 +38,19 @@ grep -Eq '"effective_rank":\[(\[[0-9.e-]+,[0-9.e-]+\],){3}\[[0-9.e-]+,[0-9.e-]+\
 grep -q '"maintain":"cbp"' "$tmp/online.json" || fail "method not in the report"
 grep -q 'online accuracy: first 4 tasks' "$tmp/out" || fail "no online summary"
 
+# The picture of online reports (builds with cairo only).
+if "$REWIRE" plot --help 2>&1 | grep -q -- '--online'; then
+    checks=$((checks + 1))
+    if "$REWIRE" plot --online "$tmp/online.json,$tmp/online.json" -o "$tmp/on.png" \
+        --stats >"$tmp/out" 2>"$tmp/err"; then
+        [ -s "$tmp/on.png" ] || fail "plot --online wrote no picture"
+        "$REWIRE" plot --online "$tmp/online.json" --dormant -o "$tmp/d.png" 2>"$tmp/err" ||
+            fail "plot --online --dormant: $(head -c 300 "$tmp/err")"
+    elif ! grep -q "cairo" "$tmp/err"; then
+        fail "plot --online: $(head -c 300 "$tmp/err")"
+    fi
+    expect_fail 2 'dormant goes with --online' "$REWIRE" plot --log x.jsonl --dormant -o x.png
+fi
 expect_fail 2 'maintain must be' "$REWIRE" train --data spirals --maintain bogus
 expect_fail 2 'cbp-rho' "$REWIRE" train --data spirals --cbp-rho 2
 expect_fail 2 'num-tasks applies' "$REWIRE" continual --tasks split-spirals --num-tasks 3
