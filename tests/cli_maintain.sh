@@ -7,6 +7,9 @@
 # usage: bash tests/cli_maintain.sh path/to/rewire tests/fixtures
 set -u
 REWIRE=$1
+FIX=${2:-$(dirname "$0")/fixtures}
+# fontconfig keeps caches for the life of the process (rewire plot).
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$FIX/lsan-fontconfig.supp:print_suppressions=0"
 . "$(dirname "$0")/lib_cli.sh"
 cli_begin cli_maintain "$REWIRE"
 
