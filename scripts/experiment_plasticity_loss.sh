@@ -16,6 +16,8 @@
 #              SEEDS   (default "1 2 3")   TASKS (100)   SAMPLES (5000)
 #              JOBS    runs at once (default 2), each on one thread
 #              NICE    priority (default 19)
+#              ONLY    run only these methods (e.g. "redo cbp"); the table
+#                      still covers every method with reports in OUT_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/plasticity-loss}
@@ -25,6 +27,7 @@ TASKS=${TASKS:-100}
 SAMPLES=${SAMPLES:-5000}
 JOBS=${JOBS:-2}
 NICE=${NICE:-19}
+ONLY=${ONLY:-}
 if [ ! -x "$REWIRE" ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j"$(nproc)" --target rewire_cli >/dev/null
@@ -57,6 +60,7 @@ runs=(
 jobs_list=()
 for r in "${runs[@]}"; do
   IFS='|' read -r name label args <<<"$r"
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   for s in $SEEDS; do
     jobs_list+=("$name|$s|$args")
   done

@@ -497,7 +497,9 @@ rw_status rw_maintain_after_step(rw_net *net, const rw_train_config *cfg,
                 es->units_reset[l] += r;
         }
     } else if (mc->kind == RW_MAINTAIN_REDO && s->hmean_ready &&
-               step % mc->redo_every == 0) {
+               net->step % mc->redo_every == 0) {
+        /* The network's own step count: rw_train's restarts with every
+         * call (every task of a continual run). */
         for (size_t l = 0; l + 1 < net->n_layers && st == RW_OK; l++) {
             maint_layer *m = &s->l[l];
             double tot = 0.0;

@@ -315,6 +315,48 @@ static void test_redo_only_dormant(void)
     rw_net_free(ref);
 }
 
+/* ReDo's schedule counts the network's steps, so it fires in a stream of
+ * rw_train calls (tasks) shorter than its period: 3 calls of 2 steps with
+ * redo_every 3 recycle twice (after steps 3 and 6). */
+static void test_redo_across_calls(void)
+{
+    rw_error err;
+    size_t h[1] = {6};
+    rw_net *net = make_net(4, h, 1, 3, RW_LOSS_CROSS_ENTROPY, 0, 23);
+    float x[2 * 4];
+    int32_t y[2] = {0, 1};
+    fill_x(x, 8, 4);
+    rw_dataset *ds = rw_dataset_from_arrays(x, y, NULL, 2, 4, 0, 3, &err);
+    CHECK(net && ds);
+    if (!net || !ds)
+        return;
+    rw_layer *L = &net->layers[0];
+    for (size_t i = 0; i < 4; i++)
+        L->w[2 * 4 + i] = -0.5f;
+    L->b[2] = -10.0f;
+    rw_train_config tc = rw_train_defaults();
+    tc.epochs = 1;
+    tc.batch = 1;
+    tc.maintain.kind = RW_MAINTAIN_REDO;
+    tc.maintain.redo_every = 3;
+    tc.maintain.redo_tau = 0.0;
+    size_t fired = 0;
+    for (int call = 0; call < 3; call++) {
+        counts c = {0};
+        tc.on_epoch = count_epoch;
+        tc.user = &c;
+        /* Keep unit 2 dead, so every recycling finds it. */
+        for (size_t i = 0; i < 4; i++)
+            L->w[2 * 4 + i] = -0.5f;
+        L->b[2] = -10.0f;
+        CHECK_OK(rw_train(net, ds, NULL, &tc, NULL, &err), &err);
+        fired += c.n ? (c.per_epoch[0] > 0) : 0;
+    }
+    CHECK_MSG(fired == 2, "ReDo fired in %zu of 3 calls, expected 2", fired);
+    rw_dataset_free(ds);
+    rw_net_free(net);
+}
+
 /* Shrink and perturb with lambda 1 and sigma 0 is the identity, in a
  * training run (bit for bit) and alone; lambda 0.5 halves. */
 static void test_snp_identity(void)
@@ -477,6 +519,7 @@ int main(void)
     test_cbp_compensation(0, 0);
     test_cbp_count();
     test_redo_only_dormant();
+    test_redo_across_calls();
     test_snp_identity();
     test_l2init_gradient();
     test_usage_drop();
