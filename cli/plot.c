@@ -321,7 +321,11 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     int with_total = L > 1 && any_finite(r->total, r->n);
     top = layer_legend(cr, W, top, r, with_total);
 
-    double left = 10, cw = (W - 20) / 2, ch = (H - top - 8) / 2;
+    /* A third row of plasticity diagnostics when the log has them. */
+    int diag = 0;
+    for (size_t l = 0; l < L; l++)
+        diag |= any_finite(rw_series_of(r, l, RWP_L_MEANW), r->n);
+    double left = 10, cw = (W - 20) / 2, ch = (H - top - 8) / (diag ? 3 : 2);
     rwp_panel p;
 
     /* (a) connections per layer */
@@ -389,6 +393,25 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
             p.ya.floor = 0;
     }
     line_panel(cr, &p, left + cw, top + ch, cw, ch, s, k, 0);
+
+    /* (e, f, g) dormant fraction, effective rank, mean |w| */
+    static const char *const dt[3] = {"Dormant fraction (hidden layers)",
+                                      "Effective rank (hidden layers)",
+                                      "Mean |w| per layer"};
+    static const char *const dy[3] = {"dormant fraction", "effective rank",
+                                      "mean |w|"};
+    static const int df[3] = {RWP_L_DORMANT, RWP_L_ERANK, RWP_L_MEANW};
+    double cw3 = (W - 20) / 3;
+    for (int q = 0; diag && q < 3; q++) {
+        p = epoch_panel(dt[q]);
+        p.ya = rwp_axis_make(dy[q]);
+        p.ya.floor = 0;
+        k = 0;
+        for (size_t l = 0; l < L; l++)
+            s[k++] = line(NULL, r->x, rw_series_of(r, l, df[q]), r->n, l, 0,
+                          rwp_marker_for(l));
+        line_panel(cr, &p, left + q * cw3, top + 2 * ch, cw3, ch, s, k, 0);
+    }
     free(s);
     return 0;
 }
@@ -573,8 +596,12 @@ static int plot_rewiring(const char *log_path, const char *out,
         r.x[i] = log.ep[i].epoch;
         r.total[i] = log.ep[i].connections;
     }
+    int has_diag = 0; /* the diagnostics add a row of panels */
+    for (size_t l = 0; l < r.L; l++)
+        has_diag |= any_finite(rw_series_of(&r, l, RWP_L_MEANW), r.n);
     int rc =
-        rwp_render_opts(out, 1100, 820, draw_rewiring, &r, o, errbuf, errlen);
+        rwp_render_opts(out, 1100, has_diag ? 1150 : 820, draw_rewiring, &r, o,
+                        errbuf, errlen);
     free(buf);
     free(r.dense);
     rwp_log_free(&log);

@@ -293,6 +293,14 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
             fprintf(f, ",\"pruned\":%zu,\"neurons_removed\":%zu,"
                        "\"neurons_added\":%zu",
                     s->pruned[l], s->neurons_removed[l], s->neurons_added[l]);
+            const char *dk[3] = {"dormant_fraction", "effective_rank", "mean_abs_w"};
+            const double dv[3] = {s->dormant_fraction[l], s->effective_rank[l],
+                                  s->mean_abs_w[l]};
+            for (int q = 0; q < 3; q++)
+                if (isfinite(dv[q])) {
+                    fprintf(f, ",\"%s\":", dk[q]);
+                    json_num(f, dv[q]);
+                }
             fputc('}', f);
         }
         fputs("]", f);

@@ -23,6 +23,10 @@ for m in cbp redo snp l2init; do
     grep -Eq '"dormant_fraction":\[[0-9.e-]+,[0-9.e-]+\],"effective_rank":\[[0-9.e-]+,[0-9.e-]+\],"mean_abs_w":\[[0-9.e-]+,[0-9.e-]+,[0-9.e-]+\]' \
         "$tmp/$m.jsonl" || fail "$m: no diagnostics in the log: $(head -c 600 "$tmp/$m.jsonl")"
 done
+# Each layer object carries its own diagnostics (rewire plot reads them).
+checks=$((checks + 1))
+grep -Eq '"neurons_added":0,"dormant_fraction":[0-9.e-]+,"effective_rank":[0-9.e-]+,"mean_abs_w":[0-9.e-]+\}' \
+    "$tmp/cbp.jsonl" || fail "no per-layer diagnostics in the log"
 # CBP with these settings replaces units: the log counts them.
 checks=$((checks + 1))
 grep -q '"units_reset":\[0,0\]' "$tmp/cbp.jsonl" && fail "cbp replaced no unit"
@@ -51,6 +55,13 @@ if "$REWIRE" plot --help 2>&1 | grep -q -- '--online'; then
             fail "plot --online --dormant: $(head -c 300 "$tmp/err")"
     elif ! grep -q "cairo" "$tmp/err"; then
         fail "plot --online: $(head -c 300 "$tmp/err")"
+    fi
+    checks=$((checks + 1))
+    if "$REWIRE" plot --log "$tmp/cbp.jsonl" --rewiring -o "$tmp/rw.png" --stats \
+        >"$tmp/out" 2>"$tmp/err"; then
+        grep -q '1100x1150 px' "$tmp/out" || fail "rewiring picture without the diagnostics row: $(cat "$tmp/out")"
+    elif ! grep -q "cairo" "$tmp/err"; then
+        fail "plot --rewiring: $(head -c 300 "$tmp/err")"
     fi
     expect_fail 2 'dormant goes with --online' "$REWIRE" plot --log x.jsonl --dormant -o x.png
 fi
