@@ -699,8 +699,9 @@ static const char plot_help[] =
     "      histogram of the weights of every layer\n"
     "  rewire plot --model M --data SPEC --confusion -o cm.png\n"
     "      confusion matrix on the test split of SPEC\n"
-    "  rewire plot --online A.json,B.json,... [--dormant] -o online.png\n"
-    "      online accuracy (or dormant fraction of hidden layer 1) per task\n"
+    "  rewire plot --online A.json,B.json,... [--dormant|--rank] -o online.png\n"
+    "      online accuracy (or dormant fraction or effective rank of hidden\n"
+    "      layer 1) per task\n"
     "      of `rewire continual --online` reports, one line each\n"
     "  rewire plot --continual REPORT.json -o retention.png\n"
     "      accuracy on every task after training each task, in percent\n"
@@ -849,6 +850,8 @@ static int parse_args(int argc, char **argv, plot_args *a)
             a->online = val;
         else if (strcmp(arg, "--dormant") == 0)
             a->dormant = 1;
+        else if (strcmp(arg, "--rank") == 0)
+            a->dormant = 2;
         else if (strcmp(arg, "--data") == 0)
             a->data = val;
         else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)
@@ -897,7 +900,7 @@ static int check_args(const plot_args *a)
 {
     int sources = !!a->log + !!a->model + !!a->continual + !!a->online;
     if (a->dormant && !a->online)
-        return usage("--dormant goes with --online");
+        return usage("--dormant and --rank go with --online");
     int kinds = a->connectivity + a->weights + a->confusion;
     if (sources == 0)
         return usage("nothing to plot: give --log, --model or --continual");

@@ -1,6 +1,7 @@
 /* rewire plot --online A.json,B.json,...: the online accuracy per task (or,
  * with --dormant, the dormant fraction of the first hidden layer per task)
- * of several `rewire continual --online` reports, one line per report,
+ * (with --rank, its effective rank) of several `rewire continual --online`
+ * reports, one line per report,
  * labelled by the report's method, maintenance and rewiring. */
 #include "cli.h"
 #include "json.h"
@@ -20,7 +21,7 @@ typedef struct online_plot {
     char label[ONLINE_MAX_REPORTS][96];
     double *x[ONLINE_MAX_REPORTS], *y[ONLINE_MAX_REPORTS];
     size_t len[ONLINE_MAX_REPORTS];
-    int dormant;
+    int dormant; /* what to draw: 0 online accuracy, 1 dormant, 2 rank */
     const rwp_opts *o;
 } online_plot;
 
@@ -30,15 +31,19 @@ static int draw_online(cairo_t *cr, double W, double H, void *vp, char *errbuf,
     (void)errbuf;
     (void)errlen;
     const online_plot *op = vp;
-    const char *dflt = op->dormant ? "Dormant fraction of hidden layer 1 per task"
-                                   : "Online accuracy per task";
+    static const char *const titles[3] = {
+        "Online accuracy per task", "Dormant fraction of hidden layer 1 per task",
+        "Effective rank of hidden layer 1 per task"};
+    static const char *const ylab[3] = {"online accuracy", "dormant fraction",
+                                        "effective rank"};
+    const char *dflt = titles[op->dormant];
     double top = rwp_title(cr, W, op->o->title ? op->o->title : dflt, NULL);
     rwp_panel p;
     memset(&p, 0, sizeof p);
     p.xa = rwp_axis_make("task");
     p.xa.integer = 1;
     p.xa.tight = 1;
-    p.ya = rwp_axis_make(op->dormant ? "dormant fraction" : "online accuracy");
+    p.ya = rwp_axis_make(ylab[op->dormant]);
     rwp_series s[ONLINE_MAX_REPORTS];
     double lo = INFINITY, hi = -INFINITY, xmax = 1;
     for (size_t i = 0; i < op->n; i++) {
@@ -82,8 +87,9 @@ static int load_report(online_plot *op, size_t i, const char *path,
         snprintf(errbuf, errlen, "%s:%zu:%zu: %s", path, je.line, je.column, je.msg);
         return 1;
     }
-    const rw_json *v = rw_json_get(root, op->dormant ? "dormant_fraction"
-                                                     : "online_accuracy");
+    static const char *const keys[3] = {"online_accuracy", "dormant_fraction",
+                                        "effective_rank"};
+    const rw_json *v = rw_json_get(root, keys[op->dormant]);
     const rw_json *maint = rw_json_get(root, "maintain"),
                   *rew = rw_json_get(root, "rewire"),
                   *sparse = rw_json_get(root, "sparse");
@@ -91,7 +97,7 @@ static int load_report(online_plot *op, size_t i, const char *path,
     if (!v || v->type != RW_JSON_ARRAY || v->len == 0) {
         snprintf(errbuf, errlen, "%s: no %s list (write it with rewire "
                  "continual --online --out)", path,
-                 op->dormant ? "dormant_fraction" : "online_accuracy");
+                 keys[op->dormant]);
         rc = 1;
     } else {
         op->len[i] = v->len;

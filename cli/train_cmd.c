@@ -181,6 +181,8 @@ typedef struct run_ctx {
     size_t n_layers;
     bool quiet;
     rw_error log_err;
+    rw_epoch_stats last; /* the last epoch's statistics, for --json */
+    bool have_last;
 } run_ctx;
 
 static int on_progress(const rw_progress *p, void *user)
@@ -194,6 +196,8 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
 {
     run_ctx *c = user;
     progress_clear(&c->prog);
+    c->last = *s;
+    c->have_last = true;
     double val_acc = NAN, val_loss = NAN;
     if (c->val) {
         rw_eval_result ev;
@@ -700,7 +704,8 @@ static bool is_builtin_name(const char *spec)
 }
 
 static void print_json(const train_opts_t *o, rw_net *net,
-                       const rw_train_result *r, const rw_dataset *train)
+                       const rw_train_result *r, const rw_dataset *train,
+                       const rw_epoch_stats *last)
 {
     printf("{\"test_accuracy\":");
     json_num(stdout, r->test_accuracy);
@@ -729,6 +734,15 @@ static void print_json(const train_opts_t *o, rw_net *net,
         json_num(stdout, li.density);
     }
     printf("]");
+    if (last && isfinite(last->mean_abs_w[0])) {
+        size_t nl = rw_net_layers(net);
+        printf(",\"dormant_fraction\":");
+        cli_json_array(stdout, last->dormant_fraction, nl - 1);
+        printf(",\"effective_rank\":");
+        cli_json_array(stdout, last->effective_rank, nl - 1);
+        printf(",\"mean_abs_w\":");
+        cli_json_array(stdout, last->mean_abs_w, nl);
+    }
     if (o->save) {
         printf(",\"model\":");
         json_str(stdout, o->save);
@@ -977,7 +991,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (o.json) {
-        print_json(&o, net, &res, train);
+        print_json(&o, net, &res, train, ctx.have_last ? &ctx.last : NULL);
     } else {
         printf("trained %zu epochs in %.1f s (%.0f samples/s)", res.epochs,
                res.train_seconds, res.samples_per_second);

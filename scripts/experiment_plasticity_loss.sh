@@ -127,6 +127,8 @@ done
 if "$REWIRE" plot --help 2>&1 | grep -q -- '--online'; then
   "$REWIRE" plot --online "$(IFS=,; echo "${reports[*]}")" -o "$out/online_accuracy.png" \
     --title "Online permuted Fashion-MNIST: online accuracy per task" || true
+  "$REWIRE" plot --online "$(IFS=,; echo "${reports[*]}")" --rank -o "$out/rank.png" \
+    --title "Effective rank (layer 1) per task" || true
   "$REWIRE" plot --online "$(IFS=,; echo "${reports[*]}")" --dormant -o "$out/dormant.png" \
     --title "Dormant fraction (layer 1) per task" || true
 fi

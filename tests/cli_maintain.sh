@@ -63,7 +63,7 @@ if "$REWIRE" plot --help 2>&1 | grep -q -- '--online'; then
     elif ! grep -q "cairo" "$tmp/err"; then
         fail "plot --rewiring: $(head -c 300 "$tmp/err")"
     fi
-    expect_fail 2 'dormant goes with --online' "$REWIRE" plot --log x.jsonl --dormant -o x.png
+    expect_fail 2 'dormant and --rank go with --online' "$REWIRE" plot --log x.jsonl --dormant -o x.png
 fi
 expect_fail 2 'maintain must be' "$REWIRE" train --data spirals --maintain bogus
 expect_fail 2 'cbp-rho' "$REWIRE" train --data spirals --cbp-rho 2
