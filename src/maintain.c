@@ -128,6 +128,11 @@ rw_status rw_maintain_begin(rw_net *net, const rw_train_config *cfg,
                        (int)mc->kind);
     if (mc->kind == RW_MAINTAIN_NONE)
         return RW_OK;
+    /* Turnover resizes layers between epochs, under the per-unit state. */
+    if (cfg->plasticity.neuron_turnover)
+        return rw_fail(err, RW_ERR_UNSUPPORTED,
+                       "maintenance (CBP, ReDo, S&P, L2 Init) cannot be "
+                       "combined with neuron turnover");
     if (!(mc->cbp_eta >= 0.0 && mc->cbp_eta < 1.0) ||
         !(mc->cbp_rho >= 0.0 && mc->cbp_rho <= 1.0) ||
         !(mc->redo_tau >= 0.0) || !isfinite(mc->snp_lambda) ||

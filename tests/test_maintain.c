@@ -253,6 +253,9 @@ static void test_cbp_count(void)
         total += c.per_epoch[e];
     }
     CHECK(c.per_epoch[0] == 0); /* steps 1..10: nobody is past maturity */
+    rw_train_config bad = tc;
+    bad.plasticity.neuron_turnover = 1;
+    CHECK(rw_train(net, ds, NULL, &bad, NULL, &err) == RW_ERR_UNSUPPORTED);
     CHECK(total == total_sim && total > 5);
     rw_dataset_free(ds);
     rw_net_free(net);
