@@ -238,7 +238,8 @@ int main(int argc, char **argv)
         const char *m = strstr(out, "mask-5%");
         double torch5 = m ? atof(m + strlen("mask-5%")) : 0.0;
         if (rc != 0 || torch5 <= 0.0)
-            printf("  (PyTorch run failed or python3-torch is not installed)\n");
+            printf("  (PyTorch run failed or python3-torch is not installed: "
+                   "scripts/deps.sh bench installs it with OpenBLAS)\n");
         else
             for (int ip = 0; ip < npaths; ip++)
                 if (five_s[ip] > 0.0)

@@ -29,6 +29,7 @@ run sparse_2threads "$build/bench/bench_sparse" --isa all 2
 run sparse_scale_layer "$build/bench/bench_sparse" --isa all 2 333333 333333 128 0.00012
 run train "$build/bench/bench_train" --threads 2 --isa all --torch
 run denormal "$build/bench/bench_denormal" --epochs 3
+run denormal_1pct "$build/bench/bench_denormal" --epochs 3 --density 0.01
 for p in $("$build/rewire" --version | sed -nE 's/.*this CPU runs: ([a-z0-9 ]+)\)/\1/p'); do
     run "main_job_$p" env RW_ISA="$p" "$build/rewire" train --data fashion-mnist \
         --hidden 1000,1000,1000 --epsilon 20 --rewire set --drop-schedule cosine \

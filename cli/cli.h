@@ -60,6 +60,13 @@ typedef struct train_opts_t {
     bool lr_set;
 } train_opts_t;
 
+/* Under mpirun (dist.c): threads = the option, or by default this rank's
+ * share of the cores; on ranks other than 0, no files and no progress
+ * (their stdout is closed by main); one line of communication figures. */
+void cli_dist_threads(int threads);
+void cli_dist_outputs(train_opts_t *o);
+void cli_dist_report(FILE *f, double train_seconds);
+
 /* Handler for a caller's extra options (their `val` must be >= 1000):
  * returns -1 to go on, or an exit code. */
 typedef int (*cli_extra_fn)(int ch, const char *arg, void *ctx);

@@ -645,7 +645,10 @@ int cmd_continual(int argc, char **argv)
         return cli_fail(C, "the EWC options apply to --method ewc") + 1;
     if (a.si_set && a.method != M_SI)
         return cli_fail(C, "the SI options apply to --method si") + 1;
-    rw_set_threads(o.threads);
+    cli_dist_threads(o.threads);
+    cli_dist_outputs(&o);
+    if (rw_dist_rank() != 0)
+        a.out = NULL;
 
     int exit_code = 1;
     rw_error err;

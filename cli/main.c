@@ -55,9 +55,37 @@ static void usage(FILE *f)
         "              is refused)\n");
 }
 
+static int run(int argc, char **argv);
+
+/* Under mpirun every rank runs the command; rank 0 alone prints results.
+ * A rank that fails ends them all (their collectives would wait for it
+ * forever) with its own exit status. */
 int main(int argc, char **argv)
 {
     prefer_brief_spin(argv);
+    rw_error err;
+    if (rw_dist_init(&argc, &argv, &err) != RW_OK) {
+        fprintf(stderr, "rewire: %s\n", err.msg);
+        return 1;
+    }
+    if (rw_dist_rank() != 0 && !freopen("/dev/null", "w", stdout)) {
+        fprintf(stderr, "rewire: rank %d: cannot close its output\n",
+                rw_dist_rank());
+        rw_dist_abort(1);
+    }
+    int rc = run(argc, argv);
+    if (rc != 0 && rw_dist_size() > 1) {
+        fprintf(stderr, "rewire: rank %d of %d failed (exit status %d); "
+                        "stopping every rank\n", rw_dist_rank(), rw_dist_size(), rc);
+        fflush(stderr);
+        rw_dist_abort(rc);
+    }
+    rw_dist_finalize();
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -82,8 +110,15 @@ int main(int argc, char **argv)
                 printf(" %s", paths[i]);
         printf(")\nthreads: %d (OMP_WAIT_POLICY=%s)\n", rw_get_threads(),
                getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default");
+        printf("MPI: %s\n", rw_dist_available()
+                                ? "yes (mpirun -np N rewire train ... trains data-parallel)"
+                                : "no (built without MPI)");
         return 0;
     }
+    /* Under mpirun, the commands that do not train run on rank 0 alone. */
+    if (rw_dist_rank() != 0 && strcmp(cmd, "train") != 0 &&
+        strcmp(cmd, "continual") != 0)
+        return 0;
     if (strcmp(cmd, "train") == 0)
         return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)

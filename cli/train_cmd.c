@@ -89,8 +89,24 @@ static const char *const train_help =
     "  --log FILE             one JSON object per epoch (JSON Lines)\n"
     "  --plot DIR             write curves.png and connectivity.png into DIR\n"
     "  --json                 print one JSON object with the results at the end\n"
+    "                         (with \"ranks\", and under mpirun the bytes\n"
+    "                         all-reduced per step and the communication share)\n"
     "  --quiet                no progress output\n"
     "  --help                 this text\n"
+    "data-parallel, in a build with MPI (rewire --version says so):\n"
+    "  mpirun -np N rewire train ...   trains on N ranks. --batch is the global\n"
+    "                         batch: each rank takes its share (B/N samples) of\n"
+    "                         every batch, the gradients are summed over the\n"
+    "                         ranks once per step, and all ranks take the same\n"
+    "                         step and rewire alike (checked by a checksum after\n"
+    "                         each rewiring), so results match one process. Every\n"
+    "                         rank reads the same data and options; rank 0 alone\n"
+    "                         prints, logs, saves, plots and checkpoints. A\n"
+    "                         checkpoint resumes with any number of ranks.\n"
+    "                         --threads defaults to the cores over the ranks per\n"
+    "                         machine (mpirun binds 1 or 2 ranks to one core\n"
+    "                         each: use mpirun --bind-to none for more threads).\n"
+    "                         --replay-batch (continual) is per rank.\n"
     "Progress goes to stderr: a bar on a terminal; otherwise (a file or a\n"
     "pipe) one line per epoch, and within an epoch a line at each further\n"
     "tenth once 5 s have passed since the last line, and at least every 30 s.\n";
@@ -743,6 +759,17 @@ static void print_json(const train_opts_t *o, rw_net *net,
         printf(",\"mean_abs_w\":");
         cli_json_array(stdout, last->mean_abs_w, nl);
     }
+    rw_dist_stats ds = rw_dist_last_stats();
+    printf(",\"ranks\":%d", rw_dist_size());
+    if (ds.ranks > 1) {
+        printf(",\"allreduce_bytes_per_step\":%zu,\"comm_share\":",
+               ds.bytes_per_step);
+        json_num(stdout, r->train_seconds > 0 ? ds.comm_seconds / r->train_seconds
+                                              : 0.0);
+        printf(",\"allreduce_steps\":%zu,\"comm_seconds\":", ds.steps);
+        json_num(stdout, ds.comm_seconds);
+        printf(",\"topology_checks\":%zu", ds.checks);
+    }
     if (o->save) {
         printf(",\"model\":");
         json_str(stdout, o->save);
@@ -784,7 +811,8 @@ int cmd_train(int argc, char **argv)
     int rc = parse_train_options(C, argc, argv, &o, NULL, NULL, NULL, train_help);
     if (rc >= 0)
         return rc;
-    rw_set_threads(o.threads);
+    cli_dist_threads(o.threads);
+    cli_dist_outputs(&o);
     rw_error err;
     rw_error_clear(&err);
     int exit_code = 1;
@@ -926,6 +954,9 @@ int cmd_train(int argc, char **argv)
         static const char *const rn[] = {"none", "SET", "RigL", "Hebbian"};
         fprintf(stderr, ", %zu connections, %zu parameters; rewiring: %s\n",
                 rw_net_connections(net), rw_net_parameters(net), rn[o.tc.rewire]);
+        if (rw_dist_size() > 1)
+            fprintf(stderr, "ranks: %d (data-parallel, global batch %zu), ",
+                    rw_dist_size(), o.tc.batch);
         fprintf(stderr, "threads: %d, GEMM: %s, sparse kernels: %s\n",
                 rw_get_threads(), rw_gemm_info(), rw_isa());
     }
@@ -1001,6 +1032,7 @@ int cmd_train(int argc, char **argv)
         else if (isfinite(res.test_loss))
             printf("; test loss %.6g", res.test_loss);
         printf("\n");
+        cli_dist_report(stdout, res.train_seconds);
         if (o.save)
             printf("model saved to %s\n", o.save);
     }

@@ -48,7 +48,8 @@ typedef enum rw_status {
     RW_ERR_DATA,        /* data does not fit the model (width, labels) */
     RW_ERR_DIVERGED,    /* NaN or infinity appeared during training */
     RW_ERR_UNSUPPORTED, /* valid request the library cannot serve */
-    RW_ERR_INTERRUPTED  /* a callback asked to stop */
+    RW_ERR_INTERRUPTED, /* a callback asked to stop */
+    RW_ERR_DIST         /* ranks of a data-parallel run disagree */
 } rw_status;
 
 typedef struct rw_error {
@@ -983,6 +984,45 @@ typedef struct rw_diagnostics {
  * scratch buffers (like rw_net_predict). */
 rw_status rw_net_diagnose(rw_net *net, const float *x, size_t n, double tau,
                           rw_diagnostics *out, rw_error *err);
+
+/* ---------------- data-parallel training over MPI ----------------
+ * Built when CMake finds MPI (-DRW_MPI=ON|OFF forces it). Started under
+ * mpirun, every rank runs the same program on the same data; rw_train and
+ * rw_continual_run then train data-parallel: each rank takes its share of
+ * every global batch (cfg.batch is the global batch), the gradients are
+ * summed over the ranks in one fused buffer per step, and every rank takes
+ * the same optimizer step and the same rewiring from a shared RNG state.
+ * Only rank 0 writes checkpoints; the program should do all other I/O on
+ * rank 0 only. Without MPI, or without mpirun, there is one rank and no
+ * MPI call is made. One training at a time per process. */
+
+/* Joins the ranks when started by mpirun (MPI_Init), else does nothing.
+ * Call once, before anything else; argc/argv may be NULL. RW_ERR_DIST when
+ * MPI fails to start. */
+rw_status rw_dist_init(int *argc, char ***argv, rw_error *err);
+/* Leaves the ranks (MPI_Finalize) if rw_dist_init joined them; frees the
+ * communication buffers. Safe to call without rw_dist_init. */
+void rw_dist_finalize(void);
+/* This process's rank (0 .. size-1) and the number of ranks (1 without
+ * MPI or mpirun). */
+int rw_dist_rank(void);
+int rw_dist_size(void);
+/* 1 when this build has MPI support, else 0. */
+int rw_dist_available(void);
+/* For programs only (the library never calls it): ends every rank with
+ * exit status `code` (MPI_Abort), so that an error on one rank does not
+ * leave the others waiting. Without ranks it returns and does nothing. */
+void rw_dist_abort(int code);
+
+/* Communication of the last rw_train on this process. */
+typedef struct rw_dist_stats {
+    int ranks;
+    size_t steps;          /* fused gradient all-reduces */
+    size_t bytes_per_step; /* bytes of the fused buffer, per rank */
+    double comm_seconds;   /* time inside collectives (waiting included) */
+    size_t checks;         /* topology checksums compared, all equal */
+} rw_dist_stats;
+rw_dist_stats rw_dist_last_stats(void);
 
 #ifdef __cplusplus
 }

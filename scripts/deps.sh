@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages rewire needs that are missing on this machine.
-#   scripts/deps.sh build     compiler, CMake, oneDNN, zlib, cairo, LAPACK
+#   scripts/deps.sh build     compiler, CMake, oneDNN, zlib, cairo, LAPACK, Open MPI
 #   scripts/deps.sh test      build + clang/libFuzzer, valgrind
 #   scripts/deps.sh data      dataset-fashion-mnist (optional; no error if absent)
 #   scripts/deps.sh reference python3-torch, python3-numpy (fixture script)
@@ -9,8 +9,10 @@ set -euo pipefail
 
 want=()
 case "${1:-build}" in
-  build) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev liblapack-dev) ;;
+  build) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev liblapack-dev
+               libopenmpi-dev openmpi-bin) ;;
   test) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev liblapack-dev
+              libopenmpi-dev openmpi-bin
               clang libclang-rt-14-dev valgrind) ;;
   data) want=(dataset-fashion-mnist) ;;
   reference) want=(python3-torch python3-numpy) ;;

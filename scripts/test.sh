@@ -23,6 +23,10 @@ cmake --install build-ci --prefix "$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig"
 cc -std=c11 -o "$prefix/minimal" examples/minimal.c $(pkg-config --cflags --libs --static rewire)
 (cd "$prefix" && ./minimal && "$prefix/bin/rewire" --version >/dev/null)
+echo "== ... and with its CMake package (find_package(rewire), rewire::rewire)"
+cmake -S examples/cmake -B "$prefix/example" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/example" >/dev/null
+(cd "$prefix" && "$prefix/example/minimal" >/dev/null)
 rm -rf "$prefix"
 
 [ "${SKIP_SLOW:-0}" = 1 ] && exit 0

@@ -18,6 +18,7 @@ const char *rw_status_str(rw_status s)
     case RW_ERR_DIVERGED: return "training diverged";
     case RW_ERR_UNSUPPORTED: return "unsupported";
     case RW_ERR_INTERRUPTED: return "interrupted";
+    case RW_ERR_DIST: return "ranks disagree";
     }
     return "unknown status";
 }

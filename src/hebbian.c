@@ -18,6 +18,7 @@
  * best: proportional to the number of connections grown, not to I x O.
  * The choice is deterministic (ties: lower position o*I+i first). */
 #include "internal.h"
+#include "dist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -52,18 +53,25 @@ static float abs_mean(const float *a, size_t B)
     return (float)(s / (double)B);
 }
 
-/* order[r] = neuron of rank r, rank[i] = rank of neuron i. */
-static void rank_neurons(const float *act_trace, const float *batch, size_t n,
-                         size_t B, ranked *tmp, uint32_t *order, uint32_t *rank)
+/* order[r] = neuron of rank r, rank[i] = rank of neuron i. `sum` (n
+ * floats) is scratch for the batch activities of all ranks (dist.c). */
+static rw_status rank_neurons(const float *act_trace, const float *batch,
+                              size_t n, size_t B, ranked *tmp, float *sum,
+                              uint32_t *order, uint32_t *rank, rw_error *err)
 {
     for (size_t i = 0; i < n; i++)
-        tmp[i] = (ranked){act_trace ? act_trace[i] : abs_mean(batch + i * B, B),
-                          (uint32_t)i};
+        sum[i] = act_trace ? act_trace[i] : abs_mean(batch + i * B, B);
+    rw_status st = act_trace ? RW_OK : rw_dist_sum_block(sum, n, err);
+    if (st != RW_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = (ranked){sum[i], (uint32_t)i};
     qsort(tmp, n, sizeof *tmp, cmp_ranked);
     for (size_t r = 0; r < n; r++) {
         order[r] = tmp[r].idx;
         rank[tmp[r].idx] = (uint32_t)r;
     }
+    return RW_OK;
 }
 
 static size_t ceil_size(double v) { return v < 1.0 ? 1 : (size_t)ceil(v); }
@@ -95,11 +103,16 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
     uint32_t *out_rank = rw_alloc(O, sizeof(uint32_t), "Hebbian ranking", err);
     rw_cand *heap = rw_alloc(n, sizeof *heap, "Hebbian candidates", err);
     float *xp = NULL, *aq = NULL, *S = NULL;
+    float *sum = rw_alloc(maxdim, sizeof(float), "Hebbian ranking", err);
     rw_status st = RW_ERR_NOMEM;
-    if (!tmp || !in_order || !in_rank || !out_order || !out_rank || !heap)
+    if (!tmp || !in_order || !in_rank || !out_order || !out_rank || !heap || !sum)
         goto done;
-    rank_neurons(pre_trace, x, I, B, tmp, in_order, in_rank);
-    rank_neurons(L->activity, L->a, O, B, tmp, out_order, out_rank);
+    if ((st = rank_neurons(pre_trace, x, I, B, tmp, sum, in_order, in_rank,
+                           err)) != RW_OK ||
+        (st = rank_neurons(L->activity, L->a, O, B, tmp, sum, out_order,
+                           out_rank, err)) != RW_OK)
+        goto done;
+    st = RW_ERR_NOMEM;
 
     /* The candidate block: top P inputs x top Q outputs. */
     double want = (double)(4 * n > 64 ? 4 * n : 64);
@@ -123,8 +136,14 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
         want *= 2.0;
     }
 
-    /* Scores |A_Q X_P^T| / B, a block of output rows at a time. */
-    size_t rows = HEBB_BLOCK_BYTES / (sizeof(float) * (P > B ? P : B));
+    /* Scores |A_Q X_P^T| / B, a block of output rows at a time; blocks
+     * sized by the largest batch share of all ranks, so that every rank
+     * sums the same blocks (dist.c). */
+    uint64_t Bmax = B;
+    if ((st = rw_dist_max_u64(&Bmax, 1, err)) != RW_OK)
+        goto done;
+    st = RW_ERR_NOMEM;
+    size_t rows = HEBB_BLOCK_BYTES / (sizeof(float) * (P > Bmax ? P : (size_t)Bmax));
     if (rows == 0)
         rows = 1;
     if (rows > Q)
@@ -143,6 +162,10 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
             memcpy(aq + q * B, L->a + (size_t)out_order[q0 + q] * B,
                    B * sizeof(float));
         rw_sgemm('N', 'T', r, P, B, 1.0f / (float)B, aq, B, xp, B, 0.0f, S, P);
+        /* Data-parallel: the scores of the global batch (dist.c). */
+        if ((st = rw_dist_sum_block(S, r * P, err)) != RW_OK)
+            goto done;
+        st = RW_ERR_NOMEM;
         for (size_t q = 0; q < r; q++) {
             size_t o = out_order[q0 + q];
             for (size_t p = 0; p < P; p++) {
@@ -170,6 +193,7 @@ done:
     rw_free(out_order);
     rw_free(out_rank);
     rw_free(heap);
+    rw_free(sum);
     rw_free(xp);
     rw_free(aq);
     rw_free(S);

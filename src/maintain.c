@@ -110,6 +110,11 @@ rw_status rw_maintain_begin(rw_net *net, const rw_train_config *cfg,
                             rw_error *err)
 {
     const rw_maintain_config *mc = &cfg->maintain;
+    /* Each rank sees its own share of a batch: utilities, dormancy and
+     * usage would differ between ranks, and so would the networks. */
+    if ((mc->kind != RW_MAINTAIN_NONE || cfg->drop_by_usage) && rw_dist_size() > 1)
+        return rw_fail(err, RW_ERR_UNSUPPORTED,
+                       "maintenance and --drop-by-usage run on one rank only");
     for (size_t l = 0; cfg->drop_by_usage && l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
         if (L->kind != RW_LAYER_SPARSE || (L->in_usage && L->in_usage_n == L->in))

@@ -9,6 +9,7 @@
  * after the drop, and the new connections are merged in from the back. All
  * per-connection arrays (weights, optimizer moments, ...) move together. */
 #include "internal.h"
+#include "dist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -289,6 +290,13 @@ static rw_status grow_gradient(const rw_layer *L, const unsigned char *drop,
         size_t r = L->out - o0 < rows ? L->out - o0 : rows;
         rw_sgemm('N', 'T', r, L->in, B, 1.0f, L->d + o0 * B, B, x, B, 0.0f, G,
                  L->in);
+        /* Data-parallel: the block of the global batch (dist.c). */
+        rw_status st = rw_dist_sum_block(G, r * L->in, err);
+        if (st != RW_OK) {
+            rw_free(G);
+            rw_free(heap);
+            return st;
+        }
         for (size_t q = 0; q < r; q++) {
             size_t o = o0 + q;
             float *g = G + q * L->in;

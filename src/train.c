@@ -3,6 +3,7 @@
  * on a schedule, and evaluation after each epoch. */
 #include "internal.h"
 #include "bytes.h"
+#include "dist.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -169,6 +170,22 @@ static double batch_pass(rw_net *net, const rw_dataset *ds, trainer *t,
     }
     rw_net_backward_batch(net, W);
     return loss;
+}
+
+/* batch_pass on this rank's share of the global batch order[s..s+B), then
+ * the gradients, loss and hits summed over the ranks (dist.c); in one
+ * process, batch_pass itself. */
+static rw_status shared_pass(rw_net *net, const rw_dataset *ds, trainer *t,
+                             size_t s, size_t B, const rw_train_config *cfg,
+                             rw_rng *rng, double *loss, size_t *correct,
+                             size_t *local, rw_error *err)
+{
+    size_t off = 0, len = B;
+    if (rw_dist_on())
+        rw_dist_slice(B, t->R, &off, &len);
+    *local = len + t->R;
+    *loss = batch_pass(net, ds, t, s + off, len, cfg, rng, correct);
+    return rw_dist_reduce_grads(net, loss, correct, err);
 }
 
 static void shuffle(size_t *order, size_t n, rw_rng *rng)
@@ -460,7 +477,8 @@ static rw_status rewire_now(rw_net *net, const rw_train_config *cfg,
         return RW_OK;
     rw_rewire_stats rs[RW_MAX_LAYERS];
     rw_status st = rw_net_rewire(net, cfg->rewire, f, rng, rs, err);
-    if (st != RW_OK)
+    if (st != RW_OK ||
+        (st = rw_dist_check(net, "after rewiring", err)) != RW_OK)
         return st;
     for (size_t l = 0; l < net->n_layers; l++) {
         es->dropped[l] += rs[l].dropped;
@@ -497,6 +515,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
         (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||
         (st = rw_consolidation_begin(net, cfg, err)) != RW_OK ||
+        (st = rw_dist_begin(net, err)) != RW_OK ||
         (st = rw_maintain_begin(net, cfg, err)) != RW_OK) {
         trainer_free(&t);
         return st;
@@ -538,12 +557,17 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         for (; rs.batch < batches; rs.batch++, rs.step++) {
             size_t b = (size_t)rs.batch, step = (size_t)rs.step;
             size_t s = b * B, bs = n - s < B ? n - s : B;
-            size_t correct = 0;
-            double loss = batch_pass(net, train, &t, s, bs, cfg, &rs.rng, &correct);
+            size_t correct = 0, local = 0;
+            double loss = 0.0;
+            if ((st = shared_pass(net, train, &t, s, bs, cfg, &rs.rng, &loss,
+                                  &correct, &local, err)) != RW_OK)
+                goto out;
             rw_consolidation_after_gradient(net, cfg);
-            rw_plasticity_after_backward(net, cfg, bs + t.R);
+            rw_plasticity_after_backward(net, cfg, local);
+            if ((st = rw_dist_sync_traces(net, err)) != RW_OK)
+                goto out;
             rw_consolidation_after_backward(net, cfg);
-            rw_maintain_after_backward(net, cfg, bs + t.R);
+            rw_maintain_after_backward(net, cfg, local);
             double norm = rw_net_grad_norm(net);
             if (!isfinite(loss) || !isfinite(norm)) {
                 int layer = rw_net_find_nonfinite(net);
@@ -594,7 +618,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                     goto out;
                 }
             }
-            if (cfg->checkpoint_path && cfg->checkpoint_every &&
+            if (cfg->checkpoint_path && rw_dist_root() && cfg->checkpoint_every &&
                 (step + 1) % cfg->checkpoint_every == 0 && b + 1 < batches) {
                 run_state snap = rs;
                 snap.batch++;
@@ -611,14 +635,18 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
             if (cfg->rewire == RW_REWIRE_RIGL) {
                 /* Fresh gradients on one random batch. */
                 shuffle(t.order, n, &rs.rng);
-                size_t dummy;
-                batch_pass(net, train, &t, 0, B, cfg, &rs.rng, &dummy);
+                size_t dummy, local;
+                double l0;
+                if ((st = shared_pass(net, train, &t, 0, B, cfg, &rs.rng, &l0,
+                                      &dummy, &local, err)) != RW_OK)
+                    goto out;
             }
             if ((st = rewire_now(net, cfg, (double)(epoch + 1) / (double)cfg->epochs,
                                  &rs.rng, es, err)) != RW_OK)
                 goto out;
         }
-        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rs.rng, es, err)) != RW_OK)
+        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rs.rng, es, err)) != RW_OK ||
+            (st = rw_dist_check(net, "at the end of an epoch", err)) != RW_OK)
             goto out;
         double secs = rw_now() - t0;
         rs.train_seconds = epoch_secs0 + secs;
@@ -661,7 +689,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                          epoch + 1);
             goto out;
         }
-        if (cfg->checkpoint_path) {
+        if (cfg->checkpoint_path && rw_dist_root()) {
             run_state snap = rs;
             snap.epoch++;
             snap.batch = 0;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Data-parallel throughput: rewire train on R ranks x T threads, dense and
+# sparse, on synthetic 784-feature data (10 classes), 784-1000-1000-1000-10
+# as in bench_train. Prints one line per run: samples/s, the bytes
+# all-reduced per step, the share of training time in communication, and
+# the time per step spent communicating.
+#   bench/mpi_scaling.sh path/to/rewire [RUNS] [EPOCHS] [SAMPLES]
+# RUNS: space-separated RANKSxTHREADS (default "1x2 2x1 1x1 3x1 4x1").
+# Run it on a quiet machine (check uptime); ranks beyond the cores share
+# them (mpirun --oversubscribe), which the communication share then shows.
+set -euo pipefail
+rw=${1:?path to rewire}
+runs=${2:-"1x2 2x1 1x1 3x1 4x1"}
+epochs=${3:-1}
+samples=${4:-8192}
+export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+awk -v n="$samples" 'BEGIN { srand(5); for (i = 0; i < n; i++) { c = i % 10; line = "";
+  for (j = 0; j < 784; j++) line = line sprintf("%.3f,", (j % 10 == c) * 0.3 + rand());
+  print line c } }' > "$tmp/data.csv"
+field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
+printf "%-8s %-6s %12s %14s %10s %12s\n" net run samples/s bytes/step comm% comm_ms/step
+for net in dense sparse5; do
+  extra=()
+  [ "$net" = sparse5 ] && extra=(--density 0.05 --rewire set)
+  for run in $runs; do
+    r=${run%x*} t=${run#*x}
+    # --bind-to none: Open MPI binds 1 or 2 ranks to one core each by
+    # default, which would give a 1-rank, 2-thread run a single core.
+    out=$(mpirun --oversubscribe --bind-to none -np "$r" "$rw" train --data "$tmp/data.csv" \
+      --holdout 0.05 --hidden 1000,1000,1000 --epochs "$epochs" --batch 128 \
+      --threads "$t" --quiet --json "${extra[@]}")
+    sps=$(field samples_per_second <<< "$out")
+    bytes=$(field allreduce_bytes_per_step <<< "$out")
+    share=$(field comm_share <<< "$out")
+    csec=$(field comm_seconds <<< "$out")
+    steps=$(field allreduce_steps <<< "$out")
+    awk -v n="$net" -v run="$run" -v s="$sps" -v b="${bytes:-0}" -v c="${share:-0}" \
+        -v t="${csec:-0}" -v k="${steps:-1}" 'BEGIN {
+      printf "%-8s %-6s %12.0f %14d %9.1f%% %12.3f\n", n, run, s, b, 100 * c, 1000 * t / k }'
+  done
+done

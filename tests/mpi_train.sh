@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Data-parallel training under mpirun (needs a build with MPI):
+#   1. 2 ranks against 1 rank, same global batch, one epoch of a static
+#      sparse network: the predictions agree on >= 99.5% of the test
+#      samples and the accuracy is within 0.2 points;
+#   2. SET, RigL (per epoch and every N steps) and Hebbian with traces: the
+#      ranks' topology checksums are equal after every rewiring, and the
+#      accuracy is within 0.5 points of 1 rank;
+#   3. a rank that disagrees stops the job with a clear error;
+#   4. kill -9 of one rank: non-zero exit, a message naming a rank, and the
+#      last checkpoint intact; kill -9 of the whole job, then resume with
+#      1 and 3 ranks;
+#   5. continual and eval under mpirun; rank 0 alone prints.
+#   tests/mpi_train.sh path/to/rewire path/to/mpirun
+set -u
+rw=${1:?path to rewire}
+mpirun=${2:?path to mpirun}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export OMP_NUM_THREADS=1
+mpi() { local n=$1; shift; "$mpirun" --oversubscribe -np "$n" "$rw" "$@"; }
+field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
+within() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
+
+# 4 classes of noisy points in 32 dimensions (fixed seed), 1000 held out.
+awk 'BEGIN { srand(11); for (i = 0; i < 6000; i++) { c = i % 4; line = "";
+  for (j = 0; j < 32; j++) line = line sprintf("%.4f,", (j % 4 == c) * 0.22 + rand() - 0.5);
+  print line c } }' > "$tmp/all.csv"
+head -n 5000 "$tmp/all.csv" > "$tmp/train.csv"
+tail -n 1000 "$tmp/all.csv" > "$tmp/test.csv"
+base=(train --data "$tmp/train.csv" --test "$tmp/test.csv" --hidden 128,128
+      --density 0.1 --batch 64 --lr 0.003 --quiet --json --seed 3)
+
+# ---- 1. static sparse network, one epoch ----
+"$rw" "${base[@]}" --rewire none --epochs 1 --save "$tmp/one.rwm" > "$tmp/one.json" ||
+  fail "1 rank"
+mpi 2 "${base[@]}" --rewire none --epochs 1 --save "$tmp/two.rwm" > "$tmp/two.json" ||
+  fail "2 ranks"
+[ "$(wc -l < "$tmp/two.json")" -eq 1 ] || fail "2 ranks printed $(wc -l < "$tmp/two.json") results"
+grep -q '"ranks":2' "$tmp/two.json" || fail "no \"ranks\":2 in $(cat "$tmp/two.json")"
+grep -q '"allreduce_bytes_per_step":[1-9]' "$tmp/two.json" || fail "no byte count"
+"$rw" predict --model "$tmp/one.rwm" --data "$tmp/test.csv" > "$tmp/p1" || fail "predict 1"
+"$rw" predict --model "$tmp/two.rwm" --data "$tmp/test.csv" > "$tmp/p2" || fail "predict 2"
+agree=$(paste -d' ' "$tmp/p1" "$tmp/p2" | awk '$1 == $2 { s++ } END { print s / NR }')
+awk -v a="$agree" 'BEGIN { exit !(a >= 0.995) }' || fail "predictions agree on only $agree"
+a1=$(field test_accuracy < "$tmp/one.json"); a2=$(field test_accuracy < "$tmp/two.json")
+within "$a1" "$a2" 0.002 || fail "static: accuracy $a1 (1 rank) vs $a2 (2 ranks)"
+echo "static sparse: predictions agree on $agree; accuracy $a1 vs $a2"
+
+# ---- 2. rewiring in sync ----
+check_rewire() {
+  local name=$1; shift
+  "$rw" "${base[@]}" --epochs 3 "$@" > "$tmp/r1.json" || fail "$name, 1 rank"
+  mpi 2 "${base[@]}" --epochs 3 "$@" > "$tmp/r2.json" 2> "$tmp/r2.err" ||
+    fail "$name, 2 ranks: $(cat "$tmp/r2.err")"
+  local c; c=$(field topology_checks < "$tmp/r2.json")
+  [ "${c:-0}" -ge "$min_checks" ] || fail "$name: $c topology checks, expected >= $min_checks"
+  local b1 b2
+  b1=$(field test_accuracy < "$tmp/r1.json"); b2=$(field test_accuracy < "$tmp/r2.json")
+  within "$b1" "$b2" 0.005 || fail "$name: accuracy $b1 (1 rank) vs $b2 (2 ranks)"
+  echo "$name: $c equal topology checksums; accuracy $b1 vs $b2"
+}
+# Per-epoch rewiring: 2 rewirings + 3 epoch ends; every 20 steps: 11 more.
+min_checks=5 check_rewire SET --rewire set
+min_checks=5 check_rewire RigL --rewire rigl
+min_checks=14 check_rewire "RigL every 20 steps" --rewire rigl --rewire-every 20
+min_checks=5 check_rewire "Hebbian with traces" --rewire hebbian --traces --permanence
+
+# ---- 3. a disagreeing rank is caught ----
+if RW_DIST_TEST_SKEW=1 mpi 2 "${base[@]}" --rewire set --epochs 2 > /dev/null 2> "$tmp/skew.err"; then
+  fail "a rank with another checksum went unnoticed"
+fi
+grep -q "ranks disagree on the topology and weights after rewiring" "$tmp/skew.err" ||
+  fail "unclear message: $(cat "$tmp/skew.err")"
+
+# ---- 4. faults ----
+long=(train --data "$tmp/train.csv" --test "$tmp/test.csv" --hidden 256,256
+      --density 0.2 --rewire set --batch 16 --epochs 4 --quiet --json --seed 3)
+# One rank dies: the job stops with a message naming it.
+"$mpirun" --oversubscribe -np 2 "$rw" "${long[@]}" --checkpoint "$tmp/ck1.rwm" \
+  --checkpoint-every 20 > /dev/null 2> "$tmp/die.err" &
+job=$!
+for _ in $(seq 1 400); do [ -f "$tmp/ck1.rwm" ] && break; sleep 0.05; done
+[ -f "$tmp/ck1.rwm" ] || fail "no checkpoint before the kill"
+victim=$(pgrep -P "$job" | tail -n 1) # the ranks are mpirun's children
+[ -n "$victim" ] || fail "no rank process found under mpirun"
+kill -9 "$victim"
+wait "$job"
+rc=$?
+[ "$rc" -ne 0 ] || fail "the job exited 0 after a rank was killed"
+grep -Eqi "rank [0-9]+" "$tmp/die.err" || fail "no rank named: $(cat "$tmp/die.err")"
+"$rw" info --model "$tmp/ck1.rwm" > /dev/null || fail "the last checkpoint is damaged"
+echo "rank killed: exit $rc; $(grep -Eio "process rank [0-9]+[^.]*" "$tmp/die.err" | head -n 1)"
+
+# The whole job killed, resumed with other rank counts.
+mpi 2 "${long[@]}" > "$tmp/full.json" || fail "uninterrupted 2 ranks"
+setsid "$mpirun" --oversubscribe -np 2 "$rw" "${long[@]}" --checkpoint "$tmp/ck.rwm" \
+  --checkpoint-every 20 --save "$tmp/killed.rwm" > /dev/null 2>&1 &
+job=$!
+for _ in $(seq 1 400); do [ -f "$tmp/ck.rwm" ] && break; sleep 0.05; done
+[ -f "$tmp/ck.rwm" ] || fail "no checkpoint before the kill"
+kill -9 -- "-$job" 2>/dev/null
+wait "$job" 2>/dev/null
+[ -f "$tmp/killed.rwm" ] && fail "the job finished before it could be killed"
+"$rw" info --model "$tmp/ck.rwm" > /dev/null || fail "the checkpoint of the killed job is damaged"
+cp "$tmp/ck.rwm" "$tmp/ck3.rwm"
+"$rw" "${long[@]}" --resume "$tmp/ck.rwm" > "$tmp/res1.json" || fail "resume with 1 rank"
+mpi 3 "${long[@]}" --resume "$tmp/ck3.rwm" > "$tmp/res3.json" || fail "resume with 3 ranks"
+f=$(field test_accuracy < "$tmp/full.json")
+for r in 1 3; do
+  x=$(field test_accuracy < "$tmp/res$r.json")
+  within "$f" "$x" 0.01 || fail "resumed with $r ranks: accuracy $x vs $f uninterrupted"
+done
+echo "killed job resumed: 1 rank $(field test_accuracy < "$tmp/res1.json"), 3 ranks $(field test_accuracy < "$tmp/res3.json"), uninterrupted $f"
+
+# ---- 5. continual and eval ----
+cont=(continual --tasks split-blobs:2 --method ewc --hidden 64 --sparse --rewire set
+      --epochs 3 --lr 0.01 --quiet --seed 2)
+"$rw" "${cont[@]}" --out "$tmp/c1.json" > /dev/null || fail "continual, 1 rank"
+mpi 2 "${cont[@]}" --out "$tmp/c2.json" > "$tmp/c2.txt" || fail "continual, 2 ranks"
+c1=$(field average_accuracy < "$tmp/c1.json"); c2=$(field average_accuracy < "$tmp/c2.json")
+[ -n "$c2" ] || fail "continual wrote no report"
+within "$c1" "$c2" 0.005 || fail "continual: average accuracy $c1 (1 rank) vs $c2 (2 ranks)"
+mpi 2 eval --model "$tmp/one.rwm" --data "$tmp/test.csv" > "$tmp/e2.txt" || fail "eval, 2 ranks"
+[ "$(wc -l < "$tmp/e2.txt")" -eq 1 ] || fail "eval printed $(wc -l < "$tmp/e2.txt") lines"
+mpi 2 eval --model "$tmp/missing.rwm" --data "$tmp/test.csv" > /dev/null 2>&1 &&
+  fail "eval of a missing model exited 0 under mpirun"
+echo "continual (EWC, SET) under mpirun: average accuracy $c1 vs $c2; eval printed once"
+echo "PASS"
