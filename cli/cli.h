@@ -108,4 +108,21 @@ bool progress_line_due(cli_progress *p, const rw_progress *pr);
 void progress_batch(cli_progress *p, const rw_progress *pr);
 void progress_clear(cli_progress *p);
 
+/* Maintenance options (maintain_opts.c): their getopt values lie in
+ * 900..999, apart from train's (< 900) and the commands' own (>= 1000). */
+enum {
+    CLI_M_KIND = 900, CLI_M_ETA, CLI_M_MATURITY, CLI_M_RHO, CLI_M_ADAPT,
+    CLI_M_REDOEVERY, CLI_M_REDOTAU, CLI_M_SNPL, CLI_M_SNPS, CLI_M_SNPTASK,
+    CLI_M_L2, CLI_M_PROBE, CLI_M_DTAU, CLI_M_USAGE
+};
+#define CLI_MAINTAIN_OPTS 14
+extern const char *const cli_maintain_help;
+extern const struct option *const cli_maintain_table;
+extern const char *const cli_maintain_names[];
+/* Applies option `ch` to m: -1 done, -2 not a maintenance option, else an
+ * exit code (the error printed). */
+int cli_maintain_option(const char *cmd, int ch, const char *arg,
+                        rw_train_config *tc);
+void cli_json_array(FILE *f, const double *v, size_t n);
+
 #endif

@@ -27,6 +27,13 @@ static const char *const continual_help =
     "                         each file is its test set\n"
     "  --task-incremental     only the current task's classes compete, in training\n"
     "                         and evaluation (the task is known at test time)\n"
+    "  --num-tasks N          permuted tasks: N of them (instead of :K; up to 100000)\n"
+    "  --task-samples M       generated tasks: M training samples each, a seeded\n"
+    "                         random subset of the training split\n"
+    "  --online               each task is one pass in --batch mini-batches; the\n"
+    "                         report gives the online accuracy per task (each\n"
+    "                         batch scored before training on it) and the\n"
+    "                         diagnostics, and no accuracy matrix\n"
     "remedies:\n"
     "  --method M             naive (default: plain fine-tuning), replay, ewc, si\n"
     "  --memory N             replay: examples kept over all tasks, a uniform\n"
@@ -62,7 +69,8 @@ static const char *const continual_help =
 
 enum {
     C_TASKS = 1000, C_METHOD, C_MEMORY, C_REPLAYB, C_EWCL, C_EWCG, C_FISHER,
-    C_SIC, C_SIXI, C_NOPROTECT, C_PROTECTS, C_TASKINC, C_CSV, C_OUT
+    C_SIC, C_SIXI, C_NOPROTECT, C_PROTECTS, C_TASKINC, C_CSV, C_OUT,
+    C_NUMTASKS, C_TASKSAMPLES, C_ONLINE
 };
 
 static const struct option continual_opts[] = {
@@ -80,6 +88,9 @@ static const struct option continual_opts[] = {
     {"task-incremental", no_argument, 0, C_TASKINC},
     {"csv", required_argument, 0, C_CSV},
     {"out", required_argument, 0, C_OUT},
+    {"num-tasks", required_argument, 0, C_NUMTASKS},
+    {"task-samples", required_argument, 0, C_TASKSAMPLES},
+    {"online", no_argument, 0, C_ONLINE},
     {0, 0, 0, 0},
 };
 
@@ -92,7 +103,8 @@ typedef struct cont_args {
     size_t memory, replay_batch, fisher_samples;
     bool memory_set, ewc_set, si_set;
     double ewc_lambda, ewc_gamma, si_c, si_xi, protect_strength;
-    bool protect, task_incremental;
+    bool protect, task_incremental, online;
+    size_t num_tasks, task_samples; /* 0: from --tasks, all samples */
 } cont_args;
 
 static const char *const C = "continual";
@@ -156,6 +168,15 @@ static int extra_option(int ch, const char *arg, void *ctx)
     case C_TASKINC: a->task_incremental = true; break;
     case C_CSV: a->csv = arg; break;
     case C_OUT: a->out = arg; break;
+    case C_NUMTASKS:
+        if (!cli_parse_size(C, "--num-tasks", arg, 1, 100000, &a->num_tasks))
+            return 2;
+        break;
+    case C_TASKSAMPLES:
+        if (!cli_parse_size(C, "--task-samples", arg, 1, SIZE_MAX, &a->task_samples))
+            return 2;
+        break;
+    case C_ONLINE: a->online = true; break;
     default: return cli_fail(C, "internal error: option %d", ch) + 1;
     }
     return -1;
@@ -213,7 +234,36 @@ static const char *base_name(const char *path)
 /* Builds the task sequence from --tasks. `base_train`/`base_test` receive
  * the datasets a generated sequence borrows (freed by the caller after the
  * tasks). Returns NULL after printing an error. */
+/* A seeded random subset of m samples of *ds (replacing it), when m is
+ * set and smaller than the set. */
+static bool subsample(rw_dataset **ds, size_t m, uint64_t seed, rw_error *err)
+{
+    size_t n = rw_dataset_size(*ds);
+    if (m == 0 || m >= n)
+        return true;
+    size_t *idx = malloc(n * sizeof *idx);
+    if (!idx)
+        return false;
+    rw_rng r;
+    rw_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (size_t i = 0; i < m; i++) {
+        size_t j = i + (size_t)rw_rng_below(&r, n - i), t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    rw_dataset *sub = rw_dataset_subset(*ds, idx, m, err);
+    free(idx);
+    if (!sub)
+        return false;
+    rw_dataset_free(*ds);
+    *ds = sub;
+    return true;
+}
+
 static rw_tasks *open_tasks(const char *spec, const train_opts_t *o,
+                            const cont_args *a,
                             rw_dataset **base_train, rw_dataset **base_test,
                             bool *csv_tasks)
 {
@@ -245,6 +295,16 @@ static rw_tasks *open_tasks(const char *spec, const train_opts_t *o,
             *base_test = rw_dataset_open(name, RW_SPLIT_TEST, &o->dopts, &err);
         if (!*base_train || !*base_test) {
             cli_fail_err(C, &err);
+            return NULL;
+        }
+        if (permuted && a->num_tasks)
+            num = a->num_tasks;
+        /* Online runs score the stream itself: a small test set per task
+         * keeps the memory of thousands of permuted copies low. */
+        if (!subsample(base_train, a->task_samples, o->seed ^ 0x7461736bULL, &err) ||
+            !subsample(base_test, a->online ? 100 : 0, o->seed, &err)) {
+            cli_fail(C, "cannot take the task samples: %s",
+                     err.msg[0] ? err.msg : "out of memory");
             return NULL;
         }
         rw_tasks *t = split ? rw_tasks_split(*base_train, *base_test, num, &err)
@@ -312,6 +372,8 @@ typedef struct cont_ctx {
     rw_net *net;
     FILE *log;
     size_t task; /* task in progress, for the log */
+    bool online;
+    size_t layers;
 } cont_ctx;
 
 static int on_progress(const rw_progress *p, void *user)
@@ -343,6 +405,20 @@ static int on_task(const rw_task_report *r, void *user)
     c->task = r->task + 1;
     if (c->quiet)
         return 0;
+    if (c->online) {
+        fprintf(stderr, "task %zu/%zu: online acc %.2f%% in %.1f s; dormant",
+                r->task + 1, r->tasks, 100.0 * r->online_accuracy, r->seconds);
+        for (size_t l = 0; l + 1 < c->layers; l++)
+            fprintf(stderr, " %.3f", r->dormant[l]);
+        fputs(", effective rank", stderr);
+        for (size_t l = 0; l + 1 < c->layers; l++)
+            fprintf(stderr, " %.1f", r->effective_rank[l]);
+        fputs(", mean |w|", stderr);
+        for (size_t l = 0; l < c->layers; l++)
+            fprintf(stderr, " %.4f", r->mean_abs_w[l]);
+        fputc('\n', stderr);
+        return 0;
+    }
     fprintf(stderr, "task %zu/%zu (%s): trained %zu epoch%s in %.1f s, train "
                     "acc %.2f%%; accuracy on tasks seen:",
             r->task + 1, r->tasks, rw_tasks_name(c->tasks, r->task), r->epochs,
@@ -404,7 +480,25 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
         fputs(j ? "," : "", f);
         json_num(f, r->importance_kept[j]);
     }
-    fprintf(f, "],\"task_incremental\":%s,\"memory\":%zu",
+    fputs("],\"online\":", f);
+    fputs(a->online ? "true" : "false", f);
+    fputs(",\"maintain\":", f);
+    json_str(f, (unsigned)o->tc.maintain.kind < 5
+                    ? cli_maintain_names[o->tc.maintain.kind] : "?");
+    fputs(",\"online_accuracy\":", f);
+    cli_json_array(f, r->online_accuracy, T);
+    const char *names[3] = {"dormant_fraction", "effective_rank", "mean_abs_w"};
+    const double *vals[3] = {r->dormant, r->effective_rank, r->mean_abs_w};
+    for (int q = 0; q < 3; q++) {
+        fprintf(f, ",\"%s\":[", names[q]);
+        size_t w = q == 2 ? r->layers : r->hidden;
+        for (size_t i = 0; i < T; i++) {
+            fputs(i ? "," : "", f);
+            cli_json_array(f, vals[q] + i * r->layers, w);
+        }
+        fputc(']', f);
+    }
+    fprintf(f, ",\"task_incremental\":%s,\"memory\":%zu",
             a->task_incremental ? "true" : "false",
             a->method == M_REPLAY ? a->memory : (size_t)0);
     if (a->method == M_EWC) {
@@ -437,13 +531,33 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
     json_num(f, a->protect_strength);
     fprintf(f, ",\"connections\":%zu,\"epochs_per_task\":%zu,\"seed\":%llu,"
                "\"threads\":%d}\n",
-            rw_net_connections(net), o->tc.epochs, (unsigned long long)o->seed,
+            rw_net_connections(net), a->online ? (size_t)1 : o->tc.epochs,
+            (unsigned long long)o->seed,
             rw_get_threads());
 }
 
-static void print_table(rw_tasks *tasks, const rw_continual_result *r)
+static void print_table(rw_tasks *tasks, const rw_continual_result *r,
+                        bool online)
 {
     size_t T = r->tasks;
+    if (online) {
+        size_t k = T < 10 ? T : 10;
+        double first = 0, last = 0;
+        for (size_t i = 0; i < k; i++) {
+            first += r->online_accuracy[i] / (double)k;
+            last += r->online_accuracy[T - k + i] / (double)k;
+        }
+        printf("online accuracy: first %zu tasks %.4f, last %zu tasks %.4f\n",
+               k, first, k, last);
+        printf("after the last task: dormant");
+        for (size_t l = 0; l < r->hidden; l++)
+            printf(" %.4f", r->dormant[(T - 1) * r->layers + l]);
+        printf(", effective rank");
+        for (size_t l = 0; l < r->hidden; l++)
+            printf(" %.2f", r->effective_rank[(T - 1) * r->layers + l]);
+        printf("\n");
+        return;
+    }
     printf("accuracy matrix (row i: after training task i; column j: task j)\n");
     printf("%-8s", "");
     for (size_t j = 0; j < T; j++)
@@ -519,6 +633,12 @@ int cmd_continual(int argc, char **argv)
     if (misplaced)
         return cli_fail(C, "%s does not apply to continual learning (the data "
                            "comes from --tasks)", misplaced) + 1;
+    if (a.num_tasks && strncmp(a.tasks, "permuted-", 9) != 0)
+        return cli_fail(C, "--num-tasks applies to permuted-NAME tasks") + 1;
+    if (a.task_samples && (strncmp(a.tasks, "permuted-", 9) != 0 &&
+                           strncmp(a.tasks, "split-", 6) != 0))
+        return cli_fail(C, "--task-samples applies to generated tasks "
+                           "(permuted-NAME, split-NAME)") + 1;
     if (a.memory_set && a.method != M_REPLAY)
         return cli_fail(C, "--memory applies to --method replay") + 1;
     if (a.ewc_set && a.method != M_EWC)
@@ -540,7 +660,7 @@ int cmd_continual(int argc, char **argv)
     rw_continual_result res;
     memset(&res, 0, sizeof res);
     bool csv_tasks;
-    rw_tasks *tasks = open_tasks(a.tasks, &o, &base_train, &base_test, &csv_tasks);
+    rw_tasks *tasks = open_tasks(a.tasks, &o, &a, &base_train, &base_test, &csv_tasks);
     if (!tasks)
         goto done;
 
@@ -574,6 +694,7 @@ int cmd_continual(int argc, char **argv)
     rw_continual_config cc = rw_continual_defaults();
     cc.train = o.tc;
     cc.task_incremental = a.task_incremental;
+    cc.online = a.online;
     rw_consolidation_config *cons = &cc.train.consolidation;
     cons->protect_rewiring = a.protect;
     cons->protect_strength = a.protect_strength;
@@ -597,6 +718,8 @@ int cmd_continual(int argc, char **argv)
     ctx.tasks = tasks;
     ctx.net = net;
     ctx.log = log;
+    ctx.online = a.online;
+    ctx.layers = rw_net_layers(net);
     cc.train.on_progress = on_progress;
     cc.train.on_epoch = on_epoch;
     cc.train.user = &ctx;
@@ -657,7 +780,7 @@ int cmd_continual(int argc, char **argv)
     if (o.json)
         write_json(stdout, &a, &o, tasks, net, &res);
     else
-        print_table(tasks, &res);
+        print_table(tasks, &res, a.online);
     exit_code = 0;
 done:
     if (log)

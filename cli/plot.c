@@ -18,6 +18,7 @@
 #include "plot_data.h"
 #include "plot_draw.h"
 #include "plot_model.h"
+#include "plot_online.h"
 
 #ifdef RW_HAVE_CAIRO
 
@@ -320,7 +321,11 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
     int with_total = L > 1 && any_finite(r->total, r->n);
     top = layer_legend(cr, W, top, r, with_total);
 
-    double left = 10, cw = (W - 20) / 2, ch = (H - top - 8) / 2;
+    /* A third row of plasticity diagnostics when the log has them. */
+    int diag = 0;
+    for (size_t l = 0; l < L; l++)
+        diag |= any_finite(rw_series_of(r, l, RWP_L_MEANW), r->n);
+    double left = 10, cw = (W - 20) / 2, ch = (H - top - 8) / (diag ? 3 : 2);
     rwp_panel p;
 
     /* (a) connections per layer */
@@ -388,6 +393,25 @@ static int draw_rewiring(cairo_t *cr, double W, double H, void *vr,
             p.ya.floor = 0;
     }
     line_panel(cr, &p, left + cw, top + ch, cw, ch, s, k, 0);
+
+    /* (e, f, g) dormant fraction, effective rank, mean |w| */
+    static const char *const dt[3] = {"Dormant fraction (hidden layers)",
+                                      "Effective rank (hidden layers)",
+                                      "Mean |w| per layer"};
+    static const char *const dy[3] = {"dormant fraction", "effective rank",
+                                      "mean |w|"};
+    static const int df[3] = {RWP_L_DORMANT, RWP_L_ERANK, RWP_L_MEANW};
+    double cw3 = (W - 20) / 3;
+    for (int q = 0; diag && q < 3; q++) {
+        p = epoch_panel(dt[q]);
+        p.ya = rwp_axis_make(dy[q]);
+        p.ya.floor = 0;
+        k = 0;
+        for (size_t l = 0; l < L; l++)
+            s[k++] = line(NULL, r->x, rw_series_of(r, l, df[q]), r->n, l, 0,
+                          rwp_marker_for(l));
+        line_panel(cr, &p, left + q * cw3, top + 2 * ch, cw3, ch, s, k, 0);
+    }
     free(s);
     return 0;
 }
@@ -572,8 +596,12 @@ static int plot_rewiring(const char *log_path, const char *out,
         r.x[i] = log.ep[i].epoch;
         r.total[i] = log.ep[i].connections;
     }
+    int has_diag = 0; /* the diagnostics add a row of panels */
+    for (size_t l = 0; l < r.L; l++)
+        has_diag |= any_finite(rw_series_of(&r, l, RWP_L_MEANW), r.n);
     int rc =
-        rwp_render_opts(out, 1100, 820, draw_rewiring, &r, o, errbuf, errlen);
+        rwp_render_opts(out, 1100, has_diag ? 1150 : 820, draw_rewiring, &r, o,
+                        errbuf, errlen);
     free(buf);
     free(r.dense);
     rwp_log_free(&log);
@@ -671,6 +699,10 @@ static const char plot_help[] =
     "      histogram of the weights of every layer\n"
     "  rewire plot --model M --data SPEC --confusion -o cm.png\n"
     "      confusion matrix on the test split of SPEC\n"
+    "  rewire plot --online A.json,B.json,... [--dormant|--rank] -o online.png\n"
+    "      online accuracy (or dormant fraction or effective rank of hidden\n"
+    "      layer 1) per task\n"
+    "      of `rewire continual --online` reports, one line each\n"
     "  rewire plot --continual REPORT.json -o retention.png\n"
     "      accuracy on every task after training each task, in percent\n"
     "\n"
@@ -714,7 +746,8 @@ static const char plot_help[] =
     "2 for bad options.\n";
 
 typedef struct plot_args {
-    const char *log, *model, *model_start, *continual, *data, *out;
+    const char *log, *model, *model_start, *continual, *data, *out, *online;
+    int dormant;
     int rewiring, connectivity, weights, confusion, print_counts, help;
     size_t img_h, img_w;
     rwp_opts o;
@@ -794,7 +827,7 @@ static int parse_args(int argc, char **argv, plot_args *a)
         static const char *const with_value[] = {
             "--log",    "--model", "--model-start", "--continual",
             "--data",   "-o",      "--output",      "--title",
-            "--height", "--width", "--size"};
+            "--height", "--width", "--size", "--online"};
         int takes = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             takes |= strcmp(arg, with_value[k]) == 0;
@@ -813,6 +846,12 @@ static int parse_args(int argc, char **argv, plot_args *a)
             a->model_start = val;
         else if (strcmp(arg, "--continual") == 0)
             a->continual = val;
+        else if (strcmp(arg, "--online") == 0)
+            a->online = val;
+        else if (strcmp(arg, "--dormant") == 0)
+            a->dormant = 1;
+        else if (strcmp(arg, "--rank") == 0)
+            a->dormant = 2;
         else if (strcmp(arg, "--data") == 0)
             a->data = val;
         else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)
@@ -859,7 +898,9 @@ static int parse_args(int argc, char **argv, plot_args *a)
 /* Checks the combination of options; returns 0 or an exit code. */
 static int check_args(const plot_args *a)
 {
-    int sources = !!a->log + !!a->model + !!a->continual;
+    int sources = !!a->log + !!a->model + !!a->continual + !!a->online;
+    if (a->dormant && !a->online)
+        return usage("--dormant and --rank go with --online");
     int kinds = a->connectivity + a->weights + a->confusion;
     if (sources == 0)
         return usage("nothing to plot: give --log, --model or --continual");
@@ -912,6 +953,8 @@ int rw_cli_plot(int argc, char **argv)
         rc = plot_curves(a.log, a.out, &a.o, err, sizeof err);
     else if (a.continual)
         rc = plot_continual(a.continual, a.out, &a.o, err, sizeof err);
+    else if (a.online)
+        rc = rwp_plot_online(a.online, a.dormant, a.out, &a.o, err, sizeof err);
     else {
         /* check the output name before the (possibly slow) model work */
         if (a.out && rwp_check_format(a.out, err, sizeof err)) {

@@ -116,7 +116,10 @@ static int parse_record(const rw_json *obj, rwp_epoch *e, const char *path,
     };
     static const char *layer_keys[RWP_L_COUNT] = {"neurons", "connections",
                                                   "density", "dropped",
-                                                  "grown",   "initial_share"};
+                                                  "grown",   "initial_share",
+                                                  "dormant_fraction",
+                                                  "effective_rank",
+                                                  "mean_abs_w"};
     memset(e, 0, sizeof *e);
     if (get_num(obj, "epoch", &e->epoch, path, line, errbuf, errlen))
         return 1;

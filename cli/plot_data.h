@@ -30,6 +30,9 @@ enum {
     RWP_L_DROPPED,
     RWP_L_GROWN,
     RWP_L_SHARE, /* initial_share, 0..1 */
+    RWP_L_DORMANT, /* diagnostics (hidden layers; absent: NaN) */
+    RWP_L_ERANK,
+    RWP_L_MEANW,
     RWP_L_COUNT
 };
 

@@ -197,6 +197,8 @@ typedef struct run_ctx {
     size_t n_layers;
     bool quiet;
     rw_error log_err;
+    rw_epoch_stats last; /* the last epoch's statistics, for --json */
+    bool have_last;
 } run_ctx;
 
 static int on_progress(const rw_progress *p, void *user)
@@ -210,6 +212,8 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
 {
     run_ctx *c = user;
     progress_clear(&c->prog);
+    c->last = *s;
+    c->have_last = true;
     double val_acc = NAN, val_loss = NAN;
     if (c->val) {
         rw_eval_result ev;
@@ -241,6 +245,18 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
                 fprintf(stderr, "  rewired %zu", dropped);
         }
         fputc('\n', stderr);
+        if (isfinite(s->mean_abs_w[0]) && c->n_layers > 1) {
+            fputs("    dormant", stderr);
+            for (size_t l = 0; l + 1 < c->n_layers; l++)
+                fprintf(stderr, " %.3f", s->dormant_fraction[l]);
+            fputs("  effective rank", stderr);
+            for (size_t l = 0; l + 1 < c->n_layers; l++)
+                fprintf(stderr, " %.1f", s->effective_rank[l]);
+            fputs("  mean |w|", stderr);
+            for (size_t l = 0; l < c->n_layers; l++)
+                fprintf(stderr, " %.4f", s->mean_abs_w[l]);
+            fputc('\n', stderr);
+        }
         size_t pruned = 0, removed = 0, added = 0;
         for (size_t l = 0; l < c->n_layers; l++) {
             pruned += s->pruned[l];
@@ -297,9 +313,31 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
             fprintf(f, ",\"pruned\":%zu,\"neurons_removed\":%zu,"
                        "\"neurons_added\":%zu",
                     s->pruned[l], s->neurons_removed[l], s->neurons_added[l]);
+            const char *dk[3] = {"dormant_fraction", "effective_rank", "mean_abs_w"};
+            const double dv[3] = {s->dormant_fraction[l], s->effective_rank[l],
+                                  s->mean_abs_w[l]};
+            for (int q = 0; q < 3; q++)
+                if (isfinite(dv[q])) {
+                    fprintf(f, ",\"%s\":", dk[q]);
+                    json_num(f, dv[q]);
+                }
             fputc('}', f);
         }
-        fputs("]}\n", f);
+        fputs("]", f);
+        if (isfinite(s->mean_abs_w[0])) {
+            size_t nl = c->n_layers, nh = nl ? nl - 1 : 0;
+            fputs(",\"dormant_fraction\":", f);
+            cli_json_array(f, s->dormant_fraction, nh);
+            fputs(",\"effective_rank\":", f);
+            cli_json_array(f, s->effective_rank, nh);
+            fputs(",\"mean_abs_w\":", f);
+            cli_json_array(f, s->mean_abs_w, nl);
+            fputs(",\"units_reset\":[", f);
+            for (size_t l = 0; l < nh; l++)
+                fprintf(f, "%s%zu", l ? "," : "", s->units_reset[l]);
+            fputc(']', f);
+        }
+        fputs("}\n", f);
         if (fflush(f) != 0 || ferror(f)) {
             snprintf(c->log_err.msg, sizeof c->log_err.msg,
                      "%s: cannot write the log: %s", c->log_path, strerror(errno));
@@ -344,13 +382,17 @@ int parse_train_options(const char *C, int argc, char **argv,
     size_t n_extra = 0;
     while (extra && extra[n_extra].name)
         n_extra++;
-    struct option table[N_TRAIN_OPTS + 32];
+    struct option table[N_TRAIN_OPTS + CLI_MAINTAIN_OPTS + 32];
     if (n_extra > 31)
         return cli_fail(C, "internal error: too many options") + 1;
+    /* The shared table, the maintenance options, then the caller's. */
     memcpy(table, train_opts, sizeof train_opts);
+    memcpy(table + N_TRAIN_OPTS, cli_maintain_table,
+           CLI_MAINTAIN_OPTS * sizeof *table);
+    size_t base = N_TRAIN_OPTS + CLI_MAINTAIN_OPTS;
     if (n_extra)
-        memcpy(table + N_TRAIN_OPTS, extra, n_extra * sizeof *extra);
-    memset(&table[N_TRAIN_OPTS + n_extra], 0, sizeof table[0]);
+        memcpy(table + base, extra, n_extra * sizeof *extra);
+    memset(&table[base + n_extra], 0, sizeof table[0]);
     optind = 1;
     opterr = 0;
     int ch;
@@ -361,6 +403,13 @@ int parse_train_options(const char *C, int argc, char **argv,
             if (rc >= 0)
                 return rc;
             continue;
+        }
+        if (ch >= CLI_M_KIND) {
+            int rc = cli_maintain_option(C, ch, optarg, &o->tc);
+            if (rc == -1)
+                continue;
+            if (rc >= 0)
+                return rc;
         }
         switch (ch) {
         case O_TRACES: pl->traces = 1; break;
@@ -621,7 +670,10 @@ int parse_train_options(const char *C, int argc, char **argv,
         case O_PLOT: o->plot = optarg; break;
         case O_JSON: o->json = true; break;
         case O_QUIET: o->quiet = true; break;
-        case O_HELP: fputs(help, stdout); return 0;
+        case O_HELP:
+            fputs(help, stdout);
+            fputs(cli_maintain_help, stdout);
+            return 0;
         case ':':
             return cli_fail(C, "option %s needs a value (see rewire %s --help)",
                             argv[optind - 1], C) + 1;
@@ -668,7 +720,8 @@ static bool is_builtin_name(const char *spec)
 }
 
 static void print_json(const train_opts_t *o, rw_net *net,
-                       const rw_train_result *r, const rw_dataset *train)
+                       const rw_train_result *r, const rw_dataset *train,
+                       const rw_epoch_stats *last)
 {
     printf("{\"test_accuracy\":");
     json_num(stdout, r->test_accuracy);
@@ -697,6 +750,15 @@ static void print_json(const train_opts_t *o, rw_net *net,
         json_num(stdout, li.density);
     }
     printf("]");
+    if (last && isfinite(last->mean_abs_w[0])) {
+        size_t nl = rw_net_layers(net);
+        printf(",\"dormant_fraction\":");
+        cli_json_array(stdout, last->dormant_fraction, nl - 1);
+        printf(",\"effective_rank\":");
+        cli_json_array(stdout, last->effective_rank, nl - 1);
+        printf(",\"mean_abs_w\":");
+        cli_json_array(stdout, last->mean_abs_w, nl);
+    }
     rw_dist_stats ds = rw_dist_last_stats();
     printf(",\"ranks\":%d", rw_dist_size());
     if (ds.ranks > 1) {
@@ -960,7 +1022,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (o.json) {
-        print_json(&o, net, &res, train);
+        print_json(&o, net, &res, train, ctx.have_last ? &ctx.last : NULL);
     } else {
         printf("trained %zu epochs in %.1f s (%.0f samples/s)", res.epochs,
                res.train_seconds, res.samples_per_second);

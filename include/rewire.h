@@ -530,6 +530,13 @@ typedef struct rw_epoch_stats {
     size_t pruned[RW_MAX_LAYERS];          /* connections pruned */
     size_t neurons_removed[RW_MAX_LAYERS]; /* neurons removed */
     size_t neurons_added[RW_MAX_LAYERS];   /* neurons regrown */
+    /* Diagnostics on the probe set (maintain.probe; NaN when off), per
+     * layer: dormant fraction and effective rank of hidden layers, mean
+     * |w| of every layer; units replaced or recycled by maintenance. */
+    double dormant_fraction[RW_MAX_LAYERS];
+    double effective_rank[RW_MAX_LAYERS];
+    double mean_abs_w[RW_MAX_LAYERS];
+    size_t units_reset[RW_MAX_LAYERS];
 } rw_epoch_stats;
 
 typedef struct rw_progress {
@@ -597,6 +604,46 @@ typedef struct rw_consolidation_config {
 
 rw_consolidation_config rw_consolidation_defaults(void);
 
+/* Keeping the ability to learn (loss of plasticity, Dohare et al. 2024):
+ * methods that maintain a network over a long stream of data (maintain.c). */
+typedef enum rw_maintain_kind {
+    RW_MAINTAIN_NONE = 0,
+    RW_MAINTAIN_CBP,   /* continual backprop: replace low-utility units */
+    RW_MAINTAIN_REDO,  /* recycle dormant neurons every redo_every steps */
+    RW_MAINTAIN_SNP,   /* shrink and perturb: p <- lambda p + sigma eps */
+    RW_MAINTAIN_L2INIT /* penalty lambda ||p - p0||^2 toward the init */
+} rw_maintain_kind;
+
+typedef struct rw_maintain_config {
+    rw_maintain_kind kind;
+    /* CBP: utility decay (0.99), maturity threshold in steps (100),
+     * replacement rate per eligible unit and step (1e-4), and the
+     * "adaptable contribution" utility instead of "contribution" (0). */
+    double cbp_eta;
+    size_t cbp_maturity;
+    double cbp_rho;
+    int cbp_adaptable;
+    /* ReDo: steps between recycling (1000) and the dormancy threshold on
+     * the score mean|h_i| / mean_j mean|h_j| over the batch (0.1). */
+    size_t redo_every;
+    double redo_tau;
+    /* Shrink and perturb: lambda (0.999), sigma (1e-4); every step, or
+     * only at task boundaries with snp_at_task (the one method that is
+     * told where a task begins: rw_continual_run applies it). */
+    double snp_lambda, snp_sigma;
+    int snp_at_task;
+    /* L2 Init: lambda (1e-3); p0 is the network when maintenance first
+     * ran on it (rw_train's first call). */
+    double l2_lambda;
+    /* Diagnostics of each epoch (rw_epoch_stats): probe samples taken
+     * from the start of the training set (1000; 0: off) and the dormancy
+     * threshold tau (0: dead units only). */
+    size_t probe;
+    double dormant_tau;
+} rw_maintain_config;
+
+rw_maintain_config rw_maintain_defaults(void);
+
 typedef struct rw_train_config {
     size_t epochs;           /* default 10 */
     size_t batch;            /* default 128 */
@@ -614,8 +661,13 @@ typedef struct rw_train_config {
     int drop_schedule_cosine;/* decay drop fraction with a cosine */
     double rewire_stop;      /* fraction of training after which topology
                                 is frozen; default 1 (never) */
+    int drop_by_usage;       /* SET/RigL drop by contribution |w| * mean
+                                |input| (an EMA at plasticity.trace_rate
+                                per step), so connections from unused
+                                inputs go first; default 0 */
     rw_plasticity_config plasticity;
     rw_consolidation_config consolidation;
+    rw_maintain_config maintain; /* CBP, ReDo, S&P, L2 Init, diagnostics */
     /* Rehearsal: when set, every mini-batch of new data gets
      * `replay_batch` samples drawn (seeded) from `replay` added to it;
      * replay_batch 0 means `batch` samples (as in rw_continual_config). */
@@ -795,6 +847,9 @@ typedef struct rw_task_report {
                                  task that rewiring left in place (NaN when
                                  there was none) */
     size_t memory;            /* samples in the rehearsal memory */
+    double online_accuracy;   /* one pass (online): accuracy on each batch
+                                 before its step; NaN otherwise */
+    const double *dormant, *effective_rank, *mean_abs_w; /* layers entries */
 } rw_task_report;
 
 /* Called after each task (after evaluation); non-zero stops the run. */
@@ -809,6 +864,11 @@ typedef struct rw_continual_config {
     size_t replay_batch; /* rehearsal samples per batch (0: train.batch) */
     int task_incremental; /* only the current task's classes compete, in
                              training and evaluation */
+    /* Online: each task is one pass (train.epochs is taken as 1) and the
+     * accuracy matrix is not computed (NaN, no test-set evaluation); the
+     * result's online_accuracy holds, per task, the accuracy on each batch
+     * before training on it, averaged over the task. */
+    int online;
     rw_task_fn on_task;
     void *user;
 } rw_continual_config;
@@ -823,6 +883,16 @@ typedef struct rw_continual_result {
     double *baseline; /* accuracy of the untrained network on each task */
     double *seconds;  /* training time per task */
     double *importance_kept; /* per task, NaN when not applicable */
+    /* Plasticity diagnostics after each task, on the first
+     * train.maintain.probe samples of that task's training set (NaN when
+     * the probe is 0), row-major tasks x layers: dormant fraction and
+     * effective rank of each hidden layer (NaN for the output layer, the
+     * last of each row), mean |w| of every layer. hidden = layers - 1. */
+    size_t hidden, layers;
+    double *online_accuracy; /* per task: mean accuracy before each step */
+    double *dormant;
+    double *effective_rank;
+    double *mean_abs_w;
     double average_accuracy;  /* mean of the last row */
     double backward_transfer; /* NaN for one task */
     double forward_transfer;  /* NaN for one task */
@@ -843,6 +913,11 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
                            rw_continual_result *res, rw_error *err);
 /* Frees the arrays of a result (not the struct); NULL is allowed. */
 void rw_continual_result_free(rw_continual_result *res);
+/* Applies shrink and perturb once (p <- lambda p + sigma eps to every
+ * weight and bias, eps ~ N(0,1) drawn from `rng`). lambda = 1 and sigma = 0
+ * change nothing. RW_ERR_ARG on non-finite values. */
+rw_status rw_net_shrink_perturb(rw_net *net, double lambda, double sigma,
+                                rw_rng *rng, rw_error *err);
 
 /* Summary figures of a T x T accuracy matrix R (row-major) and baseline b
  * (may be NULL: no forward transfer):
@@ -891,6 +966,38 @@ rw_status rw_net_remove_neurons(rw_net *net, size_t layer,
  * weights, so the outputs do not change until training moves them. */
 rw_status rw_net_add_neurons(rw_net *net, size_t layer, size_t n,
                              rw_rng *rng, rw_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics of plasticity                                           */
+/* ------------------------------------------------------------------ */
+
+/* Effective rank (Roy and Vetterli 2007) of the n x m row-major matrix
+ * `a`: exp(-sum_k p_k ln p_k) with p_k = s_k / sum_j s_j over its singular
+ * values s_k (LAPACK dgesvd). 0 for an all-zero matrix. RW_ERR_NOMEM,
+ * RW_ERR_ARG on empty sizes, RW_ERR_UNSUPPORTED if LAPACK fails. */
+rw_status rw_effective_rank(const float *a, size_t n, size_t m, double *rank,
+                            rw_error *err);
+
+/* Fraction of the m units (columns of the n x m row-major activations `a`)
+ * that are tau-dormant in ReDo's sense (Sokar et al. 2023): the unit's mean
+ * |activation| divided by the mean of that over all units is at most tau.
+ * tau 0 counts dead units (mean |activation| 0). An all-zero layer is all
+ * dormant. */
+double rw_dormant_fraction(const float *a, size_t n, size_t m, double tau);
+
+typedef struct rw_diagnostics {
+    size_t layers; /* rw_net_layers(net) */
+    double dormant_fraction[RW_MAX_LAYERS]; /* hidden layers; NaN output */
+    double effective_rank[RW_MAX_LAYERS];   /* hidden layers; NaN output */
+    double mean_abs_w[RW_MAX_LAYERS];       /* every layer */
+} rw_diagnostics;
+
+/* Runs `net` on the n probe samples `x` (row-major n x inputs, at most
+ * 65536) and measures each hidden layer's dormant fraction (threshold tau)
+ * and effective rank, and every layer's mean |w|. Uses the network's
+ * scratch buffers (like rw_net_predict). */
+rw_status rw_net_diagnose(rw_net *net, const float *x, size_t n, double tau,
+                          rw_diagnostics *out, rw_error *err);
 
 /* ---------------- data-parallel training over MPI ----------------
  * Built when CMake finds MPI (-DRW_MPI=ON|OFF forces it). Started under

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages rewire needs that are missing on this machine.
-#   scripts/deps.sh build     compiler, CMake, oneDNN, zlib, cairo, Open MPI
+#   scripts/deps.sh build     compiler, CMake, oneDNN, zlib, cairo, LAPACK, Open MPI
 #   scripts/deps.sh test      build + clang/libFuzzer, valgrind, and the
 #                             Python tests' python3-pytest, -numpy, -scipy,
 #                             -sklearn (for Debian's /usr/bin/python3)
@@ -12,9 +12,9 @@ set -euo pipefail
 
 want=()
 case "${1:-build}" in
-  build) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev
+  build) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev liblapack-dev
                libopenmpi-dev openmpi-bin) ;;
-  test) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev
+  test) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev liblapack-dev
               libopenmpi-dev openmpi-bin
               clang libclang-rt-14-dev valgrind
               python3 python3-pytest python3-numpy python3-scipy python3-sklearn) ;;

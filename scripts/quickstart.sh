@@ -16,7 +16,7 @@ cmake --build build -j"$(nproc)" --target rewire_cli librewire_shared >/dev/null
 mkdir -p out
 if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   data=fashion-mnist
-  args=(--hidden 1000,1000,1000 --epsilon 20 --rewire set --drop-schedule cosine
+  args=(--hidden 1000,1000,1000 --epsilon 20 --rewire set --drop-schedule cosine --drop-by-usage
         --epochs 10 --optimizer adamw --weight-decay 0.1 --lr 0.002 --schedule cosine)
 else
   echo "dataset-fashion-mnist is not installed: training on the built-in spirals" >&2

@@ -609,6 +609,10 @@ void rw_continual_result_free(rw_continual_result *res)
     rw_free(res->baseline);
     rw_free(res->seconds);
     rw_free(res->importance_kept);
+    rw_free(res->online_accuracy);
+    rw_free(res->dormant);
+    rw_free(res->effective_rank);
+    rw_free(res->mean_abs_w);
     memset(res, 0, sizeof *res);
 }
 
@@ -665,10 +669,25 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
     res->baseline = rw_alloc(T, sizeof(double), "accuracy matrix", err);
     res->seconds = rw_calloc(T, sizeof(double), "accuracy matrix", err);
     res->importance_kept = rw_alloc(T, sizeof(double), "accuracy matrix", err);
+    size_t Lh = net->n_layers, TL;
+    res->hidden = Lh - 1;
+    res->layers = Lh;
+    if (!rw_mul_ok(T, Lh, &TL))
+        return rw_fail(err, RW_ERR_NOMEM, "continual: too many tasks");
+    res->online_accuracy = rw_alloc(T, sizeof(double), "online accuracy", err);
+    res->dormant = rw_alloc(TL, sizeof(double), "diagnostics", err);
+    res->effective_rank = rw_alloc(TL, sizeof(double), "diagnostics", err);
+    res->mean_abs_w = rw_alloc(TL, sizeof(double), "diagnostics", err);
     int32_t *groups = NULL;
     rw_memory *mem = NULL;
-    if (!res->matrix || !res->baseline || !res->seconds || !res->importance_kept)
+    if (!res->matrix || !res->baseline || !res->seconds ||
+        !res->importance_kept || !res->online_accuracy || !res->dormant ||
+        !res->effective_rank || !res->mean_abs_w)
         return RW_ERR_NOMEM;
+    for (size_t i = 0; i < TL; i++)
+        res->dormant[i] = res->effective_rank[i] = res->mean_abs_w[i] = NAN;
+    for (size_t i = 0; i < T; i++)
+        res->online_accuracy[i] = NAN;
     for (size_t i = 0; i < TT; i++)
         res->matrix[i] = NAN;
     for (size_t i = 0; i < T; i++)
@@ -692,7 +711,9 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
     rw_rng mem_rng, fisher_rng;
     rw_rng_seed(&mem_rng, cfg->train.seed ^ 0x6d656d6f72790001ULL);
     rw_rng_seed(&fisher_rng, cfg->train.seed ^ 0x6669736865720002ULL);
-    for (size_t j = 0; j < T; j++)
+    rw_rng snp_rng;
+    rw_rng_seed(&snp_rng, cfg->train.seed ^ 0x736e700000000003ULL);
+    for (size_t j = 0; j < T && !cfg->online; j++)
         if ((st = rw_continual_accuracy(net, tasks->t[j].test, groups,
                                         &res->baseline[j], err)) != RW_OK)
             goto done;
@@ -709,11 +730,35 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
         tc.replay = mem && rw_memory_size(mem) ? rw_memory_dataset(mem) : NULL;
         tc.replay_batch = tc.replay ? (cfg->replay_batch ? cfg->replay_batch
                                                          : tc.batch) : 0;
+        if (cfg->online) {
+            /* One pass; the diagnostics are taken below, once per task. */
+            tc.epochs = 1;
+            tc.maintain.probe = 0;
+        }
+        /* Shrink and perturb at task boundaries is told where tasks begin. */
+        const rw_maintain_config *mc = &cfg->train.maintain;
+        if (i > 0 && mc->kind == RW_MAINTAIN_SNP && mc->snp_at_task &&
+            (st = rw_net_shrink_perturb(net, mc->snp_lambda, mc->snp_sigma,
+                                        &snp_rng, err)) != RW_OK)
+            goto done;
         double imp_before = sparse_importance(net);
         rw_train_result tr;
         if ((st = rw_train(net, train, NULL, &tc, &tr, err)) != RW_OK)
             goto done;
         res->seconds[i] = tr.train_seconds;
+        /* The training accuracy of a single pass is taken on each batch
+         * before its step: the online accuracy. */
+        if (tc.epochs == 1)
+            res->online_accuracy[i] = tr.final_train_accuracy;
+        rw_epoch_stats dg;
+        rw_train_config dc = cfg->train;
+        if ((st = rw_diagnose_epoch(net, train, &dc, &dg, err)) != RW_OK)
+            goto done;
+        for (size_t l = 0; l < Lh; l++) {
+            res->dormant[i * Lh + l] = dg.dormant_fraction[l];
+            res->effective_rank[i * Lh + l] = dg.effective_rank[l];
+            res->mean_abs_w[i * Lh + l] = dg.mean_abs_w[l];
+        }
         if (imp_before > 0.0)
             res->importance_kept[i] = sparse_importance(net) / imp_before;
         double penalty = rw_consolidation_penalty(net, &tc.consolidation);
@@ -723,7 +768,7 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
         if (mem && (st = rw_memory_add(mem, train, &mem_rng, err)) != RW_OK)
             goto done;
         double *row = res->matrix + i * T;
-        for (size_t j = 0; j < T; j++)
+        for (size_t j = 0; j < T && !cfg->online; j++)
             if ((st = rw_continual_accuracy(net, tasks->t[j].test, groups,
                                             &row[j], err)) != RW_OK)
                 goto done;
@@ -736,6 +781,10 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
                 .penalty = penalty,
                 .importance_kept = res->importance_kept[i],
                 .memory = rw_memory_size(mem),
+                .online_accuracy = res->online_accuracy[i],
+                .dormant = res->dormant + i * Lh,
+                .effective_rank = res->effective_rank + i * Lh,
+                .mean_abs_w = res->mean_abs_w + i * Lh,
             };
             if (cfg->on_task(&rep, cfg->user)) {
                 st = rw_fail(err, RW_ERR_INTERRUPTED,

@@ -152,6 +152,12 @@ typedef struct rw_layer {
     /* Optional per-neuron state (out entries). */
     float *activity;      /* EMA of mean |a| over the batch */
     uint32_t *silent;     /* consecutive silent epochs */
+    /* Usage-aware drop (maintain.c): EMA of mean |x_i| of each input,
+     * in_usage_n entries (== in when valid); rewiring's drop key is then
+     * |w| * in_usage[input], so a connection from an unused input goes
+     * first. NULL when unused. */
+    float *in_usage;
+    size_t in_usage_n;
     /* Consolidation state of the biases (consolidation.c), 4 x out:
      * importance, anchor, SI path integral, SI last value; NULL unused. */
     float *bstate;
@@ -187,6 +193,9 @@ struct rw_net {
     float *bc_tab;
     size_t bc_len;
     double bc_b1, bc_b2;
+    /* Maintenance state (maintain.c): CBP utilities, ages, the L2 Init
+     * anchor; NULL until a method needs it. Not cloned, not saved. */
+    struct rw_maint *maint;
 };
 
 /* Layer lifecycle (dense.c / sparse.c / net.c) */
@@ -382,6 +391,37 @@ void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg);
  * to sum 1 (uniform over the group if all underflowed). */
 void rw_mask_class_groups(float *p, const int32_t *labels,
                           const int32_t *groups, size_t C, size_t B);
+
+/* Maintenance (maintain.c), called by the training loop like the
+ * plasticity hooks: begin allocates (state persists across rw_train calls
+ * on the same network); after_backward updates CBP's utilities and ReDo's
+ * activity from the batch and adds L2 Init's gradient; after_step does
+ * S&P, CBP replacement and ReDo on their schedules (step is 1-based). */
+struct rw_maint;
+void rw_maint_free(struct rw_maint *s);
+rw_status rw_maintain_begin(rw_net *net, const rw_train_config *cfg,
+                            rw_error *err);
+void rw_maintain_after_backward(rw_net *net, const rw_train_config *cfg,
+                                size_t B);
+rw_status rw_maintain_after_step(rw_net *net, const rw_train_config *cfg,
+                                 size_t step, rw_rng *rng, rw_epoch_stats *es,
+                                 rw_error *err);
+/* L2 Init's penalty lambda ||p - p0||^2 (0 for other methods). */
+double rw_maintain_penalty(const rw_net *net, const rw_train_config *cfg);
+/* Re-initialises hidden unit j of layer l: He-uniform incoming weights (a
+ * sparse row gets as many fresh random inputs), bias 0, outgoing weights
+ * 0, fresh optimizer state for all of them; with `compensate` the next
+ * layer's biases absorb w_out times the unit's CBP mean activation. */
+rw_status rw_maintain_reinit_unit(rw_net *net, size_t l, size_t j,
+                                  int compensate, rw_rng *rng, rw_error *err);
+/* The diagnostics of an epoch (train.c): fills es's dormant_fraction,
+ * effective_rank and mean_abs_w on the first cfg->maintain.probe samples
+ * of `ds` (NaN where off or too large). */
+rw_status rw_diagnose_epoch(rw_net *net, const rw_dataset *ds,
+                            const rw_train_config *cfg, rw_epoch_stats *es,
+                            rw_error *err);
+/* Mean |w| of a layer's existing weights (diagnostics.c). */
+double rw_layer_mean_abs_w(const rw_layer *L);
 
 /* ---------------- model file sections (model_io.c) ---------------- */
 /* rw_net_save plus one extra section `tag` (4 bytes) holding `payload`. */

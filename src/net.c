@@ -110,7 +110,8 @@ void rw_layer_free(rw_layer *L)
                       L->row_ptr, L->col, L->tcol_ptr, L->t_k, L->t_row,
                       L->a, L->d, L->credit, L->coact, L->perm, L->imp,
                       L->anchor, L->si_path, L->si_prev, L->keep,
-                      L->activity, L->silent, L->bstate, L->si_grad};
+                      L->activity, L->silent, L->bstate, L->si_grad,
+                      L->in_usage};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         rw_free(arrays[i]);
     memset(L, 0, sizeof *L);
@@ -252,6 +253,7 @@ void rw_net_free(rw_net *net)
     rw_free(net->scale);
     rw_free(net->x0);
     rw_free(net->bc_tab);
+    rw_maint_free(net->maint);
     rw_free(net);
 }
 
@@ -286,6 +288,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
     memset(net->view_cap, 0, sizeof net->view_cap);
     net->grads_ready = 0;
     net->bc_tab = NULL; /* rebuilt on the first step */
+    net->maint = NULL; /* maintenance state is not copied */
     net->bc_len = 0;
     bool ok = true;
     net->shift = dup_array(src->shift, src->cfg.n_inputs, sizeof(float), &ok, err);
@@ -319,6 +322,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         L->silent = dup_array(S->silent, S->out, sizeof(uint32_t), &ok, err);
         L->bstate = dup_array(S->bstate, 4 * S->out, sizeof(float), &ok, err);
         L->si_grad = dup_array(S->si_grad, S->si_grad_cap, sizeof(float), &ok, err);
+        L->in_usage = dup_array(S->in_usage, S->in_usage_n, sizeof(float), &ok, err);
     }
     if (!ok) {
         rw_net_free(net);
@@ -638,12 +642,15 @@ static size_t default_chunk(const rw_net *net)
     return chunk < PREDICT_CHUNK ? chunk : PREDICT_CHUNK;
 }
 
-/* Samples per forward pass when predicting or evaluating: the training
- * batch when buffers exist (no reallocation of large activations), else
- * default_chunk. */
+/* Samples per forward pass when predicting or evaluating: a function of
+ * the model alone (default_chunk), never of the buffers an earlier call
+ * left, so that the same model predicts the same bits whatever ran
+ * before (the dense layers' GEMM rounds by its blocking, which follows the
+ * batch width: a net that had run 1000-sample diagnostics predicted in
+ * 1000s and differed from its reloaded copy in the last bit). */
 static size_t chunk_of(const rw_net *net)
 {
-    return net->batch_cap ? net->batch_cap : default_chunk(net);
+    return default_chunk(net);
 }
 
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,

@@ -72,6 +72,12 @@ typedef enum { SEL_ALL, SEL_NONNEG, SEL_NEG } sel_kind;
 static float key_of(const rw_layer *L, size_t k, sel_kind s)
 {
     float w = L->w[k], key = s == SEL_NEG ? -w : fabsf(w);
+    /* Usage-aware drop: the contribution |w| * mean |input| (a negative
+     * usage is a trace that has not seen data yet). */
+    if (L->in_usage && L->in_usage_n == L->in) {
+        float u = L->in_usage[L->col[k] & RW_COL_MASK];
+        key *= u >= 0.0f ? u : 1.0f;
+    }
     return L->keep ? key * (1.0f + L->keep[k]) : key;
 }
 /* Zero weights go with the positive ones, where they have the smallest

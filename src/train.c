@@ -26,6 +26,7 @@ rw_train_config rw_train_defaults(void)
     c.rewire_stop = 1.0;
     c.plasticity = rw_plasticity_defaults();
     c.consolidation = rw_consolidation_defaults();
+    c.maintain = rw_maintain_defaults();
     return c;
 }
 
@@ -78,6 +79,12 @@ static rw_status check_config(const rw_net *net, const rw_dataset *train,
         return rw_fail(err, RW_ERR_UNSUPPORTED,
                        "resume: checkpoints do not hold the consolidation "
                        "state (importance, anchors, SI path)");
+    if (cfg->resume_path && (cfg->maintain.kind != RW_MAINTAIN_NONE ||
+                             cfg->drop_by_usage))
+        return rw_fail(err, RW_ERR_UNSUPPORTED,
+                       "resume: checkpoints do not hold the maintenance state "
+                       "(CBP utilities and ages, the L2 Init anchor, the "
+                       "input usage of --drop-by-usage)");
     const rw_dataset *sets[3] = {train, test, cfg->replay};
     for (int i = 0; i < 3; i++) {
         const rw_dataset *ds = sets[i];
@@ -279,6 +286,7 @@ static uint64_t fingerprint(const rw_train_config *c, const rw_dataset *train,
         (uint64_t)o->adam_global_steps,
         (uint64_t)c->schedule, c->step_epochs, c->seed, (uint64_t)c->rewire,
         c->rewire_every, (uint64_t)c->drop_schedule_cosine,
+        (uint64_t)c->drop_by_usage,
         (uint64_t)p->traces, (uint64_t)p->prune, p->prune_every,
         (uint64_t)p->permanence, (uint64_t)p->neuron_turnover,
         p->silent_epochs, (uint64_t)p->regrow_neurons, (uint64_t)k->kind,
@@ -418,6 +426,46 @@ static rw_status read_checkpoint(const rw_train_config *cfg, uint64_t fp,
     return st;
 }
 
+/* Probe samples for the diagnostics: at most maintain.probe from the
+ * start of the training set, fewer when the widest hidden layer would need
+ * more than 2^24 activations; the effective rank is left out (NaN) for
+ * layers wider than 4096. */
+#define DIAG_MAX_ACTS ((size_t)1 << 24)
+#define DIAG_MAX_RANK_UNITS 4096
+
+rw_status rw_diagnose_epoch(rw_net *net, const rw_dataset *train,
+                                const rw_train_config *cfg, rw_epoch_stats *es,
+                                rw_error *err)
+{
+    for (size_t l = 0; l < RW_MAX_LAYERS; l++)
+        es->dormant_fraction[l] = es->effective_rank[l] = es->mean_abs_w[l] = NAN;
+    size_t n = cfg->maintain.probe < train->n ? cfg->maintain.probe : train->n;
+    if (n == 0 || n > 65536)
+        return RW_OK;
+    size_t maxo = 1;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (net->layers[l].out > maxo)
+            maxo = net->layers[l].out;
+    if (maxo > DIAG_MAX_ACTS / n)
+        n = DIAG_MAX_ACTS / maxo;
+    if (n == 0 || maxo > DIAG_MAX_RANK_UNITS) {
+        for (size_t l = 0; l < net->n_layers; l++)
+            es->mean_abs_w[l] = rw_layer_mean_abs_w(&net->layers[l]);
+        return RW_OK;
+    }
+    rw_diagnostics d;
+    rw_status st = rw_net_diagnose(net, train->x, n, cfg->maintain.dormant_tau,
+                                   &d, err);
+    if (st != RW_OK)
+        return st;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        es->dormant_fraction[l] = d.dormant_fraction[l];
+        es->effective_rank[l] = d.effective_rank[l];
+        es->mean_abs_w[l] = d.mean_abs_w[l];
+    }
+    return RW_OK;
+}
+
 /* Rewires all sparse layers with the scheduled fraction and adds the
  * counts to the epoch's statistics. */
 static rw_status rewire_now(rw_net *net, const rw_train_config *cfg,
@@ -467,7 +515,8 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
         (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||
         (st = rw_consolidation_begin(net, cfg, err)) != RW_OK ||
-        (st = rw_dist_begin(net, err)) != RW_OK) {
+        (st = rw_dist_begin(net, err)) != RW_OK ||
+        (st = rw_maintain_begin(net, cfg, err)) != RW_OK) {
         trainer_free(&t);
         return st;
     }
@@ -518,6 +567,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
             if ((st = rw_dist_sync_traces(net, err)) != RW_OK)
                 goto out;
             rw_consolidation_after_backward(net, cfg);
+            rw_maintain_after_backward(net, cfg, local);
             double norm = rw_net_grad_norm(net);
             if (!isfinite(loss) || !isfinite(norm)) {
                 int layer = rw_net_find_nonfinite(net);
@@ -542,6 +592,9 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
             rw_consolidation_after_step(net, cfg);
             if ((st = rw_plasticity_after_step(net, cfg, step + 1, total_steps,
                                                es, err)) != RW_OK)
+                goto out;
+            if ((st = rw_maintain_after_step(net, cfg, step + 1, &rs.rng, es,
+                                             err)) != RW_OK)
                 goto out;
             if (cfg->rewire != RW_REWIRE_NONE && cfg->rewire_every &&
                 (step + 1) % cfg->rewire_every == 0 && step + 1 < total_steps &&
@@ -617,6 +670,8 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                 goto out;
         }
         fill_topology_stats(net, es);
+        if ((st = rw_diagnose_epoch(net, train, cfg, es, err)) != RW_OK)
+            goto out;
         res.epochs = epoch + 1;
         res.final_train_loss = es->train_loss;
         res.final_train_accuracy = es->train_accuracy;

@@ -116,7 +116,11 @@ class EpochStats(ctypes.Structure):
                 ("grown", c_size * _L), ("initial_share", c_double * _L),
                 ("drop_fraction", c_double), ("pruned", c_size * _L),
                 ("neurons_removed", c_size * _L),
-                ("neurons_added", c_size * _L)]
+                ("neurons_added", c_size * _L),
+                ("dormant_fraction", c_double * _L),
+                ("effective_rank", c_double * _L),
+                ("mean_abs_w", c_double * _L),
+                ("units_reset", c_size * _L)]
 
 
 class Progress(ctypes.Structure):
@@ -147,6 +151,16 @@ class ConsolidationConfig(ctypes.Structure):
                 ("protect_rewiring", c_int), ("protect_strength", c_double)]
 
 
+class MaintainConfig(ctypes.Structure):
+    _fields_ = [("kind", c_int), ("cbp_eta", c_double),
+                ("cbp_maturity", c_size), ("cbp_rho", c_double),
+                ("cbp_adaptable", c_int), ("redo_every", c_size),
+                ("redo_tau", c_double), ("snp_lambda", c_double),
+                ("snp_sigma", c_double), ("snp_at_task", c_int),
+                ("l2_lambda", c_double), ("probe", c_size),
+                ("dormant_tau", c_double)]
+
+
 class TrainConfig(ctypes.Structure):
     _fields_ = [("epochs", c_size), ("batch", c_size), ("lr", c_double),
                 ("optim", OptimConfig), ("schedule", c_int),
@@ -155,8 +169,10 @@ class TrainConfig(ctypes.Structure):
                 ("seed", c_u64), ("rewire", c_int),
                 ("drop_fraction", c_double), ("rewire_every", c_size),
                 ("drop_schedule_cosine", c_int), ("rewire_stop", c_double),
+                ("drop_by_usage", c_int),
                 ("plasticity", PlasticityConfig),
                 ("consolidation", ConsolidationConfig),
+                ("maintain", MaintainConfig),
                 ("replay", ctypes.c_void_p), ("replay_batch", c_size),
                 ("class_groups", c_i32_p),
                 ("checkpoint_path", ctypes.c_char_p),
@@ -179,7 +195,9 @@ class TaskReport(ctypes.Structure):
                 ("seconds", c_double), ("epochs", c_size),
                 ("train_loss", c_double), ("train_accuracy", c_double),
                 ("penalty", c_double), ("importance_kept", c_double),
-                ("memory", c_size)]
+                ("memory", c_size), ("online_accuracy", c_double),
+                ("dormant", c_double_p), ("effective_rank", c_double_p),
+                ("mean_abs_w", c_double_p)]
 
 
 TASK_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(TaskReport), ctypes.c_void_p)
@@ -188,6 +206,7 @@ TASK_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(TaskReport), ctypes.c_void_p)
 class ContinualConfig(ctypes.Structure):
     _fields_ = [("train", TrainConfig), ("memory", c_size),
                 ("replay_batch", c_size), ("task_incremental", c_int),
+                ("online", c_int),
                 ("on_task", TASK_FN), ("user", ctypes.c_void_p)]
 
 
@@ -195,6 +214,9 @@ class ContinualResult(ctypes.Structure):
     _fields_ = [("tasks", c_size), ("matrix", c_double_p),
                 ("baseline", c_double_p), ("seconds", c_double_p),
                 ("importance_kept", c_double_p),
+                ("hidden", c_size), ("layers", c_size),
+                ("online_accuracy", c_double_p), ("dormant", c_double_p),
+                ("effective_rank", c_double_p), ("mean_abs_w", c_double_p),
                 ("average_accuracy", c_double),
                 ("backward_transfer", c_double),
                 ("forward_transfer", c_double)]
