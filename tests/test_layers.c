@@ -19,21 +19,11 @@
  * (sum |w x|), which bounds the rounding of any order. */
 #include "check.h"
 #include "internal.h"
+#include "rand_util.h"
 #include "topology_check.h"
 
 #include <string.h>
 
-static rw_rng g_rng;
-
-static float frand(void) { return (float)(2.0 * rw_rng_uniform(&g_rng) - 1.0); }
-
-static float *rand_array(size_t n)
-{
-    float *a = malloc((n ? n : 1) * sizeof *a);
-    for (size_t i = 0; i < n; i++)
-        a[i] = frand();
-    return a;
-}
 
 /* ---------------- GEMM ---------------- */
 
@@ -87,14 +77,6 @@ static void test_sgemm(void)
 
 /* ---------------- sparse kernels ---------------- */
 
-static size_t count_off(const float *got, const float *ref, const float *scale,
-                        size_t n, double rtol)
-{
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        bad += !(fabs((double)got[i] - ref[i]) <= rtol * (1.0 + scale[i]));
-    return bad;
-}
 
 static void sparse_kernel_case(size_t in, size_t out, size_t nnz, size_t B,
                                rw_activation act)
