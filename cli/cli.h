@@ -121,6 +121,12 @@ extern const struct option *const cli_maintain_table;
 extern const char *const cli_maintain_names[];
 /* Applies option `ch` to m: -1 done, -2 not a maintenance option, else an
  * exit code (the error printed). */
+/* Writes the plasticity diagnostics of a network of `layers` layers to f:
+ * "<sep>dormant" and the hidden layers' dormant fractions, then their
+ * effective ranks, then every layer's mean |w|, separated by `sep`. */
+void cli_print_diagnostics(FILE *f, const char *sep, const double *dormant,
+                           const double *rank, const double *mean_abs_w,
+                           size_t layers);
 int cli_maintain_option(const char *cmd, int ch, const char *arg,
                         rw_train_config *tc);
 void cli_json_array(FILE *f, const double *v, size_t n);

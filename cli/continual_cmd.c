@@ -406,17 +406,10 @@ static int on_task(const rw_task_report *r, void *user)
     if (c->quiet)
         return 0;
     if (c->online) {
-        fprintf(stderr, "task %zu/%zu: online acc %.2f%% in %.1f s; dormant",
+        fprintf(stderr, "task %zu/%zu: online acc %.2f%% in %.1f s",
                 r->task + 1, r->tasks, 100.0 * r->online_accuracy, r->seconds);
-        for (size_t l = 0; l + 1 < c->layers; l++)
-            fprintf(stderr, " %.3f", r->dormant[l]);
-        fputs(", effective rank", stderr);
-        for (size_t l = 0; l + 1 < c->layers; l++)
-            fprintf(stderr, " %.1f", r->effective_rank[l]);
-        fputs(", mean |w|", stderr);
-        for (size_t l = 0; l < c->layers; l++)
-            fprintf(stderr, " %.4f", r->mean_abs_w[l]);
-        fputc('\n', stderr);
+        cli_print_diagnostics(stderr, "; ", r->dormant, r->effective_rank,
+                              r->mean_abs_w, c->layers);
         return 0;
     }
     fprintf(stderr, "task %zu/%zu (%s): trained %zu epoch%s in %.1f s, train "

@@ -100,3 +100,19 @@ void cli_json_array(FILE *f, const double *v, size_t n)
     }
     fputc(']', f);
 }
+
+void cli_print_diagnostics(FILE *f, const char *sep, const double *dormant,
+                           const double *rank, const double *mean_abs_w,
+                           size_t layers)
+{
+    fprintf(f, "%sdormant", sep);
+    for (size_t l = 0; l + 1 < layers; l++)
+        fprintf(f, " %.3f", dormant[l]);
+    fprintf(f, "%seffective rank", sep);
+    for (size_t l = 0; l + 1 < layers; l++)
+        fprintf(f, " %.1f", rank[l]);
+    fprintf(f, "%smean |w|", sep);
+    for (size_t l = 0; l < layers; l++)
+        fprintf(f, " %.4f", mean_abs_w[l]);
+    fputc('\n', f);
+}

@@ -246,16 +246,9 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
         }
         fputc('\n', stderr);
         if (isfinite(s->mean_abs_w[0]) && c->n_layers > 1) {
-            fputs("    dormant", stderr);
-            for (size_t l = 0; l + 1 < c->n_layers; l++)
-                fprintf(stderr, " %.3f", s->dormant_fraction[l]);
-            fputs("  effective rank", stderr);
-            for (size_t l = 0; l + 1 < c->n_layers; l++)
-                fprintf(stderr, " %.1f", s->effective_rank[l]);
-            fputs("  mean |w|", stderr);
-            for (size_t l = 0; l < c->n_layers; l++)
-                fprintf(stderr, " %.4f", s->mean_abs_w[l]);
-            fputc('\n', stderr);
+            fputs("  ", stderr);
+            cli_print_diagnostics(stderr, "  ", s->dormant_fraction,
+                                  s->effective_rank, s->mean_abs_w, c->n_layers);
         }
         size_t pruned = 0, removed = 0, added = 0;
         for (size_t l = 0; l < c->n_layers; l++) {
