@@ -1,6 +1,6 @@
 /* rewire: command-line front end of librewire. */
 #include "cli.h"
-#include "plot.h"
+#include "plot/plot.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* rewire train: build a network from the data's shape and the options,
  * train it with progress output, log, save and plot. */
 #include "cli.h"
-#include "plot.h"
+#include "plot/plot.h"
 
 #include <errno.h>
 #include <getopt.h>

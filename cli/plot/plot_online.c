@@ -3,8 +3,8 @@
  * (with --rank, its effective rank) of several `rewire continual --online`
  * reports, one line per report,
  * labelled by the report's method, maintenance and rewiring. */
-#include "cli.h"
-#include "json.h"
+#include "../cli.h"
+#include "../json.h"
 #include "plot_data.h"
 #include "plot_draw.h"
 #include "plot_online.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "../json.h"
 
 /* Logs and reports above this size are refused rather than read. */
 #define RWP_MAX_FILE ((size_t)1 << 30)
