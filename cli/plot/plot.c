@@ -5,6 +5,7 @@
  * plot_model.c, file readers in plot_data.c, the drawing kit in
  * plot_draw.c.
  */
+#include "../cli.h"
 #include "plot.h"
 
 #include <errno.h>
@@ -495,7 +496,7 @@ static int plot_curves(const char *log_path, const char *out, const rwp_opts *o,
     curves c;
     memset(&c, 0, sizeof c);
     c.log = &log;
-    c.name = rwp_base_name(log_path);
+    c.name = cli_base_name(log_path);
     c.o = o;
     c.n = log.n;
     double *buf = log.n <= SIZE_MAX / (7 * sizeof(double))
@@ -550,7 +551,7 @@ static int plot_rewiring(const char *log_path, const char *out,
     rewiring r;
     memset(&r, 0, sizeof r);
     r.log = &log;
-    r.name = rwp_base_name(log_path);
+    r.name = cli_base_name(log_path);
     r.o = o;
     r.n = log.n;
     r.L = log.max_layers;

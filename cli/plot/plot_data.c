@@ -20,12 +20,6 @@
 
 const rwp_opts rwp_default_opts = {NULL, 0, 0, 0};
 
-const char *rwp_base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 int rwp_fail(char *errbuf, size_t errlen, const char *fmt, ...)
 {
     if (errbuf && errlen) {

@@ -131,7 +131,7 @@ static int load_report(online_plot *op, size_t i, const char *path,
         /* The file name tells runs of the same method apart. */
         size_t n = strlen(op->label[i]);
         snprintf(op->label[i] + n, sizeof op->label[i] - n, " (%s)",
-                 rwp_base_name(path));
+                 cli_base_name(path));
     }
     rw_json_free(root);
     return rc;
