@@ -920,6 +920,40 @@ static double names_width(cairo_t *cr, const char *const *names, size_t n)
     return w;
 }
 
+/* The grid's thin white separators, the diagonal's outline, the frame. */
+static void grid_lines(cairo_t *cr, double mx, double my, double cell,
+                       const rwp_grid *g)
+{
+    double gw = cell * (double)g->cols, gh = cell * (double)g->rows;
+    /* thin white separators, then the frame */
+    cairo_set_line_width(cr, 1);
+    if (cell >= 6) {
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        for (size_t r = 1; r < g->rows; r++) {
+            cairo_move_to(cr, mx, my + (double)r * cell);
+            cairo_line_to(cr, mx + gw, my + (double)r * cell);
+        }
+        for (size_t c = 1; c < g->cols; c++) {
+            cairo_move_to(cr, mx + (double)c * cell, my);
+            cairo_line_to(cr, mx + (double)c * cell, my + gh);
+        }
+        cairo_stroke(cr);
+    }
+    if (g->outline_diag && cell >= 6) {
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_set_line_width(cr, 2);
+        size_t d = g->rows < g->cols ? g->rows : g->cols;
+        for (size_t i = 0; i < d; i++)
+            cairo_rectangle(cr, mx + (double)i * cell + 1,
+                            my + (double)i * cell + 1, cell - 2, cell - 2);
+        cairo_stroke(cr);
+        cairo_set_line_width(cr, 1);
+    }
+    cairo_set_source_rgb(cr, 0.33, 0.33, 0.33);
+    cairo_rectangle(cr, mx, my, gw, gh);
+    cairo_stroke(cr);
+}
+
 void rwp_grid_draw(cairo_t *cr, double x, double y, double w, double h,
                    const rwp_grid *g)
 {
@@ -979,33 +1013,7 @@ void rwp_grid_draw(cairo_t *cr, double x, double y, double w, double h,
             rwp_set(cr, rwp_text_on(bg));
             rwp_text(cr, cx + cell / 2, cy + cell / 2, 0.5, 0.5, buf);
         }
-    /* thin white separators, then the frame */
-    cairo_set_line_width(cr, 1);
-    if (cell >= 6) {
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        for (size_t r = 1; r < g->rows; r++) {
-            cairo_move_to(cr, mx, my + (double)r * cell);
-            cairo_line_to(cr, mx + gw, my + (double)r * cell);
-        }
-        for (size_t c = 1; c < g->cols; c++) {
-            cairo_move_to(cr, mx + (double)c * cell, my);
-            cairo_line_to(cr, mx + (double)c * cell, my + gh);
-        }
-        cairo_stroke(cr);
-    }
-    if (g->outline_diag && cell >= 6) {
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_set_line_width(cr, 2);
-        size_t d = g->rows < g->cols ? g->rows : g->cols;
-        for (size_t i = 0; i < d; i++)
-            cairo_rectangle(cr, mx + (double)i * cell + 1,
-                            my + (double)i * cell + 1, cell - 2, cell - 2);
-        cairo_stroke(cr);
-        cairo_set_line_width(cr, 1);
-    }
-    cairo_set_source_rgb(cr, 0.33, 0.33, 0.33);
-    cairo_rectangle(cr, mx, my, gw, gh);
-    cairo_stroke(cr);
+    grid_lines(cr, mx, my, cell, g);
 
     /* names: every k-th when the cells are smaller than a line of text */
     rwp_font(cr, RWP_FONT_TICK, 0);
