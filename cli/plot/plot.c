@@ -472,10 +472,7 @@ static int draw_retention(cairo_t *cr, double W, double H, void *vr,
     g.xlabel = "accuracy on task";
     g.ylabel = "after training task";
     g.outline_diag = 1;
-    g.bar = rwp_axis_make("accuracy (%)");
-    g.bar.dmin = 0;
-    g.bar.dmax = 100;
-    rwp_axis_fit(&g.bar, 5);
+    g.bar = rwp_percent_axis("accuracy (%)");
     rwp_grid_draw(cr, 12, top + 4, W - 24, H - top - 14, &g);
     return 0;
 }
@@ -743,22 +740,25 @@ static int parse_size(const char *s, int *w, int *h)
     return 0;
 }
 
+/* --height H, --width W: a positive whole number of pixels. */
+static bool opt_pixels(const char *opt, const char *arg, size_t *out)
+{
+    if (parse_count(arg, 1u << 20, out) == 0)
+        return true;
+    usage("%s needs a positive whole number, not '%s'", opt, arg);
+    return false;
+}
+
 static bool opt_height(const char *cmd, const char *arg, void *t)
 {
     (void)cmd;
-    if (parse_count(arg, 1u << 20, &((plot_args *)t)->img_h) == 0)
-        return true;
-    usage("--height needs a positive whole number, not '%s'", arg);
-    return false;
+    return opt_pixels("--height", arg, &((plot_args *)t)->img_h);
 }
 
 static bool opt_width(const char *cmd, const char *arg, void *t)
 {
     (void)cmd;
-    if (parse_count(arg, 1u << 20, &((plot_args *)t)->img_w) == 0)
-        return true;
-    usage("--width needs a positive whole number, not '%s'", arg);
-    return false;
+    return opt_pixels("--width", arg, &((plot_args *)t)->img_w);
 }
 
 static bool opt_size(const char *cmd, const char *arg, void *t)

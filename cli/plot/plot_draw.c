@@ -269,6 +269,15 @@ rwp_axis rwp_axis_make(const char *label)
     return a;
 }
 
+rwp_axis rwp_percent_axis(const char *label)
+{
+    rwp_axis a = rwp_axis_make(label);
+    a.dmin = 0;
+    a.dmax = 100;
+    rwp_axis_fit(&a, 5);
+    return a;
+}
+
 static double nice_step(double raw)
 {
     if (!(raw > 0) || !isfinite(raw))
@@ -513,32 +522,32 @@ void rwp_panel_place(cairo_t *cr, rwp_panel *p, double bx, double by, double bw,
     }
 }
 
-double rwp_px(const rwp_panel *p, double v)
+/* Where v lies on axis a, from 0 (lo) to 1 (hi); NaN for v <= 0 on a log
+ * axis. */
+static double axis_frac(const rwp_axis *a, double v)
 {
-    const rwp_axis *a = &p->xa;
-    double t;
     if (a->log) {
         if (!(v > 0))
             return NAN;
-        t = (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
-    } else {
-        t = (v - a->lo) / (a->hi - a->lo);
+        return (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
     }
+    return (v - a->lo) / (a->hi - a->lo);
+}
+
+double rwp_px(const rwp_panel *p, double v)
+{
+    double t = axis_frac(&p->xa, v);
+    if (isnan(t))
+        return NAN;
     return p->x + t * p->w;
 }
 
 double rwp_py(const rwp_panel *p, double v)
 {
-    const rwp_axis *a = &p->ya;
-    double t;
-    if (a->log) {
-        if (!(v > 0))
-            return NAN;
-        t = (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
-    } else {
-        t = (v - a->lo) / (a->hi - a->lo);
-    }
-    if (a->invert)
+    double t = axis_frac(&p->ya, v);
+    if (isnan(t))
+        return NAN;
+    if (p->ya.invert)
         t = 1 - t;
     return p->y + p->h - t * p->h;
 }

@@ -89,10 +89,7 @@ static int draw_confusion(cairo_t *cr, double W, double H, void *vm,
     g.xlabel = "predicted class";
     g.ylabel = "true class";
     g.outline_diag = 0;
-    g.bar = rwp_axis_make("share of the true class (%)");
-    g.bar.dmin = 0;
-    g.bar.dmax = 100;
-    rwp_axis_fit(&g.bar, 5);
+    g.bar = rwp_percent_axis("share of the true class (%)");
     rwp_grid_draw(cr, 12, top + 4, W - 24, H - top - 14, &g);
     return 0;
 }
