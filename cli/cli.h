@@ -95,7 +95,7 @@ void cli_train_defaults(train_opts_t *o);
  * training. Returns -1 to go on or an exit code (the error printed). */
 int cli_train_rules(const char *cmd, train_opts_t *o);
 
-/* Builds the network config that the options describe for data with
+/* Builds the network config that train's options describe for data with
  * `inputs` features and `outputs` classes (or targets): hidden layers,
  * activation, initialisation, seed, sparsity. Prints the error and returns
  * false on failure. */

@@ -55,6 +55,8 @@ const cli_opt cli_maintain_table[] = {
              "so connections from unused inputs go first"},
     {.type = CLI_END},
 };
+#undef M
+#undef T
 
 /* A JSON array of n numbers (NaN as null, as json_num writes them). */
 void cli_json_array(FILE *f, const double *v, size_t n)

@@ -263,33 +263,6 @@ static void print_json(const train_opts_t *o, rw_net *net,
     printf("}\n");
 }
 
-bool cli_net_config(const char *cmd, const train_opts_t *o, size_t inputs,
-                    size_t outputs, rw_loss loss, rw_net_config *cfg)
-{
-    rw_error err;
-    if (loss == RW_LOSS_CROSS_ENTROPY && outputs < 2)
-        outputs = 2;
-    if (rw_net_config_mlp(cfg, inputs, o->hidden, (size_t)o->n_hidden, outputs,
-                          o->act, loss, &err) != RW_OK) {
-        cli_fail_err(cmd, &err);
-        return false;
-    }
-    cfg->init = o->init;
-    cfg->seed = o->seed;
-    if (!o->sparse)
-        return true;
-    if (o->n_hidden == 0 && !o->sparse_output) {
-        cli_fail(cmd, "--sparse needs hidden layers (or --sparse-output)");
-        return false;
-    }
-    if (rw_net_config_sparsify(cfg, o->sparse_mode, o->sparse_param,
-                               o->sparse_output, &err) != RW_OK) {
-        cli_fail_err(cmd, &err);
-        return false;
-    }
-    return true;
-}
-
 /* What a training run holds, freed by run_free. */
 typedef struct train_run {
     train_opts_t o;

@@ -269,6 +269,33 @@ const cli_opt cli_train_table[] = {
     {.type = CLI_END},
 };
 
+bool cli_net_config(const char *cmd, const train_opts_t *o, size_t inputs,
+                    size_t outputs, rw_loss loss, rw_net_config *cfg)
+{
+    rw_error err;
+    if (loss == RW_LOSS_CROSS_ENTROPY && outputs < 2)
+        outputs = 2;
+    if (rw_net_config_mlp(cfg, inputs, o->hidden, (size_t)o->n_hidden, outputs,
+                          o->act, loss, &err) != RW_OK) {
+        cli_fail_err(cmd, &err);
+        return false;
+    }
+    cfg->init = o->init;
+    cfg->seed = o->seed;
+    if (!o->sparse)
+        return true;
+    if (o->n_hidden == 0 && !o->sparse_output) {
+        cli_fail(cmd, "--sparse needs hidden layers (or --sparse-output)");
+        return false;
+    }
+    if (rw_net_config_sparsify(cfg, o->sparse_mode, o->sparse_param,
+                               o->sparse_output, &err) != RW_OK) {
+        cli_fail_err(cmd, &err);
+        return false;
+    }
+    return true;
+}
+
 void cli_train_defaults(train_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -312,3 +339,7 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
     o->dopts.synth_seed = o->seed;
     return -1;
 }
+
+#undef PL
+#undef HEAD
+#undef T
