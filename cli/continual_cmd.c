@@ -10,6 +10,16 @@
 
 static const char *const C = "continual";
 
+/* Prints the library's error (NULL: out of memory); returns false. */
+static bool failed(const rw_error *err)
+{
+    if (err)
+        cli_fail_err(C, err);
+    else
+        cli_fail(C, "out of memory");
+    return false;
+}
+
 typedef enum { M_NAIVE = 0, M_REPLAY, M_EWC, M_SI } method_t;
 static const char *const method_names[] = {"naive", "replay", "ewc", "si", NULL};
 
@@ -608,7 +618,7 @@ static bool build_net(cont_run *r)
                         RW_LOSS_CROSS_ENTROPY, &cfg))
         return false;
     if (!(r->net = rw_net_create(&cfg, &err)))
-        return cli_fail_err(C, &err), false;
+        return failed(&err);
     if (r->csv_tasks && o->standardize) {
         const rw_dataset *first = rw_tasks_train(r->tasks, 0, &err);
         size_t f = rw_tasks_features(r->tasks);
@@ -691,7 +701,7 @@ static bool run_tasks(cont_run *r)
     rw_status st = rw_continual_run(r->net, r->tasks, &cc, &r->res, &err);
     progress_clear(&ctx.prog);
     if (st != RW_OK)
-        return cli_fail_err(C, &err), false;
+        return failed(&err);
     return true;
 }
 
@@ -726,7 +736,7 @@ static bool write_outputs(cont_run *r)
     }
     rw_error err;
     if (o->save && rw_net_save(r->net, o->save, &err) != RW_OK)
-        return cli_fail_err(C, &err), false;
+        return failed(&err);
     if (o->json)
         write_json(stdout, a, o, r->tasks, r->net, &r->res);
     else
