@@ -14,6 +14,9 @@ int cli_fail(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same for a library error. */
 int cli_fail_err(const char *cmd, const rw_error *err);
+/* Prints the library's error (NULL: "out of memory"); returns false, for
+ * the steps of a command that return whether they went well. */
+bool cli_failed(const char *cmd, const rw_error *err);
 
 /* Strict number parsing for option values: the whole string must be a
  * number in range, else an error naming the option is printed. */

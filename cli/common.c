@@ -25,6 +25,15 @@ int cli_fail_err(const char *cmd, const rw_error *err)
     return cli_fail(cmd, "%s", err->msg[0] ? err->msg : rw_status_str(err->status));
 }
 
+bool cli_failed(const char *cmd, const rw_error *err)
+{
+    if (err)
+        cli_fail_err(cmd, err);
+    else
+        cli_fail(cmd, "out of memory");
+    return false;
+}
+
 bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
                    uint64_t *out)
 {

@@ -10,16 +10,6 @@
 
 static const char *const C = "continual";
 
-/* Prints the library's error (NULL: out of memory); returns false. */
-static bool failed(const rw_error *err)
-{
-    if (err)
-        cli_fail_err(C, err);
-    else
-        cli_fail(C, "out of memory");
-    return false;
-}
-
 typedef enum { M_NAIVE = 0, M_REPLAY, M_EWC, M_SI } method_t;
 static const char *const method_names[] = {"naive", "replay", "ewc", "si", NULL};
 
@@ -425,12 +415,8 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
     }
     fputs("],\"matrix\":[", f);
     for (size_t i = 0; i < T; i++) {
-        fputs(i ? ",[" : "[", f);
-        for (size_t j = 0; j < T; j++) {
-            fputs(j ? "," : "", f);
-            json_num(f, r->matrix[i * T + j]);
-        }
-        fputc(']', f);
+        fputs(i ? "," : "", f);
+        cli_json_array(f, r->matrix + i * T, T);
     }
     fputs("],\"average_accuracy\":", f);
     json_num(f, r->average_accuracy);
@@ -438,22 +424,13 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
     json_num(f, r->backward_transfer);
     fputs(",\"forward_transfer\":", f);
     json_num(f, r->forward_transfer);
-    fputs(",\"baseline\":[", f);
-    for (size_t j = 0; j < T; j++) {
-        fputs(j ? "," : "", f);
-        json_num(f, r->baseline[j]);
-    }
-    fputs("],\"seconds\":[", f);
-    for (size_t j = 0; j < T; j++) {
-        fputs(j ? "," : "", f);
-        json_num(f, r->seconds[j]);
-    }
-    fputs("],\"importance_kept\":[", f);
-    for (size_t j = 0; j < T; j++) {
-        fputs(j ? "," : "", f);
-        json_num(f, r->importance_kept[j]);
-    }
-    fputs("],\"online\":", f);
+    fputs(",\"baseline\":", f);
+    cli_json_array(f, r->baseline, T);
+    fputs(",\"seconds\":", f);
+    cli_json_array(f, r->seconds, T);
+    fputs(",\"importance_kept\":", f);
+    cli_json_array(f, r->importance_kept, T);
+    fputs(",\"online\":", f);
     fputs(a->online ? "true" : "false", f);
     fputs(",\"maintain\":", f);
     json_str(f, (unsigned)o->tc.maintain.kind < 5
@@ -618,7 +595,7 @@ static bool build_net(cont_run *r)
                         RW_LOSS_CROSS_ENTROPY, &cfg))
         return false;
     if (!(r->net = rw_net_create(&cfg, &err)))
-        return failed(&err);
+        return cli_failed(C, &err);
     if (r->csv_tasks && o->standardize) {
         const rw_dataset *first = rw_tasks_train(r->tasks, 0, &err);
         size_t f = rw_tasks_features(r->tasks);
@@ -701,7 +678,7 @@ static bool run_tasks(cont_run *r)
     rw_status st = rw_continual_run(r->net, r->tasks, &cc, &r->res, &err);
     progress_clear(&ctx.prog);
     if (st != RW_OK)
-        return failed(&err);
+        return cli_failed(C, &err);
     return true;
 }
 
@@ -736,7 +713,7 @@ static bool write_outputs(cont_run *r)
     }
     rw_error err;
     if (o->save && rw_net_save(r->net, o->save, &err) != RW_OK)
-        return failed(&err);
+        return cli_failed(C, &err);
     if (o->json)
         write_json(stdout, a, o, r->tasks, r->net, &r->res);
     else

@@ -11,16 +11,6 @@
 
 static const char *const C = "train";
 
-/* Prints the library's error (NULL: out of memory); returns false. */
-static bool failed(const rw_error *err)
-{
-    if (err)
-        cli_fail_err(C, err);
-    else
-        cli_fail(C, "out of memory");
-    return false;
-}
-
 /* The help around the options' table (train_opts.c). */
 static const char *const train_intro =
     "usage: rewire train --data SPEC [options]\n"
@@ -306,23 +296,23 @@ static bool open_data(train_run *r)
     rw_error_clear(&err);
     r->full = rw_dataset_open(o->data, RW_SPLIT_TRAIN, &o->dopts, &err);
     if (!r->full)
-        return failed(&err);
+        return cli_failed(C, &err);
     if (o->test || cli_is_builtin(o->data, true)) {
         r->test = rw_dataset_open(o->test ? o->test : o->data, RW_SPLIT_TEST,
                                   &o->dopts, &err);
         if (!r->test)
-            return failed(&err);
+            return cli_failed(C, &err);
     } else if (o->holdout > 0.0) {
         rw_dataset *rest = NULL;
         if (rw_dataset_split(r->full, o->holdout, o->seed, &rest, &r->test, &err) != RW_OK)
-            return failed(&err);
+            return cli_failed(C, &err);
         rw_dataset_free(r->full);
         r->full = rest;
     }
     if (o->val_split > 0.0) {
         if (rw_dataset_split(r->full, o->val_split, o->seed + 1, &r->train,
                              &r->val, &err) != RW_OK)
-            return failed(&err);
+            return cli_failed(C, &err);
     } else {
         r->train = r->full;
         r->full = NULL;
@@ -384,16 +374,16 @@ static bool build_net(train_run *r)
         r->net = rw_net_create(&cfg, &err);
     }
     if (!r->net)
-        return failed(&err);
+        return cli_failed(C, &err);
     if (o->standardize && !o->tc.resume_path) {
         size_t f = rw_dataset_features(r->train);
         r->shift = malloc(f * sizeof *r->shift);
         r->scale = malloc(f * sizeof *r->scale);
         if (!r->shift || !r->scale)
-            return failed(NULL);
+            return cli_failed(C, NULL);
         if (rw_dataset_fit_standardize(r->train, r->shift, r->scale, &err) != RW_OK ||
             rw_net_set_input_transform(r->net, r->shift, r->scale, &err) != RW_OK)
-            return failed(&err);
+            return cli_failed(C, &err);
     }
     return true;
 }
@@ -496,7 +486,7 @@ static bool finish_outputs(train_run *r)
         }
     }
     if (o->save && rw_net_save(r->net, o->save, &err) != RW_OK)
-        return failed(&err);
+        return cli_failed(C, &err);
     if (o->plot)
         draw_plots(r);
     return true;
