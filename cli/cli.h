@@ -3,6 +3,7 @@
 #ifndef RW_CLI_H
 #define RW_CLI_H
 
+#include "opts.h"
 #include "rewire.h"
 
 #include <stdbool.h>
@@ -13,6 +14,9 @@ int cli_fail(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same for a library error. */
 int cli_fail_err(const char *cmd, const rw_error *err);
+/* Prints the library's error (NULL: "out of memory"); returns false, for
+ * the steps of a command that return whether they went well. */
+bool cli_failed(const char *cmd, const rw_error *err);
 
 /* Strict number parsing for option values: the whole string must be a
  * number in range, else an error naming the option is printed. */
@@ -28,6 +32,23 @@ int cli_parse_list(const char *cmd, const char *opt, const char *s,
 /* --label-column first|last|N */
 bool cli_parse_label_column(const char *cmd, const char *s, int *out);
 
+/* Seconds on a monotonic clock (for rates and redraw intervals). */
+double cli_now(void);
+/* The last part of a path ("a/b.csv" -> "b.csv"); the path itself when
+ * it ends in '/'. */
+const char *cli_base_name(const char *path);
+/* Activation names, from the one table of them in the tool (common.c):
+ * "relu" -> RW_ACT_RELU; false for a name it does not know. */
+bool cli_activation_from_name(const char *name, rw_activation *out);
+/* RW_ACT_RELU -> "relu"; "unknown" for a value out of range. */
+const char *cli_activation_name(rw_activation a);
+/* Whether SPEC names a built-in dataset: "spirals", or a name and ':'
+ * and more, which the image sets take for their folder ("mnist:DIR"), and
+ * with `suffix_ok` every set. */
+bool cli_is_builtin(const char *spec, bool suffix_ok);
+/* "network: 784-256(sparse 5.00%)-10" (no newline) on stderr. */
+void cli_print_network(const rw_net *net);
+
 /* JSON output helpers: a number that prints null for NaN/inf, and a
  * string with escapes. */
 void json_num(FILE *f, double v);
@@ -40,7 +61,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_continual(int argc, char **argv);
 
-/* Options shared by `train` and `continual` (train_cmd.c). */
+/* Options shared by `train` and `continual` (train_opts.c). */
 typedef struct train_opts_t {
     const char *data, *test, *save, *log, *plot;
     double holdout, val_split;
@@ -51,9 +72,9 @@ typedef struct train_opts_t {
     rw_init init;
     uint64_t seed;
     bool sparse, sparse_output;
+    int rewire_choice; /* an index of "none, set, rigl, hebbian"; -1: unset */
     rw_sparse_init sparse_mode;
     double sparse_param;
-    bool rewire_set;
     int threads;
     rw_data_options dopts;
     rw_train_config tc;
@@ -67,17 +88,17 @@ void cli_dist_threads(int threads);
 void cli_dist_outputs(train_opts_t *o);
 void cli_dist_report(FILE *f, double train_seconds);
 
-/* Handler for a caller's extra options (their `val` must be >= 1000):
- * returns -1 to go on, or an exit code. */
-typedef int (*cli_extra_fn)(int ch, const char *arg, void *ctx);
-struct option;
-/* Parses train's options (plus `extra`, NULL-terminated, or NULL) into o;
- * returns -1 to continue or an exit code. */
-int parse_train_options(const char *cmd, int argc, char **argv,
-                        train_opts_t *o, const struct option *extra,
-                        cli_extra_fn extra_fn, void *ctx, const char *help);
+/* The options of train (train_opts.c), which continual takes too. */
+extern const cli_opt cli_train_table[];
+/* Fills o with the defaults of every option. */
+void cli_train_defaults(train_opts_t *o);
+/* The rules between train's options, after parsing: --prune needs
+ * --prune-to and makes the layers sparse; SGD and momentum default to
+ * lr 0.01; --sparse defaults to SET; the seed goes to the data and the
+ * training. Returns -1 to go on or an exit code (the error printed). */
+int cli_train_rules(const char *cmd, train_opts_t *o);
 
-/* Builds the network config that the options describe for data with
+/* Builds the network config that train's options describe for data with
  * `inputs` features and `outputs` classes (or targets): hidden layers,
  * activation, initialisation, seed, sparsity. Prints the error and returns
  * false on failure. */
@@ -108,27 +129,18 @@ bool progress_line_due(cli_progress *p, const rw_progress *pr);
 void progress_batch(cli_progress *p, const rw_progress *pr);
 void progress_clear(cli_progress *p);
 
-/* Maintenance options (maintain_opts.c): their getopt values lie in
- * 900..999, apart from train's (< 900) and the commands' own (>= 1000). */
-enum {
-    CLI_M_KIND = 900, CLI_M_ETA, CLI_M_MATURITY, CLI_M_RHO, CLI_M_ADAPT,
-    CLI_M_REDOEVERY, CLI_M_REDOTAU, CLI_M_SNPL, CLI_M_SNPS, CLI_M_SNPTASK,
-    CLI_M_L2, CLI_M_PROBE, CLI_M_DTAU, CLI_M_USAGE
-};
-#define CLI_MAINTAIN_OPTS 14
-extern const char *const cli_maintain_help;
-extern const struct option *const cli_maintain_table;
+/* The maintenance options (maintain_opts.c), in train and continual;
+ * their values go to a train_opts_t. */
+extern const cli_opt cli_maintain_table[];
+/* "none", "cbp", "redo", "snp", "l2init", NULL: rw_maintain_kind's names. */
 extern const char *const cli_maintain_names[];
-/* Applies option `ch` to m: -1 done, -2 not a maintenance option, else an
- * exit code (the error printed). */
+
 /* Writes the plasticity diagnostics of a network of `layers` layers to f:
  * "<sep>dormant" and the hidden layers' dormant fractions, then their
  * effective ranks, then every layer's mean |w|, separated by `sep`. */
 void cli_print_diagnostics(FILE *f, const char *sep, const double *dormant,
                            const double *rank, const double *mean_abs_w,
                            size_t layers);
-int cli_maintain_option(const char *cmd, int ch, const char *arg,
-                        rw_train_config *tc);
 void cli_json_array(FILE *f, const double *v, size_t n);
 
 #endif

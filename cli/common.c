@@ -1,4 +1,5 @@
-/* Option parsing, error printing and JSON output. */
+/* Option values, error printing, JSON output and the small helpers every
+ * command uses. */
 #include "cli.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -21,6 +23,15 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 int cli_fail_err(const char *cmd, const rw_error *err)
 {
     return cli_fail(cmd, "%s", err->msg[0] ? err->msg : rw_status_str(err->status));
+}
+
+bool cli_failed(const char *cmd, const rw_error *err)
+{
+    if (err)
+        cli_fail_err(cmd, err);
+    else
+        cli_fail(cmd, "out of memory");
+    return false;
 }
 
 bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
@@ -141,4 +152,65 @@ void json_str(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *cli_base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s && s[1] ? s + 1 : path;
+}
+
+/* The tool's one table of activation names, indexed by rw_activation.
+ * When the library names them itself, the two functions below call it. */
+static const char *const act_names[] = {"identity", "relu", "leaky_relu",
+                                        "sigmoid", "tanh", "softmax"};
+#define N_ACT (sizeof act_names / sizeof act_names[0])
+
+bool cli_activation_from_name(const char *name, rw_activation *out)
+{
+    for (size_t i = 0; i < N_ACT; i++)
+        if (strcmp(name, act_names[i]) == 0) {
+            *out = (rw_activation)i;
+            return true;
+        }
+    return false;
+}
+
+const char *cli_activation_name(rw_activation a)
+{
+    return (unsigned)a < N_ACT ? act_names[a] : "unknown";
+}
+
+bool cli_is_builtin(const char *spec, bool suffix_ok)
+{
+    static const char *const names[] = {"fashion-mnist", "mnist", "spirals",
+                                        "moons", "blobs", "xor"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(spec, names[i], n) != 0)
+            continue;
+        if (spec[n] == '\0' || (spec[n] == ':' && (suffix_ok || i < 2)))
+            return true;
+    }
+    return false;
+}
+
+void cli_print_network(const rw_net *net)
+{
+    fprintf(stderr, "network: %zu", rw_net_inputs(net));
+    for (size_t l = 0; l < rw_net_layers(net); l++) {
+        rw_layer_info li;
+        rw_net_layer_info(net, l, &li, NULL);
+        if (li.kind == RW_LAYER_SPARSE)
+            fprintf(stderr, "-%zu(sparse %.2f%%)", li.outputs, 100.0 * li.density);
+        else
+            fprintf(stderr, "-%zu", li.outputs);
+    }
 }

@@ -4,102 +4,19 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const continual_help =
-    "usage: rewire continual --tasks TASKS --method M [options]\n"
-    "\n"
-    "Trains the tasks one after another with one network and evaluates it on\n"
-    "every task's test set after each, giving the accuracy matrix R (R[i][j]:\n"
-    "accuracy on task j after training task i), the average accuracy after the\n"
-    "last task, backward transfer (negative: forgetting) and forward transfer.\n"
-    "\n"
-    "tasks:\n"
-    "  --tasks TASKS          split-fashion-mnist: the 10 classes in 5 tasks of 2,\n"
-    "                         one shared output layer (class-incremental);\n"
-    "                         split-NAME[:P]: any built-in dataset, P classes a task;\n"
-    "                         permuted-fashion-mnist:K: K tasks, each a seeded\n"
-    "                         permutation of the pixels (domain-incremental);\n"
-    "                         FILE,FILE,...: CSV files, one task each; --holdout of\n"
-    "                         each file is its test set\n"
-    "  --task-incremental     only the current task's classes compete, in training\n"
-    "                         and evaluation (the task is known at test time)\n"
-    "  --num-tasks N          permuted tasks: N of them (instead of :K; up to 100000)\n"
-    "  --task-samples M       generated tasks: M training samples each, a seeded\n"
-    "                         random subset of the training split\n"
-    "  --online               each task is one pass in --batch mini-batches; the\n"
-    "                         report gives the online accuracy per task (each\n"
-    "                         batch scored before training on it) and the\n"
-    "                         diagnostics, and no accuracy matrix\n"
-    "remedies:\n"
-    "  --method M             naive (default: plain fine-tuning), replay, ewc, si\n"
-    "  --memory N             replay: examples kept over all tasks, a uniform\n"
-    "                         sample by reservoir sampling (default 1000)\n"
-    "  --replay-batch N       replay: memory examples added to every batch\n"
-    "                         (default: --batch)\n"
-    "  --ewc-lambda F         EWC: penalty strength (default 1000; sparse layers\n"
-    "                         hold more Fisher per connection: try 100)\n"
-    "  --ewc-gamma F          EWC: decay of earlier tasks' Fisher (default 1)\n"
-    "  --fisher-samples N     EWC: samples per task for the Fisher (default 1000;\n"
-    "                         0: all)\n"
-    "  --si-c F               SI: penalty strength (default 3)\n"
-    "  --si-xi F              SI: damping (default 0.1)\n"
-    "  --no-protect-rewiring  EWC/SI with rewiring: drop by |w| alone (default:\n"
-    "                         important connections are dropped last)\n"
-    "  --protect-strength F   rewiring drops by |w| (1 + F imp / mean imp)\n"
-    "                         (default 10)\n"
-    "output:\n"
-    "  --csv FILE             the accuracy matrix as CSV\n"
-    "  --out FILE             a JSON report (for rewire plot --continual)\n"
-    "  --json                 print the JSON report instead of the table\n"
-    "  --save FILE            save the final model (without consolidation state)\n"
-    "  --quiet                no progress lines (on stderr: a bar on a\n"
-    "                         terminal, else a line per tenth of an epoch,\n"
-    "                         at most every 5 s and at least every 30 s)\n"
-    "  --help                 this text\n"
-    "\n"
-    "The network, sparsity, rewiring and optimization options are those of\n"
-    "rewire train (see rewire train --help); --epochs counts per task. CSV\n"
-    "tasks are standardised with the first task's statistics (--no-standardize\n"
-    "to turn off); the built-in image sequences are fed as they are (pixels in\n"
-    "[0, 1]), since one task's statistics would not fit the others.\n";
-
-enum {
-    C_TASKS = 1000, C_METHOD, C_MEMORY, C_REPLAYB, C_EWCL, C_EWCG, C_FISHER,
-    C_SIC, C_SIXI, C_NOPROTECT, C_PROTECTS, C_TASKINC, C_CSV, C_OUT,
-    C_NUMTASKS, C_TASKSAMPLES, C_ONLINE
-};
-
-static const struct option continual_opts[] = {
-    {"tasks", required_argument, 0, C_TASKS},
-    {"method", required_argument, 0, C_METHOD},
-    {"memory", required_argument, 0, C_MEMORY},
-    {"replay-batch", required_argument, 0, C_REPLAYB},
-    {"ewc-lambda", required_argument, 0, C_EWCL},
-    {"ewc-gamma", required_argument, 0, C_EWCG},
-    {"fisher-samples", required_argument, 0, C_FISHER},
-    {"si-c", required_argument, 0, C_SIC},
-    {"si-xi", required_argument, 0, C_SIXI},
-    {"no-protect-rewiring", no_argument, 0, C_NOPROTECT},
-    {"protect-strength", required_argument, 0, C_PROTECTS},
-    {"task-incremental", no_argument, 0, C_TASKINC},
-    {"csv", required_argument, 0, C_CSV},
-    {"out", required_argument, 0, C_OUT},
-    {"num-tasks", required_argument, 0, C_NUMTASKS},
-    {"task-samples", required_argument, 0, C_TASKSAMPLES},
-    {"online", no_argument, 0, C_ONLINE},
-    {0, 0, 0, 0},
-};
+static const char *const C = "continual";
 
 typedef enum { M_NAIVE = 0, M_REPLAY, M_EWC, M_SI } method_t;
-static const char *const method_names[] = {"naive", "replay", "ewc", "si"};
+static const char *const method_names[] = {"naive", "replay", "ewc", "si", NULL};
 
 typedef struct cont_args {
+    train_opts_t o; /* train's options */
     const char *tasks, *csv, *out;
-    method_t method;
+    int method; /* method_t */
     size_t memory, replay_batch, fisher_samples;
     bool memory_set, ewc_set, si_set;
     double ewc_lambda, ewc_gamma, si_c, si_xi, protect_strength;
@@ -107,78 +24,153 @@ typedef struct cont_args {
     size_t num_tasks, task_samples; /* 0: from --tasks, all samples */
 } cont_args;
 
-static const char *const C = "continual";
+static const char *const continual_intro =
+    "usage: rewire continual --tasks TASKS --method M [options]\n"
+    "\n"
+    "Trains the tasks one after another with one network and evaluates it on\n"
+    "every task's test set after each, giving the accuracy matrix R (R[i][j]:\n"
+    "accuracy on task j after training task i), the average accuracy after the\n"
+    "last task, backward transfer (negative: forgetting) and forward transfer.\n"
+    "\n";
 
-static int extra_option(int ch, const char *arg, void *ctx)
+static const char *const continual_outro =
+    "\n"
+    "The network, sparsity, rewiring and optimization options are those of\n"
+    "rewire train (see rewire train --help); --epochs counts per task. CSV\n"
+    "tasks are standardised with the first task's statistics (--no-standardize\n"
+    "to turn off); the built-in image sequences are fed as they are (pixels in\n"
+    "[0, 1]), since one task's statistics would not fit the others.\n";
+
+/* The options of one method mark it, for the check that they go with it. */
+static void then_memory(void *t) { ((cont_args *)t)->memory_set = true; }
+static void then_ewc(void *t) { ((cont_args *)t)->ewc_set = true; }
+static void then_si(void *t) { ((cont_args *)t)->si_set = true; }
+
+#define A cont_args
+static const cli_opt continual_table[] = {
+    {.type = CLI_HEADING, .name = "tasks:"},
+    {.type = CLI_STRING, .name = "tasks", .arg = "TASKS", CLI_FIELD(A, tasks),
+     .help = "split-fashion-mnist: the 10 classes in 5 tasks of 2,\n"
+             "one shared output layer (class-incremental);\n"
+             "split-NAME[:P]: any built-in dataset, P classes a task;\n"
+             "permuted-fashion-mnist:K: K tasks, each a seeded\n"
+             "permutation of the pixels (domain-incremental);\n"
+             "FILE,FILE,...: CSV files, one task each; --holdout of\n"
+             "each file is its test set"},
+    {.type = CLI_FLAG, .name = "task-incremental", CLI_FIELD(A, task_incremental),
+     .flag = 1,
+     .help = "only the current task's classes compete, in training\n"
+             "and evaluation (the task is known at test time)"},
+    {.type = CLI_SIZE, .name = "num-tasks", .arg = "N", CLI_FIELD(A, num_tasks),
+     .min = 1, .max = 100000,
+     .help = "permuted tasks: N of them (instead of :K; up to 100000)"},
+    {.type = CLI_SIZE, .name = "task-samples", .arg = "M", CLI_FIELD(A, task_samples),
+     .min = 1, .max = (double)SIZE_MAX,
+     .help = "generated tasks: M training samples each, a seeded\n"
+             "random subset of the training split"},
+    {.type = CLI_FLAG, .name = "online", CLI_FIELD(A, online), .flag = 1,
+     .help = "each task is one pass in --batch mini-batches; the\n"
+             "report gives the online accuracy per task (each\n"
+             "batch scored before training on it) and the\n"
+             "diagnostics, and no accuracy matrix"},
+    {.type = CLI_HEADING, .name = "remedies:"},
+    {.type = CLI_CHOICE, .name = "method", .arg = "M", CLI_FIELD(A, method),
+     .choices = method_names,
+     .help = "naive (default: plain fine-tuning), replay, ewc, si"},
+    {.type = CLI_SIZE, .name = "memory", .arg = "N", CLI_FIELD(A, memory),
+     .min = 1, .max = (double)((size_t)1 << 28), .then = then_memory,
+     .help = "replay: examples kept over all tasks, a uniform\n"
+             "sample by reservoir sampling (default 1000)"},
+    {.type = CLI_SIZE, .name = "replay-batch", .arg = "N", CLI_FIELD(A, replay_batch),
+     .min = 1, .max = 1u << 20,
+     .help = "replay: memory examples added to every batch\n"
+             "(default: --batch)"},
+    {.type = CLI_DOUBLE, .name = "ewc-lambda", .arg = "F", CLI_FIELD(A, ewc_lambda),
+     .min = 0.0, .max = 1e12, .then = then_ewc,
+     .help = "EWC: penalty strength (default 1000; sparse layers\n"
+             "hold more Fisher per connection: try 100)"},
+    {.type = CLI_DOUBLE, .name = "ewc-gamma", .arg = "F", CLI_FIELD(A, ewc_gamma),
+     .min = 0.0, .max = 1.0, .then = then_ewc,
+     .help = "EWC: decay of earlier tasks' Fisher (default 1)"},
+    {.type = CLI_SIZE, .name = "fisher-samples", .arg = "N",
+     CLI_FIELD(A, fisher_samples), .min = 0, .max = (double)SIZE_MAX,
+     .then = then_ewc,
+     .help = "EWC: samples per task for the Fisher (default 1000;\n"
+             "0: all)"},
+    {.type = CLI_DOUBLE, .name = "si-c", .arg = "F", CLI_FIELD(A, si_c),
+     .min = 0.0, .max = 1e12, .then = then_si,
+     .help = "SI: penalty strength (default 3)"},
+    {.type = CLI_DOUBLE, .name = "si-xi", .arg = "F", CLI_FIELD(A, si_xi),
+     .min = 1e-12, .max = 1e12, .then = then_si,
+     .help = "SI: damping (default 0.1)"},
+    {.type = CLI_FLAG, .name = "no-protect-rewiring", CLI_FIELD(A, protect),
+     .flag = 0,
+     .help = "EWC/SI with rewiring: drop by |w| alone (default:\n"
+             "important connections are dropped last)"},
+    {.type = CLI_DOUBLE, .name = "protect-strength", .arg = "F",
+     CLI_FIELD(A, protect_strength), .min = 0.0, .max = 1e9,
+     .help = "rewiring drops by |w| (1 + F imp / mean imp)\n"
+             "(default 10)"},
+    {.type = CLI_HEADING, .name = "output:"},
+    {.type = CLI_STRING, .name = "csv", .arg = "FILE", CLI_FIELD(A, csv),
+     .help = "the accuracy matrix as CSV"},
+    {.type = CLI_STRING, .name = "out", .arg = "FILE", CLI_FIELD(A, out),
+     .help = "a JSON report (for rewire plot --continual)"},
+    {.type = CLI_FLAG, .name = "json", CLI_FIELD(A, o.json), .flag = 1,
+     .help = "print the JSON report instead of the table"},
+    {.type = CLI_STRING, .name = "save", .arg = "FILE", CLI_FIELD(A, o.save),
+     .help = "save the final model (without consolidation state)"},
+    {.type = CLI_FLAG, .name = "quiet", CLI_FIELD(A, o.quiet), .flag = 1,
+     .help = "no progress lines (on stderr: a bar on a\n"
+             "terminal, else a line per tenth of an epoch,\n"
+             "at most every 5 s and at least every 30 s)"},
+    {.type = CLI_HELP, .name = "help", .help = "this text"},
+    {.type = CLI_END},
+};
+#undef A
+
+static void cont_defaults(cont_args *a)
 {
-    cont_args *a = ctx;
-    switch (ch) {
-    case C_TASKS: a->tasks = arg; break;
-    case C_METHOD: {
-        for (int i = 0; i < 4; i++)
-            if (strcmp(arg, method_names[i]) == 0) {
-                a->method = (method_t)i;
-                return -1;
-            }
-        return cli_fail(C, "--method must be naive, replay, ewc or si, got "
-                           "\"%s\"", arg) + 1;
-    }
-    case C_MEMORY:
-        if (!cli_parse_size(C, "--memory", arg, 1, (size_t)1 << 28, &a->memory))
-            return 2;
-        a->memory_set = true;
-        break;
-    case C_REPLAYB:
-        if (!cli_parse_size(C, "--replay-batch", arg, 1, 1u << 20,
-                            &a->replay_batch))
-            return 2;
-        break;
-    case C_EWCL:
-        if (!cli_parse_double(C, "--ewc-lambda", arg, 0.0, 1e12, &a->ewc_lambda))
-            return 2;
-        a->ewc_set = true;
-        break;
-    case C_EWCG:
-        if (!cli_parse_double(C, "--ewc-gamma", arg, 0.0, 1.0, &a->ewc_gamma))
-            return 2;
-        a->ewc_set = true;
-        break;
-    case C_FISHER:
-        if (!cli_parse_size(C, "--fisher-samples", arg, 0, SIZE_MAX,
-                            &a->fisher_samples))
-            return 2;
-        a->ewc_set = true;
-        break;
-    case C_SIC:
-        if (!cli_parse_double(C, "--si-c", arg, 0.0, 1e12, &a->si_c))
-            return 2;
-        a->si_set = true;
-        break;
-    case C_SIXI:
-        if (!cli_parse_double(C, "--si-xi", arg, 1e-12, 1e12, &a->si_xi))
-            return 2;
-        a->si_set = true;
-        break;
-    case C_NOPROTECT: a->protect = false; break;
-    case C_PROTECTS:
-        if (!cli_parse_double(C, "--protect-strength", arg, 0.0, 1e9,
-                              &a->protect_strength))
-            return 2;
-        break;
-    case C_TASKINC: a->task_incremental = true; break;
-    case C_CSV: a->csv = arg; break;
-    case C_OUT: a->out = arg; break;
-    case C_NUMTASKS:
-        if (!cli_parse_size(C, "--num-tasks", arg, 1, 100000, &a->num_tasks))
-            return 2;
-        break;
-    case C_TASKSAMPLES:
-        if (!cli_parse_size(C, "--task-samples", arg, 1, SIZE_MAX, &a->task_samples))
-            return 2;
-        break;
-    case C_ONLINE: a->online = true; break;
-    default: return cli_fail(C, "internal error: option %d", ch) + 1;
-    }
+    memset(a, 0, sizeof *a);
+    cli_train_defaults(&a->o);
+    a->memory = 1000;
+    a->ewc_lambda = 1000.0;
+    a->ewc_gamma = 1.0;
+    a->fisher_samples = 1000;
+    a->si_c = 3.0;
+    a->si_xi = 0.1;
+    a->protect = true;
+    a->protect_strength = 10.0;
+}
+
+/* The rules between continual's options, after train's. Returns -1 to go
+ * on or an exit code (the error printed). */
+static int cont_rules(cont_args *a)
+{
+    const train_opts_t *o = &a->o;
+    int rc = cli_train_rules(C, &a->o);
+    if (rc >= 0)
+        return rc;
+    if (!a->tasks)
+        return cli_fail(C, "--tasks is required (see rewire continual --help)") + 1;
+    const char *misplaced = o->data ? "--data" : o->test ? "--test"
+                          : o->val_split > 0 ? "--val-split"
+                          : o->plot ? "--plot" : NULL;
+    if (misplaced)
+        return cli_fail(C, "%s does not apply to continual learning (the data "
+                           "comes from --tasks)", misplaced) + 1;
+    bool permuted = strncmp(a->tasks, "permuted-", 9) == 0;
+    if (a->num_tasks && !permuted)
+        return cli_fail(C, "--num-tasks applies to permuted-NAME tasks") + 1;
+    if (a->task_samples && !permuted && strncmp(a->tasks, "split-", 6) != 0)
+        return cli_fail(C, "--task-samples applies to generated tasks "
+                           "(permuted-NAME, split-NAME)") + 1;
+    if (a->memory_set && a->method != M_REPLAY)
+        return cli_fail(C, "--memory applies to --method replay") + 1;
+    if (a->ewc_set && a->method != M_EWC)
+        return cli_fail(C, "the EWC options apply to --method ewc") + 1;
+    if (a->si_set && a->method != M_SI)
+        return cli_fail(C, "the SI options apply to --method si") + 1;
     return -1;
 }
 
@@ -207,28 +199,6 @@ static bool parse_generated(const char *spec, const char *prefix, char *name,
     memcpy(name, rest, len);
     name[len] = '\0';
     return true;
-}
-
-/* Built-in datasets have their own test split; files would not. The
- * image sets may name their folder: mnist:DIR. */
-static bool is_builtin(const char *name)
-{
-    static const char *const names[] = {"fashion-mnist", "mnist", "spirals",
-                                        "moons", "blobs", "xor"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        size_t n = strlen(names[i]);
-        if (strncmp(name, names[i], n) != 0)
-            continue;
-        if (name[n] == '\0' || (i < 2 && name[n] == ':'))
-            return true;
-    }
-    return false;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s && s[1] ? s + 1 : path;
 }
 
 /* Builds the task sequence from --tasks. `base_train`/`base_test` receive
@@ -283,7 +253,7 @@ static rw_tasks *open_tasks(const char *spec, const train_opts_t *o,
                            : "permuted-NAME[:TASKS]");
             return NULL;
         }
-        if (!is_builtin(name)) {
+        if (!cli_is_builtin(name, false)) {
             cli_fail(C, "--tasks %s: %s is not a built-in dataset (fashion-mnist, "
                         "mnist, spirals, moons, blobs, xor); for your own data "
                         "give CSV files, one per task: --tasks A.csv,B.csv",
@@ -344,7 +314,7 @@ static rw_tasks *open_tasks(const char *spec, const train_opts_t *o,
                                                 &tr, &te, &err)
                             : err.status;
         if (st == RW_OK)
-            st = rw_tasks_add(t, base_name(name), tr, te, &err);
+            st = rw_tasks_add(t, cli_base_name(name), tr, te, &err);
         rw_dataset_free(full);
         rw_dataset_free(tr);
         rw_dataset_free(te);
@@ -445,12 +415,8 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
     }
     fputs("],\"matrix\":[", f);
     for (size_t i = 0; i < T; i++) {
-        fputs(i ? ",[" : "[", f);
-        for (size_t j = 0; j < T; j++) {
-            fputs(j ? "," : "", f);
-            json_num(f, r->matrix[i * T + j]);
-        }
-        fputc(']', f);
+        fputs(i ? "," : "", f);
+        cli_json_array(f, r->matrix + i * T, T);
     }
     fputs("],\"average_accuracy\":", f);
     json_num(f, r->average_accuracy);
@@ -458,22 +424,13 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
     json_num(f, r->backward_transfer);
     fputs(",\"forward_transfer\":", f);
     json_num(f, r->forward_transfer);
-    fputs(",\"baseline\":[", f);
-    for (size_t j = 0; j < T; j++) {
-        fputs(j ? "," : "", f);
-        json_num(f, r->baseline[j]);
-    }
-    fputs("],\"seconds\":[", f);
-    for (size_t j = 0; j < T; j++) {
-        fputs(j ? "," : "", f);
-        json_num(f, r->seconds[j]);
-    }
-    fputs("],\"importance_kept\":[", f);
-    for (size_t j = 0; j < T; j++) {
-        fputs(j ? "," : "", f);
-        json_num(f, r->importance_kept[j]);
-    }
-    fputs("],\"online\":", f);
+    fputs(",\"baseline\":", f);
+    cli_json_array(f, r->baseline, T);
+    fputs(",\"seconds\":", f);
+    cli_json_array(f, r->seconds, T);
+    fputs(",\"importance_kept\":", f);
+    cli_json_array(f, r->importance_kept, T);
+    fputs(",\"online\":", f);
     fputs(a->online ? "true" : "false", f);
     fputs(",\"maintain\":", f);
     json_str(f, (unsigned)o->tc.maintain.kind < 5
@@ -601,189 +558,197 @@ static bool write_csv(const char *path, const rw_continual_result *r)
     return true;
 }
 
-int cmd_continual(int argc, char **argv)
-{
+/* What a continual run holds, freed by run_free. */
+typedef struct cont_run {
     cont_args a;
-    memset(&a, 0, sizeof a);
-    a.memory = 1000;
-    a.ewc_lambda = 1000.0;
-    a.ewc_gamma = 1.0;
-    a.fisher_samples = 1000;
-    a.si_c = 3.0;
-    a.si_xi = 0.1;
-    a.protect = true;
-    a.protect_strength = 10.0;
-    train_opts_t o;
-    int rc = parse_train_options(C, argc, argv, &o, continual_opts,
-                                 extra_option, &a, continual_help);
-    if (rc >= 0)
-        return rc;
-    if (!a.tasks)
-        return cli_fail(C, "--tasks is required (see rewire continual --help)") + 1;
-    const char *misplaced = o.data ? "--data" : o.test ? "--test"
-                          : o.val_split > 0 ? "--val-split"
-                          : o.plot ? "--plot" : NULL;
-    if (misplaced)
-        return cli_fail(C, "%s does not apply to continual learning (the data "
-                           "comes from --tasks)", misplaced) + 1;
-    if (a.num_tasks && strncmp(a.tasks, "permuted-", 9) != 0)
-        return cli_fail(C, "--num-tasks applies to permuted-NAME tasks") + 1;
-    if (a.task_samples && (strncmp(a.tasks, "permuted-", 9) != 0 &&
-                           strncmp(a.tasks, "split-", 6) != 0))
-        return cli_fail(C, "--task-samples applies to generated tasks "
-                           "(permuted-NAME, split-NAME)") + 1;
-    if (a.memory_set && a.method != M_REPLAY)
-        return cli_fail(C, "--memory applies to --method replay") + 1;
-    if (a.ewc_set && a.method != M_EWC)
-        return cli_fail(C, "the EWC options apply to --method ewc") + 1;
-    if (a.si_set && a.method != M_SI)
-        return cli_fail(C, "the SI options apply to --method si") + 1;
-    cli_dist_threads(o.threads);
-    cli_dist_outputs(&o);
-    if (rw_dist_rank() != 0)
-        a.out = NULL;
+    rw_tasks *tasks;
+    bool csv_tasks;
+    rw_dataset *base_train, *base_test; /* what generated tasks borrow */
+    rw_net *net;
+    float *shift, *scale;
+    FILE *log;
+    rw_continual_result res;
+} cont_run;
 
-    int exit_code = 1;
+static void run_free(cont_run *r)
+{
+    if (r->log)
+        fclose(r->log);
+    rw_continual_result_free(&r->res);
+    free(r->shift);
+    free(r->scale);
+    rw_net_free(r->net);
+    rw_tasks_free(r->tasks);
+    rw_dataset_free(r->base_train);
+    rw_dataset_free(r->base_test);
+}
+
+/* The network for the tasks; CSV tasks are standardised with the first
+ * task's statistics. Opens the log. */
+static bool build_net(cont_run *r)
+{
+    const train_opts_t *o = &r->a.o;
     rw_error err;
     rw_error_clear(&err);
-    rw_dataset *base_train = NULL, *base_test = NULL;
-    rw_net *net = NULL;
-    float *shift = NULL, *scale = NULL;
-    FILE *log = NULL;
-    rw_continual_result res;
-    memset(&res, 0, sizeof res);
-    bool csv_tasks;
-    rw_tasks *tasks = open_tasks(a.tasks, &o, &a, &base_train, &base_test, &csv_tasks);
-    if (!tasks)
-        goto done;
-
     rw_net_config cfg;
-    if (!cli_net_config(C, &o, rw_tasks_features(tasks), rw_tasks_classes(tasks),
+    if (!cli_net_config(C, o, rw_tasks_features(r->tasks), rw_tasks_classes(r->tasks),
                         RW_LOSS_CROSS_ENTROPY, &cfg))
-        goto done;
-    if (!(net = rw_net_create(&cfg, &err))) {
-        cli_fail_err(C, &err);
-        goto done;
-    }
-    if (csv_tasks && o.standardize) {
-        const rw_dataset *first = rw_tasks_train(tasks, 0, &err);
-        size_t f = rw_tasks_features(tasks);
-        shift = malloc(f * sizeof *shift);
-        scale = malloc(f * sizeof *scale);
-        if (!first || !shift || !scale ||
-            rw_dataset_fit_standardize(first, shift, scale, &err) != RW_OK ||
-            rw_net_set_input_transform(net, shift, scale, &err) != RW_OK) {
+        return false;
+    if (!(r->net = rw_net_create(&cfg, &err)))
+        return cli_failed(C, &err);
+    if (r->csv_tasks && o->standardize) {
+        const rw_dataset *first = rw_tasks_train(r->tasks, 0, &err);
+        size_t f = rw_tasks_features(r->tasks);
+        r->shift = malloc(f * sizeof *r->shift);
+        r->scale = malloc(f * sizeof *r->scale);
+        if (!first || !r->shift || !r->scale ||
+            rw_dataset_fit_standardize(first, r->shift, r->scale, &err) != RW_OK ||
+            rw_net_set_input_transform(r->net, r->shift, r->scale, &err) != RW_OK) {
             cli_fail(C, "cannot standardise the inputs: %s",
                      err.msg[0] ? err.msg : "out of memory");
-            goto done;
+            return false;
         }
     }
-    if (o.log && !(log = fopen(o.log, "w"))) {
-        cli_fail(C, "%s: cannot open the log for writing: %s", o.log,
+    if (o->log && !(r->log = fopen(o->log, "w"))) {
+        cli_fail(C, "%s: cannot open the log for writing: %s", o->log,
                  strerror(errno));
-        goto done;
+        return false;
     }
+    return true;
+}
 
+/* The library's configuration of the run that the options describe. */
+static rw_continual_config cont_config(const cont_args *a)
+{
     rw_continual_config cc = rw_continual_defaults();
-    cc.train = o.tc;
-    cc.task_incremental = a.task_incremental;
-    cc.online = a.online;
+    cc.train = a->o.tc;
+    cc.task_incremental = a->task_incremental;
+    cc.online = a->online;
     rw_consolidation_config *cons = &cc.train.consolidation;
-    cons->protect_rewiring = a.protect;
-    cons->protect_strength = a.protect_strength;
-    if (a.method == M_REPLAY) {
-        cc.memory = a.memory;
-        cc.replay_batch = a.replay_batch;
-    } else if (a.method == M_EWC) {
+    cons->protect_rewiring = a->protect;
+    cons->protect_strength = a->protect_strength;
+    if (a->method == M_REPLAY) {
+        cc.memory = a->memory;
+        cc.replay_batch = a->replay_batch;
+    } else if (a->method == M_EWC) {
         cons->kind = RW_CONSOLIDATE_EWC;
-        cons->lambda = a.ewc_lambda;
-        cons->gamma = a.ewc_gamma;
-        cons->fisher_samples = a.fisher_samples;
-    } else if (a.method == M_SI) {
+        cons->lambda = a->ewc_lambda;
+        cons->gamma = a->ewc_gamma;
+        cons->fisher_samples = a->fisher_samples;
+    } else if (a->method == M_SI) {
         cons->kind = RW_CONSOLIDATE_SI;
-        cons->lambda = a.si_c;
-        cons->si_xi = a.si_xi;
+        cons->lambda = a->si_c;
+        cons->si_xi = a->si_xi;
     }
+    return cc;
+}
+
+static void print_header(const cont_run *r)
+{
+    const cont_args *a = &r->a;
+    fprintf(stderr, "tasks: %zu (%s), %zu features, %zu classes%s\n",
+            rw_tasks_count(r->tasks), a->tasks, rw_tasks_features(r->tasks),
+            rw_tasks_classes(r->tasks),
+            a->task_incremental ? ", task-incremental" : "");
+    cli_print_network(r->net);
+    fprintf(stderr, ", %zu connections; method: %s; %zu epochs per task\n",
+            rw_net_connections(r->net), method_names[a->method], a->o.tc.epochs);
+}
+
+/* Runs the tasks with progress on stderr and the log. */
+static bool run_tasks(cont_run *r)
+{
+    rw_continual_config cc = cont_config(&r->a);
     cont_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    progress_init(&ctx.prog, o.quiet);
-    ctx.quiet = o.quiet;
-    ctx.tasks = tasks;
-    ctx.net = net;
-    ctx.log = log;
-    ctx.online = a.online;
-    ctx.layers = rw_net_layers(net);
+    progress_init(&ctx.prog, r->a.o.quiet);
+    ctx.quiet = r->a.o.quiet;
+    ctx.tasks = r->tasks;
+    ctx.net = r->net;
+    ctx.log = r->log;
+    ctx.online = r->a.online;
+    ctx.layers = rw_net_layers(r->net);
     cc.train.on_progress = on_progress;
     cc.train.on_epoch = on_epoch;
     cc.train.user = &ctx;
     cc.on_task = on_task;
     cc.user = &ctx;
-
-    if (!o.quiet) {
-        fprintf(stderr, "tasks: %zu (%s), %zu features, %zu classes%s\n",
-                rw_tasks_count(tasks), a.tasks, rw_tasks_features(tasks),
-                rw_tasks_classes(tasks),
-                a.task_incremental ? ", task-incremental" : "");
-        fprintf(stderr, "network: %zu", rw_net_inputs(net));
-        for (size_t l = 0; l < rw_net_layers(net); l++) {
-            rw_layer_info li;
-            rw_net_layer_info(net, l, &li, NULL);
-            if (li.kind == RW_LAYER_SPARSE)
-                fprintf(stderr, "-%zu(sparse %.2f%%)", li.outputs,
-                        100.0 * li.density);
-            else
-                fprintf(stderr, "-%zu", li.outputs);
-        }
-        fprintf(stderr, ", %zu connections; method: %s; %zu epochs per task\n",
-                rw_net_connections(net), method_names[a.method], o.tc.epochs);
-    }
-    rw_status st = rw_continual_run(net, tasks, &cc, &res, &err);
+    rw_error err;
+    rw_error_clear(&err);
+    rw_status st = rw_continual_run(r->net, r->tasks, &cc, &r->res, &err);
     progress_clear(&ctx.prog);
-    if (st != RW_OK) {
-        cli_fail_err(C, &err);
-        goto done;
-    }
-    if (log) {
-        int bad = ferror(log);
-        if (fclose(log) != 0 || bad) {
-            log = NULL;
-            cli_fail(C, "%s: cannot write the log", o.log);
-            goto done;
+    if (st != RW_OK)
+        return cli_failed(C, &err);
+    return true;
+}
+
+/* The log closed, the CSV, the report, the model, then the table or the
+ * JSON report on stdout. */
+static bool write_outputs(cont_run *r)
+{
+    const cont_args *a = &r->a;
+    const train_opts_t *o = &a->o;
+    if (r->log) {
+        int bad = ferror(r->log);
+        bad |= fclose(r->log);
+        r->log = NULL;
+        if (bad) {
+            cli_fail(C, "%s: cannot write the log", o->log);
+            return false;
         }
-        log = NULL;
     }
-    if (a.csv && !write_csv(a.csv, &res))
-        goto done;
-    if (a.out) {
-        FILE *f = fopen(a.out, "w");
+    if (a->csv && !write_csv(a->csv, &r->res))
+        return false;
+    if (a->out) {
+        FILE *f = fopen(a->out, "w");
         if (!f) {
-            cli_fail(C, "%s: cannot open for writing: %s", a.out, strerror(errno));
-            goto done;
+            cli_fail(C, "%s: cannot open for writing: %s", a->out, strerror(errno));
+            return false;
         }
-        write_json(f, &a, &o, tasks, net, &res);
+        write_json(f, a, o, r->tasks, r->net, &r->res);
         if (fclose(f) != 0) {
-            cli_fail(C, "%s: cannot write: %s", a.out, strerror(errno));
-            goto done;
+            cli_fail(C, "%s: cannot write: %s", a->out, strerror(errno));
+            return false;
         }
     }
-    if (o.save && rw_net_save(net, o.save, &err) != RW_OK) {
-        cli_fail_err(C, &err);
-        goto done;
-    }
-    if (o.json)
-        write_json(stdout, &a, &o, tasks, net, &res);
+    rw_error err;
+    if (o->save && rw_net_save(r->net, o->save, &err) != RW_OK)
+        return cli_failed(C, &err);
+    if (o->json)
+        write_json(stdout, a, o, r->tasks, r->net, &r->res);
     else
-        print_table(tasks, &res, a.online);
-    exit_code = 0;
-done:
-    if (log)
-        fclose(log);
-    rw_continual_result_free(&res);
-    free(shift);
-    free(scale);
-    rw_net_free(net);
-    rw_tasks_free(tasks);
-    rw_dataset_free(base_train);
-    rw_dataset_free(base_test);
-    return exit_code;
+        print_table(r->tasks, &r->res, a->online);
+    return true;
+}
+
+int cmd_continual(int argc, char **argv)
+{
+    cont_run r;
+    memset(&r, 0, sizeof r);
+    cont_args *a = &r.a;
+    cont_defaults(a);
+    const cli_group groups[] = {
+        {.opts = continual_table, .target = a, .before = continual_intro,
+         .after = continual_outro},
+        {.opts = cli_train_table, .target = &a->o, .hidden = true},
+        {.opts = cli_maintain_table, .target = &a->o},
+    };
+    const cli_command cmd = {C, 23, groups, sizeof groups / sizeof groups[0]};
+    int rc = cli_parse(&cmd, argc, argv);
+    if (rc < 0)
+        rc = cont_rules(a);
+    if (rc >= 0)
+        return rc;
+    cli_dist_threads(a->o.threads);
+    cli_dist_outputs(&a->o);
+    if (rw_dist_rank() != 0)
+        a->out = NULL;
+    r.tasks = open_tasks(a->tasks, &a->o, a, &r.base_train, &r.base_test,
+                         &r.csv_tasks);
+    bool ok = r.tasks && build_net(&r);
+    if (ok && !a->o.quiet)
+        print_header(&r);
+    ok = ok && run_tasks(&r) && write_outputs(&r);
+    run_free(&r);
+    return ok ? 0 : 1;
 }

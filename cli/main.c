@@ -1,6 +1,6 @@
 /* rewire: command-line front end of librewire. */
 #include "cli.h"
-#include "plot.h"
+#include "plot/plot.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,25 @@ static void prefer_brief_spin(char **argv)
     /* exec failed: carry on with the policy already loaded */
 }
 
+/* The commands: `rewire NAME` runs `run`; under mpirun the ones that do
+ * not train run on rank 0 alone. */
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    bool every_rank;
+} commands[] = {
+    {"train", cmd_train, "train a network (dense or sparse, with rewiring)", true},
+    {"eval", cmd_eval, "evaluate a saved model on a dataset", false},
+    {"predict", cmd_predict, "print a model's predictions, one per line", false},
+    {"info", cmd_info, "describe a saved model", false},
+    {"continual", cmd_continual,
+     "train a sequence of tasks; measure and prevent forgetting", true},
+    {"plot", rw_cli_plot, "draw learning curves, rewiring, connectivity, confusion",
+     false},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -36,13 +55,10 @@ static void usage(FILE *f)
         "\n"
         "Train neural networks whose sparse layers rewire themselves.\n"
         "\n"
-        "commands:\n"
-        "  train     train a network (dense or sparse, with rewiring)\n"
-        "  eval      evaluate a saved model on a dataset\n"
-        "  predict   print a model's predictions, one per line\n"
-        "  info      describe a saved model\n"
-        "  continual train a sequence of tasks; measure and prevent forgetting\n"
-        "  plot      draw learning curves, rewiring, connectivity, confusion\n"
+        "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
         "\n"
         "Run 'rewire COMMAND --help' for a command's options.\n"
         "  --version   print versions of rewire, its GEMM kernel and the\n"
@@ -115,22 +131,13 @@ static int run(int argc, char **argv)
                                 : "no (built without MPI)");
         return 0;
     }
-    /* Under mpirun, the commands that do not train run on rank 0 alone. */
-    if (rw_dist_rank() != 0 && strcmp(cmd, "train") != 0 &&
-        strcmp(cmd, "continual") != 0)
-        return 0;
-    if (strcmp(cmd, "train") == 0)
-        return cmd_train(argc - 1, argv + 1);
-    if (strcmp(cmd, "eval") == 0)
-        return cmd_eval(argc - 1, argv + 1);
-    if (strcmp(cmd, "predict") == 0)
-        return cmd_predict(argc - 1, argv + 1);
-    if (strcmp(cmd, "info") == 0)
-        return cmd_info(argc - 1, argv + 1);
-    if (strcmp(cmd, "continual") == 0)
-        return cmd_continual(argc - 1, argv + 1);
-    if (strcmp(cmd, "plot") == 0)
-        return rw_cli_plot(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(cmd, commands[i].name) != 0)
+            continue;
+        if (rw_dist_rank() != 0 && !commands[i].every_rank)
+            return 0;
+        return commands[i].run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "rewire: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

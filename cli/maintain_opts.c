@@ -2,92 +2,61 @@
  * shrink and perturb, L2 Init; the probe set), shared by rewire train and
  * rewire continual. */
 #include "cli.h"
+#include "opts.h"
 
-#include <getopt.h>
-#include <string.h>
+#define T train_opts_t
+#define M tc.maintain
 
-const char *const cli_maintain_help =
-    "keeping the ability to learn (docs/plasticity.md):\n"
-    "  --maintain M           none (default), cbp (continual backprop), redo,\n"
-    "                         snp (shrink and perturb), l2init\n"
-    "  --cbp-eta F            CBP utility decay (default 0.99)\n"
-    "  --cbp-maturity N       CBP: steps before a unit may be replaced (100)\n"
-    "  --cbp-rho F            CBP: replacements per eligible unit and step (1e-4)\n"
-    "  --cbp-adaptable        CBP: the adaptable-contribution utility\n"
-    "  --redo-every N         ReDo: steps between recycling (default 1000)\n"
-    "  --redo-tau F           ReDo: dormancy threshold (default 0.1)\n"
-    "  --snp-lambda F, --snp-sigma F   S&P: shrink and noise (0.999, 1e-4)\n"
-    "  --snp-at-task          S&P at task boundaries only (continual; it is then\n"
-    "                         told where tasks begin)\n"
-    "  --l2-lambda F          L2 Init strength (default 1e-3)\n"
-    "  --probe N              diagnostics on the first N training samples\n"
-    "                         (dormant fraction, effective rank; default 1000,\n"
-    "                         0: off)\n"
-    "  --dormant-tau F        dormancy threshold of the diagnostics (0: dead)\n"
-    "  --drop-by-usage        SET/RigL drop by contribution |w| x mean |input|,\n"
-    "                         so connections from unused inputs go first\n";
+const char *const cli_maintain_names[] = {"none", "cbp", "redo", "snp", "l2init",
+                                          NULL};
 
-static const struct option cli_maintain_opts[] = {
-    {"maintain", required_argument, 0, CLI_M_KIND},
-    {"cbp-eta", required_argument, 0, CLI_M_ETA},
-    {"cbp-maturity", required_argument, 0, CLI_M_MATURITY},
-    {"cbp-rho", required_argument, 0, CLI_M_RHO},
-    {"cbp-adaptable", no_argument, 0, CLI_M_ADAPT},
-    {"redo-every", required_argument, 0, CLI_M_REDOEVERY},
-    {"redo-tau", required_argument, 0, CLI_M_REDOTAU},
-    {"snp-lambda", required_argument, 0, CLI_M_SNPL},
-    {"snp-sigma", required_argument, 0, CLI_M_SNPS},
-    {"snp-at-task", no_argument, 0, CLI_M_SNPTASK},
-    {"l2-lambda", required_argument, 0, CLI_M_L2},
-    {"probe", required_argument, 0, CLI_M_PROBE},
-    {"dormant-tau", required_argument, 0, CLI_M_DTAU},
-    {"drop-by-usage", no_argument, 0, CLI_M_USAGE},
-    {0, 0, 0, 0},
+const cli_opt cli_maintain_table[] = {
+    {.type = CLI_HEADING, .name = "keeping the ability to learn (docs/plasticity.md):"},
+    {.type = CLI_CHOICE, .name = "maintain", .arg = "M", CLI_FIELD(T, M.kind),
+     .choices = cli_maintain_names,
+     .help = "none (default), cbp (continual backprop), redo,\n"
+             "snp (shrink and perturb), l2init"},
+    {.type = CLI_DOUBLE, .name = "cbp-eta", .arg = "F", CLI_FIELD(T, M.cbp_eta),
+     .min = 0.0, .max = 0.999999, .help = "CBP utility decay (default 0.99)"},
+    {.type = CLI_SIZE, .name = "cbp-maturity", .arg = "N", CLI_FIELD(T, M.cbp_maturity),
+     .min = 0, .max = (double)SIZE_MAX,
+     .help = "CBP: steps before a unit may be replaced (100)"},
+    {.type = CLI_DOUBLE, .name = "cbp-rho", .arg = "F", CLI_FIELD(T, M.cbp_rho),
+     .min = 0.0, .max = 1.0,
+     .help = "CBP: replacements per eligible unit and step (1e-4)"},
+    {.type = CLI_FLAG, .name = "cbp-adaptable", CLI_FIELD(T, M.cbp_adaptable),
+     .flag = 1, .help = "CBP: the adaptable-contribution utility"},
+    {.type = CLI_SIZE, .name = "redo-every", .arg = "N", CLI_FIELD(T, M.redo_every),
+     .min = 1, .max = (double)SIZE_MAX,
+     .help = "ReDo: steps between recycling (default 1000)"},
+    {.type = CLI_DOUBLE, .name = "redo-tau", .arg = "F", CLI_FIELD(T, M.redo_tau),
+     .min = 0.0, .max = 1e6, .help = "ReDo: dormancy threshold (default 0.1)"},
+    {.type = CLI_DOUBLE, .name = "snp-lambda", .arg = "F", CLI_FIELD(T, M.snp_lambda),
+     .min = 0.0, .max = 1.0, .usage = "--snp-lambda F, --snp-sigma F",
+     .help = "S&P: shrink and noise (0.999, 1e-4)"},
+    {.type = CLI_DOUBLE, .name = "snp-sigma", .arg = "F", CLI_FIELD(T, M.snp_sigma),
+     .min = 0.0, .max = 1e3},
+    {.type = CLI_FLAG, .name = "snp-at-task", CLI_FIELD(T, M.snp_at_task), .flag = 1,
+     .help = "S&P at task boundaries only (continual; it is then\n"
+             "told where tasks begin)"},
+    {.type = CLI_DOUBLE, .name = "l2-lambda", .arg = "F", CLI_FIELD(T, M.l2_lambda),
+     .min = 0.0, .max = 1e6, .help = "L2 Init strength (default 1e-3)"},
+    {.type = CLI_SIZE, .name = "probe", .arg = "N", CLI_FIELD(T, M.probe),
+     .min = 0, .max = 65536,
+     .help = "diagnostics on the first N training samples\n"
+             "(dormant fraction, effective rank; default 1000,\n"
+             "0: off)"},
+    {.type = CLI_DOUBLE, .name = "dormant-tau", .arg = "F", CLI_FIELD(T, M.dormant_tau),
+     .min = 0.0, .max = 1e6,
+     .help = "dormancy threshold of the diagnostics (0: dead)"},
+    {.type = CLI_FLAG, .name = "drop-by-usage", CLI_FIELD(T, tc.drop_by_usage),
+     .flag = 1,
+     .help = "SET/RigL drop by contribution |w| x mean |input|,\n"
+             "so connections from unused inputs go first"},
+    {.type = CLI_END},
 };
-
-const struct option *const cli_maintain_table = cli_maintain_opts;
-const char *const cli_maintain_names[] = {"none", "cbp", "redo", "snp", "l2init"};
-
-int cli_maintain_option(const char *C, int ch, const char *arg,
-                        rw_train_config *tc)
-{
-    rw_maintain_config *m = &tc->maintain;
-    switch (ch) {
-    case CLI_M_USAGE: tc->drop_by_usage = 1; return -1;
-    case CLI_M_KIND:
-        for (int i = 0; i < 5; i++)
-            if (strcmp(arg, cli_maintain_names[i]) == 0) {
-                m->kind = (rw_maintain_kind)i;
-                return -1;
-            }
-        return cli_fail(C, "--maintain must be none, cbp, redo, snp or l2init, "
-                           "got \"%s\"", arg) + 1;
-    case CLI_M_ETA:
-        return cli_parse_double(C, "--cbp-eta", arg, 0.0, 0.999999, &m->cbp_eta) ? -1 : 2;
-    case CLI_M_MATURITY:
-        return cli_parse_size(C, "--cbp-maturity", arg, 0, SIZE_MAX, &m->cbp_maturity) ? -1 : 2;
-    case CLI_M_RHO:
-        return cli_parse_double(C, "--cbp-rho", arg, 0.0, 1.0, &m->cbp_rho) ? -1 : 2;
-    case CLI_M_ADAPT: m->cbp_adaptable = 1; return -1;
-    case CLI_M_REDOEVERY:
-        return cli_parse_size(C, "--redo-every", arg, 1, SIZE_MAX, &m->redo_every) ? -1 : 2;
-    case CLI_M_REDOTAU:
-        return cli_parse_double(C, "--redo-tau", arg, 0.0, 1e6, &m->redo_tau) ? -1 : 2;
-    case CLI_M_SNPL:
-        return cli_parse_double(C, "--snp-lambda", arg, 0.0, 1.0, &m->snp_lambda) ? -1 : 2;
-    case CLI_M_SNPS:
-        return cli_parse_double(C, "--snp-sigma", arg, 0.0, 1e3, &m->snp_sigma) ? -1 : 2;
-    case CLI_M_SNPTASK: m->snp_at_task = 1; return -1;
-    case CLI_M_L2:
-        return cli_parse_double(C, "--l2-lambda", arg, 0.0, 1e6, &m->l2_lambda) ? -1 : 2;
-    case CLI_M_PROBE:
-        return cli_parse_size(C, "--probe", arg, 0, 65536, &m->probe) ? -1 : 2;
-    case CLI_M_DTAU:
-        return cli_parse_double(C, "--dormant-tau", arg, 0.0, 1e6, &m->dormant_tau) ? -1 : 2;
-    default:
-        return -2; /* not ours */
-    }
-}
+#undef M
+#undef T
 
 /* A JSON array of n numbers (NaN as null, as json_num writes them). */
 void cli_json_array(FILE *f, const double *v, size_t n)

@@ -1,25 +1,9 @@
 /* rewire eval, predict and info: commands that read a saved model. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { M_MODEL = 256, M_DATA, M_JSON, M_PROBA, M_LABELCOL, M_NOLABELS,
-       M_THREADS, M_HELP };
-
-static const struct option model_opts[] = {
-    {"model", required_argument, 0, M_MODEL},
-    {"data", required_argument, 0, M_DATA},
-    {"json", no_argument, 0, M_JSON},
-    {"proba", no_argument, 0, M_PROBA},
-    {"label-column", required_argument, 0, M_LABELCOL},
-    {"no-labels", no_argument, 0, M_NOLABELS},
-    {"threads", required_argument, 0, M_THREADS},
-    {"help", no_argument, 0, M_HELP},
-    {0, 0, 0, 0},
-};
 
 typedef struct model_args {
     const char *model, *data;
@@ -28,56 +12,59 @@ typedef struct model_args {
     rw_data_options dopts;
 } model_args;
 
-/* Parses the shared options; `allowed` lists the ones this command takes.
+static bool parse_label_column(const char *cmd, const char *arg, void *t)
+{
+    model_args *a = t;
+    a->label_column_set = true;
+    return cli_parse_label_column(cmd, arg, &a->dopts.label_column);
+}
+
+/* The options of the three commands; each takes some of them (its table
+ * below) and refuses the others by name. */
+#define A model_args
+#define OPT_MODEL {.type = CLI_STRING, .name = "model", .arg = "FILE", CLI_FIELD(A, model)}
+#define OPT_DATA {.type = CLI_STRING, .name = "data", .arg = "SPEC", CLI_FIELD(A, data)}
+#define OPT_JSON(text) {.type = CLI_FLAG, .name = "json", CLI_FIELD(A, json), \
+                        .flag = 1, .help = text}
+#define OPT_PROBA {.type = CLI_FLAG, .name = "proba", CLI_FIELD(A, proba), .flag = 1}
+#define OPT_LABELCOL {.type = CLI_CUSTOM, .name = "label-column", .arg = "C", \
+                      .parse = parse_label_column, \
+                      .help = "CSV label column: first, last (default) or N"}
+#define OPT_NOLABELS {.type = CLI_FLAG, .name = "no-labels", \
+                      CLI_FIELD(A, dopts.no_labels), .flag = 1, \
+                      .help = "CSV: every column is a feature"}
+#define OPT_THREADS {.type = CLI_INT, .name = "threads", .arg = "N", \
+                     CLI_FIELD(A, threads), .min = 1, .max = 1024}
+#define OPT_HELP {.type = CLI_HELP, .name = "help"}
+
+static const cli_opt model_family[] = {
+    OPT_MODEL, OPT_DATA, OPT_JSON(NULL), OPT_PROBA, OPT_LABELCOL, OPT_NOLABELS,
+    OPT_THREADS, OPT_HELP, {.type = CLI_END},
+};
+
+/* Parses a command's options (then the family's, refused) into a.
  * Returns -1 to continue, or an exit code. */
-static int parse_model_args(const char *cmd, const char *help, int argc,
-                            char **argv, const char *allowed, model_args *a)
+static int parse_model_args(const char *cmd, const char *intro,
+                            const cli_opt *table, int width, int argc,
+                            char **argv, model_args *a)
 {
     memset(a, 0, sizeof *a);
     a->dopts = rw_data_options_defaults();
-    optind = 1;
-    opterr = 0;
-    int ch, idx = 0;
-    while ((ch = getopt_long(argc, argv, "", model_opts, &idx)) != -1) {
-        if (ch == M_HELP) {
-            fputs(help, stdout);
-            return 0;
-        }
-        if (ch == '?' || ch == ':')
-            return cli_fail(cmd, "%s option '%s' (see rewire %s --help)",
-                            ch == ':' ? "missing value for" : "unknown",
-                            argv[optind - 1], cmd) + 1;
-        const char *name = model_opts[idx].name;
-        if (!strstr(allowed, name))
-            return cli_fail(cmd, "option --%s does not apply to '%s' (see "
-                                 "rewire %s --help)", name, cmd, cmd) + 1;
-        switch (ch) {
-        case M_MODEL: a->model = optarg; break;
-        case M_DATA: a->data = optarg; break;
-        case M_JSON: a->json = true; break;
-        case M_PROBA: a->proba = true; break;
-        case M_LABELCOL:
-            if (!cli_parse_label_column(cmd, optarg, &a->dopts.label_column))
-                return 2;
-            a->label_column_set = true;
-            break;
-        case M_NOLABELS: a->dopts.no_labels = 1; break;
-        case M_THREADS: {
-            size_t t;
-            if (!cli_parse_size(cmd, "--threads", optarg, 1, 1024, &t))
-                return 2;
-            a->threads = (int)t;
-            break;
-        }
-        }
-    }
-    if (optind < argc)
-        return cli_fail(cmd, "unexpected argument '%s' (see rewire %s --help)",
-                        argv[optind], cmd) + 1;
+    const cli_group groups[] = {
+        {.opts = table, .target = a, .before = intro},
+        {.opts = model_family, .target = a, .refuse = true},
+    };
+    const cli_command c = {cmd, width, groups, 2};
+    int rc = cli_parse(&c, argc, argv);
+    if (rc >= 0)
+        return rc;
     if (!a->model)
         return cli_fail(cmd, "--model FILE is required (see rewire %s --help)",
                         cmd) + 1;
-    if (strstr(allowed, "data") && !a->data)
+    bool takes_data = false;
+    for (const cli_opt *o = table; o->type != CLI_END; o++)
+        takes_data |= o->name && strcmp(o->name, "data") == 0;
+    if (takes_data && !a->data)
         return cli_fail(cmd, "--data SPEC is required (see rewire %s --help)",
                         cmd) + 1;
     if (a->dopts.no_labels && a->label_column_set)
@@ -130,19 +117,22 @@ static int open_model_data(const char *cmd, const model_args *a, rw_net **net,
     return 0;
 }
 
-static const char *const eval_help =
+static const char *const eval_intro =
     "usage: rewire eval --model FILE --data SPEC [--json] [--threads N]\n"
     "\n"
     "Evaluates a saved model: accuracy and loss (classifiers) or mean squared\n"
-    "error (regression). A dataset name uses its test split.\n"
-    "  --label-column C   CSV label column: first, last (default) or N\n"
-    "  --json             print {\"accuracy\", \"loss\", \"samples\"}\n";
+    "error (regression). A dataset name uses its test split.\n";
+
+static const cli_opt eval_table[] = {
+    OPT_MODEL, OPT_DATA, OPT_LABELCOL,
+    OPT_JSON("print {\"accuracy\", \"loss\", \"samples\"}"), OPT_THREADS,
+    OPT_HELP, {.type = CLI_END},
+};
 
 int cmd_eval(int argc, char **argv)
 {
     model_args a;
-    int rc = parse_model_args("eval", eval_help, argc, argv,
-                              "model data json label-column threads", &a);
+    int rc = parse_model_args("eval", eval_intro, eval_table, 19, argc, argv, &a);
     if (rc >= 0)
         return rc;
     rw_net *net = NULL;
@@ -171,7 +161,7 @@ int cmd_eval(int argc, char **argv)
     return rc;
 }
 
-static const char *const predict_help =
+static const char *const predict_intro =
     "usage: rewire predict --model FILE --data SPEC [--proba] [--threads N]\n"
     "\n"
     "Prints one predicted class per line (classifiers), or the predicted\n"
@@ -181,16 +171,18 @@ static const char *const predict_help =
     "when it has exactly as many columns as the model has inputs (and does\n"
     "not fit as features plus a label; not with --label-column), or always\n"
     "with --no-labels. A regression model's target is read from the label\n"
-    "column.\n"
-    "  --label-column C   CSV label column: first, last (default) or N\n"
-    "  --no-labels        CSV: every column is a feature\n";
+    "column.\n";
+
+static const cli_opt predict_table[] = {
+    OPT_MODEL, OPT_DATA, OPT_PROBA, OPT_LABELCOL, OPT_NOLABELS, OPT_THREADS,
+    OPT_HELP, {.type = CLI_END},
+};
 
 int cmd_predict(int argc, char **argv)
 {
     model_args a;
-    int rc = parse_model_args("predict", predict_help, argc, argv,
-                              "model data proba label-column no-labels threads",
-                              &a);
+    int rc = parse_model_args("predict", predict_intro, predict_table, 19, argc,
+                              argv, &a);
     if (rc >= 0)
         return rc;
     rw_net *net = NULL;
@@ -241,23 +233,22 @@ int cmd_predict(int argc, char **argv)
     return rc;
 }
 
-static const char *const info_help =
+static const char *const info_intro =
     "usage: rewire info --model FILE [--json]\n"
     "\n"
-    "Describes a saved model: layers, neurons, connections and density.\n"
-    "  --json   print {\"layers\": [...], \"parameters\", \"connections\", ...}\n";
+    "Describes a saved model: layers, neurons, connections and density.\n";
 
-static const char *act_str(rw_activation a)
-{
-    static const char *const n[] = {"identity", "relu", "leaky_relu",
-                                    "sigmoid", "tanh", "softmax"};
-    return (unsigned)a < 6 ? n[a] : "unknown";
-}
+static const cli_opt info_table[] = {
+    OPT_MODEL,
+    OPT_JSON("print {\"layers\": [...], \"parameters\", \"connections\", ...}"),
+    OPT_HELP, {.type = CLI_END},
+};
+#undef A
 
 int cmd_info(int argc, char **argv)
 {
     model_args a;
-    int rc = parse_model_args("info", info_help, argc, argv, "model json", &a);
+    int rc = parse_model_args("info", info_intro, info_table, 9, argc, argv, &a);
     if (rc >= 0)
         return rc;
     rw_net *net = NULL;
@@ -283,7 +274,7 @@ int cmd_info(int argc, char **argv)
             printf("%s{\"kind\":\"%s\",\"inputs\":%zu,\"neurons\":%zu,"
                    "\"activation\":\"%s\",\"connections\":%zu,\"density\":",
                    l ? "," : "", li.kind == RW_LAYER_SPARSE ? "sparse" : "dense",
-                   li.inputs, li.outputs, act_str(li.act), li.connections);
+                   li.inputs, li.outputs, cli_activation_name(li.act), li.connections);
             json_num(stdout, li.density);
             printf(",\"parameters\":%zu,\"initial_share\":", li.parameters);
             json_num(stdout, rw_net_initial_share(net, l));
@@ -307,7 +298,7 @@ int cmd_info(int argc, char **argv)
             rw_net_layer_info(net, l, &li, NULL);
             printf("%-6zu %-7s %-11s %8zu %8zu %13zu %8.4f%% %8.1f%%\n", l + 1,
                    li.kind == RW_LAYER_SPARSE ? "sparse" : "dense",
-                   act_str(li.act), li.inputs, li.outputs, li.connections,
+                   cli_activation_name(li.act), li.inputs, li.outputs, li.connections,
                    100.0 * li.density, 100.0 * rw_net_initial_share(net, l));
         }
         printf("parameters: %zu, connections: %zu\n", rw_net_parameters(net),

@@ -5,15 +5,7 @@
  * epoch) follows as usual. */
 #include "cli.h"
 
-#include <time.h>
 #include <unistd.h>
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void progress_init(cli_progress *p, bool quiet)
 {
@@ -67,7 +59,7 @@ void progress_batch(cli_progress *p, const rw_progress *pr)
         fflush(stderr);
         return;
     }
-    double now = mono_now();
+    double now = cli_now();
     if (pr->batch != pr->batches && now - p->last_draw < 0.1)
         return;
     p->last_draw = now;

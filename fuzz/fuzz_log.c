@@ -3,7 +3,7 @@
  * allowed) and the continual-learning report reader used by `rewire plot`.
  * The readers take a path, so each input is written to a scratch file. */
 #include "../cli/json.h"
-#include "../cli/plot_data.h"
+#include "../cli/plot/plot_data.h"
 
 #include <stdint.h>
 #include <stdio.h>

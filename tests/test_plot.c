@@ -8,10 +8,11 @@
  * into this file. They build without cairo (no RW_HAVE_CAIRO here), which
  * leaves out only the drawing; tests/cli_plot.sh checks the pictures.
  */
+#include "../cli/common.c"
 #include "../cli/json.c"
-#include "../cli/plot_data.c"
-#include "../cli/plot_draw.c"
-#include "../cli/plot_model.c"
+#include "../cli/plot/plot_data.c"
+#include "../cli/plot/plot_draw.c"
+#include "../cli/plot/plot_model.c"
 
 #include "check.h"
 

@@ -5,6 +5,7 @@
  * only the batch counts and the epoch's clock, so simulated epochs test it.
  * Tests link only librewire, so the CLI source is compiled into this file.
  */
+#include "../cli/common.c"
 #include "../cli/progress.c"
 
 #include "check.h"

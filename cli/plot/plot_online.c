@@ -3,8 +3,8 @@
  * (with --rank, its effective rank) of several `rewire continual --online`
  * reports, one line per report,
  * labelled by the report's method, maintenance and rewiring. */
-#include "cli.h"
-#include "json.h"
+#include "../cli.h"
+#include "../json.h"
 #include "plot_data.h"
 #include "plot_draw.h"
 #include "plot_online.h"
@@ -131,7 +131,7 @@ static int load_report(online_plot *op, size_t i, const char *path,
         /* The file name tells runs of the same method apart. */
         size_t n = strlen(op->label[i]);
         snprintf(op->label[i] + n, sizeof op->label[i] - n, " (%s)",
-                 rwp_base_name(path));
+                 cli_base_name(path));
     }
     rw_json_free(root);
     return rc;

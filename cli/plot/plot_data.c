@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "../json.h"
 
 /* Logs and reports above this size are refused rather than read. */
 #define RWP_MAX_FILE ((size_t)1 << 30)
@@ -19,12 +19,6 @@
 #define RWP_MAX_LOG_LAYERS 4096
 
 const rwp_opts rwp_default_opts = {NULL, 0, 0, 0};
-
-const char *rwp_base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
 
 int rwp_fail(char *errbuf, size_t errlen, const char *fmt, ...)
 {
@@ -210,6 +204,21 @@ static void epoch_range(const rwp_log *log, char *buf, size_t n)
                  log->ep[log->n - 1].epoch);
 }
 
+/* Where the last line with content starts (len when there is none). */
+static size_t last_content_line(const char *text, size_t len)
+{
+    size_t end = len;
+    while (end > 0) {
+        size_t s = end;
+        while (s > 0 && text[s - 1] != '\n')
+            s--;
+        if (!is_blank(text + s, end - s))
+            return s;
+        end = s > 0 ? s - 1 : 0;
+    }
+    return len;
+}
+
 int rwp_log_load(const char *path, rwp_log *log, char *errbuf, size_t errlen)
 {
     size_t len = 0;
@@ -218,21 +227,8 @@ int rwp_log_load(const char *path, rwp_log *log, char *errbuf, size_t errlen)
     if (!text)
         return read_error(path, errbuf, errlen);
 
-    /* find the last line with content: only it may be incomplete */
-    size_t last_start = len;
-    {
-        size_t end = len;
-        while (end > 0) {
-            size_t s = end;
-            while (s > 0 && text[s - 1] != '\n')
-                s--;
-            if (!is_blank(text + s, end - s)) {
-                last_start = s;
-                break;
-            }
-            end = s > 0 ? s - 1 : 0;
-        }
-    }
+    /* only the last line with content may be incomplete */
+    size_t last_start = last_content_line(text, len);
     int ends_with_newline = len > 0 && text[len - 1] == '\n';
     int empty = is_blank(text, len);
 

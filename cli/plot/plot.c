@@ -5,6 +5,7 @@
  * plot_model.c, file readers in plot_data.c, the drawing kit in
  * plot_draw.c.
  */
+#include "../cli.h"
 #include "plot.h"
 
 #include <errno.h>
@@ -471,10 +472,7 @@ static int draw_retention(cairo_t *cr, double W, double H, void *vr,
     g.xlabel = "accuracy on task";
     g.ylabel = "after training task";
     g.outline_diag = 1;
-    g.bar = rwp_axis_make("accuracy (%)");
-    g.bar.dmin = 0;
-    g.bar.dmax = 100;
-    rwp_axis_fit(&g.bar, 5);
+    g.bar = rwp_percent_axis("accuracy (%)");
     rwp_grid_draw(cr, 12, top + 4, W - 24, H - top - 14, &g);
     return 0;
 }
@@ -495,7 +493,7 @@ static int plot_curves(const char *log_path, const char *out, const rwp_opts *o,
     curves c;
     memset(&c, 0, sizeof c);
     c.log = &log;
-    c.name = rwp_base_name(log_path);
+    c.name = cli_base_name(log_path);
     c.o = o;
     c.n = log.n;
     double *buf = log.n <= SIZE_MAX / (7 * sizeof(double))
@@ -550,7 +548,7 @@ static int plot_rewiring(const char *log_path, const char *out,
     rewiring r;
     memset(&r, 0, sizeof r);
     r.log = &log;
-    r.name = rwp_base_name(log_path);
+    r.name = cli_base_name(log_path);
     r.o = o;
     r.n = log.n;
     r.L = log.max_layers;
@@ -681,74 +679,10 @@ int rw_plot_connectivity(rw_net *net, size_t img_h, size_t img_w,
 
 /* ================= command line ================= */
 
-static const char plot_help[] =
-    "Usage: rewire plot WHAT [options] -o FILE\n"
-    "\n"
-    "Draws a picture of a training run, a model or a continual-learning\n"
-    "report. The extension of FILE picks the format: .png, .svg or .pdf.\n"
-    "\n"
-    "  rewire plot --log RUN.jsonl -o curves.png\n"
-    "      learning curves: train and test loss, accuracy, learning rate\n"
-    "      and seconds per epoch from a log of `rewire train --log`\n"
-    "  rewire plot --log RUN.jsonl --rewiring -o rewiring.png\n"
-    "      connections per layer, connections dropped and grown per epoch,\n"
-    "      share of the initial connections surviving, neurons per layer\n"
-    "  rewire plot --model M --connectivity -o map.png [--height H --width W]\n"
-    "      heat map of the first-layer connections each input pixel keeps\n"
-    "  rewire plot --model M --weights -o hist.png\n"
-    "      histogram of the weights of every layer\n"
-    "  rewire plot --model M --data SPEC --confusion -o cm.png\n"
-    "      confusion matrix on the test split of SPEC\n"
-    "  rewire plot --online A.json,B.json,... [--dormant|--rank] -o online.png\n"
-    "      online accuracy (or dormant fraction or effective rank of hidden\n"
-    "      layer 1) per task\n"
-    "      of `rewire continual --online` reports, one line each\n"
-    "  rewire plot --continual REPORT.json -o retention.png\n"
-    "      accuracy on every task after training each task, in percent\n"
-    "\n"
-    "Inputs:\n"
-    "  --log FILE          training log (JSON Lines, one object per epoch).\n"
-    "                      An incomplete last line (a killed run) is skipped\n"
-    "                      with a warning; the complete epochs are drawn.\n"
-    "  --model FILE        model saved by `rewire train --save FILE`\n"
-    "  --model-start FILE  with --connectivity: the model at the start of\n"
-    "                      training, drawn beside --model (\"initial\" and\n"
-    "                      \"final\") on the same colour scale\n"
-    "  --data SPEC         dataset for --confusion: fashion-mnist, mnist,\n"
-    "                      spirals, moons, blobs, xor, a .csv file or an IDX\n"
-    "                      pair IMAGES,LABELS\n"
-    "  --continual FILE    JSON report: {\"method\": ..., \"tasks\": [...],\n"
-    "                      \"matrix\": [[...], ...], \"average_accuracy\": "
-    "...,\n"
-    "                      \"backward_transfer\": ...}; matrix[i][j] is the\n"
-    "                      accuracy (0..1 or null) on task j after task i\n"
-    "\n"
-    "Pictures of a model (choose one):\n"
-    "  --connectivity      connections per input; the image shape comes from\n"
-    "  --height H          --height and --width, or is square when the input\n"
-    "  --width W           count is a perfect square (784 -> 28 x 28)\n"
-    "  --print-counts      with --connectivity: print the per-input counts,\n"
-    "                      one image row per line (-o is then optional)\n"
-    "  --weights           weight histograms per layer\n"
-    "  --confusion         confusion matrix (needs --data)\n"
-    "\n"
-    "Output:\n"
-    "  -o, --output FILE   picture to write (.png, .svg or .pdf)\n"
-    "  --size WxH          canvas size in pixels (default depends on the\n"
-    "                      picture, e.g. 1000x700 for learning curves)\n"
-    "  --title TEXT        use TEXT as the picture's title\n"
-    "  --rewiring          with --log: draw the rewiring statistics\n"
-    "  --stats             print the picture's size and the mean and variance\n"
-    "                      of its pixels' brightness (used by the tests)\n"
-    "  -h, --help          show this help\n"
-    "\n"
-    "Exit status: 0 on success, 1 when a file cannot be read or written,\n"
-    "2 for bad options.\n";
-
 typedef struct plot_args {
     const char *log, *model, *model_start, *continual, *data, *out, *online;
-    int dormant;
-    int rewiring, connectivity, weights, confusion, print_counts, help;
+    int dormant; /* --online: 1 the dormant fraction, 2 the effective rank */
+    int rewiring, connectivity, weights, confusion, print_counts;
     size_t img_h, img_w;
     rwp_opts o;
 } plot_args;
@@ -806,94 +740,129 @@ static int parse_size(const char *s, int *w, int *h)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, plot_args *a)
+/* --height H, --width W: a positive whole number of pixels. */
+static bool opt_pixels(const char *opt, const char *arg, size_t *out)
 {
-    memset(a, 0, sizeof *a);
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = NULL;
-        char name[32];
-        /* --opt=value */
-        const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
-        if (eq) {
-            size_t n = (size_t)(eq - arg);
-            if (n >= sizeof name)
-                return usage("unknown option '%s'", arg);
-            memcpy(name, arg, n);
-            name[n] = '\0';
-            val = eq + 1;
-            arg = name;
-        }
-        static const char *const with_value[] = {
-            "--log",    "--model", "--model-start", "--continual",
-            "--data",   "-o",      "--output",      "--title",
-            "--height", "--width", "--size", "--online"};
-        int takes = 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            takes |= strcmp(arg, with_value[k]) == 0;
-        if (takes && !val) {
-            if (i + 1 >= argc)
-                return usage("option %s needs a value", arg);
-            val = argv[++i];
-        } else if (!takes && val) {
-            return usage("option %s takes no value", arg);
-        }
-        if (strcmp(arg, "--log") == 0)
-            a->log = val;
-        else if (strcmp(arg, "--model") == 0)
-            a->model = val;
-        else if (strcmp(arg, "--model-start") == 0)
-            a->model_start = val;
-        else if (strcmp(arg, "--continual") == 0)
-            a->continual = val;
-        else if (strcmp(arg, "--online") == 0)
-            a->online = val;
-        else if (strcmp(arg, "--dormant") == 0)
-            a->dormant = 1;
-        else if (strcmp(arg, "--rank") == 0)
-            a->dormant = 2;
-        else if (strcmp(arg, "--data") == 0)
-            a->data = val;
-        else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0)
-            a->out = val;
-        else if (strcmp(arg, "--title") == 0)
-            a->o.title = val;
-        else if (strcmp(arg, "--height") == 0) {
-            if (parse_count(val, 1u << 20, &a->img_h))
-                return usage("--height needs a positive whole number, not "
-                             "'%s'",
-                             val);
-        } else if (strcmp(arg, "--width") == 0) {
-            if (parse_count(val, 1u << 20, &a->img_w))
-                return usage("--width needs a positive whole number, not "
-                             "'%s'",
-                             val);
-        } else if (strcmp(arg, "--size") == 0) {
-            if (parse_size(val, &a->o.width, &a->o.height))
-                return usage("--size needs WIDTHxHEIGHT in pixels "
-                             "(200x150 to 16000x16000), not '%s'",
-                             val);
-        } else if (strcmp(arg, "--rewiring") == 0)
-            a->rewiring = 1;
-        else if (strcmp(arg, "--connectivity") == 0)
-            a->connectivity = 1;
-        else if (strcmp(arg, "--weights") == 0)
-            a->weights = 1;
-        else if (strcmp(arg, "--confusion") == 0)
-            a->confusion = 1;
-        else if (strcmp(arg, "--print-counts") == 0)
-            a->print_counts = 1;
-        else if (strcmp(arg, "--stats") == 0)
-            a->o.stats = 1;
-        else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
-            a->help = 1;
-        else if (arg[0] == '-')
-            return usage("unknown option '%s'", argv[i]);
-        else
-            return usage("unexpected argument '%s'", arg);
-    }
-    return 0;
+    if (parse_count(arg, 1u << 20, out) == 0)
+        return true;
+    usage("%s needs a positive whole number, not '%s'", opt, arg);
+    return false;
 }
+
+static bool opt_height(const char *cmd, const char *arg, void *t)
+{
+    (void)cmd;
+    return opt_pixels("--height", arg, &((plot_args *)t)->img_h);
+}
+
+static bool opt_width(const char *cmd, const char *arg, void *t)
+{
+    (void)cmd;
+    return opt_pixels("--width", arg, &((plot_args *)t)->img_w);
+}
+
+static bool opt_size(const char *cmd, const char *arg, void *t)
+{
+    (void)cmd;
+    plot_args *a = t;
+    if (parse_size(arg, &a->o.width, &a->o.height) == 0)
+        return true;
+    usage("--size needs WIDTHxHEIGHT in pixels (200x150 to 16000x16000), not "
+          "'%s'", arg);
+    return false;
+}
+
+static const char plot_intro[] =
+    "Usage: rewire plot WHAT [options] -o FILE\n"
+    "\n"
+    "Draws a picture of a training run, a model or a continual-learning\n"
+    "report. The extension of FILE picks the format: .png, .svg or .pdf.\n"
+    "\n"
+    "  rewire plot --log RUN.jsonl -o curves.png\n"
+    "      learning curves: train and test loss, accuracy, learning rate\n"
+    "      and seconds per epoch from a log of `rewire train --log`\n"
+    "  rewire plot --log RUN.jsonl --rewiring -o rewiring.png\n"
+    "      connections per layer, connections dropped and grown per epoch,\n"
+    "      share of the initial connections surviving, neurons per layer\n"
+    "  rewire plot --model M --connectivity -o map.png [--height H --width W]\n"
+    "      heat map of the first-layer connections each input pixel keeps\n"
+    "  rewire plot --model M --weights -o hist.png\n"
+    "      histogram of the weights of every layer\n"
+    "  rewire plot --model M --data SPEC --confusion -o cm.png\n"
+    "      confusion matrix on the test split of SPEC\n"
+    "  rewire plot --online A.json,B.json,... [--dormant|--rank] -o online.png\n"
+    "      online accuracy (or dormant fraction or effective rank of hidden\n"
+    "      layer 1) per task\n"
+    "      of `rewire continual --online` reports, one line each\n"
+    "  rewire plot --continual REPORT.json -o retention.png\n"
+    "      accuracy on every task after training each task, in percent\n"
+    "\n";
+
+static const char plot_outro[] =
+    "\n"
+    "Exit status: 0 on success, 1 when a file cannot be read or written,\n"
+    "2 for bad options.\n";
+
+#define P plot_args
+#define FLAG(nm, fld, text) {.type = CLI_FLAG, .name = nm, CLI_FIELD(P, fld), \
+                             .flag = 1, .help = text}
+static const cli_opt plot_table[] = {
+    {.type = CLI_HEADING, .name = "Inputs:"},
+    {.type = CLI_STRING, .name = "log", .arg = "FILE", CLI_FIELD(P, log),
+     .help = "training log (JSON Lines, one object per epoch).\n"
+             "An incomplete last line (a killed run) is skipped\n"
+             "with a warning; the complete epochs are drawn."},
+    {.type = CLI_STRING, .name = "model", .arg = "FILE", CLI_FIELD(P, model),
+     .help = "model saved by `rewire train --save FILE`"},
+    {.type = CLI_STRING, .name = "model-start", .arg = "FILE",
+     CLI_FIELD(P, model_start),
+     .help = "with --connectivity: the model at the start of\n"
+             "training, drawn beside --model (\"initial\" and\n"
+             "\"final\") on the same colour scale"},
+    {.type = CLI_STRING, .name = "data", .arg = "SPEC", CLI_FIELD(P, data),
+     .help = "dataset for --confusion: fashion-mnist, mnist,\n"
+             "spirals, moons, blobs, xor, a .csv file or an IDX\n"
+             "pair IMAGES,LABELS"},
+    {.type = CLI_STRING, .name = "continual", .arg = "FILE", CLI_FIELD(P, continual),
+     .help = "JSON report: {\"method\": ..., \"tasks\": [...],\n"
+             "\"matrix\": [[...], ...], \"average_accuracy\": ...,\n"
+             "\"backward_transfer\": ...}; matrix[i][j] is the\n"
+             "accuracy (0..1 or null) on task j after task i"},
+    /* documented by the examples above */
+    {.type = CLI_STRING, .name = "online", .arg = "FILES", CLI_FIELD(P, online)},
+    {.type = CLI_FLAG, .name = "dormant", CLI_FIELD(P, dormant), .flag = 1},
+    {.type = CLI_FLAG, .name = "rank", CLI_FIELD(P, dormant), .flag = 2},
+    {.type = CLI_HEADING, .name = ""},
+    {.type = CLI_HEADING, .name = "Pictures of a model (choose one):"},
+    FLAG("connectivity", connectivity,
+         "connections per input; the image shape comes from"),
+    {.type = CLI_CUSTOM, .name = "height", .arg = "H", .parse = opt_height,
+     .help = "--height and --width, or is square when the input"},
+    {.type = CLI_CUSTOM, .name = "width", .arg = "W", .parse = opt_width,
+     .help = "count is a perfect square (784 -> 28 x 28)"},
+    FLAG("print-counts", print_counts,
+         "with --connectivity: print the per-input counts,\n"
+         "one image row per line (-o is then optional)"),
+    FLAG("weights", weights, "weight histograms per layer"),
+    FLAG("confusion", confusion, "confusion matrix (needs --data)"),
+    {.type = CLI_HEADING, .name = ""},
+    {.type = CLI_HEADING, .name = "Output:"},
+    {.type = CLI_STRING, .name = "output", .short_name = 'o', .arg = "FILE",
+     CLI_FIELD(P, out), .help = "picture to write (.png, .svg or .pdf)"},
+    {.type = CLI_CUSTOM, .name = "size", .arg = "WxH", .parse = opt_size,
+     .help = "canvas size in pixels (default depends on the\n"
+             "picture, e.g. 1000x700 for learning curves)"},
+    {.type = CLI_STRING, .name = "title", .arg = "TEXT", CLI_FIELD(P, o.title),
+     .help = "use TEXT as the picture's title"},
+    FLAG("rewiring", rewiring, "with --log: draw the rewiring statistics"),
+    FLAG("stats", o.stats,
+         "print the picture's size and the mean and variance\n"
+         "of its pixels' brightness (used by the tests)"),
+    {.type = CLI_HELP, .name = "help", .short_name = 'h', .help = "show this help"},
+    {.type = CLI_END},
+};
+#undef FLAG
+#undef P
 
 /* Checks the combination of options; returns 0 or an exit code. */
 static int check_args(const plot_args *a)
@@ -935,14 +904,15 @@ static int check_args(const plot_args *a)
 int rw_cli_plot(int argc, char **argv)
 {
     plot_args a;
-    char err[1024];
-    int rc = parse_args(argc, argv, &a);
-    if (rc)
+    memset(&a, 0, sizeof a);
+    const cli_group groups[] = {
+        {.opts = plot_table, .target = &a, .before = plot_intro, .after = plot_outro},
+    };
+    const cli_command cmd = {"plot", 20, groups, 1};
+    int rc = cli_parse(&cmd, argc, argv);
+    if (rc >= 0)
         return rc;
-    if (a.help) {
-        fputs(plot_help, stdout);
-        return 0;
-    }
+    char err[1024];
     rc = check_args(&a);
     if (rc)
         return rc;

@@ -83,6 +83,8 @@ typedef struct rwp_axis {
 rwp_axis rwp_axis_make(const char *label);
 /* Chooses the shown range and about `target` ticks at 1-2-5 steps. */
 void rwp_axis_fit(rwp_axis *a, double target);
+/* A colour bar of percentages: 0 to 100 in about 5 ticks. */
+rwp_axis rwp_percent_axis(const char *label);
 /* Tick label for value v on axis a (buf of `n` bytes). */
 void rwp_axis_format(const rwp_axis *a, double v, char *buf, size_t n);
 /* Formats a count with SI suffix (950, 12.3k, 1.5M). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cli.h"
 #include "plot.h"
 #include "plot_draw.h"
 
@@ -71,7 +72,7 @@ static int draw_confusion(cairo_t *cr, double W, double H, void *vm,
     const confusion *m = vm;
     char title[512], sub[512];
     snprintf(title, sizeof title, "Confusion matrix: %s (accuracy %.1f%%)",
-             rwp_base_name(m->model), 100 * m->accuracy);
+             cli_base_name(m->model), 100 * m->accuracy);
     snprintf(sub, sizeof sub,
              "%s; cells count samples, colours show the share of each true "
              "class",
@@ -88,10 +89,7 @@ static int draw_confusion(cairo_t *cr, double W, double H, void *vm,
     g.xlabel = "predicted class";
     g.ylabel = "true class";
     g.outline_diag = 0;
-    g.bar = rwp_axis_make("share of the true class (%)");
-    g.bar.dmin = 0;
-    g.bar.dmax = 100;
-    rwp_axis_fit(&g.bar, 5);
+    g.bar = rwp_percent_axis("share of the true class (%)");
     rwp_grid_draw(cr, 12, top + 4, W - 24, H - top - 14, &g);
     return 0;
 }
@@ -394,7 +392,7 @@ int rwp_plot_connectivity(rw_net *net, rw_net *start, const char *name,
         }
         if (title_name)
             snprintf(title, sizeof title, "Connections kept per input: %s",
-                     rwp_base_name(title_name));
+                     cli_base_name(title_name));
         else
             snprintf(title, sizeof title, "Connections kept per input");
         rwp_format_si((double)info.connections, a, sizeof a);
@@ -440,7 +438,7 @@ int rwp_plot_weights(rw_net *net, const char *name, const char *out,
     whist h;
     memset(&h, 0, sizeof h);
     h.L = rw_net_layers(net);
-    h.name = rwp_base_name(name);
+    h.name = cli_base_name(name);
     h.o = o;
     if (h.L == 0)
         return rwp_fail(errbuf, errlen, "%s: the model has no layers", name);

@@ -269,6 +269,15 @@ rwp_axis rwp_axis_make(const char *label)
     return a;
 }
 
+rwp_axis rwp_percent_axis(const char *label)
+{
+    rwp_axis a = rwp_axis_make(label);
+    a.dmin = 0;
+    a.dmax = 100;
+    rwp_axis_fit(&a, 5);
+    return a;
+}
+
 static double nice_step(double raw)
 {
     if (!(raw > 0) || !isfinite(raw))
@@ -513,32 +522,32 @@ void rwp_panel_place(cairo_t *cr, rwp_panel *p, double bx, double by, double bw,
     }
 }
 
-double rwp_px(const rwp_panel *p, double v)
+/* Where v lies on axis a, from 0 (lo) to 1 (hi); NaN for v <= 0 on a log
+ * axis. */
+static double axis_frac(const rwp_axis *a, double v)
 {
-    const rwp_axis *a = &p->xa;
-    double t;
     if (a->log) {
         if (!(v > 0))
             return NAN;
-        t = (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
-    } else {
-        t = (v - a->lo) / (a->hi - a->lo);
+        return (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
     }
+    return (v - a->lo) / (a->hi - a->lo);
+}
+
+double rwp_px(const rwp_panel *p, double v)
+{
+    double t = axis_frac(&p->xa, v);
+    if (isnan(t))
+        return NAN;
     return p->x + t * p->w;
 }
 
 double rwp_py(const rwp_panel *p, double v)
 {
-    const rwp_axis *a = &p->ya;
-    double t;
-    if (a->log) {
-        if (!(v > 0))
-            return NAN;
-        t = (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
-    } else {
-        t = (v - a->lo) / (a->hi - a->lo);
-    }
-    if (a->invert)
+    double t = axis_frac(&p->ya, v);
+    if (isnan(t))
+        return NAN;
+    if (p->ya.invert)
         t = 1 - t;
     return p->y + p->h - t * p->h;
 }
@@ -920,6 +929,40 @@ static double names_width(cairo_t *cr, const char *const *names, size_t n)
     return w;
 }
 
+/* The grid's thin white separators, the diagonal's outline, the frame. */
+static void grid_lines(cairo_t *cr, double mx, double my, double cell,
+                       const rwp_grid *g)
+{
+    double gw = cell * (double)g->cols, gh = cell * (double)g->rows;
+    /* thin white separators, then the frame */
+    cairo_set_line_width(cr, 1);
+    if (cell >= 6) {
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        for (size_t r = 1; r < g->rows; r++) {
+            cairo_move_to(cr, mx, my + (double)r * cell);
+            cairo_line_to(cr, mx + gw, my + (double)r * cell);
+        }
+        for (size_t c = 1; c < g->cols; c++) {
+            cairo_move_to(cr, mx + (double)c * cell, my);
+            cairo_line_to(cr, mx + (double)c * cell, my + gh);
+        }
+        cairo_stroke(cr);
+    }
+    if (g->outline_diag && cell >= 6) {
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_set_line_width(cr, 2);
+        size_t d = g->rows < g->cols ? g->rows : g->cols;
+        for (size_t i = 0; i < d; i++)
+            cairo_rectangle(cr, mx + (double)i * cell + 1,
+                            my + (double)i * cell + 1, cell - 2, cell - 2);
+        cairo_stroke(cr);
+        cairo_set_line_width(cr, 1);
+    }
+    cairo_set_source_rgb(cr, 0.33, 0.33, 0.33);
+    cairo_rectangle(cr, mx, my, gw, gh);
+    cairo_stroke(cr);
+}
+
 void rwp_grid_draw(cairo_t *cr, double x, double y, double w, double h,
                    const rwp_grid *g)
 {
@@ -979,33 +1022,7 @@ void rwp_grid_draw(cairo_t *cr, double x, double y, double w, double h,
             rwp_set(cr, rwp_text_on(bg));
             rwp_text(cr, cx + cell / 2, cy + cell / 2, 0.5, 0.5, buf);
         }
-    /* thin white separators, then the frame */
-    cairo_set_line_width(cr, 1);
-    if (cell >= 6) {
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        for (size_t r = 1; r < g->rows; r++) {
-            cairo_move_to(cr, mx, my + (double)r * cell);
-            cairo_line_to(cr, mx + gw, my + (double)r * cell);
-        }
-        for (size_t c = 1; c < g->cols; c++) {
-            cairo_move_to(cr, mx + (double)c * cell, my);
-            cairo_line_to(cr, mx + (double)c * cell, my + gh);
-        }
-        cairo_stroke(cr);
-    }
-    if (g->outline_diag && cell >= 6) {
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_set_line_width(cr, 2);
-        size_t d = g->rows < g->cols ? g->rows : g->cols;
-        for (size_t i = 0; i < d; i++)
-            cairo_rectangle(cr, mx + (double)i * cell + 1,
-                            my + (double)i * cell + 1, cell - 2, cell - 2);
-        cairo_stroke(cr);
-        cairo_set_line_width(cr, 1);
-    }
-    cairo_set_source_rgb(cr, 0.33, 0.33, 0.33);
-    cairo_rectangle(cr, mx, my, gw, gh);
-    cairo_stroke(cr);
+    grid_lines(cr, mx, my, cell, g);
 
     /* names: every k-th when the cells are smaller than a line of text */
     rwp_font(cr, RWP_FONT_TICK, 0);

@@ -19,9 +19,6 @@ typedef struct rwp_opts {
 
 extern const rwp_opts rwp_default_opts;
 
-/* Last component of a path ("runs/a.jsonl" -> "a.jsonl"). */
-const char *rwp_base_name(const char *path);
-
 /* Per-layer fields of one log record. */
 enum {
     RWP_L_NEURONS = 0,
