@@ -52,9 +52,9 @@ runs=(
   "l2init|Adam + L2 Init (lambda 1e-3)|$adam --maintain l2init --l2-lambda 1e-3"
   "snp|Adam + S&P at task boundaries (0.8, 0.01)|$adam --maintain snp --snp-at-task --snp-lambda 0.8 --snp-sigma 0.01"
   "redo|Adam + ReDo (every 500, tau 0.1)|$adam --maintain redo --redo-every 500 --redo-tau 0.1"
-  "cbp|Adam + CBP (rho 1e-3, m 100)|$adam --maintain cbp --cbp-rho 1e-3"
+  "cbp|Adam + CBP (adaptable, rho 3e-3, m 100)|$adam --maintain cbp --cbp-rho 3e-3 --cbp-adaptable"
   "set|Adam, SET sparse (ER 20, 10% every 100 steps)|$adam --sparse --rewire set --drop-fraction 0.1 --rewire-every 100"
-  "setcbp|Adam, SET sparse + CBP (rho 1e-3)|$adam --sparse --rewire set --drop-fraction 0.1 --rewire-every 100 --maintain cbp --cbp-rho 1e-3"
+  "setcbp|Adam, SET sparse + CBP (adaptable, rho 3e-3)|$adam --sparse --rewire set --drop-fraction 0.1 --rewire-every 100 --maintain cbp --cbp-rho 3e-3 --cbp-adaptable"
 )
 
 jobs_list=()
