@@ -39,7 +39,7 @@ CONSOLIDATIONS = {"none": 0, "ewc": 1, "si": 2}
 LABEL_LAST, LABEL_FIRST = -1, 0
 
 # The top bit of a sparse layer's column marks a connection present at
-# initialisation (src/internal.h: RW_COL_MASK, RW_COL_INITIAL).
+# initialisation (src/layers/layers.h: RW_COL_MASK, RW_COL_INITIAL).
 COL_MASK = 0x7FFFFFFF
 
 c_size = ctypes.c_size_t

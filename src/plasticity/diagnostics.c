@@ -1,0 +1,178 @@
+/* Diagnostics of plasticity (Dohare et al. 2024): the dormant fraction of
+ * each hidden layer (ReDo's score, Sokar et al. 2023), the effective rank
+ * of its representation on a probe set (Roy and Vetterli 2007, singular
+ * values from LAPACK), and the mean |w| of each layer.
+ *
+ * Shapes: the probe is n x I row-major; inside, a layer's activations are
+ * feature-major O x n (layers/layers.h), which LAPACK reads as the n x O
+ * column-major matrix of the representation. */
+#include "plasticity/plasticity.h"
+
+#include <math.h>
+#include <string.h>
+
+/* LAPACK (Fortran ABI, liblapack-dev): singular values only with jobu =
+ * jobvt = 'N'. */
+extern void dgesvd_(const char *jobu, const char *jobvt, const int *m,
+                    const int *n, double *a, const int *lda, double *s,
+                    double *u, const int *ldu, double *vt, const int *ldvt,
+                    double *work, const int *lwork, int *info);
+
+/* Effective rank of the column-major rows x cols matrix in `a` (destroyed). */
+static rw_status erank_colmajor(double *a, size_t rows, size_t cols,
+                                double *rank, rw_error *err)
+{
+    if (rows > 65536 || cols > 65536)
+        return rw_fail(err, RW_ERR_ARG, "effective rank: %zu x %zu is too large",
+                       rows, cols);
+    int m = (int)rows, n = (int)cols, lda = m, one = 1, info = 0, lwork = -1;
+    size_t k = rows < cols ? rows : cols;
+    double q = 0.0, du = 0.0, dvt = 0.0;
+    double *s = rw_alloc(k, sizeof(double), "singular values", err);
+    if (!s)
+        return RW_ERR_NOMEM;
+    dgesvd_("N", "N", &m, &n, a, &lda, s, &du, &one, &dvt, &one, &q, &lwork,
+            &info);
+    lwork = info == 0 && q >= 1.0 && q < 2147483647.0 ? (int)q : 0;
+    double *work = lwork ? rw_alloc((size_t)lwork, sizeof(double), "SVD workspace", err)
+                         : NULL;
+    if (!work) {
+        rw_free(s);
+        return lwork ? RW_ERR_NOMEM
+                     : rw_fail(err, RW_ERR_UNSUPPORTED, "LAPACK dgesvd workspace "
+                               "query failed (info %d)", info);
+    }
+    dgesvd_("N", "N", &m, &n, a, &lda, s, &du, &one, &dvt, &one, work, &lwork,
+            &info);
+    rw_free(work);
+    if (info != 0) {
+        rw_free(s);
+        return rw_fail(err, RW_ERR_UNSUPPORTED, "LAPACK dgesvd failed (info %d)",
+                       info);
+    }
+    double sum = 0.0;
+    for (size_t i = 0; i < k; i++)
+        sum += s[i];
+    double h = 0.0;
+    for (size_t i = 0; sum > 0.0 && i < k; i++) {
+        double p = s[i] / sum;
+        if (p > 0.0)
+            h -= p * log(p);
+    }
+    *rank = sum > 0.0 ? exp(h) : 0.0;
+    rw_free(s);
+    return RW_OK;
+}
+
+rw_status rw_effective_rank(const float *a, size_t n, size_t m, double *rank,
+                            rw_error *err)
+{
+    if (!a || !rank || n == 0 || m == 0)
+        return rw_fail(err, RW_ERR_ARG, "effective rank: empty or NULL matrix");
+    size_t nm;
+    if (!rw_mul_ok(n, m, &nm))
+        return rw_fail(err, RW_ERR_NOMEM, "effective rank: matrix too large");
+    double *c = rw_alloc(nm, sizeof(double), "SVD matrix", err);
+    if (!c)
+        return RW_ERR_NOMEM;
+    /* Row-major n x m is column-major m x n: the same singular values. */
+    for (size_t i = 0; i < nm; i++)
+        c[i] = a[i];
+    rw_status st = erank_colmajor(c, m, n, rank, err);
+    rw_free(c);
+    return st;
+}
+
+/* Fraction of units whose score mean|h_i| / mean_j mean|h_j| is <= tau,
+ * from the per-unit means. */
+static double dormant_of_means(const double *mean, size_t m, double tau)
+{
+    double tot = 0.0;
+    for (size_t j = 0; j < m; j++)
+        tot += mean[j];
+    tot /= (double)m;
+    size_t d = 0;
+    for (size_t j = 0; j < m; j++)
+        if (tot <= 0.0 || mean[j] / tot <= tau)
+            d++;
+    return (double)d / (double)m;
+}
+
+double rw_dormant_fraction(const float *a, size_t n, size_t m, double tau)
+{
+    if (!a || n == 0 || m == 0)
+        return NAN;
+    double *mean = rw_calloc(m, sizeof(double), "unit means", NULL);
+    if (!mean)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++)
+            mean[j] += fabs((double)a[i * m + j]);
+    double f = dormant_of_means(mean, m, tau);
+    rw_free(mean);
+    return f;
+}
+
+double rw_layer_mean_abs_w(const rw_layer *L)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < L->nw; k++)
+        s += fabsf(L->w[k]);
+    return L->nw ? s / (double)L->nw : 0.0;
+}
+
+rw_status rw_net_diagnose(rw_net *net, const float *x, size_t n, double tau,
+                          rw_diagnostics *out, rw_error *err)
+{
+    if (!net || !x || !out || n == 0)
+        return rw_fail(err, RW_ERR_ARG, "diagnose: NULL argument or no samples");
+    if (n > 65536)
+        return rw_fail(err, RW_ERR_ARG, "diagnose: %zu probe samples, at most "
+                       "65536", n);
+    rw_status st = rw_net_reserve_batch(net, n, err);
+    if (st != RW_OK)
+        return st;
+    net->grads_ready = 0;
+    rw_net_load_batch(net, x, NULL, n);
+    rw_net_forward_batch(net, n);
+    memset(out, 0, sizeof *out);
+    out->layers = net->n_layers;
+    size_t maxo = 1;
+    for (size_t l = 0; l + 1 < net->n_layers; l++)
+        if (net->layers[l].out > maxo)
+            maxo = net->layers[l].out;
+    size_t cap;
+    if (!rw_mul_ok(maxo, n, &cap))
+        return rw_fail(err, RW_ERR_NOMEM, "diagnose: probe too large");
+    double *buf = rw_alloc(cap, sizeof(double), "probe representation", err);
+    double *mean = rw_alloc(maxo, sizeof(double), "unit means", err);
+    if (!buf || !mean) {
+        rw_free(buf);
+        rw_free(mean);
+        return RW_ERR_NOMEM;
+    }
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        out->mean_abs_w[l] = rw_layer_mean_abs_w(L);
+        out->dormant_fraction[l] = out->effective_rank[l] = NAN;
+        if (l + 1 == net->n_layers)
+            break;
+        size_t O = L->out;
+        for (size_t o = 0; o < O; o++) {
+            double s = 0.0;
+            for (size_t b = 0; b < n; b++) {
+                double v = L->a[o * n + b];
+                buf[o * n + b] = v;
+                s += fabs(v);
+            }
+            mean[o] = s / (double)n;
+        }
+        out->dormant_fraction[l] = dormant_of_means(mean, O, tau);
+        /* buf is O x n row-major = n x O column-major (lda n). */
+        if ((st = erank_colmajor(buf, n, O, &out->effective_rank[l], err)) != RW_OK)
+            break;
+    }
+    rw_free(buf);
+    rw_free(mean);
+    return st;
+}
