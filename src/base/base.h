@@ -102,4 +102,18 @@ uint32_t rw_crc32(uint32_t crc, const void *buf, size_t len);
 /* ---------------- base: time ---------------- */
 double rw_now(void); /* monotonic seconds */
 
+/* ---------------- base: configuration checks (config.c) ---------------- */
+/* Each returns RW_OK, or the status (RW_ERR_ARG, RW_ERR_UNSUPPORTED) and a
+ * message naming the first setting out of range or the first pair that
+ * cannot be combined. rw_check_train_config checks the training loop's
+ * own fields and then the three below (consolidation when its kind is not
+ * NONE). rw_check_consolidation_config takes cfg = NULL for the
+ * consolidation settings alone. */
+rw_status rw_check_train_config(const rw_train_config *cfg, rw_error *err);
+rw_status rw_check_plasticity_config(const rw_train_config *cfg, rw_error *err);
+rw_status rw_check_consolidation_config(const rw_consolidation_config *c,
+                                        const rw_train_config *cfg,
+                                        rw_error *err);
+rw_status rw_check_maintain_config(const rw_train_config *cfg, rw_error *err);
+
 #endif /* RW_BASE_H */

@@ -35,4 +35,37 @@ rw_status rw_model_read_section(const char *path, const char tag[4],
                                 void **payload, size_t *len, rw_error *err);
 
 
+/* ---------------- the training checkpoint (checkpoint.c) ---------------- */
+
+/* Everything that a checkpoint must carry besides the network. */
+typedef struct rw_run_state {
+    uint64_t epoch; /* 0-based epoch in progress */
+    uint64_t batch; /* next batch of that epoch */
+    uint64_t step;  /* steps taken */
+    rw_rng rng;
+    double train_seconds, loss_sum;
+    uint64_t correct_sum, seen;
+    rw_epoch_stats es; /* counters of the epoch in progress */
+} rw_run_state;
+
+/* A hash of everything that shapes a run's trajectory (the settings, the
+ * rehearsal R per batch, the class groups of `classes` classes, the
+ * training and rehearsal data); a checkpoint resumes only a run with the
+ * same hash. */
+uint64_t rw_checkpoint_fingerprint(const rw_train_config *c,
+                                   const rw_dataset *train, size_t R,
+                                   size_t classes);
+/* Writes net, rs and the sample order order[0..n) to cfg->checkpoint_path
+ * (atomically, as rw_net_save). */
+rw_status rw_checkpoint_write(const rw_net *net, const rw_train_config *cfg,
+                              uint64_t fp, const rw_run_state *rs,
+                              const size_t *order, size_t n, rw_error *err);
+/* Reads the run state and sample order of cfg->resume_path into rs and
+ * order[0..n) (the network itself is loaded by the caller); RW_ERR_ARG
+ * when the fingerprint differs from fp, RW_ERR_FORMAT when the state is
+ * missing, of another version or inconsistent. */
+rw_status rw_checkpoint_read(const rw_train_config *cfg, uint64_t fp,
+                             rw_run_state *rs, size_t *order, size_t n,
+                             rw_error *err);
+
 #endif /* RW_IO_H */

@@ -49,32 +49,6 @@ static float *bias_part(rw_layer *L, int which)
     return L->bstate + (size_t)which * L->out;
 }
 
-static rw_status check_config(const rw_consolidation_config *c,
-                              const rw_train_config *cfg, rw_error *err)
-{
-    if (c->kind != RW_CONSOLIDATE_EWC && c->kind != RW_CONSOLIDATE_SI)
-        return rw_fail(err, RW_ERR_ARG, "unknown consolidation method %d",
-                       (int)c->kind);
-    if (!(c->lambda >= 0.0) || !isfinite(c->lambda))
-        return rw_fail(err, RW_ERR_ARG,
-                       "consolidation strength must be >= 0, got %g", c->lambda);
-    if (!(c->gamma >= 0.0 && c->gamma <= 1.0))
-        return rw_fail(err, RW_ERR_ARG,
-                       "EWC gamma must be between 0 and 1, got %g", c->gamma);
-    if (c->protect_rewiring &&
-        !(c->protect_strength >= 0.0 && isfinite(c->protect_strength)))
-        return rw_fail(err, RW_ERR_ARG, "protection strength must be >= 0, "
-                       "got %g", c->protect_strength);
-    if (c->kind == RW_CONSOLIDATE_SI && !(c->si_xi > 0.0 && isfinite(c->si_xi)))
-        return rw_fail(err, RW_ERR_ARG, "SI xi must be > 0, got %g", c->si_xi);
-    /* Turnover resizes layers, and the bias state would not follow. */
-    if (cfg && cfg->plasticity.neuron_turnover)
-        return rw_fail(err, RW_ERR_UNSUPPORTED,
-                       "consolidation (EWC, SI) cannot be combined with "
-                       "neuron turnover");
-    return RW_OK;
-}
-
 /* Allocates what the method needs; a fresh anchor (and SI's last value)
  * is the current parameters, a fresh importance 0. */
 static rw_status ensure_state(rw_net *net, rw_consolidation_kind kind,
@@ -124,7 +98,7 @@ rw_status rw_consolidation_begin(rw_net *net, const rw_train_config *cfg,
     const rw_consolidation_config *c = &cfg->consolidation;
     if (c->kind == RW_CONSOLIDATE_NONE)
         return RW_OK;
-    rw_status st = check_config(c, cfg, err);
+    rw_status st = rw_check_consolidation_config(c, cfg, err);
     if (st != RW_OK || (st = ensure_state(net, c->kind, err)) != RW_OK)
         return st;
     if (c->kind == RW_CONSOLIDATE_SI)
@@ -369,7 +343,7 @@ rw_status rw_consolidation_end_task(rw_net *net, const rw_dataset *task,
     const rw_consolidation_config *c = &cfg->consolidation;
     if (c->kind == RW_CONSOLIDATE_NONE)
         return RW_OK;
-    rw_status st = check_config(c, cfg, err);
+    rw_status st = rw_check_consolidation_config(c, cfg, err);
     if (st != RW_OK || (st = ensure_state(net, c->kind, err)) != RW_OK)
         return st;
     if (c->kind == RW_CONSOLIDATE_EWC) {

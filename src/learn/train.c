@@ -2,7 +2,6 @@
  * learning-rate schedule, gradient clipping, a divergence guard, rewiring
  * on a schedule, and evaluation after each epoch. */
 #include "learn/learn.h"
-#include "base/bytes.h"
 #include "dist/dist.h"
 
 #include <math.h>
@@ -56,35 +55,14 @@ double rw_schedule_drop(const rw_train_config *cfg, double progress)
            (1.0 + cos(3.141592653589793 * progress / cfg->rewire_stop));
 }
 
-static rw_status check_config(const rw_net *net, const rw_dataset *train,
-                              const rw_dataset *test,
-                              const rw_train_config *cfg, rw_error *err)
+/* The data a run reads, against the network; the settings are checked by
+ * rw_check_train_config (base/config.c). */
+static rw_status check_data(const rw_net *net, const rw_dataset *train,
+                            const rw_dataset *test,
+                            const rw_train_config *cfg, rw_error *err)
 {
-    if (!net || !train || !cfg)
-        return rw_fail(err, RW_ERR_ARG, "train: NULL argument");
-    if (cfg->batch == 0)
-        return rw_fail(err, RW_ERR_ARG, "batch size must be at least 1");
-    if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
-        return rw_fail(err, RW_ERR_ARG, "learning rate must be positive, got %g",
-                       cfg->lr);
-    if ((unsigned)cfg->rewire > RW_REWIRE_HEBBIAN)
-        return rw_fail(err, RW_ERR_ARG, "unknown rewiring rule %d",
-                       (int)cfg->rewire);
-    if (!(cfg->drop_fraction >= 0.0 && cfg->drop_fraction <= 1.0))
-        return rw_fail(err, RW_ERR_ARG, "drop fraction %g is outside [0, 1]",
-                       cfg->drop_fraction);
     if (train->n == 0)
         return rw_fail(err, RW_ERR_DATA, "%s has no samples", train->name);
-    if (cfg->resume_path && cfg->consolidation.kind != RW_CONSOLIDATE_NONE)
-        return rw_fail(err, RW_ERR_UNSUPPORTED,
-                       "resume: checkpoints do not hold the consolidation "
-                       "state (importance, anchors, SI path)");
-    if (cfg->resume_path && (cfg->maintain.kind != RW_MAINTAIN_NONE ||
-                             cfg->drop_by_usage))
-        return rw_fail(err, RW_ERR_UNSUPPORTED,
-                       "resume: checkpoints do not hold the maintenance state "
-                       "(CBP utilities and ages, the L2 Init anchor, the "
-                       "input usage of --drop-by-usage)");
     const rw_dataset *sets[3] = {train, test, cfg->replay};
     for (int i = 0; i < 3; i++) {
         const rw_dataset *ds = sets[i];
@@ -210,222 +188,6 @@ static void fill_topology_stats(const rw_net *net, rw_epoch_stats *es)
     }
 }
 
-/* Everything that a checkpoint must carry besides the network. */
-typedef struct run_state {
-    uint64_t epoch; /* 0-based epoch in progress */
-    uint64_t batch; /* next batch of that epoch */
-    uint64_t step;  /* steps taken */
-    rw_rng rng;
-    double train_seconds, loss_sum;
-    uint64_t correct_sum, seen;
-    rw_epoch_stats es; /* counters of the epoch in progress */
-} run_state;
-
-#define STATE_TAG "TRST"
-#define STATE_VERSION 2u /* 2: the fingerprint covers every setting and the data */
-#define STATE_COUNTERS 5 /* dropped, grown, pruned, removed, added */
-
-/* Sequential little-endian u64 fields (bytes.h), advancing the cursor. */
-static void put64(unsigned char **p, uint64_t v)
-{
-    put_u64(*p, v);
-    *p += 8;
-}
-
-static uint64_t get64(const unsigned char **p)
-{
-    uint64_t v = get_u64(*p);
-    *p += 8;
-    return v;
-}
-
-/* FNV-1a, fed little-endian u64 fields. */
-static void fp_u64(uint64_t *h, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        *h ^= (v >> (8 * i)) & 0xffu;
-        *h *= 1099511628211ULL;
-    }
-}
-static void fp_f64(uint64_t *h, double v) { fp_u64(h, f64_bits(v)); }
-
-/* Sizes and CRC32 of everything a dataset feeds to training (the bytes of
- * the in-memory floats and labels). */
-static void fp_data(uint64_t *h, const rw_dataset *ds)
-{
-    fp_u64(h, ds ? 1 : 0);
-    if (!ds)
-        return;
-    fp_u64(h, ds->n);
-    fp_u64(h, ds->f);
-    fp_u64(h, ds->classes);
-    fp_u64(h, ds->targets);
-    uint32_t crc = rw_crc32(0, ds->x, ds->n * ds->f * sizeof(float));
-    if (ds->labels)
-        crc = rw_crc32(crc, ds->labels, ds->n * sizeof(int32_t));
-    if (ds->y)
-        crc = rw_crc32(crc, ds->y, ds->n * ds->targets * sizeof(float));
-    fp_u64(h, crc);
-}
-
-/* A hash of everything that shapes a run's trajectory: every setting of
- * the training, optimizer, rewiring, plasticity and consolidation, the
- * full seed, the rehearsal per batch, the class groups, and the training
- * and rehearsal data (sizes and CRC32). A checkpoint is only resumed by a
- * run with the same hash. Left out, as they do not change the result:
- * the test set, the thread count, the checkpoint settings and callbacks. */
-static uint64_t fingerprint(const rw_train_config *c, const rw_dataset *train,
-                            size_t R, size_t classes)
-{
-    uint64_t h = 1469598103934665603ULL;
-    const rw_optim_config *o = &c->optim;
-    const rw_plasticity_config *p = &c->plasticity;
-    const rw_consolidation_config *k = &c->consolidation;
-    const uint64_t ints[] = {
-        c->epochs, c->batch, (uint64_t)o->kind, (uint64_t)o->nesterov,
-        (uint64_t)o->adam_global_steps,
-        (uint64_t)c->schedule, c->step_epochs, c->seed, (uint64_t)c->rewire,
-        c->rewire_every, (uint64_t)c->drop_schedule_cosine,
-        (uint64_t)c->drop_by_usage,
-        (uint64_t)p->traces, (uint64_t)p->prune, p->prune_every,
-        (uint64_t)p->permanence, (uint64_t)p->neuron_turnover,
-        p->silent_epochs, (uint64_t)p->regrow_neurons, (uint64_t)k->kind,
-        k->fisher_samples, (uint64_t)k->protect_rewiring, R};
-    const double reals[] = {
-        c->lr, o->momentum, o->beta1, o->beta2, o->eps, o->weight_decay,
-        c->lr_min, c->step_gamma, c->clip_grad, c->drop_fraction,
-        c->rewire_stop, p->trace_rate, p->prune_to, p->prune_start,
-        p->prune_end, p->usage_decay, p->perm_up, p->perm_down,
-        p->perm_threshold, p->silent_level, k->lambda, k->gamma, k->si_xi,
-        k->protect_strength};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        fp_u64(&h, ints[i]);
-    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
-        fp_f64(&h, reals[i]);
-    fp_u64(&h, c->class_groups ? classes : 0);
-    for (size_t i = 0; c->class_groups && i < classes; i++)
-        fp_u64(&h, (uint64_t)(int64_t)c->class_groups[i]);
-    fp_data(&h, train);
-    fp_data(&h, R ? c->replay : NULL);
-    return h;
-}
-
-/* The state is a sequence of u64: 16 scalars (version, fingerprint, n,
- * epoch, batch, step, correct, seen, 4 RNG words, 3 doubles, 1 reserved),
- * the per-layer counters, 2 reserved, and the sample order. */
-static size_t state_len(size_t n)
-{
-    return 8 * (16 + STATE_COUNTERS * RW_MAX_LAYERS + 2 + n);
-}
-
-static size_t *counter(rw_epoch_stats *es, int which, size_t l)
-{
-    size_t *arrs[STATE_COUNTERS] = {es->dropped, es->grown, es->pruned,
-                                    es->neurons_removed, es->neurons_added};
-    return &arrs[which][l];
-}
-
-static rw_status write_checkpoint(const rw_net *net, const rw_train_config *cfg,
-                                  uint64_t fp, const run_state *rs,
-                                  const size_t *order, size_t n, rw_error *err)
-{
-    size_t len = state_len(n);
-    unsigned char *buf = rw_alloc(len, 1, "checkpoint state", err), *p = buf;
-    if (!buf)
-        return RW_ERR_NOMEM;
-    put64(&p, STATE_VERSION);
-    put64(&p, fp);
-    put64(&p, n);
-    put64(&p, rs->epoch);
-    put64(&p, rs->batch);
-    put64(&p, rs->step);
-    put64(&p, rs->correct_sum);
-    put64(&p, rs->seen);
-    for (int i = 0; i < 4; i++)
-        put64(&p, rs->rng.s[i]);
-    put64(&p, f64_bits(rs->train_seconds));
-    put64(&p, f64_bits(rs->loss_sum));
-    put64(&p, f64_bits(rs->es.drop_fraction));
-    put64(&p, 0); /* reserved */
-    rw_epoch_stats es = rs->es;
-    for (int c = 0; c < STATE_COUNTERS; c++)
-        for (size_t l = 0; l < RW_MAX_LAYERS; l++)
-            put64(&p, (uint64_t)*counter(&es, c, l));
-    put64(&p, 0); /* reserved */
-    put64(&p, 0); /* reserved */
-    for (size_t i = 0; i < n; i++)
-        put64(&p, order[i]);
-    if ((size_t)(p - buf) != len) {
-        rw_free(buf);
-        return rw_fail(err, RW_ERR_ARG, "checkpoint: internal size mismatch");
-    }
-    rw_status st = rw_net_save_with(net, cfg->checkpoint_path, STATE_TAG, buf,
-                                    len, err);
-    rw_free(buf);
-    return st;
-}
-
-static rw_status read_checkpoint(const rw_train_config *cfg, uint64_t fp,
-                                 run_state *rs, size_t *order, size_t n,
-                                 rw_error *err)
-{
-    const char *path = cfg->resume_path;
-    void *raw = NULL;
-    size_t len = 0;
-    rw_status st = rw_model_read_section(path, STATE_TAG, &raw, &len, err);
-    if (st != RW_OK)
-        return st == RW_ERR_FORMAT && err && strstr(err->msg, STATE_TAG)
-                   ? rw_fail(err, RW_ERR_FORMAT,
-                             "%s is a model without training state: pass a "
-                             "checkpoint written by --checkpoint", path)
-                   : st;
-    const unsigned char *p = raw;
-    st = RW_OK;
-    uint64_t version = len >= 3 * 8 ? get64(&p) : 0;
-    if (version != STATE_VERSION) {
-        st = rw_fail(err, RW_ERR_FORMAT, "%s: training state version %llu is "
-                     "not %u (written by another version of rewire); start "
-                     "the run again", path, (unsigned long long)version,
-                     STATE_VERSION);
-    } else if (get64(&p) != fp) {
-        st = rw_fail(err, RW_ERR_ARG,
-                     "%s was written by a run with other settings or data; "
-                     "resume with the same data and options as that run", path);
-    } else if (get64(&p) != n || len != state_len(n)) {
-        st = rw_fail(err, RW_ERR_FORMAT, "%s: training state is for another "
-                     "number of samples", path);
-    } else {
-        rs->epoch = get64(&p);
-        rs->batch = get64(&p);
-        rs->step = get64(&p);
-        rs->correct_sum = get64(&p);
-        rs->seen = get64(&p);
-        for (int i = 0; i < 4; i++)
-            rs->rng.s[i] = get64(&p);
-        rs->train_seconds = bits_f64(get64(&p));
-        rs->loss_sum = bits_f64(get64(&p));
-        rs->es.drop_fraction = bits_f64(get64(&p));
-        get64(&p);
-        for (int c = 0; c < STATE_COUNTERS; c++)
-            for (size_t l = 0; l < RW_MAX_LAYERS; l++)
-                *counter(&rs->es, c, l) = (size_t)get64(&p);
-        get64(&p);
-        get64(&p);
-        for (size_t i = 0; i < n && st == RW_OK; i++) {
-            uint64_t v = get64(&p);
-            if (v >= n)
-                st = rw_fail(err, RW_ERR_FORMAT, "%s: sample order holds %llu, "
-                             "beyond %zu samples", path, (unsigned long long)v, n);
-            order[i] = (size_t)v;
-        }
-        if (st == RW_OK && (rs->epoch > cfg->epochs || !isfinite(rs->loss_sum)))
-            st = rw_fail(err, RW_ERR_FORMAT, "%s: training state is inconsistent",
-                         path);
-    }
-    rw_free(raw);
-    return st;
-}
-
 /* Probe samples for the diagnostics: at most maintain.probe from the
  * start of the training set, fewer when the widest hidden layer would need
  * more than 2^24 activations; the effective rank is left out (NaN) for
@@ -488,218 +250,359 @@ static rw_status rewire_now(rw_net *net, const rw_train_config *cfg,
     return RW_OK;
 }
 
-rw_status rw_train(rw_net *net, const rw_dataset *train,
-                   const rw_dataset *test, const rw_train_config *cfg,
-                   rw_train_result *result, rw_error *err)
+/* One run of rw_train: what it reads, its scratch, where it is and what it
+ * has found so far. The named steps below take it. */
+typedef struct run {
+    rw_net *net;
+    const rw_dataset *train, *test;
+    const rw_train_config *cfg;
+    trainer t;
+    rw_run_state rs;
+    uint64_t fp; /* checkpoint fingerprint (0 without checkpoints) */
+    size_t n, B, batches, total_steps;
+    bool resumed;           /* rs came from a checkpoint and is not used yet */
+    double t0, epoch_secs0; /* the epoch's start, and the seconds before it */
+    double lr;              /* the last step's learning rate */
+    rw_train_result res;
+} run;
+
+/* Scratch, the hooks' state and the start (fresh or from a checkpoint). */
+static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
+                           const rw_dataset *test, const rw_train_config *cfg,
+                           rw_error *err)
 {
-    rw_status st = check_config(net, train, test, cfg, err);
-    if (st != RW_OK)
-        return st;
-    size_t n = train->n, B = cfg->batch < n ? cfg->batch : n;
-    size_t batches = (n + B - 1) / B, C = rw_net_outputs(net);
-    size_t total_steps = batches * cfg->epochs;
-    trainer t = {0};
+    memset(r, 0, sizeof *r);
+    r->net = net;
+    r->train = train;
+    r->test = test;
+    r->cfg = cfg;
+    size_t n = r->n = train->n;
+    size_t B = r->B = cfg->batch < n ? cfg->batch : n;
+    size_t C = rw_net_outputs(net);
+    r->batches = (n + B - 1) / B;
+    r->total_steps = r->batches * cfg->epochs;
+    trainer *t = &r->t;
     /* replay_batch 0 means one rehearsal sample per new one, as in
      * rw_continual (it used to turn rehearsal off without a word). */
-    t.R = cfg->replay && cfg->replay->n
-              ? (cfg->replay_batch ? cfg->replay_batch : cfg->batch) : 0;
-    t.order = rw_alloc(n, sizeof(size_t), "sample order", err);
-    t.labels = rw_alloc(B + t.R, sizeof(int32_t), "batch labels", err);
-    t.targets = rw_alloc((B + t.R) * C, sizeof(float), "batch targets", err);
-    t.ridx = rw_alloc(t.R + 1, sizeof(size_t), "rehearsal batch", err);
-    if (!t.order || !t.labels || !t.targets || !t.ridx) {
-        trainer_free(&t);
+    t->R = cfg->replay && cfg->replay->n
+               ? (cfg->replay_batch ? cfg->replay_batch : cfg->batch) : 0;
+    t->order = rw_alloc(n, sizeof(size_t), "sample order", err);
+    t->labels = rw_alloc(B + t->R, sizeof(int32_t), "batch labels", err);
+    t->targets = rw_alloc((B + t->R) * C, sizeof(float), "batch targets", err);
+    t->ridx = rw_alloc(t->R + 1, sizeof(size_t), "rehearsal batch", err);
+    if (!t->order || !t->labels || !t->targets || !t->ridx)
         return RW_ERR_NOMEM;
-    }
-    if ((st = rw_net_reserve_batch(net, B + t.R, err)) != RW_OK ||
+    rw_status st;
+    if ((st = rw_net_reserve_batch(net, B + t->R, err)) != RW_OK ||
         (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
         (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||
         (st = rw_consolidation_begin(net, cfg, err)) != RW_OK ||
         (st = rw_dist_begin(net, err)) != RW_OK ||
-        (st = rw_maintain_begin(net, cfg, err)) != RW_OK) {
-        trainer_free(&t);
+        (st = rw_maintain_begin(net, cfg, err)) != RW_OK)
         return st;
-    }
-    run_state rs;
-    memset(&rs, 0, sizeof rs);
     for (size_t i = 0; i < n; i++)
-        t.order[i] = i;
-    rw_rng_seed(&rs.rng, cfg->seed ^ 0x5eedf00dULL);
-    bool resumed = false;
-    uint64_t fp = cfg->checkpoint_path || cfg->resume_path
-                      ? fingerprint(cfg, train, t.R, C) : 0;
+        t->order[i] = i;
+    rw_rng_seed(&r->rs.rng, cfg->seed ^ 0x5eedf00dULL);
+    r->fp = cfg->checkpoint_path || cfg->resume_path
+                ? rw_checkpoint_fingerprint(cfg, train, t->R, C) : 0;
     if (cfg->resume_path) {
-        if ((st = read_checkpoint(cfg, fp, &rs, t.order, n, err)) != RW_OK) {
-            trainer_free(&t);
+        if ((st = rw_checkpoint_read(cfg, r->fp, &r->rs, t->order, n, err)) != RW_OK)
             return st;
-        }
-        resumed = true;
+        r->resumed = true;
     }
-    rw_train_result res;
-    memset(&res, 0, sizeof res);
-    res.test_loss = res.test_accuracy = NAN;
-    res.epochs = (size_t)rs.epoch;
+    r->res.test_loss = r->res.test_accuracy = NAN;
+    r->res.epochs = (size_t)r->rs.epoch;
+    return RW_OK;
+}
 
-    for (; rs.epoch < cfg->epochs; rs.epoch++) {
-        size_t epoch = (size_t)rs.epoch;
-        /* A checkpoint taken at an epoch's end resumes before the shuffle. */
-        if (!resumed || rs.batch == 0) {
-            shuffle(t.order, n, &rs.rng);
-            memset(&rs.es, 0, sizeof rs.es);
-            rs.batch = 0;
-            rs.loss_sum = 0.0;
-            rs.correct_sum = rs.seen = 0;
-        }
-        resumed = false;
-        rw_epoch_stats *es = &rs.es;
-        es->epoch = epoch + 1;
-        double t0 = rw_now(), lr = 0.0, epoch_secs0 = rs.train_seconds;
-        for (; rs.batch < batches; rs.batch++, rs.step++) {
-            size_t b = (size_t)rs.batch, step = (size_t)rs.step;
-            size_t s = b * B, bs = n - s < B ? n - s : B;
-            size_t correct = 0, local = 0;
-            double loss = 0.0;
-            if ((st = shared_pass(net, train, &t, s, bs, cfg, &rs.rng, &loss,
-                                  &correct, &local, err)) != RW_OK)
-                goto out;
-            rw_consolidation_after_gradient(net, cfg);
-            rw_plasticity_after_backward(net, cfg, local);
-            if ((st = rw_dist_sync_traces(net, err)) != RW_OK)
-                goto out;
-            rw_consolidation_after_backward(net, cfg);
-            rw_maintain_after_backward(net, cfg, local);
-            double norm = rw_net_grad_norm(net);
-            if (!isfinite(loss) || !isfinite(norm)) {
-                int layer = rw_net_find_nonfinite(net);
-                char where[32] = "";
-                if (layer >= 0)
-                    snprintf(where, sizeof where, " in layer %d", layer + 1);
-                st = rw_fail(err, RW_ERR_DIVERGED,
-                             "training diverged at epoch %zu, step %zu: %s%s is "
-                             "not finite%s; try a lower learning rate (--lr) or "
-                             "gradient clipping (--clip-grad)",
-                             epoch + 1, b + 1,
-                             !isfinite(loss) ? "the loss" : "a gradient", where,
-                             cfg->checkpoint_path ? " (the last checkpoint is "
-                                                    "kept)" : "");
-                goto out;
-            }
-            if (cfg->clip_grad > 0.0 && norm > cfg->clip_grad)
-                rw_net_scale_grads(net, (float)(cfg->clip_grad / norm));
-            lr = rw_schedule_lr(cfg, epoch, (double)step / (double)total_steps);
-            if ((st = rw_net_step(net, &cfg->optim, lr, err)) != RW_OK)
-                goto out;
-            rw_consolidation_after_step(net, cfg);
-            if ((st = rw_plasticity_after_step(net, cfg, step + 1, total_steps,
-                                               es, err)) != RW_OK)
-                goto out;
-            if ((st = rw_maintain_after_step(net, cfg, step + 1, &rs.rng, es,
-                                             err)) != RW_OK)
-                goto out;
-            if (cfg->rewire != RW_REWIRE_NONE && cfg->rewire_every &&
-                (step + 1) % cfg->rewire_every == 0 && step + 1 < total_steps &&
-                (st = rewire_now(net, cfg, (double)(step + 1) / (double)total_steps,
-                                 &rs.rng, es, err)) != RW_OK)
-                goto out;
-            rs.loss_sum += loss * (double)(bs + t.R);
-            rs.correct_sum += correct;
-            rs.seen += bs + t.R;
-            double el = rw_now() - t0;
-            if (cfg->on_progress) {
-                rw_progress p = {epoch + 1, cfg->epochs, b + 1, batches,
-                                 rs.loss_sum / (double)rs.seen,
-                                 (double)rs.correct_sum / (double)rs.seen,
-                                 el > 0 ? (double)(bs + t.R) * (double)(b + 1) / el
-                                        : 0.0,
-                                 el};
-                if (cfg->on_progress(&p, cfg->user)) {
-                    st = rw_fail(err, RW_ERR_INTERRUPTED,
-                                 "training stopped at epoch %zu", epoch + 1);
-                    goto out;
-                }
-            }
-            if (cfg->checkpoint_path && rw_dist_root() && cfg->checkpoint_every &&
-                (step + 1) % cfg->checkpoint_every == 0 && b + 1 < batches) {
-                run_state snap = rs;
-                snap.batch++;
-                snap.step++;
-                snap.train_seconds = epoch_secs0 + (rw_now() - t0);
-                if ((st = write_checkpoint(net, cfg, fp, &snap, t.order, n, err)) != RW_OK)
-                    goto out;
-            }
-        }
-        /* Per-epoch rewiring (the default), never after the last epoch. */
-        if (cfg->rewire != RW_REWIRE_NONE && !cfg->rewire_every &&
-            epoch + 1 < cfg->epochs &&
-            rw_schedule_drop(cfg, (double)(epoch + 1) / (double)cfg->epochs) > 0.0) {
-            if (cfg->rewire == RW_REWIRE_RIGL) {
-                /* Fresh gradients on one random batch. */
-                shuffle(t.order, n, &rs.rng);
-                size_t dummy, local;
-                double l0;
-                if ((st = shared_pass(net, train, &t, 0, B, cfg, &rs.rng, &l0,
-                                      &dummy, &local, err)) != RW_OK)
-                    goto out;
-            }
-            if ((st = rewire_now(net, cfg, (double)(epoch + 1) / (double)cfg->epochs,
-                                 &rs.rng, es, err)) != RW_OK)
-                goto out;
-        }
-        if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &rs.rng, es, err)) != RW_OK ||
-            (st = rw_dist_check(net, "at the end of an epoch", err)) != RW_OK)
-            goto out;
-        double secs = rw_now() - t0;
-        rs.train_seconds = epoch_secs0 + secs;
-        es->seconds = secs;
-        es->lr = lr;
-        es->train_loss = rs.loss_sum / (double)rs.seen;
-        es->train_accuracy = (double)rs.correct_sum / (double)rs.seen;
-        es->test_loss = es->test_accuracy = NAN;
-        if (test) {
-            rw_eval_result ev;
-            if ((st = rw_net_evaluate(net, test, &ev, NULL, err)) != RW_OK)
-                goto out;
-            es->test_loss = ev.loss;
-            es->test_accuracy =
-                net->cfg.loss == RW_LOSS_CROSS_ENTROPY ? ev.accuracy : NAN;
-            /* Task-incremental: a sample's prediction is the best class of
-             * its own task, as in training. */
-            if (cfg->class_groups &&
-                (st = rw_continual_accuracy(net, test, cfg->class_groups,
-                                            &es->test_accuracy, err)) != RW_OK)
-                goto out;
-        }
-        fill_topology_stats(net, es);
-        if ((st = rw_diagnose_epoch(net, train, cfg, es, err)) != RW_OK)
-            goto out;
-        res.epochs = epoch + 1;
-        res.final_train_loss = es->train_loss;
-        res.final_train_accuracy = es->train_accuracy;
-        res.test_loss = es->test_loss;
-        res.test_accuracy = es->test_accuracy;
-        res.train_seconds = rs.train_seconds;
-        res.samples_per_second = rs.train_seconds > 0
-            ? (double)((n + t.R * batches) * (epoch + 1)) / rs.train_seconds : 0.0;
-        if (result)
-            *result = res;
-        /* The epoch is reported before its checkpoint: a run killed in
-         * between repeats the epoch's log line on resume, never loses it. */
-        if (cfg->on_epoch && cfg->on_epoch(es, cfg->user)) {
-            st = rw_fail(err, RW_ERR_INTERRUPTED, "training stopped after epoch %zu",
-                         epoch + 1);
-            goto out;
-        }
-        if (cfg->checkpoint_path && rw_dist_root()) {
-            run_state snap = rs;
-            snap.epoch++;
-            snap.batch = 0;
-            if ((st = write_checkpoint(net, cfg, fp, &snap, t.order, n, err)) != RW_OK)
-                goto out;
-        }
+/* A new epoch shuffles and clears its sums, unless it resumes mid-epoch
+ * (a checkpoint taken at an epoch's end resumes before the shuffle). */
+static void epoch_begin(run *r)
+{
+    rw_run_state *rs = &r->rs;
+    if (!r->resumed || rs->batch == 0) {
+        shuffle(r->t.order, r->n, &rs->rng);
+        memset(&rs->es, 0, sizeof rs->es);
+        rs->batch = 0;
+        rs->loss_sum = 0.0;
+        rs->correct_sum = rs->seen = 0;
     }
+    r->resumed = false;
+    rs->es.epoch = (size_t)rs->epoch + 1;
+    r->t0 = rw_now();
+    r->lr = 0.0;
+    r->epoch_secs0 = rs->train_seconds;
+}
+
+/* Step 1, the batch: forward and backward on samples [s, s+bs) (this
+ * rank's share, summed over the ranks), then the hooks that read the
+ * fresh gradients: SI's task gradient, traces, penalties. */
+static rw_status step_batch(run *r, size_t s, size_t bs, double *loss,
+                            size_t *correct, rw_error *err)
+{
+    rw_net *net = r->net;
+    const rw_train_config *cfg = r->cfg;
+    size_t local = 0;
+    rw_status st = shared_pass(net, r->train, &r->t, s, bs, cfg, &r->rs.rng,
+                               loss, correct, &local, err);
+    if (st != RW_OK)
+        return st;
+    rw_consolidation_after_gradient(net, cfg);
+    rw_plasticity_after_backward(net, cfg, local);
+    if ((st = rw_dist_sync_traces(net, err)) != RW_OK)
+        return st;
+    rw_consolidation_after_backward(net, cfg);
+    rw_maintain_after_backward(net, cfg, local);
+    return RW_OK;
+}
+
+/* Step 2, the guard: stops on a non-finite loss or gradient, naming the
+ * layer, and clips the global gradient norm. */
+static rw_status step_clip(run *r, double loss, size_t b, rw_error *err)
+{
+    const rw_train_config *cfg = r->cfg;
+    double norm = rw_net_grad_norm(r->net);
+    if (!isfinite(loss) || !isfinite(norm)) {
+        int layer = rw_net_find_nonfinite(r->net);
+        char where[32] = "";
+        if (layer >= 0)
+            snprintf(where, sizeof where, " in layer %d", layer + 1);
+        return rw_fail(err, RW_ERR_DIVERGED,
+                       "training diverged at epoch %zu, step %zu: %s%s is "
+                       "not finite%s; try a lower learning rate (--lr) or "
+                       "gradient clipping (--clip-grad)",
+                       (size_t)r->rs.epoch + 1, b + 1,
+                       !isfinite(loss) ? "the loss" : "a gradient", where,
+                       cfg->checkpoint_path ? " (the last checkpoint is "
+                                              "kept)" : "");
+    }
+    if (cfg->clip_grad > 0.0 && norm > cfg->clip_grad)
+        rw_net_scale_grads(r->net, (float)(cfg->clip_grad / norm));
+    return RW_OK;
+}
+
+/* Step 3, the schedules and the step: the learning rate of this point of
+ * training, the optimizer step and SI's path integral. */
+static rw_status step_update(run *r, size_t step, rw_error *err)
+{
+    r->lr = rw_schedule_lr(r->cfg, (size_t)r->rs.epoch,
+                           (double)step / (double)r->total_steps);
+    rw_status st = rw_net_step(r->net, &r->cfg->optim, r->lr, err);
+    if (st == RW_OK)
+        rw_consolidation_after_step(r->net, r->cfg);
+    return st;
+}
+
+/* Step 4, rewire and prune: pruning and permanence on their schedule,
+ * maintenance, and rewiring when it runs every rewire_every steps. */
+static rw_status step_rewire_prune(run *r, size_t step, rw_error *err)
+{
+    rw_net *net = r->net;
+    const rw_train_config *cfg = r->cfg;
+    rw_epoch_stats *es = &r->rs.es;
+    rw_status st;
+    if ((st = rw_plasticity_after_step(net, cfg, step + 1, r->total_steps, es,
+                                       err)) != RW_OK ||
+        (st = rw_maintain_after_step(net, cfg, step + 1, &r->rs.rng, es,
+                                     err)) != RW_OK)
+        return st;
+    if (cfg->rewire != RW_REWIRE_NONE && cfg->rewire_every &&
+        (step + 1) % cfg->rewire_every == 0 && step + 1 < r->total_steps)
+        return rewire_now(net, cfg, (double)(step + 1) / (double)r->total_steps,
+                          &r->rs.rng, es, err);
+    return RW_OK;
+}
+
+/* Step 5, the progress: running sums and the progress callback. */
+static rw_status step_report(run *r, double loss, size_t correct, size_t bs,
+                             size_t b, rw_error *err)
+{
+    rw_run_state *rs = &r->rs;
+    const rw_train_config *cfg = r->cfg;
+    size_t R = r->t.R;
+    rs->loss_sum += loss * (double)(bs + R);
+    rs->correct_sum += correct;
+    rs->seen += bs + R;
+    double el = rw_now() - r->t0;
+    if (!cfg->on_progress)
+        return RW_OK;
+    size_t epoch = (size_t)rs->epoch;
+    rw_progress p = {epoch + 1, cfg->epochs, b + 1, r->batches,
+                     rs->loss_sum / (double)rs->seen,
+                     (double)rs->correct_sum / (double)rs->seen,
+                     el > 0 ? (double)(bs + R) * (double)(b + 1) / el : 0.0,
+                     el};
+    if (cfg->on_progress(&p, cfg->user))
+        return rw_fail(err, RW_ERR_INTERRUPTED, "training stopped at epoch %zu",
+                       epoch + 1);
+    return RW_OK;
+}
+
+/* Step 6, the checkpoint every checkpoint_every steps (rank 0), never at
+ * an epoch's last batch, which the epoch's own checkpoint follows. */
+static rw_status step_checkpoint(run *r, size_t b, size_t step, rw_error *err)
+{
+    const rw_train_config *cfg = r->cfg;
+    if (!(cfg->checkpoint_path && rw_dist_root() && cfg->checkpoint_every &&
+          (step + 1) % cfg->checkpoint_every == 0 && b + 1 < r->batches))
+        return RW_OK;
+    rw_run_state snap = r->rs;
+    snap.batch++;
+    snap.step++;
+    snap.train_seconds = r->epoch_secs0 + (rw_now() - r->t0);
+    return rw_checkpoint_write(r->net, cfg, r->fp, &snap, r->t.order, r->n, err);
+}
+
+/* One training step, the batch rs.batch of the epoch: the named steps in
+ * their order. */
+static rw_status train_step(run *r, rw_error *err)
+{
+    size_t b = (size_t)r->rs.batch, step = (size_t)r->rs.step;
+    size_t s = b * r->B, bs = r->n - s < r->B ? r->n - s : r->B;
+    size_t correct = 0;
+    double loss = 0.0;
+    rw_status st;
+    if ((st = step_batch(r, s, bs, &loss, &correct, err)) != RW_OK ||
+        (st = step_clip(r, loss, b, err)) != RW_OK ||
+        (st = step_update(r, step, err)) != RW_OK ||
+        (st = step_rewire_prune(r, step, err)) != RW_OK ||
+        (st = step_report(r, loss, correct, bs, b, err)) != RW_OK)
+        return st;
+    return step_checkpoint(r, b, step, err);
+}
+
+/* Per-epoch rewiring (the default), never after the last epoch; RigL
+ * takes fresh gradients on one random batch first. Then the epoch's
+ * plasticity (neuron turnover) and the ranks' agreement. */
+static rw_status epoch_rewire(run *r, rw_error *err)
+{
+    rw_net *net = r->net;
+    const rw_train_config *cfg = r->cfg;
+    size_t epoch = (size_t)r->rs.epoch;
+    double progress = (double)(epoch + 1) / (double)cfg->epochs;
+    rw_status st;
+    if (cfg->rewire != RW_REWIRE_NONE && !cfg->rewire_every &&
+        epoch + 1 < cfg->epochs && rw_schedule_drop(cfg, progress) > 0.0) {
+        if (cfg->rewire == RW_REWIRE_RIGL) {
+            shuffle(r->t.order, r->n, &r->rs.rng);
+            size_t dummy, local;
+            double l0;
+            if ((st = shared_pass(net, r->train, &r->t, 0, r->B, cfg,
+                                  &r->rs.rng, &l0, &dummy, &local, err)) != RW_OK)
+                return st;
+        }
+        if ((st = rewire_now(net, cfg, progress, &r->rs.rng, &r->rs.es,
+                             err)) != RW_OK)
+            return st;
+    }
+    if ((st = rw_plasticity_epoch_end(net, cfg, epoch, &r->rs.rng, &r->rs.es,
+                                      err)) != RW_OK)
+        return st;
+    return rw_dist_check(net, "at the end of an epoch", err);
+}
+
+/* The evaluation: the epoch's time and training figures, the test set
+ * (task-incremental: a sample's prediction is the best class of its own
+ * task, as in training), the topology and the diagnostics. */
+static rw_status epoch_evaluate(run *r, rw_error *err)
+{
+    rw_net *net = r->net;
+    const rw_train_config *cfg = r->cfg;
+    rw_run_state *rs = &r->rs;
+    rw_epoch_stats *es = &rs->es;
+    double secs = rw_now() - r->t0;
+    rs->train_seconds = r->epoch_secs0 + secs;
+    es->seconds = secs;
+    es->lr = r->lr;
+    es->train_loss = rs->loss_sum / (double)rs->seen;
+    es->train_accuracy = (double)rs->correct_sum / (double)rs->seen;
+    es->test_loss = es->test_accuracy = NAN;
+    rw_status st;
+    if (r->test) {
+        rw_eval_result ev;
+        if ((st = rw_net_evaluate(net, r->test, &ev, NULL, err)) != RW_OK)
+            return st;
+        es->test_loss = ev.loss;
+        es->test_accuracy =
+            net->cfg.loss == RW_LOSS_CROSS_ENTROPY ? ev.accuracy : NAN;
+        if (cfg->class_groups &&
+            (st = rw_continual_accuracy(net, r->test, cfg->class_groups,
+                                        &es->test_accuracy, err)) != RW_OK)
+            return st;
+    }
+    fill_topology_stats(net, es);
+    return rw_diagnose_epoch(net, r->train, cfg, es, err);
+}
+
+/* The result so far and the epoch callback. The epoch is reported before
+ * its checkpoint: a run killed in between repeats the epoch's log line on
+ * resume, never loses it. */
+static rw_status epoch_report(run *r, rw_train_result *result, rw_error *err)
+{
+    const rw_train_config *cfg = r->cfg;
+    const rw_epoch_stats *es = &r->rs.es;
+    size_t epoch = (size_t)r->rs.epoch;
+    rw_train_result *res = &r->res;
+    res->epochs = epoch + 1;
+    res->final_train_loss = es->train_loss;
+    res->final_train_accuracy = es->train_accuracy;
+    res->test_loss = es->test_loss;
+    res->test_accuracy = es->test_accuracy;
+    res->train_seconds = r->rs.train_seconds;
+    res->samples_per_second = r->rs.train_seconds > 0
+        ? (double)((r->n + r->t.R * r->batches) * (epoch + 1)) / r->rs.train_seconds
+        : 0.0;
     if (result)
-        *result = res;
-out:
-    trainer_free(&t);
+        *result = *res;
+    if (cfg->on_epoch && cfg->on_epoch(es, cfg->user))
+        return rw_fail(err, RW_ERR_INTERRUPTED, "training stopped after epoch %zu",
+                       epoch + 1);
+    return RW_OK;
+}
+
+/* The checkpoint at an epoch's end (rank 0): it resumes at the next one. */
+static rw_status epoch_checkpoint(run *r, rw_error *err)
+{
+    if (!r->cfg->checkpoint_path || !rw_dist_root())
+        return RW_OK;
+    rw_run_state snap = r->rs;
+    snap.epoch++;
+    snap.batch = 0;
+    return rw_checkpoint_write(r->net, r->cfg, r->fp, &snap, r->t.order, r->n,
+                               err);
+}
+
+static rw_status train_epoch(run *r, rw_train_result *result, rw_error *err)
+{
+    rw_status st;
+    epoch_begin(r);
+    for (; r->rs.batch < r->batches; r->rs.batch++, r->rs.step++)
+        if ((st = train_step(r, err)) != RW_OK)
+            return st;
+    if ((st = epoch_rewire(r, err)) != RW_OK ||
+        (st = epoch_evaluate(r, err)) != RW_OK ||
+        (st = epoch_report(r, result, err)) != RW_OK)
+        return st;
+    return epoch_checkpoint(r, err);
+}
+
+rw_status rw_train(rw_net *net, const rw_dataset *train,
+                   const rw_dataset *test, const rw_train_config *cfg,
+                   rw_train_result *result, rw_error *err)
+{
+    if (!net || !train || !cfg)
+        return rw_fail(err, RW_ERR_ARG, "train: NULL argument");
+    rw_status st = rw_check_train_config(cfg, err);
+    if (st != RW_OK || (st = check_data(net, train, test, cfg, err)) != RW_OK)
+        return st;
+    run r;
+    if ((st = run_begin(&r, net, train, test, cfg, err)) == RW_OK) {
+        for (; r.rs.epoch < cfg->epochs; r.rs.epoch++)
+            if ((st = train_epoch(&r, result, err)) != RW_OK)
+                break;
+        if (st == RW_OK && result)
+            *result = r.res;
+    }
+    trainer_free(&r.t);
     return st;
 }

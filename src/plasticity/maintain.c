@@ -128,26 +128,9 @@ rw_status rw_maintain_begin(rw_net *net, const rw_train_config *cfg,
             L->in_usage[i] = -1.0f;
         L->in_usage_n = L->in;
     }
-    if ((unsigned)mc->kind > RW_MAINTAIN_L2INIT)
-        return rw_fail(err, RW_ERR_ARG, "unknown maintenance method %d",
-                       (int)mc->kind);
-    if (mc->kind == RW_MAINTAIN_NONE)
-        return RW_OK;
-    /* Turnover resizes layers between epochs, under the per-unit state. */
-    if (cfg->plasticity.neuron_turnover)
-        return rw_fail(err, RW_ERR_UNSUPPORTED,
-                       "maintenance (CBP, ReDo, S&P, L2 Init) cannot be "
-                       "combined with neuron turnover");
-    if (!(mc->cbp_eta >= 0.0 && mc->cbp_eta < 1.0) ||
-        !(mc->cbp_rho >= 0.0 && mc->cbp_rho <= 1.0) ||
-        !(mc->redo_tau >= 0.0) || !isfinite(mc->snp_lambda) ||
-        !(mc->snp_sigma >= 0.0) || !isfinite(mc->snp_sigma) ||
-        !(mc->l2_lambda >= 0.0) || !isfinite(mc->l2_lambda) ||
-        (mc->kind == RW_MAINTAIN_REDO && mc->redo_every == 0))
-        return rw_fail(err, RW_ERR_ARG,
-                       "maintenance settings out of range (CBP eta in [0,1), "
-                       "rho in [0,1], ReDo tau >= 0 and every >= 1, S&P sigma "
-                       ">= 0, L2 lambda >= 0)");
+    rw_status st = rw_check_maintain_config(cfg, err);
+    if (st != RW_OK || mc->kind == RW_MAINTAIN_NONE)
+        return st;
     if (!net->maint) {
         net->maint = rw_calloc(1, sizeof *net->maint, "maintenance state", err);
         net->maint_free = rw_maint_free;

@@ -94,57 +94,10 @@ static rw_status ensure(float **arr, size_t n, const char *what, rw_error *err)
     return *arr ? RW_OK : RW_ERR_NOMEM;
 }
 
-static rw_status check_plasticity(const rw_train_config *cfg, rw_error *err)
-{
-    const rw_plasticity_config *p = &cfg->plasticity;
-    if (!(p->trace_rate > 0.0 && p->trace_rate <= 1.0))
-        return rw_fail(err, RW_ERR_ARG, "trace rate %g is outside (0, 1]",
-                       p->trace_rate);
-    if ((unsigned)p->prune > RW_PRUNE_HEBBIAN)
-        return rw_fail(err, RW_ERR_ARG, "unknown pruning rule %d", (int)p->prune);
-    if (p->prune != RW_PRUNE_NONE) {
-        if (!(p->prune_to > 0.0 && p->prune_to <= 1.0))
-            return rw_fail(err, RW_ERR_ARG,
-                           "pruning needs a target density in (0, 1], got %g",
-                           p->prune_to);
-        if (!(p->prune_start >= 0.0 && p->prune_start <= p->prune_end &&
-              p->prune_end <= 1.0))
-            return rw_fail(err, RW_ERR_ARG,
-                           "pruning schedule start %g and end %g must satisfy "
-                           "0 <= start <= end <= 1",
-                           p->prune_start, p->prune_end);
-        if (p->prune_every == 0)
-            return rw_fail(err, RW_ERR_ARG, "pruning interval must be at least 1 step");
-    }
-    if (!(p->usage_decay >= 0.0) || !isfinite(p->usage_decay))
-        return rw_fail(err, RW_ERR_ARG, "usage decay %g must be >= 0",
-                       p->usage_decay);
-    if (p->permanence) {
-        if (!(p->perm_up >= 0.0 && p->perm_up <= 1.0 && p->perm_down >= 0.0 &&
-              p->perm_down <= 1.0 && p->perm_threshold >= 0.0 &&
-              p->perm_threshold <= 1.0))
-            return rw_fail(err, RW_ERR_ARG,
-                           "permanence steps and threshold must lie in [0, 1]");
-        if (cfg->consolidation.kind != RW_CONSOLIDATE_NONE &&
-            cfg->consolidation.protect_rewiring)
-            return rw_fail(err, RW_ERR_UNSUPPORTED,
-                           "permanence and consolidation's protection of "
-                           "rewiring both set the keep weights; use one");
-    }
-    if (p->neuron_turnover) {
-        if (p->silent_epochs == 0)
-            return rw_fail(err, RW_ERR_ARG, "silent span must be at least 1 epoch");
-        if (!(p->silent_level >= 0.0) || !isfinite(p->silent_level))
-            return rw_fail(err, RW_ERR_ARG, "silent level %g must be >= 0",
-                           p->silent_level);
-    }
-    return RW_OK;
-}
-
 rw_status rw_plasticity_begin(rw_net *net, const rw_train_config *cfg,
                               rw_error *err)
 {
-    rw_status st = check_plasticity(cfg, err);
+    rw_status st = rw_check_plasticity_config(cfg, err);
     if (st != RW_OK)
         return st;
     needs n = needs_of(cfg);
