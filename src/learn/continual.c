@@ -589,18 +589,12 @@ static rw_status check_run(const rw_net *net, const rw_tasks *tasks,
     return RW_OK;
 }
 
-rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
-                           const rw_continual_config *cfg,
-                           rw_continual_result *res, rw_error *err)
+/* The result's arrays for T tasks of a network of Lh layers, every
+ * figure NaN until it is measured. */
+static rw_status result_alloc(rw_continual_result *res, size_t T, size_t Lh,
+                              rw_error *err)
 {
-    if (res)
-        memset(res, 0, sizeof *res);
-    if (!res)
-        return rw_fail(err, RW_ERR_ARG, "continual: result is NULL");
-    rw_status st = check_run(net, tasks, cfg, err);
-    if (st != RW_OK)
-        return st;
-    size_t T = tasks->n, C = rw_net_outputs(net), TT;
+    size_t TT, TL;
     if (!rw_mul_ok(T, T, &TT))
         return rw_fail(err, RW_ERR_NOMEM, "continual: too many tasks");
     res->tasks = T;
@@ -608,7 +602,6 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
     res->baseline = rw_alloc(T, sizeof(double), "accuracy matrix", err);
     res->seconds = rw_calloc(T, sizeof(double), "accuracy matrix", err);
     res->importance_kept = rw_alloc(T, sizeof(double), "accuracy matrix", err);
-    size_t Lh = net->n_layers, TL;
     res->hidden = Lh - 1;
     res->layers = Lh;
     if (!rw_mul_ok(T, Lh, &TL))
@@ -617,8 +610,6 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
     res->dormant = rw_alloc(TL, sizeof(double), "diagnostics", err);
     res->effective_rank = rw_alloc(TL, sizeof(double), "diagnostics", err);
     res->mean_abs_w = rw_alloc(TL, sizeof(double), "diagnostics", err);
-    int32_t *groups = NULL;
-    rw_memory *mem = NULL;
     if (!res->matrix || !res->baseline || !res->seconds ||
         !res->importance_kept || !res->online_accuracy || !res->dormant ||
         !res->effective_rank || !res->mean_abs_w)
@@ -632,6 +623,65 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
     for (size_t i = 0; i < T; i++)
         res->importance_kept[i] = res->baseline[i] = NAN;
     res->average_accuracy = res->backward_transfer = res->forward_transfer = NAN;
+    return RW_OK;
+}
+
+/* The training settings of task i: its own seed, the class groups, the
+ * rehearsal memory so far; one pass without the per-epoch diagnostics
+ * when online (they are taken once per task). */
+static rw_train_config task_config(const rw_continual_config *cfg, size_t i,
+                                   int32_t *groups, rw_memory *mem)
+{
+    rw_train_config tc = cfg->train;
+    tc.seed = cfg->train.seed + i;
+    tc.class_groups = groups;
+    tc.replay = mem && rw_memory_size(mem) ? rw_memory_dataset(mem) : NULL;
+    tc.replay_batch = tc.replay ? (cfg->replay_batch ? cfg->replay_batch
+                                                     : tc.batch) : 0;
+    if (cfg->online) {
+        /* One pass; task_diagnostics takes the diagnostics, once per task. */
+        tc.epochs = 1;
+        tc.maintain.probe = 0;
+    }
+    return tc;
+}
+
+/* The diagnostics after task i, into row i of the result's tables. */
+static rw_status task_diagnostics(rw_net *net, const rw_dataset *train,
+                                  const rw_continual_config *cfg,
+                                  rw_continual_result *res, size_t i,
+                                  rw_error *err)
+{
+    size_t Lh = res->layers;
+    rw_epoch_stats dg;
+    rw_train_config dc = cfg->train;
+    rw_status st;
+    if ((st = rw_diagnose_epoch(net, train, &dc, &dg, err)) != RW_OK)
+        return st;
+    for (size_t l = 0; l < Lh; l++) {
+        res->dormant[i * Lh + l] = dg.dormant_fraction[l];
+        res->effective_rank[i * Lh + l] = dg.effective_rank[l];
+        res->mean_abs_w[i * Lh + l] = dg.mean_abs_w[l];
+    }
+    return RW_OK;
+}
+
+rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
+                           const rw_continual_config *cfg,
+                           rw_continual_result *res, rw_error *err)
+{
+    if (res)
+        memset(res, 0, sizeof *res);
+    if (!res)
+        return rw_fail(err, RW_ERR_ARG, "continual: result is NULL");
+    rw_status st = check_run(net, tasks, cfg, err);
+    if (st != RW_OK)
+        return st;
+    size_t T = tasks->n, C = rw_net_outputs(net), Lh = net->n_layers;
+    int32_t *groups = NULL;
+    rw_memory *mem = NULL;
+    if ((st = result_alloc(res, T, Lh, err)) != RW_OK)
+        return st;
 
     if (cfg->task_incremental) {
         if (!(groups = rw_alloc(C, sizeof(int32_t), "class groups", err)))
@@ -663,17 +713,7 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
             st = err ? err->status : RW_ERR_NOMEM;
             goto done;
         }
-        rw_train_config tc = cfg->train;
-        tc.seed = cfg->train.seed + i;
-        tc.class_groups = groups;
-        tc.replay = mem && rw_memory_size(mem) ? rw_memory_dataset(mem) : NULL;
-        tc.replay_batch = tc.replay ? (cfg->replay_batch ? cfg->replay_batch
-                                                         : tc.batch) : 0;
-        if (cfg->online) {
-            /* One pass; the diagnostics are taken below, once per task. */
-            tc.epochs = 1;
-            tc.maintain.probe = 0;
-        }
+        rw_train_config tc = task_config(cfg, i, groups, mem);
         /* Shrink and perturb at task boundaries is told where tasks begin. */
         const rw_maintain_config *mc = &cfg->train.maintain;
         if (i > 0 && mc->kind == RW_MAINTAIN_SNP && mc->snp_at_task &&
@@ -689,15 +729,8 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
          * before its step: the online accuracy. */
         if (tc.epochs == 1)
             res->online_accuracy[i] = tr.final_train_accuracy;
-        rw_epoch_stats dg;
-        rw_train_config dc = cfg->train;
-        if ((st = rw_diagnose_epoch(net, train, &dc, &dg, err)) != RW_OK)
+        if ((st = task_diagnostics(net, train, cfg, res, i, err)) != RW_OK)
             goto done;
-        for (size_t l = 0; l < Lh; l++) {
-            res->dormant[i * Lh + l] = dg.dormant_fraction[l];
-            res->effective_rank[i * Lh + l] = dg.effective_rank[l];
-            res->mean_abs_w[i * Lh + l] = dg.mean_abs_w[l];
-        }
         if (imp_before > 0.0)
             res->importance_kept[i] = sparse_importance(net) / imp_before;
         double penalty = rw_consolidation_penalty(net, &tc.consolidation);

@@ -76,6 +76,39 @@ static rw_status rank_neurons(const float *act_trace, const float *batch,
 
 static size_t ceil_size(double v) { return v < 1.0 ? 1 : (size_t)ceil(v); }
 
+/* The candidate block of Hebbian growth: the top P inputs x top Q outputs
+ * by activity, grown (doubling its area) until it holds at least
+ * min(2n, free_total) unconnected pairs or covers the whole layer. */
+static void candidate_block(const rw_layer *L, const unsigned char *drop,
+                            size_t n, size_t free_total,
+                            const uint32_t *out_order, const uint32_t *in_rank,
+                            size_t *P_out, size_t *Q_out)
+{
+    size_t I = L->in, O = L->out;
+    double want = (double)(4 * n > 64 ? 4 * n : 64);
+    size_t P, Q;
+    for (;;) {
+        P = ceil_size(sqrt(want * (double)I / (double)O));
+        if (P > I)
+            P = I;
+        Q = ceil_size(want / (double)P);
+        if (Q > O)
+            Q = O;
+        size_t inside = 0;
+        for (size_t q = 0; q < Q; q++) {
+            size_t o = out_order[q];
+            for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
+                inside += (!drop || !drop[k]) && in_rank[L->col[k] & RW_COL_MASK] < P;
+        }
+        size_t room = P * Q - inside, goal = 2 * n < free_total ? 2 * n : free_total;
+        if (room >= goal || (P == I && Q == O))
+            break;
+        want *= 2.0;
+    }
+    *P_out = P;
+    *Q_out = Q;
+}
+
 rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
                           size_t dropped, uint64_t *keys, size_t n,
                           rw_error *err)
@@ -114,27 +147,8 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
         goto done;
     st = RW_ERR_NOMEM;
 
-    /* The candidate block: top P inputs x top Q outputs. */
-    double want = (double)(4 * n > 64 ? 4 * n : 64);
     size_t P, Q;
-    for (;;) {
-        P = ceil_size(sqrt(want * (double)I / (double)O));
-        if (P > I)
-            P = I;
-        Q = ceil_size(want / (double)P);
-        if (Q > O)
-            Q = O;
-        size_t inside = 0;
-        for (size_t q = 0; q < Q; q++) {
-            size_t o = out_order[q];
-            for (size_t k = L->row_ptr[o]; k < L->row_ptr[o + 1]; k++)
-                inside += (!drop || !drop[k]) && in_rank[L->col[k] & RW_COL_MASK] < P;
-        }
-        size_t room = P * Q - inside, goal = 2 * n < free_total ? 2 * n : free_total;
-        if (room >= goal || (P == I && Q == O))
-            break;
-        want *= 2.0;
-    }
+    candidate_block(L, drop, n, free_total, out_order, in_rank, &P, &Q);
 
     /* Scores |A_Q X_P^T| / B, a block of output rows at a time; blocks
      * sized by the largest batch share of all ranks, so that every rank

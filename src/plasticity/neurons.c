@@ -282,6 +282,169 @@ static size_t mean_count(size_t nnz, size_t n, size_t cap)
     return c > cap ? cap : c;
 }
 
+/* Scratch of rw_neurons_add: sampling marks and picks (maxdim entries);
+ * for a sparse next layer, the rows each new column joins (picks, column
+ * after column), then the same as per-row lists (add_ptr, add_col). */
+typedef struct add_scratch {
+    unsigned char *mark;
+    uint32_t *pick, *picks, *add_col;
+    size_t *add_ptr, *cur;
+} add_scratch;
+
+static void add_scratch_free(add_scratch *sc)
+{
+    rw_free(sc->mark);
+    rw_free(sc->pick);
+    rw_free(sc->picks);
+    rw_free(sc->add_col);
+    rw_free(sc->add_ptr);
+    rw_free(sc->cur);
+}
+
+static rw_status add_scratch_alloc(add_scratch *sc, const rw_layer *L,
+                                   const rw_layer *N, size_t add_N,
+                                   rw_error *err)
+{
+    size_t maxdim = L->in > N->out ? L->in : N->out;
+    sc->mark = rw_calloc(maxdim, 1, "neuron sampling", err);
+    sc->pick = rw_alloc(maxdim, sizeof *sc->pick, "neuron sampling", err);
+    if (N->kind == RW_LAYER_SPARSE) {
+        sc->picks = rw_alloc(add_N ? add_N : 1, sizeof(uint32_t), "new columns", err);
+        sc->add_col = rw_alloc(add_N ? add_N : 1, sizeof(uint32_t), "new columns", err);
+        sc->add_ptr = rw_calloc(N->out + 1, sizeof(size_t), "new columns", err);
+        sc->cur = rw_calloc(N->out, sizeof(size_t), "new columns", err);
+        if (!sc->picks || !sc->add_col || !sc->add_ptr || !sc->cur)
+            return RW_ERR_NOMEM;
+    }
+    return sc->mark && sc->pick ? RW_OK : RW_ERR_NOMEM;
+}
+
+/* Grows every buffer of layers L and N for n more neurons first: a failure
+ * leaves the network as it was (only some buffers larger than needed). */
+static rw_status grow_buffers(rw_layer *L, rw_layer *N, size_t n, size_t nw_L,
+                              size_t nw_N, rw_error *err)
+{
+    size_t O = L->out, O2 = O + n;
+    rw_status st;
+    if ((st = rw_layer_resize_conns(L, nw_L, err)) != RW_OK ||
+        (st = resize_neurons(L, O2, err)) != RW_OK ||
+        (st = rw_layer_resize_conns(N, nw_N, err)) != RW_OK ||
+        (L->kind == RW_LAYER_SPARSE &&
+         (st = resize_index(&L->row_ptr, O + 1, O2 + 1, err)) != RW_OK) ||
+        (N->kind == RW_LAYER_SPARSE &&
+         (st = resize_index(&N->tcol_ptr, N->in + 1, N->in + n + 1, err)) != RW_OK))
+        return st;
+    if (L->bstate) { /* 4 blocks of `out` entries: spread them apart */
+        float *bs = rw_calloc(4 * O2, sizeof(float), "bias state", err);
+        if (!bs)
+            return RW_ERR_NOMEM;
+        for (size_t w = 0; w < 4; w++)
+            memcpy(bs + w * O2, L->bstate + w * O, O * sizeof(float));
+        rw_free(L->bstate);
+        L->bstate = bs;
+    }
+    return RW_OK;
+}
+
+/* The n new rows of layer l: row_c random inputs (all inputs when dense),
+ * He/Xavier weights, zero state; a new neuron's activity starts at the
+ * layer's mean, so it is not judged silent before it ran. */
+static void fill_new_rows(const rw_net *net, rw_layer *L, const rw_layer *N,
+                          size_t n, size_t row_c, size_t nw_L, rw_rng *rng,
+                          add_scratch *sc)
+{
+    size_t O = L->out, I = L->in;
+    double sd = init_sd(net, L, (double)row_c, (double)N->out);
+    float mean_act = 0.0f;
+    if (L->activity) {
+        double s = 0.0;
+        for (size_t o = 0; o < O; o++)
+            s += L->activity[o];
+        mean_act = (float)(s / (double)O);
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t o = O + j;
+        if (L->kind == RW_LAYER_SPARSE) {
+            size_t s = L->row_ptr[o];
+            sample_sorted(rng, I, row_c, sc->mark, sc->pick);
+            for (size_t t = 0; t < row_c; t++) {
+                L->col[s + t] = sc->pick[t];
+                L->w[s + t] = (float)(sd * rw_rng_normal(rng));
+            }
+            L->row_ptr[o + 1] = s + row_c;
+        } else {
+            for (size_t i = 0; i < I; i++)
+                L->w[o * I + i] = (float)(sd * rw_rng_normal(rng));
+        }
+        if (L->activity)
+            L->activity[o] = mean_act;
+    }
+    L->nw = nw_L;
+    L->out = O + n;
+    if (L->kind == RW_LAYER_SPARSE)
+        rw_sparse_build_transpose(L);
+    else
+        L->initial_nnz = L->initial_alive = L->nw;
+}
+
+/* n zero columns at the end of every row of a dense layer N. */
+static void widen_dense(rw_layer *N, size_t n, size_t nw_N)
+{
+    size_t In = N->in;
+    float *a[20];
+    size_t na = conn_floats(N, a);
+    for (size_t q = N->out; q-- > 0;)
+        for (size_t t = 0; t < na; t++) {
+            memmove(a[t] + q * (In + n), a[t] + q * In, In * sizeof(float));
+            memset(a[t] + q * (In + n) + In, 0, n * sizeof(float));
+        }
+    N->nw = nw_N;
+    N->initial_nnz = N->initial_alive = N->nw;
+}
+
+/* n new inputs of a sparse layer N, each joining col_c random rows with
+ * zero weights and state. */
+static void widen_sparse(rw_layer *N, size_t n, size_t col_c, size_t nw_N,
+                         rw_rng *rng, add_scratch *sc)
+{
+    size_t In = N->in;
+    uint32_t *picks = sc->picks, *add_col = sc->add_col;
+    size_t *add_ptr = sc->add_ptr, *cur = sc->cur;
+    for (size_t j = 0; j < n; j++) {
+        sample_sorted(rng, N->out, col_c, sc->mark, picks + j * col_c);
+        for (size_t t = 0; t < col_c; t++)
+            add_ptr[picks[j * col_c + t] + 1]++;
+    }
+    for (size_t q = 0; q < N->out; q++)
+        add_ptr[q + 1] += add_ptr[q];
+    for (size_t j = 0; j < n; j++) /* ascending columns within rows */
+        for (size_t t = 0; t < col_c; t++) {
+            size_t q = picks[j * col_c + t];
+            add_col[add_ptr[q] + cur[q]++] = (uint32_t)(In + j);
+        }
+    /* Merge from the back: row q moves up by add_ptr[q] and gets its
+     * new entries (the largest columns) at its end. */
+    float *a[20];
+    size_t na = conn_floats(N, a);
+    for (size_t q = N->out; q-- > 0;) {
+        size_t s = N->row_ptr[q], e = N->row_ptr[q + 1];
+        size_t shift = add_ptr[q], cnt = add_ptr[q + 1] - add_ptr[q];
+        for (size_t t = cnt; t-- > 0;) {
+            size_t dst = e + shift + t;
+            N->col[dst] = add_col[add_ptr[q] + t];
+            for (size_t u = 0; u < na; u++)
+                a[u][dst] = 0.0f;
+        }
+        for (size_t k = e; k-- > s;) {
+            N->col[k + shift] = N->col[k];
+            for (size_t u = 0; u < na; u++)
+                a[u][k + shift] = a[u][k];
+        }
+        N->row_ptr[q + 1] = e + add_ptr[q + 1];
+    }
+    N->nw = nw_N;
+}
+
 rw_status rw_neurons_add(rw_net *net, size_t l, size_t n, rw_rng *rng,
                          rw_error *err)
 {
@@ -306,137 +469,22 @@ rw_status rw_neurons_add(rw_net *net, size_t l, size_t n, rw_rng *rng,
         (N->kind == RW_LAYER_SPARSE && nw_N > UINT32_MAX))
         return rw_fail(err, RW_ERR_ARG, "layer %zu cannot grow by %zu neurons",
                        l + 1, n);
-    size_t maxdim = I > N->out ? I : N->out;
-    bool sparse_next = N->kind == RW_LAYER_SPARSE;
-    unsigned char *mark = rw_calloc(maxdim, 1, "neuron sampling", err);
-    uint32_t *pick = rw_alloc(maxdim, sizeof *pick, "neuron sampling", err);
-    /* sparse next layer: the rows each new column joins (picks, column
-     * after column), then the same as per-row lists (add_ptr, add_col) */
-    uint32_t *picks = NULL, *add_col = NULL;
-    size_t *add_ptr = NULL, *cur = NULL;
-    if (sparse_next) {
-        picks = rw_alloc(add_N ? add_N : 1, sizeof(uint32_t), "new columns", err);
-        add_col = rw_alloc(add_N ? add_N : 1, sizeof(uint32_t), "new columns", err);
-        add_ptr = rw_calloc(N->out + 1, sizeof(size_t), "new columns", err);
-        cur = rw_calloc(N->out, sizeof(size_t), "new columns", err);
+    add_scratch sc = {0};
+    rw_status st = add_scratch_alloc(&sc, L, N, add_N, err);
+    if (st == RW_OK && (st = grow_buffers(L, N, n, nw_L, nw_N, err)) == RW_OK) {
+        fill_new_rows(net, L, N, n, row_c, nw_L, rng, &sc);
+        /* Columns of layer l+1: zero weights, so the outputs do not change. */
+        if (N->kind == RW_LAYER_SPARSE)
+            widen_sparse(N, n, col_c, nw_N, rng, &sc);
+        else
+            widen_dense(N, n, nw_N);
+        N->in += n;
+        if (N->kind == RW_LAYER_SPARSE)
+            rw_sparse_build_transpose(N);
+        net->cfg.layers[l].units = O2;
+        st = rebuffer(net, err);
     }
-    rw_status st = RW_ERR_NOMEM;
-    if (!mark || !pick || (sparse_next && (!picks || !add_col || !add_ptr || !cur)))
-        goto done;
-    /* Grow every buffer first: a failure leaves the network as it was
-     * (only some buffers larger than needed). */
-    if ((st = rw_layer_resize_conns(L, nw_L, err)) != RW_OK ||
-        (st = resize_neurons(L, O2, err)) != RW_OK ||
-        (st = rw_layer_resize_conns(N, nw_N, err)) != RW_OK ||
-        (L->kind == RW_LAYER_SPARSE &&
-         (st = resize_index(&L->row_ptr, O + 1, O2 + 1, err)) != RW_OK) ||
-        (sparse_next &&
-         (st = resize_index(&N->tcol_ptr, N->in + 1, N->in + n + 1, err)) != RW_OK))
-        goto done;
-    if (L->bstate) { /* 4 blocks of `out` entries: spread them apart */
-        float *bs = rw_calloc(4 * O2, sizeof(float), "bias state", err);
-        if (!bs) {
-            st = RW_ERR_NOMEM;
-            goto done;
-        }
-        for (size_t w = 0; w < 4; w++)
-            memcpy(bs + w * O2, L->bstate + w * O, O * sizeof(float));
-        rw_free(L->bstate);
-        L->bstate = bs;
-    }
-
-    /* Rows of layer l: random inputs, He/Xavier weights, zero state. */
-    double sd = init_sd(net, L, (double)row_c, (double)N->out);
-    float mean_act = 0.0f;
-    if (L->activity) {
-        double s = 0.0;
-        for (size_t o = 0; o < O; o++)
-            s += L->activity[o];
-        mean_act = (float)(s / (double)O);
-    }
-    for (size_t j = 0; j < n; j++) {
-        size_t o = O + j;
-        if (L->kind == RW_LAYER_SPARSE) {
-            size_t s = L->row_ptr[o];
-            sample_sorted(rng, I, row_c, mark, pick);
-            for (size_t t = 0; t < row_c; t++) {
-                L->col[s + t] = pick[t];
-                L->w[s + t] = (float)(sd * rw_rng_normal(rng));
-            }
-            L->row_ptr[o + 1] = s + row_c;
-        } else {
-            for (size_t i = 0; i < I; i++)
-                L->w[o * I + i] = (float)(sd * rw_rng_normal(rng));
-        }
-        if (L->activity)
-            L->activity[o] = mean_act; /* not judged silent before it ran */
-    }
-    L->nw = nw_L;
-    L->out = O2;
-    if (L->kind == RW_LAYER_SPARSE)
-        rw_sparse_build_transpose(L);
-    else
-        L->initial_nnz = L->initial_alive = L->nw;
-
-    /* Columns of layer l+1: zero weights, so the outputs do not change. */
-    size_t In = N->in;
-    if (!sparse_next) {
-        float *a[20];
-        size_t na = conn_floats(N, a);
-        for (size_t q = N->out; q-- > 0;)
-            for (size_t t = 0; t < na; t++) {
-                memmove(a[t] + q * (In + n), a[t] + q * In, In * sizeof(float));
-                memset(a[t] + q * (In + n) + In, 0, n * sizeof(float));
-            }
-        N->nw = nw_N;
-        N->initial_nnz = N->initial_alive = N->nw;
-    } else {
-        for (size_t j = 0; j < n; j++) {
-            sample_sorted(rng, N->out, col_c, mark, picks + j * col_c);
-            for (size_t t = 0; t < col_c; t++)
-                add_ptr[picks[j * col_c + t] + 1]++;
-        }
-        for (size_t q = 0; q < N->out; q++)
-            add_ptr[q + 1] += add_ptr[q];
-        for (size_t j = 0; j < n; j++) /* ascending columns within rows */
-            for (size_t t = 0; t < col_c; t++) {
-                size_t q = picks[j * col_c + t];
-                add_col[add_ptr[q] + cur[q]++] = (uint32_t)(In + j);
-            }
-        /* Merge from the back: row q moves up by add_ptr[q] and gets its
-         * new entries (the largest columns) at its end. */
-        float *a[20];
-        size_t na = conn_floats(N, a);
-        for (size_t q = N->out; q-- > 0;) {
-            size_t s = N->row_ptr[q], e = N->row_ptr[q + 1];
-            size_t shift = add_ptr[q], cnt = add_ptr[q + 1] - add_ptr[q];
-            for (size_t t = cnt; t-- > 0;) {
-                size_t dst = e + shift + t;
-                N->col[dst] = add_col[add_ptr[q] + t];
-                for (size_t u = 0; u < na; u++)
-                    a[u][dst] = 0.0f;
-            }
-            for (size_t k = e; k-- > s;) {
-                N->col[k + shift] = N->col[k];
-                for (size_t u = 0; u < na; u++)
-                    a[u][k + shift] = a[u][k];
-            }
-            N->row_ptr[q + 1] = e + add_ptr[q + 1];
-        }
-        N->nw = nw_N;
-    }
-    N->in = In + n;
-    if (sparse_next)
-        rw_sparse_build_transpose(N);
-    net->cfg.layers[l].units = O2;
-    st = rebuffer(net, err);
-done:
-    rw_free(mark);
-    rw_free(pick);
-    rw_free(picks);
-    rw_free(add_col);
-    rw_free(add_ptr);
-    rw_free(cur);
+    add_scratch_free(&sc);
     return st;
 }
 
