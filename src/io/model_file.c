@@ -41,9 +41,9 @@
 #define OPTM_M2 2u
 #define OPTM_STEPS 4u   /* per-connection Adam step counts */
 #define TRCE_HEAD 4     /* n_layers */
-#define TRCE_CREDIT 1u  /* per-layer flags in TRCE */
-#define TRCE_COACT 2u
-#define TRCE_PERM 4u
+/* Per-layer flags in TRCE: the per-connection traces' flags come with
+ * their arrays from rw_conn_arrays (layers/layer.c), the per-neuron ones
+ * are here. */
 #define TRCE_ACTIVITY 8u
 #define TRCE_SILENT 16u
 #define TRCE_ALL 31u
@@ -250,15 +250,20 @@ static void write_optim(writer *w, const rw_net *net)
 /* Usage traces (plasticity.c): which arrays a layer holds. */
 static uint32_t trace_flags(const rw_layer *L)
 {
-    return (L->credit ? TRCE_CREDIT : 0) | (L->coact ? TRCE_COACT : 0) |
-           (L->perm ? TRCE_PERM : 0) | (L->activity ? TRCE_ACTIVITY : 0) |
-           (L->silent ? TRCE_SILENT : 0);
+    uint32_t fl = (L->activity ? TRCE_ACTIVITY : 0) | (L->silent ? TRCE_SILENT : 0);
+    for (size_t i = 0; i < rw_conn_array_count; i++)
+        if (rw_conn_arrays[i].trce && rw_conn_get(L, &rw_conn_arrays[i]))
+            fl |= rw_conn_arrays[i].trce;
+    return fl;
 }
 
-static int popcount3(uint32_t fl)
+/* How many per-connection traces the flags announce. */
+static int conn_traces(uint32_t fl)
 {
-    return ((fl & TRCE_CREDIT) != 0) + ((fl & TRCE_COACT) != 0) +
-           ((fl & TRCE_PERM) != 0);
+    int n = 0;
+    for (size_t i = 0; i < rw_conn_array_count; i++)
+        n += rw_conn_arrays[i].trce && (fl & rw_conn_arrays[i].trce);
+    return n;
 }
 
 static void write_traces(writer *w, const rw_net *net)
@@ -268,7 +273,7 @@ static void write_traces(writer *w, const rw_net *net)
         const rw_layer *L = &net->layers[l];
         uint32_t fl = trace_flags(L);
         int per_neuron = ((fl & TRCE_ACTIVITY) != 0) + ((fl & TRCE_SILENT) != 0);
-        len += 4 + 4 * ((uint64_t)popcount3(fl) * L->nw + (uint64_t)per_neuron * L->out);
+        len += 4 + 4 * ((uint64_t)conn_traces(fl) * L->nw + (uint64_t)per_neuron * L->out);
     }
     w_section(w, "TRCE", len);
     w_u32(w, (uint32_t)net->n_layers);
@@ -276,12 +281,9 @@ static void write_traces(writer *w, const rw_net *net)
         const rw_layer *L = &net->layers[l];
         uint32_t fl = trace_flags(L);
         w_u32(w, fl);
-        if (fl & TRCE_CREDIT)
-            w_f32s(w, L->credit, L->nw);
-        if (fl & TRCE_COACT)
-            w_f32s(w, L->coact, L->nw);
-        if (fl & TRCE_PERM)
-            w_f32s(w, L->perm, L->nw);
+        for (size_t i = 0; i < rw_conn_array_count; i++)
+            if (rw_conn_arrays[i].trce & fl)
+                w_f32s(w, rw_conn_get(L, &rw_conn_arrays[i]), L->nw);
         if (fl & TRCE_ACTIVITY)
             w_f32s(w, L->activity, L->out);
         if (fl & TRCE_SILENT)
@@ -1177,15 +1179,13 @@ static bool parse_trce(cursor *c, const toc *t, rw_net *net)
         if (fl & ~TRCE_ALL)
             return BAD(c, at, "layer %zu trace flags 0x%x are invalid "
                        "(expected bits 0..4 only)", l + 1, fl);
-        if ((fl & TRCE_CREDIT) &&
-            !read_trace(c, &L->credit, L->nw, l, "credit trace", 0.0f, FLT_MAX))
-            return false;
-        if ((fl & TRCE_COACT) &&
-            !read_trace(c, &L->coact, L->nw, l, "co-activation trace", -FLT_MAX, FLT_MAX))
-            return false;
-        if ((fl & TRCE_PERM) &&
-            !read_trace(c, &L->perm, L->nw, l, "permanence", 0.0f, 1.0f))
-            return false;
+        for (size_t i = 0; i < rw_conn_array_count; i++) {
+            const rw_conn_array *a = &rw_conn_arrays[i];
+            if ((a->trce & fl) &&
+                !read_trace(c, (float **)rw_conn_ptr(L, a), L->nw, l, a->what,
+                            a->lo, a->hi))
+                return false;
+        }
         if ((fl & TRCE_ACTIVITY) &&
             !read_trace(c, &L->activity, L->out, l, "activity trace", 0.0f, FLT_MAX))
             return false;

@@ -81,6 +81,43 @@ typedef struct rw_layer {
     float *d;  /* error w.r.t. pre-activation (dL/dz) after backward */
 } rw_layer;
 
+/* Every per-connection array of a layer (nw entries, parallel to w), in
+ * one table (layer.c) that freeing, cloning, reallocation, compaction,
+ * rewiring, neuron turnover and the model file all walk: a new
+ * per-connection array is one line there. The roles: */
+enum {
+    RW_CONN_WEIGHT, /* the weights, always first */
+    RW_CONN_GRAD,   /* their gradient: rebuilt each step, not moved */
+    RW_CONN_STATE,  /* optimizer, trace and consolidation state: moves with
+                     * its connection and starts at 0 for a new one */
+    RW_CONN_INDEX   /* the topology: col, the transposed index (uint32_t) */
+};
+/* Flags of the model file's TRCE section (docs/model-format.md) for the
+ * per-connection traces; the per-neuron ones are the file's own. */
+#define RW_TRCE_CREDIT 1u
+#define RW_TRCE_COACT 2u
+#define RW_TRCE_PERM 4u
+typedef struct rw_conn_array {
+    size_t offset;     /* offsetof(rw_layer, field) of its pointer */
+    size_t size;       /* element size: sizeof(float) or sizeof(uint32_t) */
+    int role;          /* RW_CONN_* */
+    uint32_t trce;     /* RW_TRCE_* when the model file keeps it as a usage
+                        * trace, else 0 */
+    float lo, hi;      /* a trace's valid range in a model file */
+    const char *what;  /* its name in messages */
+} rw_conn_array;
+extern const rw_conn_array rw_conn_arrays[];
+extern const size_t rw_conn_array_count;
+/* Where entry a's pointer lives in layer L. */
+static inline void **rw_conn_ptr(rw_layer *L, const rw_conn_array *a)
+{
+    return (void **)((char *)L + a->offset);
+}
+static inline const void *rw_conn_get(const rw_layer *L, const rw_conn_array *a)
+{
+    return *(void *const *)((const char *)L + a->offset);
+}
+
 /* Layer lifecycle (dense.c / sparse.c / layer.c) */
 rw_status rw_layer_init_dense(rw_layer *L, size_t in, size_t out,
                               rw_activation act, rw_error *err);
@@ -97,15 +134,17 @@ rw_status rw_layer_alloc_sparse(rw_layer *L, size_t in, size_t out,
                                 size_t nnz, rw_activation act, rw_error *err);
 void rw_layer_free(rw_layer *L);
 /* Lists the per-connection float arrays that move with a connection when
- * it is rewired (weights first, then optimizer moments, traces, ...);
- * returns the count (at most 16). */
+ * it is rewired (rw_conn_arrays' WEIGHT and STATE entries that exist:
+ * weights first, then optimizer moments, traces, ...); returns the count
+ * (at most RW_CONN_MAX). */
+#define RW_CONN_MAX 24
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs);
 /* An array to reallocate: where its pointer lives and its element size. */
 typedef struct rw_arr_ref {
     void **p;
     size_t size;
 } rw_arr_ref;
-/* Reallocates every non-NULL array of refs (at most 24) from old_n to
+/* Reallocates every non-NULL array of refs (at most RW_CONN_MAX) from old_n to
  * new_n entries, keeping the first min(old_n, new_n) and zeroing the
  * rest. All or nothing: on failure every array is left as it was. */
 rw_status rw_resize_arrays(const rw_arr_ref *refs, size_t nrefs, size_t old_n,

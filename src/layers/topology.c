@@ -16,12 +16,12 @@ typedef rw_cand cand;
 size_t rw_layer_parallel_arrays(rw_layer *L, float **arrs)
 {
     size_t n = 0;
-    float *all[] = {L->w,      L->m1,     L->m2,      L->mstep,
-                    L->credit, L->coact,  L->perm,    L->imp,
-                    L->anchor, L->si_path, L->si_prev, L->keep};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i])
-            arrs[n++] = all[i];
+    for (size_t i = 0; i < rw_conn_array_count; i++) {
+        const rw_conn_array *a = &rw_conn_arrays[i];
+        float *p = *rw_conn_ptr(L, a);
+        if ((a->role == RW_CONN_WEIGHT || a->role == RW_CONN_STATE) && p)
+            arrs[n++] = p;
+    }
     return n;
 }
 
@@ -59,7 +59,7 @@ float rw_select_kth(float *v, size_t n, size_t k)
 /* Removes dropped entries, keeping rows contiguous; returns new nnz. */
 size_t rw_sparse_compact(rw_layer *L)
 {
-    float *arrs[16];
+    float *arrs[RW_CONN_MAX];
     size_t na = rw_layer_parallel_arrays(L, arrs);
     size_t wpos = 0;
     for (size_t o = 0; o < L->out; o++) {
@@ -153,7 +153,7 @@ void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c)
 rw_status rw_resize_arrays(const rw_arr_ref *refs, size_t nrefs, size_t old_n,
                           size_t new_n, const char *what, rw_error *err)
 {
-    void *fresh[24];
+    void *fresh[RW_CONN_MAX];
     size_t keep = old_n < new_n ? old_n : new_n;
     for (size_t i = 0; i < nrefs; i++) {
         fresh[i] = NULL;
@@ -182,22 +182,15 @@ rw_status rw_resize_arrays(const rw_arr_ref *refs, size_t nrefs, size_t old_n,
 static size_t conn_refs(rw_layer *L, rw_arr_ref *r)
 {
     size_t n = 0;
-    void **f[] = {(void **)&L->w,      (void **)&L->gw,      (void **)&L->m1,
-                  (void **)&L->m2,     (void **)&L->mstep,
-                  (void **)&L->credit,  (void **)&L->coact,
-                  (void **)&L->perm,   (void **)&L->imp,     (void **)&L->anchor,
-                  (void **)&L->si_path, (void **)&L->si_prev, (void **)&L->keep};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        r[n++] = (rw_arr_ref){f[i], sizeof(float)};
-    r[n++] = (rw_arr_ref){(void **)&L->col, sizeof(uint32_t)};
-    r[n++] = (rw_arr_ref){(void **)&L->t_k, sizeof(uint32_t)};
-    r[n++] = (rw_arr_ref){(void **)&L->t_row, sizeof(uint32_t)};
+    for (size_t i = 0; i < rw_conn_array_count; i++)
+        r[n++] = (rw_arr_ref){rw_conn_ptr(L, &rw_conn_arrays[i]),
+                              rw_conn_arrays[i].size};
     return n;
 }
 
 rw_status rw_layer_resize_conns(rw_layer *L, size_t n, rw_error *err)
 {
-    rw_arr_ref r[20];
+    rw_arr_ref r[RW_CONN_MAX];
     size_t nr = conn_refs(L, r);
     return rw_resize_arrays(r, nr, L->nw, n, "connections", err);
 }

@@ -283,27 +283,18 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         const rw_layer *S = &src->layers[l];
         rw_layer *L = &net->layers[l];
         L->a = L->d = NULL;
-        L->w = dup_array(S->w, S->nw, sizeof(float), &ok, err);
-        L->gw = dup_array(S->gw, S->nw, sizeof(float), &ok, err);
-        L->m1 = dup_array(S->m1, S->nw, sizeof(float), &ok, err);
-        L->m2 = dup_array(S->m2, S->nw, sizeof(float), &ok, err);
+        for (size_t i = 0; i < rw_conn_array_count; i++) {
+            const rw_conn_array *a = &rw_conn_arrays[i];
+            *rw_conn_ptr(L, a) = dup_array(rw_conn_get(S, a), S->nw, a->size,
+                                           &ok, err);
+        }
         L->b = dup_array(S->b, S->out, sizeof(float), &ok, err);
         L->gb = dup_array(S->gb, S->out, sizeof(float), &ok, err);
         L->bm1 = dup_array(S->bm1, S->out, sizeof(float), &ok, err);
         L->bm2 = dup_array(S->bm2, S->out, sizeof(float), &ok, err);
-        L->mstep = dup_array(S->mstep, S->nw, sizeof(float), &ok, err);
         L->bmstep = dup_array(S->bmstep, S->out, sizeof(float), &ok, err);
         L->row_ptr = dup_array(S->row_ptr, S->out + 1, sizeof(size_t), &ok, err);
-        L->col = dup_array(S->col, S->nw, sizeof(uint32_t), &ok, err);
         L->tcol_ptr = dup_array(S->tcol_ptr, S->in + 1, sizeof(size_t), &ok, err);
-        L->t_k = dup_array(S->t_k, S->nw, sizeof(uint32_t), &ok, err);
-        L->t_row = dup_array(S->t_row, S->nw, sizeof(uint32_t), &ok, err);
-        float **dst[] = {&L->credit, &L->coact, &L->perm, &L->imp, &L->anchor,
-                         &L->si_path, &L->si_prev, &L->keep};
-        const float *srcs[] = {S->credit, S->coact, S->perm, S->imp, S->anchor,
-                               S->si_path, S->si_prev, S->keep};
-        for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++)
-            *dst[i] = dup_array(srcs[i], S->nw, sizeof(float), &ok, err);
         L->activity = dup_array(S->activity, S->out, sizeof(float), &ok, err);
         L->silent = dup_array(S->silent, S->out, sizeof(uint32_t), &ok, err);
         L->bstate = dup_array(S->bstate, 4 * S->out, sizeof(float), &ok, err);

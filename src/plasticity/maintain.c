@@ -370,7 +370,7 @@ rw_status rw_maintain_reinit_unit(rw_net *net, size_t l, size_t j,
             pick[c++] = (uint32_t)v;
         }
         qsort(pick, fan, sizeof *pick, cmp_u32);
-        float *arrs[16];
+        float *arrs[RW_CONN_MAX];
         size_t na = rw_layer_parallel_arrays(L, arrs);
         for (size_t k = k0; k < k1; k++) {
             if (L->col[k] & RW_COL_INITIAL)

@@ -25,12 +25,17 @@
 
 /* ---------------- reallocation ---------------- */
 
-/* The float arrays rw_layer_resize_conns moves, in place (for dense row/column
- * moves); must cover what rw_layer_parallel_arrays lists, plus gw. */
+/* Every per-connection float array of L that exists (rw_conn_arrays but
+ * the index), for dense row and column moves in place. */
 static size_t conn_floats(rw_layer *L, float **a)
 {
-    size_t n = rw_layer_parallel_arrays(L, a);
-    a[n++] = L->gw;
+    size_t n = 0;
+    for (size_t i = 0; i < rw_conn_array_count; i++) {
+        const rw_conn_array *c = &rw_conn_arrays[i];
+        float *p = *rw_conn_ptr(L, c);
+        if (c->role != RW_CONN_INDEX && p)
+            a[n++] = p;
+    }
     return n;
 }
 
@@ -112,7 +117,7 @@ static void remove_rows(rw_layer *L, const unsigned char *mask, size_t keep_n)
                 L->row_ptr[j++] = L->row_ptr[o];
         L->row_ptr[j] = L->nw;
     } else {
-        float *a[20];
+        float *a[RW_CONN_MAX];
         size_t na = conn_floats(L, a);
         size_t j = 0;
         for (size_t o = 0; o < O; o++) {
@@ -169,7 +174,7 @@ static void remove_columns(rw_layer *N, const unsigned char *mask,
             N->col[k] = (N->col[k] & RW_COL_INITIAL) | newidx[N->col[k] & RW_COL_MASK];
         return;
     }
-    float *a[20];
+    float *a[RW_CONN_MAX];
     size_t na = conn_floats(N, a);
     for (size_t q = 0; q < N->out; q++)
         for (size_t t = 0; t < na; t++) {
@@ -391,7 +396,7 @@ static void fill_new_rows(const rw_net *net, rw_layer *L, const rw_layer *N,
 static void widen_dense(rw_layer *N, size_t n, size_t nw_N)
 {
     size_t In = N->in;
-    float *a[20];
+    float *a[RW_CONN_MAX];
     size_t na = conn_floats(N, a);
     for (size_t q = N->out; q-- > 0;)
         for (size_t t = 0; t < na; t++) {
@@ -424,7 +429,7 @@ static void widen_sparse(rw_layer *N, size_t n, size_t col_c, size_t nw_N,
         }
     /* Merge from the back: row q moves up by add_ptr[q] and gets its
      * new entries (the largest columns) at its end. */
-    float *a[20];
+    float *a[RW_CONN_MAX];
     size_t na = conn_floats(N, a);
     for (size_t q = N->out; q-- > 0;) {
         size_t s = N->row_ptr[q], e = N->row_ptr[q + 1];

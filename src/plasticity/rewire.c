@@ -195,7 +195,7 @@ static rw_status grow_gradient(const rw_layer *L, const unsigned char *drop,
 static void merge_new(rw_layer *L, const uint64_t *keys, const float *neww,
                       size_t n)
 {
-    float *arrs[16];
+    float *arrs[RW_CONN_MAX];
     size_t na = rw_layer_parallel_arrays(L, arrs);
     size_t old_nnz = L->row_ptr[L->out];
     size_t w = old_nnz + n; /* one past the last slot to write */
