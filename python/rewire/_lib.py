@@ -298,6 +298,8 @@ def _fn(name, restype, *argtypes):
 
 
 _fn("rw_status_str", ctypes.c_char_p, c_int)
+_fn("rw_activation_name", ctypes.c_char_p, c_int)
+_fn("rw_activation_parse", c_int, ctypes.c_char_p, ctypes.POINTER(c_int))
 _fn("rw_error_clear", None, _E)
 _fn("rw_set_threads", c_int, c_int)
 _fn("rw_get_threads", c_int)

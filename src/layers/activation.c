@@ -4,6 +4,7 @@
 #include "layers/layers.h"
 
 #include <math.h>
+#include <string.h>
 
 #define LEAKY_SLOPE RW_LEAKY_SLOPE
 
@@ -56,4 +57,24 @@ RW_HOT void rw_act_backward(rw_activation act, const float *restrict a,
     case RW_ACT_SOFTMAX: /* folded into the cross-entropy gradient */
         break;
     }
+}
+
+/* The one table of activation names, indexed by rw_activation. */
+static const char *const act_names[] = {"identity", "relu", "leaky_relu",
+                                        "sigmoid", "tanh", "softmax"};
+#define N_ACT (sizeof act_names / sizeof act_names[0])
+
+const char *rw_activation_name(rw_activation act)
+{
+    return (unsigned)act < N_ACT ? act_names[act] : "unknown";
+}
+
+rw_status rw_activation_parse(const char *name, rw_activation *act)
+{
+    for (size_t i = 0; name && i < N_ACT; i++)
+        if (strcmp(name, act_names[i]) == 0) {
+            *act = (rw_activation)i;
+            return RW_OK;
+        }
+    return RW_ERR_ARG;
 }
