@@ -49,13 +49,31 @@ RW_VINLINE rw_v16 rw_v16_splat(float x)
     rw_v16 v = {0};
     return v + x;
 }
-/* Sum of the 16 lanes in a fixed order. */
+/* The two sums of 16 lanes, each in a fixed order on every instruction
+ * set; results depend on the order, so each caller keeps the one it was
+ * written with. rw_v16_sum adds the lanes one after another (the layers'
+ * bias gradients, the net's norms); rw_v16_sum_halved adds the halves,
+ * then their halves (the traces' dot products, fewer shuffles). */
 RW_VINLINE float rw_v16_sum(rw_v16 v)
 {
     float s = 0.0f;
     for (int i = 0; i < 16; i++)
         s += v[i];
     return s;
+}
+typedef float rw_v8 __attribute__((vector_size(32)));
+typedef float rw_v4 __attribute__((vector_size(16)));
+RW_VINLINE float rw_v16_sum_halved(rw_v16 v)
+{
+    rw_v8 lo, hi;
+    __builtin_memcpy(&lo, &v, sizeof lo);
+    __builtin_memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+    lo += hi;
+    rw_v4 l4, h4;
+    __builtin_memcpy(&l4, &lo, sizeof l4);
+    __builtin_memcpy(&h4, (const char *)&lo + sizeof l4, sizeof h4);
+    l4 += h4;
+    return (l4[0] + l4[2]) + (l4[1] + l4[3]);
 }
 
 /* Leaky ReLU's slope for negative inputs (activation.c, the kernels). */
@@ -101,6 +119,16 @@ uint32_t rw_crc32(uint32_t crc, const void *buf, size_t len);
 
 /* ---------------- base: time ---------------- */
 double rw_now(void); /* monotonic seconds */
+
+/* ---------------- base: small helpers (util.c) ---------------- */
+/* qsort comparison of two uint64_t, ascending. */
+int rw_cmp_u64(const void *a, const void *b);
+/* The part of `path` after its last '/' (path itself when there is none,
+ * or when it ends in '/'). */
+const char *rw_base_name(const char *path);
+/* zlib's message `msg` for `path` without the "PATH: " it puts in front;
+ * "unknown error" for NULL. */
+const char *rw_gz_msg(const char *msg, const char *path);
 
 /* ---------------- base: configuration checks (config.c) ---------------- */
 /* Each returns RW_OK, or the status (RW_ERR_ARG, RW_ERR_UNSUPPORTED) and a

@@ -452,12 +452,6 @@ static rw_status csv_line(csv_state *st, const char *s, size_t len)
     return RW_OK;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s && s[1] ? s + 1 : path;
-}
-
 /* Copies a grown array down to its used size when a quarter or more of it
  * is slack; on failure keeps the larger one. */
 static void *shrink(void *p, size_t used, size_t cap, size_t elem)
@@ -502,7 +496,7 @@ static rw_dataset *csv_finish(csv_state *st)
         ds->labels = shrink(st->lab, st->rows, st->row_cap, sizeof(int32_t));
         st->lab = NULL;
     }
-    rw_dataset_describe(ds, base_name(st->name));
+    rw_dataset_describe(ds, rw_base_name(st->name));
     return ds;
 }
 
@@ -533,15 +527,6 @@ rw_dataset *rw_csv_parse_memory(const void *buf, size_t len, const char *name,
 out:
     csv_release(&st);
     return ds;
-}
-
-/* zlib's message minus the "PATH: " it puts in front. */
-static const char *gz_msg(const char *msg, const char *path)
-{
-    size_t n = strlen(path);
-    if (msg && strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
-        return msg + n + 2;
-    return msg ? msg : "unknown error";
 }
 
 rw_dataset *rw_csv_load_file(const char *path, const rw_data_options *o,
@@ -602,7 +587,7 @@ rw_dataset *rw_csv_load_file(const char *path, const rw_data_options *o,
             if (code != Z_OK) {
                 rw_fail(err, RW_ERR_FORMAT, "%s: byte %zu of the decompressed "
                         "text: broken gzip stream (%s)", path, total,
-                        gz_msg(msg, path));
+                        rw_gz_msg(msg, path));
                 goto out;
             }
         }

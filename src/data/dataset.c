@@ -370,18 +370,12 @@ static rw_dataset *open_named(const named_set *ns, const char *dir,
     return ds;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s && s[1] ? s + 1 : path;
-}
-
 static rw_dataset *open_idx_pair(const char *img, const char *lab,
                                  rw_error *err)
 {
     rw_dataset *ds = rw_idx_load_files(img, lab, 0, err);
     if (ds)
-        rw_dataset_describe(ds, base_name(img));
+        rw_dataset_describe(ds, rw_base_name(img));
     return ds;
 }
 

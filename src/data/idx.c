@@ -196,15 +196,6 @@ typedef struct byte_buf {
     size_t len, cap;
 } byte_buf;
 
-/* zlib's message minus the "PATH: " it puts in front. */
-static const char *gz_msg(const char *msg, const char *path)
-{
-    size_t n = strlen(path);
-    if (msg && strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
-        return msg + n + 2;
-    return msg ? msg : "unknown error";
-}
-
 /* Reads up to `want` more bytes into b, growing it as data arrives (never
  * reserving more than twice what has come). Stops early at end of file.
  * want is at most RW_IDX_MAX_PAYLOAD + 1, so len + want cannot overflow. */
@@ -247,7 +238,7 @@ static rw_status read_more(gzFile gz, const char *path, byte_buf *b,
             if (code != Z_OK)
                 return rw_fail(err, RW_ERR_FORMAT, "%s: byte %zu of the "
                                "decompressed data: broken gzip stream (%s)",
-                               path, b->len, gz_msg(msg, path));
+                               path, b->len, rw_gz_msg(msg, path));
             return RW_OK; /* clean end of file */
         }
         b->len += (size_t)got;

@@ -4,6 +4,7 @@
 #include "layers/layers.h"
 
 #include <float.h>
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -62,4 +63,13 @@ RW_HOT void rw_row_sums(const float *restrict d, float *restrict out,
             s += r[j];
         out[o] = s;
     }
+}
+
+double rw_init_std(rw_init init, rw_activation act, double fan_in,
+                   double fan_out)
+{
+    if (init == RW_INIT_AUTO)
+        init = (act == RW_ACT_RELU || act == RW_ACT_LEAKY_RELU) ? RW_INIT_HE
+                                                                : RW_INIT_XAVIER;
+    return init == RW_INIT_HE ? sqrt(2.0 / fan_in) : sqrt(2.0 / (fan_in + fan_out));
 }

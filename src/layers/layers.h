@@ -184,6 +184,12 @@ typedef struct rw_cand {
 } rw_cand;
 void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c);
 
+/* Standard deviation of fresh normal weights: He sqrt(2 / fan_in) or
+ * Xavier sqrt(2 / (fan_in + fan_out)); RW_INIT_AUTO picks He for ReLU and
+ * leaky ReLU, Xavier otherwise (layer.c). */
+double rw_init_std(rw_init init, rw_activation act, double fan_in,
+                   double fan_out);
+
 /* Forward: a = act(W x + b), x is I x B feature-major. Softmax handled by
  * the loss. They write only L->a (and read the rest of L), so
  * rw_net_predict_with runs them on shallow copies of a layer whose `a`

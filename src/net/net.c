@@ -213,12 +213,7 @@ void rw_net_init_weights(rw_net *net, rw_rng *rng)
          * keep the signal scale of a dense layer. */
         double fan_in = (double)L->nw / (double)L->out;
         double fan_out = (double)L->nw / (double)L->in;
-        rw_init init = net->cfg.init;
-        if (init == RW_INIT_AUTO)
-            init = (L->act == RW_ACT_RELU || L->act == RW_ACT_LEAKY_RELU)
-                       ? RW_INIT_HE : RW_INIT_XAVIER;
-        double sd = init == RW_INIT_HE ? sqrt(2.0 / fan_in)
-                                       : sqrt(2.0 / (fan_in + fan_out));
+        double sd = rw_init_std(net->cfg.init, L->act, fan_in, fan_out);
         for (size_t k = 0; k < L->nw; k++)
             L->w[k] = (float)(sd * rw_rng_normal(rng));
         memset(L->b, 0, L->out * sizeof(float));

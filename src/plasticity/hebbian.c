@@ -39,12 +39,6 @@ static int cmp_ranked(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static float abs_mean(const float *a, size_t B)
 {
     double s = 0.0;
@@ -198,7 +192,7 @@ rw_status rw_grow_hebbian(rw_net *net, size_t l, const unsigned char *drop,
     }
     for (size_t j = 0; j < n; j++)
         keys[j] = heap[j].key;
-    qsort(keys, n, sizeof *keys, cmp_u64);
+    qsort(keys, n, sizeof *keys, rw_cmp_u64);
     st = RW_OK;
 done:
     rw_free(tmp);

@@ -272,11 +272,7 @@ static void sample_sorted(rw_rng *rng, size_t n, size_t c, unsigned char *mark,
 static double init_sd(const rw_net *net, const rw_layer *L, double fan_in,
                       double fan_out)
 {
-    rw_init init = net->cfg.init;
-    if (init == RW_INIT_AUTO)
-        init = (L->act == RW_ACT_RELU || L->act == RW_ACT_LEAKY_RELU)
-                   ? RW_INIT_HE : RW_INIT_XAVIER;
-    return init == RW_INIT_HE ? sqrt(2.0 / fan_in) : sqrt(2.0 / (fan_in + fan_out));
+    return rw_init_std(net->cfg.init, L->act, fan_in, fan_out);
 }
 
 static size_t mean_count(size_t nnz, size_t n, size_t cap)

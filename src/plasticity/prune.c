@@ -18,6 +18,7 @@
  * round(df * in * out) connections (unless permanence protects more);
  * after t1 the network fine-tunes at that density. */
 #include "plasticity/plasticity.h"
+#include "layers/select.h"
 
 #include <math.h>
 #include <string.h>
@@ -58,6 +59,35 @@ static void drop(rw_layer *L, size_t k)
     L->col[k] = RW_COL_DROPPED;
 }
 
+/* Pruning as a selection (layers/select.h). */
+typedef struct prune_sel {
+    rw_layer *L;
+    rw_prune_kind kind;
+    double perm_threshold;
+} prune_sel;
+
+static bool prune_eligible(const void *ctx, size_t k)
+{
+    const prune_sel *p = ctx;
+    return eligible(p->L, k, p->perm_threshold);
+}
+
+static float prune_key(const void *ctx, size_t k)
+{
+    const prune_sel *p = ctx;
+    return score_of(p->L, p->kind, k);
+}
+
+static float prune_tie(const void *ctx, size_t k)
+{
+    return fabsf(((const prune_sel *)ctx)->L->w[k]);
+}
+
+static void prune_take(void *ctx, size_t k)
+{
+    drop(((prune_sel *)ctx)->L, k);
+}
+
 size_t rw_prune_layer(rw_layer *L, rw_prune_kind kind, size_t target,
                       double perm_threshold)
 {
@@ -66,54 +96,14 @@ size_t rw_prune_layer(rw_layer *L, rw_prune_kind kind, size_t target,
     if ((kind == RW_PRUNE_USAGE && !L->credit) ||
         (kind == RW_PRUNE_HEBBIAN && !L->coact))
         kind = RW_PRUNE_MAGNITUDE; /* no trace: fall back on |w| */
-    size_t count = L->nw - target;
-    /* The gradient array is free after the optimizer step: scratch. */
-    float *scratch = L->gw;
-    size_t n = 0;
-    for (size_t k = 0; k < L->nw; k++)
-        if (eligible(L, k, perm_threshold))
-            scratch[n++] = score_of(L, kind, k);
-    if (count > n)
-        count = n;
-    if (count == 0)
+    /* The lowest scores go; ties by |w|, then in storage order. The
+     * gradient array is free after the optimizer step: scratch. */
+    static const rw_select_fns fns = {prune_eligible, prune_key, prune_tie,
+                                      prune_take};
+    prune_sel ps = {L, kind, perm_threshold};
+    size_t removed = rw_select_smallest(L->nw, L->nw - target, L->gw, &fns, &ps);
+    if (removed == 0)
         return 0;
-    float thr = rw_select_kth(scratch, n, count - 1);
-    size_t below = 0, tied = 0;
-    for (size_t k = 0; k < L->nw; k++) {
-        if (!eligible(L, k, perm_threshold))
-            continue;
-        float s = score_of(L, kind, k);
-        if (s < thr)
-            below++;
-        else if (s == thr)
-            scratch[tied++] = fabsf(L->w[k]);
-    }
-    /* Among the connections tied at the threshold, the smallest |w| go;
-     * ties of those in storage order. */
-    size_t need = count - below; /* >= 1: the k-th score is tied */
-    float thr_w = rw_select_kth(scratch, tied, need - 1);
-    size_t below_w = 0;
-    for (size_t k = 0; k < L->nw; k++)
-        if (eligible(L, k, perm_threshold) && score_of(L, kind, k) == thr &&
-            fabsf(L->w[k]) < thr_w)
-            below_w++;
-    size_t ties = need - below_w, removed = 0;
-    for (size_t k = 0; k < L->nw; k++) {
-        if (!eligible(L, k, perm_threshold))
-            continue;
-        float s = score_of(L, kind, k);
-        bool go = s < thr;
-        if (s == thr) {
-            float aw = fabsf(L->w[k]);
-            go = aw < thr_w || (aw == thr_w && ties > 0);
-            if (aw == thr_w && go)
-                ties--;
-        }
-        if (go) {
-            drop(L, k);
-            removed++;
-        }
-    }
     L->nw = rw_sparse_compact(L);
     /* Shrinking the buffers is an economy: if it fails, the larger ones
      * keep serving. */

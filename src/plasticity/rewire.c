@@ -10,6 +10,7 @@
  * per-connection arrays (weights, optimizer moments, ...) move together. */
 #include "plasticity/plasticity.h"
 #include "dist/dist.h"
+#include "layers/select.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,43 +46,37 @@ static bool selected(float w, sel_kind s)
     return s == SEL_ALL || (s == SEL_NONNEG ? w >= 0.0f : w < 0.0f);
 }
 
+/* The drop as a selection (layers/select.h): the unmarked connections of
+ * one sign class, by key_of, ties in storage order. */
+typedef struct drop_sel {
+    const rw_layer *L;
+    unsigned char *drop;
+    sel_kind s;
+} drop_sel;
+
+static bool drop_eligible(const void *ctx, size_t k)
+{
+    const drop_sel *d = ctx;
+    return !d->drop[k] && selected(d->L->w[k], d->s);
+}
+
+static float drop_key(const void *ctx, size_t k)
+{
+    const drop_sel *d = ctx;
+    return key_of(d->L, k, d->s);
+}
+
+static void drop_take(void *ctx, size_t k)
+{
+    ((drop_sel *)ctx)->drop[k] = 1;
+}
+
 static size_t mark_smallest(const rw_layer *L, unsigned char *drop,
                             float *scratch, sel_kind s, size_t count)
 {
-    if (count == 0)
-        return 0;
-    size_t n = 0;
-    for (size_t k = 0; k < L->nw; k++)
-        if (!drop[k] && selected(L->w[k], s))
-            scratch[n++] = key_of(L, k, s);
-    if (count > n)
-        count = n;
-    if (count == 0)
-        return 0;
-    float thr = rw_select_kth(scratch, n, count - 1);
-    size_t below = 0;
-    for (size_t k = 0; k < L->nw; k++)
-        if (!drop[k] && selected(L->w[k], s) && key_of(L, k, s) < thr)
-            below++;
-    size_t ties = count - below, marked = 0;
-    for (size_t k = 0; k < L->nw; k++) {
-        if (drop[k] || !selected(L->w[k], s))
-            continue;
-        float key = key_of(L, k, s);
-        if (key < thr || (key == thr && ties > 0)) {
-            if (key == thr)
-                ties--;
-            drop[k] = 1;
-            marked++;
-        }
-    }
-    return marked;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    static const rw_select_fns fns = {drop_eligible, drop_key, NULL, drop_take};
+    drop_sel d = {L, drop, s};
+    return rw_select_smallest(L->nw, count, scratch, &fns, &d);
 }
 
 /* Fills keys[0..n) with distinct random positions o*in+i that are
@@ -95,7 +90,7 @@ static void grow_random(const rw_layer *L, const unsigned char *drop,
             uint64_t o = rw_rng_below(rng, L->out), i = rw_rng_below(rng, L->in);
             keys[j] = o * L->in + i;
         }
-        qsort(keys, n, sizeof *keys, cmp_u64);
+        qsort(keys, n, sizeof *keys, rw_cmp_u64);
         size_t u = 0;
         for (size_t j = 0; j < n; j++) {
             uint64_t k = keys[j];
@@ -123,7 +118,7 @@ static void grow_random(const rw_layer *L, const unsigned char *drop,
             if (!dup)
                 keys[have++] = p;
         }
-        qsort(keys, have, sizeof *keys, cmp_u64);
+        qsort(keys, have, sizeof *keys, rw_cmp_u64);
     }
 }
 
@@ -183,7 +178,7 @@ static rw_status grow_gradient(const rw_layer *L, const unsigned char *drop,
     }
     for (size_t j = 0; j < hs; j++)
         keys[j] = heap[j].key;
-    qsort(keys, hs, sizeof *keys, cmp_u64);
+    qsort(keys, hs, sizeof *keys, rw_cmp_u64);
     rw_free(heap);
     return RW_OK;
 }
@@ -303,7 +298,8 @@ static rw_status plan_layer(rw_net *net, size_t l, rw_rewire_kind kind,
     double sd = 0.0;
     if (kind == RW_REWIRE_SET) {
         grow_random(L, p->drop, rng, p->keys, dropped);
-        sd = GROW_SCALE * sqrt(2.0 / ((double)nnz / (double)L->out));
+        sd = GROW_SCALE * rw_init_std(RW_INIT_HE, L->act,
+                                      (double)nnz / (double)L->out, 0.0);
     } else if (kind == RW_REWIRE_HEBBIAN) {
         st = rw_grow_hebbian(net, l, p->drop, dropped, p->keys, dropped, err);
     } else {

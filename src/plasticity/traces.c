@@ -135,21 +135,8 @@ rw_status rw_plasticity_begin(rw_net *net, const rw_train_config *cfg,
 
 /* ---------------- trace kernels ---------------- */
 
-/* Sum of 16 lanes by halving (a fixed order on every instruction set). */
-typedef float v8f __attribute__((vector_size(32)));
-typedef float v4f __attribute__((vector_size(16)));
-RW_VINLINE float hsum(rw_v16 v)
-{
-    v8f lo, hi;
-    memcpy(&lo, &v, sizeof lo);
-    memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
-    lo += hi;
-    v4f l4, h4;
-    memcpy(&l4, &lo, sizeof l4);
-    memcpy(&h4, (const char *)&lo + sizeof l4, sizeof h4);
-    l4 += h4;
-    return (l4[0] + l4[2]) + (l4[1] + l4[3]);
-}
+typedef rw_v8 v8f;
+typedef rw_v4 v4f;
 
 /* Dot product of n values in 16 lanes, then the tail. */
 RW_VINLINE float dot(const float *a, const float *b, size_t n)
@@ -158,7 +145,7 @@ RW_VINLINE float dot(const float *a, const float *b, size_t n)
     size_t j = 0;
     for (; j + 16 <= n; j += 16)
         acc += rw_v16_load(a + j) * rw_v16_load(b + j);
-    float s = hsum(acc);
+    float s = rw_v16_sum_halved(acc);
     for (; j < n; j++)
         s += a[j] * b[j];
     return s;
@@ -278,7 +265,7 @@ RW_HOT static double mean_of(const float *v, size_t n)
         rw_v16 acc = rw_v16_splat(0.0f);
         for (; j + 16 <= e; j += 16)
             acc += rw_v16_load(v + j);
-        double t = hsum(acc);
+        double t = rw_v16_sum_halved(acc);
         for (; j < e; j++)
             t += v[j];
         s += t;
