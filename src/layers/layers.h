@@ -2,7 +2,7 @@
  * The layers floor (src/layers/): one layer at a time. Dense and sparse
  * layers (dense.c, sparse.c, kernels/), what every layer kind shares and the
  * topology edits on compressed rows (layer.c, topology.c), activations and
- * losses. Not installed.
+ * losses (and the task-incremental masking of their outputs). Not installed.
  *
  * Shape convention (used in every file):
  *   B = batch, I = layer inputs, O = layer outputs.
@@ -227,6 +227,12 @@ double rw_loss_ce(float *a, const int32_t *labels, float *d, size_t C,
                   size_t B, size_t *correct);
 double rw_loss_mse(const float *a, const float *t_featmajor, float *d,
                    size_t C, size_t B);
+/* Task-incremental masking (loss.c): `p` holds softmax
+ * probabilities (C x B feature-major); in each column b only the classes
+ * whose group equals that of labels[b] keep their probability, renormalised
+ * to sum 1 (uniform over the group if all underflowed). */
+void rw_mask_class_groups(float *p, const int32_t *labels,
+                          const int32_t *groups, size_t C, size_t B);
 /* Softmax over each column of a C x B feature-major buffer, in place. */
 void rw_softmax_columns(float *a, size_t C, size_t B);
 /* Row index of the largest value in column b. */

@@ -67,3 +67,25 @@ double rw_loss_mse(const float *a, const float *t, float *d, size_t C,
     }
     return loss / (double)(B * C);
 }
+
+void rw_mask_class_groups(float *p, const int32_t *labels,
+                          const int32_t *groups, size_t C, size_t B)
+{
+    for (size_t b = 0; b < B; b++) {
+        int32_t g = groups[labels[b]];
+        double sum = 0.0;
+        size_t members = 0;
+        for (size_t c = 0; c < C; c++)
+            if (groups[c] == g) {
+                sum += p[c * B + b];
+                members++;
+            }
+        for (size_t c = 0; c < C; c++) {
+            float *v = &p[c * B + b];
+            if (groups[c] != g)
+                *v = 0.0f;
+            else
+                *v = sum > 0.0 ? (float)(*v / sum) : 1.0f / (float)members;
+        }
+    }
+}

@@ -191,24 +191,11 @@ static void fisher_chunk(rw_net *net, const rw_dataset *ds, const size_t *idx,
     rw_net_forward_batch(net, B);
     rw_layer *out = &net->layers[net->n_layers - 1];
     size_t C = out->out;
-    if (net->cfg.loss == RW_LOSS_CROSS_ENTROPY) {
-        for (size_t j = 0; j < B; j++)
-            labels[j] = ds->labels[idx[j]];
-        if (groups)
-            rw_mask_class_groups(out->a, labels, groups, C, B);
-        /* Per-sample loss gradient: B times the batch-mean one. */
-        rw_loss_ce(out->a, labels, out->d, C, B, NULL);
-        for (size_t i = 0; i < C * B; i++)
-            out->d[i] *= (float)B;
-    } else {
-        for (size_t j = 0; j < B; j++)
-            for (size_t c = 0; c < C; c++)
-                tgt[c * B + j] = ds->y[idx[j] * C + c];
-        rw_loss_mse(out->a, tgt, out->d, C, B);
-        rw_act_backward(out->act, out->a, out->d, C * B);
-        for (size_t i = 0; i < C * B; i++)
-            out->d[i] *= (float)B;
-    }
+    rw_batch_src src = {ds->labels, ds->y, idx, 0, B};
+    rw_net_batch_loss(net, &src, 1, groups, labels, tgt, true, NULL);
+    /* Per-sample loss gradient: B times the batch-mean one. */
+    for (size_t i = 0; i < C * B; i++)
+        out->d[i] *= (float)B;
     for (size_t l = net->n_layers; l-- > 0;) {
         rw_layer *L = &net->layers[l];
         const float *x = l ? net->layers[l - 1].a : net->x0;

@@ -123,29 +123,11 @@ static double batch_pass(rw_net *net, const rw_dataset *ds, trainer *t,
     if (R)
         rw_net_load_batch_at(net, rp->x, t->ridx, R, B, W);
     rw_net_forward_batch(net, W);
-    rw_layer *out = &net->layers[net->n_layers - 1];
-    double loss;
-    if (net->cfg.loss == RW_LOSS_CROSS_ENTROPY) {
-        for (size_t j = 0; j < B; j++)
-            t->labels[j] = ds->labels[t->order[s + j]];
-        for (size_t r = 0; r < R; r++)
-            t->labels[B + r] = rp->labels[t->ridx[r]];
-        if (cfg->class_groups) /* task-incremental: own task's classes only */
-            rw_mask_class_groups(out->a, t->labels, cfg->class_groups,
-                                 out->out, W);
-        loss = rw_loss_ce(out->a, t->labels, out->d, out->out, W, correct);
-    } else {
-        size_t C = out->out;
-        for (size_t j = 0; j < W; j++) {
-            const float *y = j < B ? ds->y + t->order[s + j] * C
-                                   : rp->y + t->ridx[j - B] * C;
-            for (size_t c = 0; c < C; c++)
-                t->targets[c * W + j] = y[c];
-        }
-        loss = rw_loss_mse(out->a, t->targets, out->d, C, W);
-        rw_act_backward(out->act, out->a, out->d, C * W);
-        *correct = 0;
-    }
+    rw_batch_src src[2] = {
+        {ds->labels, ds->y, t->order + s, 0, B},
+        {R ? rp->labels : NULL, R ? rp->y : NULL, t->ridx, 0, R}};
+    double loss = rw_net_batch_loss(net, src, R ? 2 : 1, cfg->class_groups,
+                                    t->labels, t->targets, true, correct);
     rw_net_backward_batch(net, W);
     return loss;
 }

@@ -1,7 +1,6 @@
 /* Evaluation beyond rw_net_evaluate: accuracy with only a task's classes
- * competing (task-incremental continual learning), and the masking of
- * softmax outputs to such a group that training, the Fisher and evaluation
- * share. Shapes as in layers/layers.h. */
+ * competing (task-incremental continual learning). Shapes as in
+ * layers/layers.h. */
 #include "net/net.h"
 
 #define EVAL_CHUNK 256
@@ -61,26 +60,4 @@ rw_status rw_continual_accuracy(rw_net *net, const rw_dataset *ds,
     rw_free(p);
     *accuracy = ds->n ? (double)correct / (double)ds->n : 0.0;
     return RW_OK;
-}
-
-void rw_mask_class_groups(float *p, const int32_t *labels,
-                          const int32_t *groups, size_t C, size_t B)
-{
-    for (size_t b = 0; b < B; b++) {
-        int32_t g = groups[labels[b]];
-        double sum = 0.0;
-        size_t members = 0;
-        for (size_t c = 0; c < C; c++)
-            if (groups[c] == g) {
-                sum += p[c * B + b];
-                members++;
-            }
-        for (size_t c = 0; c < C; c++) {
-            float *v = &p[c * B + b];
-            if (groups[c] != g)
-                *v = 0.0f;
-            else
-                *v = sum > 0.0 ? (float)(*v / sum) : 1.0f / (float)members;
-        }
-    }
 }

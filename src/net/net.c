@@ -527,16 +527,38 @@ void rw_net_backward_batch(rw_net *net, size_t B)
     net->grads_ready = 1;
 }
 
-/* Loss and output gradient for the current batch (feature-major labels or
- * targets, already gathered). */
-static double output_loss(rw_net *net, const int32_t *labels,
-                          const float *targets_fm, size_t B, size_t *correct)
+double rw_net_batch_loss(rw_net *net, const rw_batch_src *src, size_t nsrc,
+                         const int32_t *groups, int32_t *labels, float *targets,
+                         bool grad, size_t *correct)
 {
     rw_layer *L = &net->layers[net->n_layers - 1];
-    if (net->cfg.loss == RW_LOSS_CROSS_ENTROPY)
-        return rw_loss_ce(L->a, labels, L->d, L->out, B, correct);
-    double loss = rw_loss_mse(L->a, targets_fm, L->d, L->out, B);
-    rw_act_backward(L->act, L->a, L->d, L->out * B);
+    size_t C = L->out, W = 0;
+    for (size_t i = 0; i < nsrc; i++)
+        W += src[i].n;
+    bool ce = net->cfg.loss == RW_LOSS_CROSS_ENTROPY;
+    /* One source read in place needs no copy of its labels. */
+    const int32_t *lab = ce && nsrc == 1 && !src[0].idx && !groups
+                             ? src[0].labels + src[0].off : labels;
+    for (size_t i = 0, col = 0; i < nsrc; col += src[i].n, i++) {
+        const rw_batch_src *s = &src[i];
+        for (size_t j = 0; j < s->n; j++) {
+            size_t k = s->idx ? s->idx[j] : s->off + j;
+            if (!ce)
+                for (size_t c = 0; c < C; c++)
+                    targets[c * W + col + j] = s->y[k * C + c];
+            else if (lab == labels)
+                labels[col + j] = s->labels[k];
+        }
+    }
+    float *d = grad ? L->d : NULL;
+    if (ce) {
+        if (groups) /* task-incremental: own task's classes only */
+            rw_mask_class_groups(L->a, labels, groups, C, W);
+        return rw_loss_ce(L->a, lab, d, C, W, correct);
+    }
+    double loss = rw_loss_mse(L->a, targets, d, C, W);
+    if (grad)
+        rw_act_backward(L->act, L->a, L->d, C * W);
     if (correct)
         *correct = 0;
     return loss;
@@ -574,15 +596,10 @@ rw_status rw_net_gradient(rw_net *net, const float *x, const int32_t *labels,
     rw_net_forward_batch(net, n);
     float *t_fm = NULL;
     size_t C = rw_net_outputs(net);
-    if (!ce) {
-        t_fm = rw_alloc(C * n, sizeof(float), "targets", err);
-        if (!t_fm)
-            return RW_ERR_NOMEM;
-        for (size_t j = 0; j < n; j++)
-            for (size_t c = 0; c < C; c++)
-                t_fm[c * n + j] = targets[j * C + c];
-    }
-    double l = output_loss(net, labels, t_fm, n, correct);
+    if (!ce && !(t_fm = rw_alloc(C * n, sizeof(float), "targets", err)))
+        return RW_ERR_NOMEM;
+    rw_batch_src src = {labels, targets, NULL, 0, n};
+    double l = rw_net_batch_loss(net, &src, 1, NULL, NULL, t_fm, true, correct);
     rw_free(t_fm);
     rw_net_backward_batch(net, n);
     if (loss)
@@ -779,20 +796,15 @@ rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
         rw_net_load_batch(net, ds->x + s * ds->f, NULL, B);
         rw_net_forward_batch(net, B);
         float *a = net->layers[net->n_layers - 1].a;
-        if (ce) {
-            size_t hits = 0;
-            loss += rw_loss_ce(a, ds->labels + s, NULL, C, B, &hits) * (double)B;
-            correct += hits;
-            if (confusion)
-                for (size_t j = 0; j < B; j++)
-                    confusion[(size_t)ds->labels[s + j] * C +
-                              rw_argmax_column(a, C, B, j)]++;
-        } else {
+        size_t hits = 0;
+        rw_batch_src src = {ds->labels, ds->y, NULL, s, B};
+        loss += rw_net_batch_loss(net, &src, 1, NULL, NULL, t_fm, false, &hits) *
+                (double)B;
+        correct += hits;
+        if (ce && confusion)
             for (size_t j = 0; j < B; j++)
-                for (size_t c = 0; c < C; c++)
-                    t_fm[c * B + j] = ds->y[(s + j) * C + c];
-            loss += rw_loss_mse(a, t_fm, NULL, C, B) * (double)B;
-        }
+                confusion[(size_t)ds->labels[s + j] * C +
+                          rw_argmax_column(a, C, B, j)]++;
     }
     rw_free(t_fm);
     out->samples = ds->n;

@@ -71,11 +71,23 @@ void rw_net_scale_grads(rw_net *net, float f);
  * non-finite value, or -1. */
 int rw_net_find_nonfinite(const rw_net *net);
 
-/* Task-incremental masking (evaluate.c): `p` holds softmax
- * probabilities (C x B feature-major); in each column b only the classes
- * whose group equals that of labels[b] keep their probability, renormalised
- * to sum 1 (uniform over the group if all underflowed). */
-void rw_mask_class_groups(float *p, const int32_t *labels,
-                          const int32_t *groups, size_t C, size_t B);
+/* One source of a batch's labels (classification) or row-major targets
+ * (regression): samples idx[0..n), or off .. off+n-1 when idx is NULL. */
+typedef struct rw_batch_src {
+    const int32_t *labels;
+    const float *y;
+    const size_t *idx;
+    size_t off, n;
+} rw_batch_src;
+/* The loss of the last forward pass over the samples of src[0..nsrc), in
+ * their order (W = the sum of their n): gathers their labels into
+ * labels[W] or their targets, feature-major, into targets[C x W] (a lone
+ * in-place source of labels needs no buffer), keeps only the classes of a
+ * sample's own group when `groups` is set (rw_mask_class_groups), and
+ * with `grad` writes the output error dL/dz into the output layer's d.
+ * *correct (may be NULL) gets the argmax hits, 0 for regression. */
+double rw_net_batch_loss(rw_net *net, const rw_batch_src *src, size_t nsrc,
+                         const int32_t *groups, int32_t *labels, float *targets,
+                         bool grad, size_t *correct);
 
 #endif /* RW_NET_H */
