@@ -182,7 +182,8 @@ void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg)
 /* Sum over a chunk of squared per-sample gradients, added to fw/fb: the
  * gradient of sample b for weight (o, i) is d[o,b] * x[i,b], so the sum
  * of its squares over b is the layer's ordinary weight gradient computed
- * from d^2 and x^2. One extra backward pass per layer does it. */
+ * from d^2 and x^2: the net's own layer pass (rw_net_backward_layer) run
+ * once more per layer, on the squares. */
 static void fisher_chunk(rw_net *net, const rw_dataset *ds, const size_t *idx,
                          size_t B, const int32_t *groups, int32_t *labels,
                          float *tgt, float *xsq, float **fw, float **fb)
@@ -200,23 +201,14 @@ static void fisher_chunk(rw_net *net, const rw_dataset *ds, const size_t *idx,
         rw_layer *L = &net->layers[l];
         const float *x = l ? net->layers[l - 1].a : net->x0;
         /* The ordinary pass carries the error to the layer below. */
-        if (l) {
-            float *dx = net->layers[l - 1].d;
-            if (L->kind == RW_LAYER_SPARSE)
-                rw_sparse_backward(L, x, dx, B);
-            else
-                rw_dense_backward(L, x, dx, B);
-            rw_act_backward(net->layers[l - 1].act, net->layers[l - 1].a, dx,
-                            net->layers[l - 1].out * B);
-        }
+        if (l)
+            rw_net_backward_layer(net, l, x, B, true);
+        /* The same layer pass on the squares gives the summed squares. */
         for (size_t i = 0; i < L->in * B; i++)
             xsq[i] = x[i] * x[i];
         for (size_t i = 0; i < L->out * B; i++)
             L->d[i] *= L->d[i];
-        if (L->kind == RW_LAYER_SPARSE)
-            rw_sparse_backward(L, xsq, NULL, B);
-        else
-            rw_dense_backward(L, xsq, NULL, B);
+        rw_net_backward_layer(net, l, xsq, B, false);
         for (size_t k = 0; k < L->nw; k++)
             fw[l][k] += L->gw[k];
         for (size_t o = 0; o < L->out; o++)

@@ -509,21 +509,26 @@ void rw_net_forward_batch(rw_net *net, size_t B)
     }
 }
 
+void rw_net_backward_layer(rw_net *net, size_t l, const float *x, size_t B,
+                           bool propagate)
+{
+    rw_layer *L = &net->layers[l];
+    float *dx = propagate && l ? net->layers[l - 1].d : NULL;
+    if (L->kind == RW_LAYER_SPARSE)
+        rw_sparse_backward(L, x, dx, B);
+    else
+        rw_dense_backward(L, x, dx, B);
+    if (dx)
+        rw_act_backward(net->layers[l - 1].act, net->layers[l - 1].a, dx,
+                        net->layers[l - 1].out * B);
+}
+
 void rw_net_backward_batch(rw_net *net, size_t B)
 {
     /* Expects the output layer's d already set by the loss. */
-    for (size_t l = net->n_layers; l-- > 0;) {
-        rw_layer *L = &net->layers[l];
-        const float *x = l ? net->layers[l - 1].a : net->x0;
-        float *dx = l ? net->layers[l - 1].d : NULL;
-        if (L->kind == RW_LAYER_SPARSE)
-            rw_sparse_backward(L, x, dx, B);
-        else
-            rw_dense_backward(L, x, dx, B);
-        if (l)
-            rw_act_backward(net->layers[l - 1].act, net->layers[l - 1].a, dx,
-                            net->layers[l - 1].out * B);
-    }
+    for (size_t l = net->n_layers; l-- > 0;)
+        rw_net_backward_layer(net, l, l ? net->layers[l - 1].a : net->x0, B,
+                              true);
     net->grads_ready = 1;
 }
 

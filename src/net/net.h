@@ -54,6 +54,13 @@ void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
                           size_t n, size_t col0, size_t B);
 void rw_net_forward_batch(rw_net *net, size_t B);
 void rw_net_backward_batch(rw_net *net, size_t B);
+/* One layer of the backward pass, the one every backward pass runs: given
+ * layer l's d (dL/dz, O x B), its weight and bias gradients on input x
+ * (I x B: the layer below's activations, or net->x0, in the ordinary
+ * pass), and with `propagate` the error of the layer below (its d, through
+ * its activation's derivative). */
+void rw_net_backward_layer(rw_net *net, size_t l, const float *x, size_t B,
+                           bool propagate);
 /* Initialise weights of layer l from the config (He/Xavier), seeded. */
 void rw_net_init_weights(rw_net *net, rw_rng *rng);
 /* Per-connection Adam step counts saturate here (floats count exactly up
