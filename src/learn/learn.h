@@ -27,11 +27,4 @@ void rw_consolidation_after_gradient(rw_net *net, const rw_train_config *cfg);
 void rw_consolidation_after_backward(rw_net *net, const rw_train_config *cfg);
 void rw_consolidation_after_step(rw_net *net, const rw_train_config *cfg);
 
-/* The diagnostics of an epoch (train.c): fills es's dormant_fraction,
- * effective_rank and mean_abs_w on the first cfg->maintain.probe samples
- * of `ds` (NaN where off or too large). */
-rw_status rw_diagnose_epoch(rw_net *net, const rw_dataset *ds,
-                            const rw_train_config *cfg, rw_epoch_stats *es,
-                            rw_error *err);
-
 #endif /* RW_LEARN_H */

@@ -176,3 +176,43 @@ rw_status rw_net_diagnose(rw_net *net, const float *x, size_t n, double tau,
     rw_free(mean);
     return st;
 }
+
+/* Probe samples for the diagnostics: at most maintain.probe from the
+ * start of the training set, fewer when the widest hidden layer would need
+ * more than 2^24 activations; the effective rank is left out (NaN) for
+ * layers wider than 4096. */
+#define DIAG_MAX_ACTS ((size_t)1 << 24)
+#define DIAG_MAX_RANK_UNITS 4096
+
+rw_status rw_diagnose_epoch(rw_net *net, const rw_dataset *train,
+                                const rw_train_config *cfg, rw_epoch_stats *es,
+                                rw_error *err)
+{
+    for (size_t l = 0; l < RW_MAX_LAYERS; l++)
+        es->dormant_fraction[l] = es->effective_rank[l] = es->mean_abs_w[l] = NAN;
+    size_t n = cfg->maintain.probe < train->n ? cfg->maintain.probe : train->n;
+    if (n == 0 || n > 65536)
+        return RW_OK;
+    size_t maxo = 1;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (net->layers[l].out > maxo)
+            maxo = net->layers[l].out;
+    if (maxo > DIAG_MAX_ACTS / n)
+        n = DIAG_MAX_ACTS / maxo;
+    if (n == 0 || maxo > DIAG_MAX_RANK_UNITS) {
+        for (size_t l = 0; l < net->n_layers; l++)
+            es->mean_abs_w[l] = rw_layer_mean_abs_w(&net->layers[l]);
+        return RW_OK;
+    }
+    rw_diagnostics d;
+    rw_status st = rw_net_diagnose(net, train->x, n, cfg->maintain.dormant_tau,
+                                   &d, err);
+    if (st != RW_OK)
+        return st;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        es->dormant_fraction[l] = d.dormant_fraction[l];
+        es->effective_rank[l] = d.effective_rank[l];
+        es->mean_abs_w[l] = d.mean_abs_w[l];
+    }
+    return RW_OK;
+}

@@ -77,6 +77,12 @@ double rw_maintain_penalty(const rw_net *net, const rw_train_config *cfg);
  * layer's biases absorb w_out times the unit's CBP mean activation. */
 rw_status rw_maintain_reinit_unit(rw_net *net, size_t l, size_t j,
                                   int compensate, rw_rng *rng, rw_error *err);
+/* The diagnostics of an epoch (diagnostics.c): fills es's dormant_fraction,
+ * effective_rank and mean_abs_w on the first cfg->maintain.probe samples
+ * of `ds` (NaN where off or too large). */
+rw_status rw_diagnose_epoch(rw_net *net, const rw_dataset *ds,
+                            const rw_train_config *cfg, rw_epoch_stats *es,
+                            rw_error *err);
 /* Mean |w| of a layer's existing weights (diagnostics.c). */
 double rw_layer_mean_abs_w(const rw_layer *L);
 
