@@ -2,7 +2,7 @@
  * byte chooses the options: bits 0-1 the label column (last, first, 1, 2),
  * bit 2 regression, bit 3 no labels. The rest is the CSV text. Successful parses are also
  * standardised, split and subset, and must satisfy the invariants. */
-#include "data.h"
+#include "data/data.h"
 
 #include <math.h>
 #include <stdlib.h>

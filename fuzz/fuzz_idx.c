@@ -6,7 +6,7 @@
  * a status and a message. The image bytes are also written to a scratch
  * file gzip-compressed and read through the file path (zlib), so the .gz
  * reader is fuzzed with the same inputs. */
-#include "data.h"
+#include "data/data.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * predict (with its own buffers and with a workspace, alike) and take a
  * training step. */
 #include "internal.h"
-#include "model_io.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -140,6 +140,16 @@ typedef enum rw_activation {
     RW_ACT_SOFTMAX /* output layer only, paired with RW_LOSS_CROSS_ENTROPY */
 } rw_activation;
 
+/* The name of an activation: "identity", "relu", "leaky_relu", "sigmoid",
+ * "tanh" or "softmax"; "unknown" for a value outside the enum. The string
+ * is static: never free it. */
+const char *rw_activation_name(rw_activation act);
+/* The activation called `name` (one of the names above, exactly) into
+ * *act. Returns RW_OK, or RW_ERR_ARG with *act unchanged for NULL or an
+ * unknown name. Softmax is accepted: it is the caller's to refuse it where
+ * only a hidden activation fits. */
+rw_status rw_activation_parse(const char *name, rw_activation *act);
+
 typedef enum rw_layer_kind {
     RW_LAYER_DENSE = 0,
     RW_LAYER_SPARSE /* compressed rows: only existing connections stored */

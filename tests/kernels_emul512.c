@@ -3,7 +3,7 @@
  * two: slow, but the same arithmetic lane by lane. test_kernels runs it on
  * CPUs without AVX-512, so the template's 16-lane code is checked there
  * too. */
-#include "kernels/kernels.h"
+#include "layers/kernels/kernels.h"
 
 #define KNAME(x) x##_emul512
 #define VW 16
@@ -12,4 +12,4 @@
 #define BWD_X_MEM 0
 #define GRAD_NV 8
 #define KV_NATIVE 0
-#include "kernels/sparse_tmpl.h"
+#include "layers/kernels/sparse_tmpl.h"

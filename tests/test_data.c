@@ -3,7 +3,7 @@
  * subsets, standardisation and the named datasets. Files are written to
  * RW_TMPDIR at run time. */
 #include "check.h"
-#include "data.h"
+#include "data/data.h"
 
 #include <float.h>
 #include <locale.h>

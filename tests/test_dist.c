@@ -3,7 +3,7 @@
  * result it gives without rw_dist_init. The multi-rank behaviour is
  * tests/mpi_train.sh, run under mpirun when MPI support is built. */
 #include "check.h"
-#include "dist.h"
+#include "dist/dist.h"
 
 #include <rewire.h>
 #include <string.h>

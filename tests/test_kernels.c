@@ -15,7 +15,7 @@
 #include "check.h"
 #include "internal.h"
 #include "rand_util.h"
-#include "kernels/kernels.h"
+#include "layers/kernels/kernels.h"
 
 #include <string.h>
 

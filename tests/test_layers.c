@@ -682,6 +682,23 @@ static void test_batching_and_transform(void)
     printf("predictions independent of batching; evaluate and transform agree\n");
 }
 
+/* The one table of activation names: every enum value has a name that
+ * parses back to it; unknown names and values are refused. */
+static void test_activation_names(void)
+{
+    for (int a = RW_ACT_IDENTITY; a <= RW_ACT_SOFTMAX; a++) {
+        rw_activation back = RW_ACT_IDENTITY;
+        const char *name = rw_activation_name((rw_activation)a);
+        CHECK(strcmp(name, "unknown") != 0);
+        CHECK(rw_activation_parse(name, &back) == RW_OK && back == (rw_activation)a);
+    }
+    CHECK(strcmp(rw_activation_name(RW_ACT_LEAKY_RELU), "leaky_relu") == 0);
+    CHECK(strcmp(rw_activation_name((rw_activation)99), "unknown") == 0);
+    rw_activation keep = RW_ACT_TANH;
+    CHECK(rw_activation_parse("ReLU", &keep) == RW_ERR_ARG && keep == RW_ACT_TANH);
+    CHECK(rw_activation_parse(NULL, &keep) == RW_ERR_ARG && keep == RW_ACT_TANH);
+}
+
 int main(void)
 {
     rw_rng_seed(&g_rng, 12345);
@@ -694,5 +711,6 @@ int main(void)
     test_same_seed_nets();
     test_batching_and_transform();
     test_train_determinism();
+    test_activation_names();
     TEST_MAIN_END();
 }

@@ -6,7 +6,7 @@
  * `test_model_io --write-seeds DIR` writes the fuzzer's seed models
  * (fuzz/corpus/model/). */
 #include "internal.h"
-#include "model_io.h"
+#include "io/io.h"
 
 #include "check.h"
 

@@ -39,7 +39,7 @@ CONSOLIDATIONS = {"none": 0, "ewc": 1, "si": 2}
 LABEL_LAST, LABEL_FIRST = -1, 0
 
 # The top bit of a sparse layer's column marks a connection present at
-# initialisation (src/internal.h: RW_COL_MASK, RW_COL_INITIAL).
+# initialisation (src/layers/layers.h: RW_COL_MASK, RW_COL_INITIAL).
 COL_MASK = 0x7FFFFFFF
 
 c_size = ctypes.c_size_t
@@ -298,6 +298,8 @@ def _fn(name, restype, *argtypes):
 
 
 _fn("rw_status_str", ctypes.c_char_p, c_int)
+_fn("rw_activation_name", ctypes.c_char_p, c_int)
+_fn("rw_activation_parse", c_int, ctypes.c_char_p, ctypes.POINTER(c_int))
 _fn("rw_error_clear", None, _E)
 _fn("rw_set_threads", c_int, c_int)
 _fn("rw_get_threads", c_int)

@@ -1,0 +1,147 @@
+/*
+ * The base floor (src/base/): plain utilities every other floor may use:
+ * status and messages (error.c), checked allocation (alloc.c), the RNG
+ * (rng.c), the GEMM wrapper (gemm.c), runtime facts (runtime.c), and the
+ * SIMD vector helpers below. Includes only the public header. Not installed.
+ *
+ * Floors, bottom to top (docs/architecture.md): base < layers, data < net
+ * < dist < plasticity, io < learn. A file includes headers of its own floor
+ * and of floors below it, never above (tests/include_check.py checks it).
+ */
+#ifndef RW_BASE_H
+#define RW_BASE_H
+
+#include "rewire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* Hot loops are compiled for AVX-512, AVX2 and a baseline, and the loader
+ * picks the best clone for the CPU at run time (no -march=native needed). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(RW_NO_CLONES)
+#define RW_HOT                                                                 \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define RW_HOT
+#endif
+
+/* 16 floats as one value: GCC/clang vector extensions give portable SIMD
+ * that each RW_HOT clone compiles to zmm, ymm or xmm instructions. */
+typedef float rw_v16 __attribute__((vector_size(64)));
+/* Always inlined, so each helper takes the instruction set (and the
+ * calling convention for 64-byte vectors) of the clone that uses it. */
+#define RW_VINLINE static inline __attribute__((always_inline))
+RW_VINLINE rw_v16 rw_v16_load(const float *p)
+{
+    rw_v16 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+RW_VINLINE void rw_v16_store(float *p, rw_v16 v)
+{
+    __builtin_memcpy(p, &v, sizeof v);
+}
+RW_VINLINE rw_v16 rw_v16_splat(float x)
+{
+    rw_v16 v = {0};
+    return v + x;
+}
+/* The two sums of 16 lanes, each in a fixed order on every instruction
+ * set; results depend on the order, so each caller keeps the one it was
+ * written with. rw_v16_sum adds the lanes one after another (the layers'
+ * bias gradients, the net's norms); rw_v16_sum_halved adds the halves,
+ * then their halves (the traces' dot products, fewer shuffles). */
+RW_VINLINE float rw_v16_sum(rw_v16 v)
+{
+    float s = 0.0f;
+    for (int i = 0; i < 16; i++)
+        s += v[i];
+    return s;
+}
+typedef float rw_v8 __attribute__((vector_size(32)));
+typedef float rw_v4 __attribute__((vector_size(16)));
+RW_VINLINE float rw_v16_sum_halved(rw_v16 v)
+{
+    rw_v8 lo, hi;
+    __builtin_memcpy(&lo, &v, sizeof lo);
+    __builtin_memcpy(&hi, (const char *)&v + sizeof lo, sizeof hi);
+    lo += hi;
+    rw_v4 l4, h4;
+    __builtin_memcpy(&l4, &lo, sizeof l4);
+    __builtin_memcpy(&h4, (const char *)&lo + sizeof l4, sizeof h4);
+    l4 += h4;
+    return (l4[0] + l4[2]) + (l4[1] + l4[3]);
+}
+
+/* Leaky ReLU's slope for negative inputs (activation.c, the kernels). */
+#define RW_LEAKY_SLOPE 0.01f
+
+/* ---------------- base: errors (error.c) ---------------- */
+
+/* Fills err (if not NULL) with status and a printf-style message and
+ * returns the status, so callers can `return rw_fail(err, ...)`. The
+ * arguments may include err->msg itself, to prefix context to it. */
+rw_status rw_fail(rw_error *err, rw_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---------------- base: checked allocation (alloc.c) ---------------- */
+
+/* a*b in size_t; returns false on overflow. */
+bool rw_mul_ok(size_t a, size_t b, size_t *out);
+/* 64-byte aligned allocation of n elements of `size` bytes each; NULL and
+ * err filled (stating the bytes requested and `what`) on failure or
+ * overflow. zeroed variants clear the memory. Free with rw_free. */
+void *rw_alloc(size_t n, size_t size, const char *what, rw_error *err);
+void *rw_calloc(size_t n, size_t size, const char *what, rw_error *err);
+void rw_free(void *p);
+/* Test hook: the n-th rw_alloc from now (1 = the next one) fails with
+ * RW_ERR_NOMEM; 0 cancels. Not thread-safe; tests use it to drive every
+ * failure path of an operation. */
+void rw_alloc_fail_after(unsigned long n);
+
+/* ---------------- base: GEMM wrapper (gemm.c) ---------------- */
+
+/* Row-major C = alpha * op(A) * op(B) + beta * C, op = transpose when
+ * trans_x is 'T'. M x N result, K inner. Threads: the shared OpenMP pool. */
+void rw_sgemm(char trans_a, char trans_b, size_t M, size_t N, size_t K,
+              float alpha, const float *A, size_t lda, const float *B,
+              size_t ldb, float beta, float *C, size_t ldc);
+/* Plain triple-loop reference used by tests. */
+void rw_sgemm_ref(char trans_a, char trans_b, size_t M, size_t N, size_t K,
+                  float alpha, const float *A, size_t lda, const float *B,
+                  size_t ldb, float beta, float *C, size_t ldc);
+
+/* ---------------- base: CRC32 (zlib) ---------------- */
+uint32_t rw_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* ---------------- base: time ---------------- */
+double rw_now(void); /* monotonic seconds */
+
+/* ---------------- base: small helpers (util.c) ---------------- */
+/* qsort comparison of two uint64_t, ascending. */
+int rw_cmp_u64(const void *a, const void *b);
+/* The part of `path` after its last '/' (path itself when there is none,
+ * or when it ends in '/'). */
+const char *rw_base_name(const char *path);
+/* zlib's message `msg` for `path` without the "PATH: " it puts in front;
+ * "unknown error" for NULL. */
+const char *rw_gz_msg(const char *msg, const char *path);
+
+/* ---------------- base: configuration checks (config.c) ---------------- */
+/* Each returns RW_OK, or the status (RW_ERR_ARG, RW_ERR_UNSUPPORTED) and a
+ * message naming the first setting out of range or the first pair that
+ * cannot be combined. rw_check_train_config checks the training loop's
+ * own fields and then the three below (consolidation when its kind is not
+ * NONE). rw_check_consolidation_config takes cfg = NULL for the
+ * consolidation settings alone. */
+rw_status rw_check_train_config(const rw_train_config *cfg, rw_error *err);
+rw_status rw_check_plasticity_config(const rw_train_config *cfg, rw_error *err);
+rw_status rw_check_consolidation_config(const rw_consolidation_config *c,
+                                        const rw_train_config *cfg,
+                                        rw_error *err);
+rw_status rw_check_maintain_config(const rw_train_config *cfg, rw_error *err);
+
+#endif /* RW_BASE_H */

@@ -1,0 +1,233 @@
+/* Data-parallel training, the part that knows the network: each rank's
+ * share of a batch, the fused gradient buffer, trace averaging and the
+ * topology checksum. The collectives come from the transport (transport_mpi.c
+ * or transport_none.c); with one rank nothing here communicates.
+ *
+ * Weights: a rank's gradients are the mean over its own samples, so it
+ * scales them by share = its samples / the global batch's before the sum;
+ * the sum is then the mean over the global batch, as one process gets. */
+#include "dist/dist.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double g_share = 1.0; /* this rank's weight in the current batch */
+static rw_dist_stats g_stats;
+
+bool rw_dist_on(void) { return rw_dist_size() > 1; }
+bool rw_dist_root(void) { return rw_dist_rank() == 0; }
+rw_dist_stats rw_dist_last_stats(void) { return g_stats; }
+
+void rw_dist_slice(size_t B, size_t extra, size_t *off, size_t *len)
+{
+    size_t P = (size_t)rw_dist_size(), r = (size_t)rw_dist_rank();
+    /* Contiguous shares that differ by at most one sample. */
+    size_t base = B / P, rem = B % P;
+    size_t mine = base + (r < rem);
+    *off = r * base + (r < rem ? r : rem);
+    *len = mine;
+    size_t total = B + extra * P;
+    g_share = total ? (double)(mine + extra) / (double)total : 0.0;
+    if (mine == 0) {
+        /* No sample for this rank: it passes the batch's first sample with
+         * weight 0, so that every rank runs the same code (traces, RNG
+         * draws) and contributes nothing. */
+        *off = 0;
+        *len = 1;
+        if (!extra)
+            g_share = 0.0;
+    }
+}
+
+/* Copies the fused buffer back into every layer's weight and bias arrays,
+ * or their gradients; returns the position after them. */
+static float *unpack(rw_net *net, float *p, bool grads)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        memcpy(grads ? L->gw : L->w, p, L->nw * sizeof(float));
+        p += L->nw;
+        memcpy(grads ? L->gb : L->b, p, L->out * sizeof(float));
+        p += L->out;
+    }
+    return p;
+}
+
+static rw_status timed_sum(float *v, size_t n, rw_error *err)
+{
+    double t0 = rw_now();
+    rw_status st = rw_dist_sum_f32(v, n, err);
+    g_stats.comm_seconds += rw_now() - t0;
+    return st;
+}
+
+rw_status rw_dist_reduce_grads(rw_net *net, double *loss, size_t *correct,
+                               rw_error *err)
+{
+    if (!rw_dist_on())
+        return RW_OK;
+    size_t n = 2;
+    for (size_t l = 0; l < net->n_layers; l++)
+        n += net->layers[l].nw + net->layers[l].out;
+    float *buf = rw_dist_buffer(n, err), s = (float)g_share;
+    if (!buf)
+        return RW_ERR_NOMEM;
+    float *p = buf;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        for (size_t k = 0; k < L->nw; k++)
+            *p++ = s * L->gw[k];
+        for (size_t o = 0; o < L->out; o++)
+            *p++ = s * L->gb[o];
+    }
+    *p++ = (float)(g_share * *loss);
+    *p++ = g_share > 0.0 ? (float)*correct : 0.0f;
+    rw_status st = timed_sum(buf, n, err);
+    if (st != RW_OK)
+        return st;
+    p = unpack(net, buf, true);
+    *loss = p[0];
+    *correct = (size_t)lrintf(p[1]);
+    g_stats.steps++;
+    g_stats.bytes_per_step = n * sizeof(float);
+    return RW_OK;
+}
+
+rw_status rw_dist_sum_block(float *v, size_t n, rw_error *err)
+{
+    if (!rw_dist_on())
+        return RW_OK;
+    float s = (float)g_share;
+    for (size_t i = 0; i < n; i++)
+        v[i] *= s;
+    return timed_sum(v, n, err);
+}
+
+rw_status rw_dist_sync_traces(rw_net *net, rw_error *err)
+{
+    if (!rw_dist_on())
+        return RW_OK;
+    size_t n = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        n += (L->activity ? L->out : 0) + (L->coact ? L->nw : 0);
+    }
+    if (n == 0)
+        return RW_OK;
+    float *buf = rw_dist_buffer(n, err), s = (float)g_share;
+    if (!buf)
+        return RW_ERR_NOMEM;
+    float *p = buf;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        for (size_t o = 0; L->activity && o < L->out; o++)
+            *p++ = s * L->activity[o];
+        for (size_t k = 0; L->coact && k < L->nw; k++)
+            *p++ = s * L->coact[k];
+    }
+    rw_status st = timed_sum(buf, n, err);
+    if (st != RW_OK)
+        return st;
+    p = buf;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        if (L->activity) {
+            memcpy(L->activity, p, L->out * sizeof(float));
+            p += L->out;
+        }
+        if (L->coact) {
+            memcpy(L->coact, p, L->nw * sizeof(float));
+            p += L->nw;
+        }
+    }
+    return RW_OK;
+}
+
+/* CRC32 of the shape and sparse topology (high half) and of the weights
+ * and biases (low half). */
+static uint64_t checksum(const rw_net *net, bool with_weights)
+{
+    uint32_t t = rw_crc32(0, NULL, 0), w = t;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        uint64_t shape[4] = {L->kind, L->in, L->out, L->nw};
+        t = rw_crc32(t, shape, sizeof shape);
+        if (L->col)
+            t = rw_crc32(t, L->col, L->nw * sizeof *L->col);
+        if (with_weights) {
+            w = rw_crc32(w, L->w, L->nw * sizeof *L->w);
+            w = rw_crc32(w, L->b, L->out * sizeof *L->b);
+        }
+    }
+    return (uint64_t)t << 32 | w;
+}
+
+/* Equal on every rank? One all-reduce of the largest of h and of ~h: both
+ * are h's own exactly when no rank holds another value. */
+static rw_status compare(uint64_t h, const char *what, const char *when,
+                         rw_error *err)
+{
+    uint64_t v[2] = {h, ~h};
+    double t0 = rw_now();
+    rw_status st = rw_dist_max_u64(v, 2, err);
+    g_stats.comm_seconds += rw_now() - t0;
+    if (st != RW_OK)
+        return st;
+    if (v[0] != h || ~v[1] != h)
+        return rw_fail(err, RW_ERR_DIST,
+                       "the %d ranks disagree on the %s %s (rank %d has "
+                       "checksum %016llx; largest %016llx, smallest %016llx): "
+                       "they no longer train the same network",
+                       rw_dist_size(), what, when, rw_dist_rank(),
+                       (unsigned long long)h, (unsigned long long)v[0],
+                       (unsigned long long)~v[1]);
+    return RW_OK;
+}
+
+rw_status rw_dist_check(const rw_net *net, const char *when, rw_error *err)
+{
+    if (!rw_dist_on())
+        return RW_OK;
+    uint64_t h = checksum(net, true);
+    /* Test hook (tests/mpi_train.sh): rank N > 0 pretends to disagree. */
+    const char *skew = getenv("RW_DIST_TEST_SKEW");
+    if (skew && atoi(skew) == rw_dist_rank() && rw_dist_rank() > 0)
+        h ^= 1;
+    rw_status st = compare(h, "topology and weights", when, err);
+    if (st == RW_OK)
+        g_stats.checks++;
+    return st;
+}
+
+rw_status rw_dist_begin(rw_net *net, rw_error *err)
+{
+    memset(&g_stats, 0, sizeof g_stats);
+    g_stats.ranks = rw_dist_size();
+    g_share = 1.0;
+    if (!rw_dist_on())
+        return RW_OK;
+    rw_status st = compare(checksum(net, false), "network shape and topology",
+                           "before training (start every rank with the same "
+                           "data, options and --seed)", err);
+    if (st != RW_OK)
+        return st;
+    /* Horovod's convention: rank 0's parameters are everyone's. */
+    size_t n = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        n += net->layers[l].nw + net->layers[l].out;
+    float *buf = rw_dist_buffer(n, err), *p = buf;
+    if (!buf)
+        return RW_ERR_NOMEM;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        memcpy(p, L->w, L->nw * sizeof(float));
+        p += L->nw;
+        memcpy(p, L->b, L->out * sizeof(float));
+        p += L->out;
+    }
+    if ((st = rw_dist_bcast(buf, n * sizeof(float), err)) != RW_OK)
+        return st;
+    unpack(net, buf, false);
+    return RW_OK;
+}

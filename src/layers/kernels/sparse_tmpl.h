@@ -1,0 +1,558 @@
+/* The sparse layer's microkernels, written once and compiled once per SIMD
+ * path (sparse_avx512.c, sparse_avx2.c, sparse_generic.c), each file with
+ * its own instruction set. Shapes as in src/internal.h: rows of B batch
+ * values, feature-major. Every kernel works on batch columns [j0, j0 + n)
+ * of its rows, so a caller can tile the batch to fit the caches.
+ *
+ * The including file defines:
+ *   KNAME(x)  the path's symbol suffix (x ## _avx2)
+ *   VW        floats per vector register (16, 8 or 4)
+ *   FWD_NV    vectors in a forward tile: the tile's accumulators stay in
+ *             registers while each connection broadcasts its weight
+ *   BWD_NV    vectors in a backward tile: the input's values, the input
+ *             error's accumulators and one error row, all in registers
+ *   GRAD_NV   vectors in a weight-gradient tile (the error row, held)
+ * Each is sized to the register file: AVX2 has 16 ymm registers, so its
+ * forward tile is 8 accumulators (64 floats) plus the broadcast weight, and
+ * its backward tile is 4 + 4 + 4 (32 floats) plus the dot product and the
+ * weight. AVX-512's 32 zmm registers take 128-float tiles for both.
+ *
+ * Arithmetic: a lane's sum runs over the connections in a fixed order, and
+ * a dot product over the batch is summed per tile in a fixed tree, so the
+ * results depend on the path and the batch size but never on the threads. */
+
+#include "layers/layers.h"
+
+#include <string.h>
+
+/* Whether a KV fits one register of the target (not so for the emulated
+ * AVX-512 tiles that the tests compile for AVX2). */
+#ifndef KV_NATIVE
+#define KV_NATIVE 1
+#endif
+
+typedef float KV __attribute__((vector_size(VW * 4)));
+
+#define KINLINE static inline __attribute__((always_inline))
+
+KINLINE KV kv_load(const float *p)
+{
+    KV v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KINLINE void kv_store(float *p, KV v) { memcpy(p, &v, sizeof v); }
+
+typedef float KV4 __attribute__((vector_size(16)));
+
+#if VW == 16
+#define KV_LANE0 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+#elif VW == 8
+#define KV_LANE0 0, 0, 0, 0, 0, 0, 0, 0
+#elif VW == 4
+#define KV_LANE0 0, 0, 0, 0
+#else
+#error "VW must be 4, 8 or 16"
+#endif
+
+/* x in every lane (one broadcast instruction). */
+KINLINE KV kv_splat(float x)
+{
+    KV v = {x};
+    return __builtin_shufflevector(v, v, KV_LANE0);
+}
+
+/* Sum of a vector's lanes as a tree of halves: a fixed order that compiles
+ * to a few shuffles and adds. */
+KINLINE float kv_sum(KV v)
+{
+#if VW == 16
+    typedef float KV8 __attribute__((vector_size(32)));
+    KV8 h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+             __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    KV4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) +
+             __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#elif VW == 8
+    KV4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) +
+             __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+    KV4 h4 = v;
+#endif
+    KV4 h2 = h4 + __builtin_shufflevector(h4, h4, 2, 3, 0, 1);
+    return h2[0] + h2[1];
+}
+
+/* The rows a kernel reads at random are fetched ahead. A layer whose rows
+ * fit the caches (PF_NEAR) fetches each tile KPF_NEAR connections ahead,
+ * one prefetch per 256 bytes (the hardware brings the neighbouring lines;
+ * AVX2, 1000x1000 at 5%: forward 0.42 -> 0.37 ms against one per line). A
+ * layer whose rows stream from memory (PF_FAR) fetches the whole rest of
+ * each row in its first tile, every line, KPF_FAR connections ahead, so the
+ * later tiles (PF_NONE) find it in the cache. */
+enum { PF_NONE, PF_NEAR, PF_FAR };
+#define KPF_NEAR 8
+#define KPF_FAR 24
+
+KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
+{
+    if (mode == PF_NEAR)
+        for (int u = 0; u < nv * VW; u += 64)
+            __builtin_prefetch(p + u, 0, 0);
+    else if (mode == PF_FAR)
+        for (size_t u = 0; u < rest; u += 16)
+            __builtin_prefetch(p + u, 0, 0);
+}
+
+#define KPF_DIST(mode) ((mode) == PF_FAR ? KPF_FAR : KPF_NEAR)
+
+/* The prefetch mode of the tile at column j of a row range from j0, and
+ * the floats left in the range. */
+#define TILE_PF(j) (stream ? ((j) == j0 ? PF_FAR : PF_NONE) : PF_NEAR), end - (j)
+
+/* Each driver is compiled twice, for rows that fit the caches and rows
+ * that stream from memory (the `stream` flag is a constant in each). */
+#define KDRIVERS(name, params, ...)                                         \
+    static void KNAME(name) params { name##_impl(__VA_ARGS__, false); }    \
+    static void KNAME(name##_stream) params                                \
+    {                                                                      \
+        name##_impl(__VA_ARGS__, true);                                    \
+    }
+
+/* ---------------- forward ---------------- */
+
+/* out[j..j+nv*VW) = (acc ? out : init) + sum_t wt[t] * src[idx[t], j..]. */
+/* The forward pass's activation, applied in the registers before a tile is
+ * stored: none, ReLU or leaky ReLU (the others call libm and are applied
+ * afterwards by rw_act_forward). */
+typedef int32_t KI __attribute__((vector_size(VW * 4)));
+
+KINLINE KV kv_act(KV x, int act)
+{
+    if (act == RW_KACT_NONE)
+        return x;
+    KI pos = x > kv_splat(0.0f);
+    KI neg = act == RW_KACT_RELU ? (KI)kv_splat(0.0f)
+                                 : (KI)(x * kv_splat(RW_LEAKY_SLOPE));
+    return (KV)(((KI)x & pos) | (neg & ~pos));
+}
+
+KINLINE float k_act(float x, int act)
+{
+    if (act == RW_KACT_NONE || x > 0.0f)
+        return x;
+    return act == RW_KACT_RELU ? 0.0f : RW_LEAKY_SLOPE * x;
+}
+
+/* out[j..j+nv*VW) = act(init + sum_t wt[t] * src[idx[t], j..]). */
+KINLINE void fwd_tile(float *restrict out, float init, int act,
+                      const float *restrict src, const uint32_t *restrict idx,
+                      const float *restrict wt, size_t t0, size_t t1,
+                      size_t tmax, size_t B, size_t j, int pfm, size_t rest,
+                      int nv)
+{
+    KV a[FWD_NV];
+    for (int u = 0; u < nv; u++)
+        a[u] = kv_splat(init);
+    for (size_t t = t0; t < t1; t++) {
+        const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j;
+        if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
+            kv_prefetch(src + (size_t)(idx[t + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
+                        pfm, nv, rest);
+        KV w = kv_splat(wt[t]);
+        for (int u = 0; u < nv; u++)
+            a[u] += w * kv_load(xr + u * VW);
+    }
+    for (int u = 0; u < nv; u++)
+        kv_store(out + j + u * VW, kv_act(a[u], act));
+}
+
+KINLINE void fwd_row_impl(float *restrict out, float init, int act,
+                           const float *restrict src,
+                           const uint32_t *restrict idx,
+                           const float *restrict wt, size_t t0, size_t t1,
+                           size_t tmax, size_t B, size_t j0, size_t n,
+                           bool stream)
+{
+    size_t j = j0, end = j0 + n;
+    for (; j + FWD_NV * VW <= end; j += FWD_NV * VW)
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
+                 TILE_PF(j), FWD_NV);
+    if (FWD_NV > 4 && j + 4 * VW <= end) {
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
+                 TILE_PF(j), 4);
+        j += 4 * VW;
+    }
+    if (FWD_NV > 2 && j + 2 * VW <= end) {
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
+                 TILE_PF(j), 2);
+        j += 2 * VW;
+    }
+    if (FWD_NV > 1 && j + VW <= end) {
+        fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
+                 TILE_PF(j), 1);
+        j += VW;
+    }
+    for (; j < end; j++) {
+        float s = init;
+        for (size_t t = t0; t < t1; t++)
+            s += wt[t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
+        out[j] = k_act(s, act);
+    }
+}
+
+KDRIVERS(fwd_row,
+         (float *restrict out, float init, int act, const float *restrict src,
+          const uint32_t *restrict idx, const float *restrict wt, size_t t0,
+          size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
+         out, init, act, src, idx, wt, t0, t1, tmax, B, j0, n)
+
+/* ---------------- backward through the transposed index ---------------- */
+
+/* For every connection t of one input (to output t_row[t], weight index
+ * t_k[t]): gw[k] (+)= dot(d[o, j..], xi[j..]) and dxi[j..] = sum_t w[k] *
+ * d[o, j..]. Both read the same error row, once. */
+KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
+                      const uint32_t *restrict t_row,
+                      const uint32_t *restrict t_k, const float *restrict w,
+                      float *restrict gw, float *restrict dxi, size_t t0,
+                      size_t t1, size_t tmax, size_t B, size_t j, bool first, int pfm,
+                      size_t rest, int nv)
+{
+    KV x[BWD_NV], a[BWD_NV];
+    for (int u = 0; u < nv; u++) {
+        if (!BWD_X_MEM)
+            x[u] = kv_load(xi + j + u * VW);
+        a[u] = kv_splat(0.0f);
+    }
+    for (size_t t = t0; t < t1; t++) {
+        const float *dr = d + (size_t)t_row[t] * B + j;
+        if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
+            kv_prefetch(d + (size_t)t_row[t + KPF_DIST(pfm)] * B + j, pfm, nv,
+                        rest);
+        if (pfm == PF_FAR && t + KPF_FAR < tmax) {
+            __builtin_prefetch(w + t_k[t + KPF_FAR], 0, 0);
+            __builtin_prefetch(gw + t_k[t + KPF_FAR], 1, 0);
+        }
+        size_t k = t_k[t];
+        KV wk = kv_splat(w[k]);
+        /* With BWD_X_MEM the input's values are read from the L1 cache at
+         * every connection (a memory operand of the multiply-add) instead
+         * of being held: the empty asm keeps the compiler from hoisting
+         * them into registers that the tile does not have. */
+        const float *xp = xi + j;
+        if (BWD_X_MEM)
+            __asm__("" : "+r"(xp));
+        KV p0 = kv_splat(0.0f), p1 = p0;
+        for (int u = 0; u < nv; u++) {
+            KV dv = kv_load(dr + u * VW);
+            /* One load of the error row for both multiply-adds (GCC would
+             * otherwise fold it into each, loading it twice: AVX2,
+             * 1000x1000 at 5%: backward 0.75 -> 0.69 ms). */
+            if (KV_NATIVE)
+                __asm__("" : "+v"(dv));
+            KV xv = BWD_X_MEM ? kv_load(xp + u * VW) : x[u];
+            if (u & 1)
+                p1 += dv * xv;
+            else
+                p0 += dv * xv;
+            a[u] += wk * dv;
+        }
+        float g = kv_sum(p0 + p1);
+        gw[k] = first ? g : gw[k] + g;
+    }
+    for (int u = 0; u < nv; u++)
+        kv_store(dxi + j + u * VW, a[u]);
+}
+
+KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
+                             const uint32_t *restrict t_row,
+                             const uint32_t *restrict t_k,
+                             const float *restrict w, float *restrict gw,
+                             float *restrict dxi, size_t t0, size_t t1,
+                             size_t tmax, size_t B, size_t j0, size_t n,
+                             bool stream)
+{
+    size_t j = j0, end = j0 + n;
+    for (; j + BWD_NV * VW <= end; j += BWD_NV * VW)
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), BWD_NV);
+    if (BWD_NV > 4 && j + 4 * VW <= end) {
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), 4);
+        j += 4 * VW;
+    }
+    if (BWD_NV > 2 && j + 2 * VW <= end) {
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), 2);
+        j += 2 * VW;
+    }
+    if (BWD_NV > 1 && j + VW <= end) {
+        bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), 1);
+        j += VW;
+    }
+    for (; j < end; j++) {
+        float s = 0.0f;
+        for (size_t t = t0; t < t1; t++) {
+            float dv = d[(size_t)t_row[t] * B + j];
+            size_t k = t_k[t];
+            gw[k] = j == 0 ? dv * xi[j] : gw[k] + dv * xi[j];
+            s += w[k] * dv;
+        }
+        dxi[j] = s;
+    }
+}
+
+KDRIVERS(bwd_input,
+         (const float *restrict d, const float *restrict xi,
+          const uint32_t *restrict t_row, const uint32_t *restrict t_k,
+          const float *restrict w, float *restrict gw, float *restrict dxi,
+          size_t t0, size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
+         d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n)
+
+/* ---------------- weight gradients in row order ---------------- */
+
+/* The lane sums of four vectors at once, as one 4-float vector: a
+ * transposing tree of pairwise adds (a fixed order), a few shuffles for
+ * four connections instead of a whole reduction for each. */
+KINLINE KV4 kv_sum4(KV a, KV b, KV c, KV d)
+{
+#if VW == 16
+    typedef float KV8 __attribute__((vector_size(32)));
+#define KV_HALF8(v) (__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + \
+                     __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15))
+    KV8 a8 = KV_HALF8(a), b8 = KV_HALF8(b), c8 = KV_HALF8(c), d8 = KV_HALF8(d);
+#undef KV_HALF8
+#elif VW == 8
+    typedef KV KV8;
+    KV8 a8 = a, b8 = b, c8 = c, d8 = d;
+#endif
+#if VW >= 8
+#define KV_HADD8(x, y)                                                       \
+    (__builtin_shufflevector(x, y, 0, 2, 8, 10, 4, 6, 12, 14) +              \
+     __builtin_shufflevector(x, y, 1, 3, 9, 11, 5, 7, 13, 15))
+    KV8 ab = KV_HADD8(a8, b8), cd = KV_HADD8(c8, d8);
+    KV8 h = KV_HADD8(ab, cd);
+#undef KV_HADD8
+    return __builtin_shufflevector(h, h, 0, 1, 2, 3) +
+           __builtin_shufflevector(h, h, 4, 5, 6, 7);
+#else
+    KV4 ab = __builtin_shufflevector(a, b, 0, 2, 4, 6) +
+             __builtin_shufflevector(a, b, 1, 3, 5, 7);
+    KV4 cd = __builtin_shufflevector(c, d, 0, 2, 4, 6) +
+             __builtin_shufflevector(c, d, 1, 3, 5, 7);
+    return __builtin_shufflevector(ab, cd, 0, 2, 4, 6) +
+           __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
+#endif
+}
+
+/* gw[t] (+)= dot(dr[j..], x[col[t], j..]) for the connections of one output
+ * row, whose error row dr stays in registers. Four connections at a time,
+ * each its own chain of multiply-adds, and their four sums formed and
+ * stored together; the rest one at a time. */
+KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
+                       const uint32_t *restrict col, float *restrict gw,
+                       size_t t0, size_t t1, size_t tmax, size_t B, size_t j, bool first,
+                       int pfm, size_t rest, int nv)
+{
+    KV dv[GRAD_NV];
+    for (int u = 0; u < nv; u++)
+        dv[u] = kv_load(dr + j + u * VW);
+    size_t t = t0;
+    for (; t + 4 <= t1; t += 4) {
+        const float *xr[4];
+        for (int c = 0; c < 4; c++) {
+            xr[c] = x + (size_t)(col[t + c] & RW_COL_MASK) * B + j;
+            if (pfm != PF_NONE && t + c + KPF_DIST(pfm) < tmax)
+                kv_prefetch(x + (size_t)(col[t + c + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
+                            pfm, nv, rest);
+        }
+        KV p[4];
+        for (int c = 0; c < 4; c++)
+            p[c] = kv_splat(0.0f);
+        for (int u = 0; u < nv; u++)
+            for (int c = 0; c < 4; c++)
+                p[c] += dv[u] * kv_load(xr[c] + u * VW);
+        KV4 g = kv_sum4(p[0], p[1], p[2], p[3]);
+        if (!first) {
+            KV4 old;
+            memcpy(&old, gw + t, sizeof old);
+            g += old;
+        }
+        memcpy(gw + t, &g, sizeof g);
+    }
+    for (; t < t1; t++) {
+        const float *xr = x + (size_t)(col[t] & RW_COL_MASK) * B + j;
+        KV p0 = kv_splat(0.0f), p1 = kv_splat(0.0f);
+        for (int u = 0; u + 1 < nv; u += 2) {
+            p0 += dv[u] * kv_load(xr + u * VW);
+            p1 += dv[u + 1] * kv_load(xr + (u + 1) * VW);
+        }
+        if (nv & 1)
+            p0 += dv[nv - 1] * kv_load(xr + (nv - 1) * VW);
+        float g = kv_sum(p0 + p1);
+        gw[t] = first ? g : gw[t] + g;
+    }
+}
+
+KINLINE void grad_row_impl(const float *restrict dr, const float *restrict x,
+                            const uint32_t *restrict col, float *restrict gw,
+                            size_t t0, size_t t1, size_t tmax, size_t B, size_t j0,
+                            size_t n, bool stream)
+{
+    size_t j = j0, end = j0 + n;
+    for (; j + GRAD_NV * VW <= end; j += GRAD_NV * VW)
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), GRAD_NV);
+    if (GRAD_NV > 4 && j + 4 * VW <= end) {
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), 4);
+        j += 4 * VW;
+    }
+    if (GRAD_NV > 2 && j + 2 * VW <= end) {
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), 2);
+        j += 2 * VW;
+    }
+    if (GRAD_NV > 1 && j + VW <= end) {
+        grad_tile(dr, x, col, gw, t0, t1, tmax, B, j, j == 0,
+                 TILE_PF(j), 1);
+        j += VW;
+    }
+    for (; j < end; j++)
+        for (size_t t = t0; t < t1; t++) {
+            float g = dr[j] * x[(size_t)(col[t] & RW_COL_MASK) * B + j];
+            gw[t] = j == 0 ? g : gw[t] + g;
+        }
+}
+
+KDRIVERS(grad_row,
+         (const float *restrict dr, const float *restrict x,
+          const uint32_t *restrict col, float *restrict gw, size_t t0,
+          size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
+         dr, x, col, gw, t0, t1, tmax, B, j0, n)
+
+/* ---------------- bias gradients ---------------- */
+
+/* out[o] = sum_j d[o, j] for rows [o0, o1): four vectors of partial sums,
+ * then the lanes. */
+static void KNAME(row_sums)(const float *restrict d, float *restrict out,
+                            size_t o0, size_t o1, size_t B)
+{
+    for (size_t o = o0; o < o1; o++) {
+        const float *r = d + o * B;
+        KV s0 = kv_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        size_t j = 0;
+        for (; j + 4 * VW <= B; j += 4 * VW) {
+            s0 += kv_load(r + j);
+            s1 += kv_load(r + j + VW);
+            s2 += kv_load(r + j + 2 * VW);
+            s3 += kv_load(r + j + 3 * VW);
+        }
+        for (; j + VW <= B; j += VW)
+            s0 += kv_load(r + j);
+        float s = kv_sum((s0 + s1) + (s2 + s3));
+        for (; j < B; j++)
+            s += r[j];
+        out[o] = s;
+    }
+}
+
+/* ---------------- the batch gather ---------------- */
+
+/* Samples into the feature-major input, a transpose: for nj <= 16 sample
+ * rows, dst[i * B + j] = (rows[j][i] - sh[i]) * sc[i] (or rows[j][i] when
+ * sh is NULL). Eight samples by eight features at a time are loaded as
+ * rows, standardised and transposed in the registers (4 by 4 for the
+ * generic path); the rest one value at a time, with the same arithmetic. */
+#if VW >= 8
+typedef float KT __attribute__((vector_size(32)));
+#define KTW 8
+#else
+typedef KV KT;
+#define KTW 4
+#endif
+
+KINLINE KT kt_load(const float *p)
+{
+    KT v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KINLINE void kt_transpose(KT r[KTW])
+{
+#if KTW == 8
+    KT t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = __builtin_shufflevector(r[k], r[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[k + 1] = __builtin_shufflevector(r[k], r[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int k = 0; k < 8; k += 4)
+        for (int h = 0; h < 2; h++) {
+            u[k + 2 * h] = __builtin_shufflevector(t[k + h], t[k + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[k + 2 * h + 1] = __builtin_shufflevector(t[k + h], t[k + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    /* u[0..3]: features (0,4), (1,5), (2,6), (3,7) of samples 0-3; u[4..7]
+     * the same of samples 4-7. */
+    for (int f = 0; f < 4; f++) {
+        r[f] = __builtin_shufflevector(u[f], u[f + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[f + 4] = __builtin_shufflevector(u[f], u[f + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+#else
+    KT t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5);
+    KT t1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+    KT t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5);
+    KT t3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
+    r[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    r[1] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    r[2] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    r[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+#endif
+}
+
+static void KNAME(gather)(float *restrict dst, size_t B,
+                          const float *const *rows, size_t nj, size_t I,
+                          const float *restrict sh, const float *restrict sc)
+{
+    size_t i = 0;
+    if (nj % KTW == 0)
+        for (; i + KTW <= I; i += KTW) {
+            KT shv = {0}, scv = {0};
+            if (sh) {
+                shv = kt_load(sh + i);
+                scv = kt_load(sc + i);
+            }
+            for (size_t j0 = 0; j0 < nj; j0 += KTW) {
+                KT r[KTW];
+                for (int k = 0; k < KTW; k++) {
+                    r[k] = kt_load(rows[j0 + k] + i);
+                    if (sh)
+                        r[k] = (r[k] - shv) * scv;
+                }
+                kt_transpose(r);
+                for (int f = 0; f < KTW; f++)
+                    memcpy(dst + (i + f) * B + j0, &r[f], sizeof r[f]);
+            }
+        }
+    for (; i < I; i++) {
+        float *d = dst + i * B;
+        if (sh)
+            for (size_t j = 0; j < nj; j++)
+                d[j] = (rows[j][i] - sh[i]) * sc[i];
+        else
+            for (size_t j = 0; j < nj; j++)
+                d[j] = rows[j][i];
+    }
+}
+
+const rw_sparse_kernels KNAME(rw_kernels) = {
+    .fwd_row = {KNAME(fwd_row), KNAME(fwd_row_stream)},
+    .bwd_input = {KNAME(bwd_input), KNAME(bwd_input_stream)},
+    .grad_row = {KNAME(grad_row), KNAME(grad_row_stream)},
+    .row_sums = KNAME(row_sums),
+    .gather = KNAME(gather),
+    .vec_floats = VW,
+    .bwd_tile = BWD_NV * VW,
+};

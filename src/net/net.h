@@ -1,0 +1,100 @@
+/*
+ * The net floor (src/net/): a stack of layers as one network: its
+ * lifecycle, batches, forward and backward passes (net.c), the optimizers
+ * that step all of its weights (optim.c) and evaluation (evaluate.c).
+ * Not installed.
+ */
+#ifndef RW_NET_H
+#define RW_NET_H
+
+#include "layers/layers.h"
+#include "data/data.h"
+
+struct rw_net {
+    rw_net_config cfg;
+    size_t n_layers;
+    rw_layer layers[RW_MAX_LAYERS];
+    float *shift, *scale; /* input transform, NULL when none */
+    size_t batch_cap;     /* activation buffers hold this many samples */
+    size_t cur_batch;     /* samples in the last forward pass */
+    float *x0;            /* transformed input batch, I x batch_cap */
+    /* rw_net_layer_view's copies of the sparse input indices without the
+     * RW_COL_INITIAL flag (NULL until asked for), view_cap entries each. */
+    uint32_t *view_cols[RW_MAX_LAYERS];
+    size_t view_cap[RW_MAX_LAYERS];
+    uint64_t step;        /* optimizer steps taken (Adam bias correction) */
+    /* The activation and error buffers hold the forward and backward pass
+     * of one batch (rw_net_gradient, a training step): RigL and Hebbian
+     * growth read them. Cleared by any other pass or a buffer change. */
+    int grads_ready;
+    rw_optim_kind moments_for; /* which optimizer owns m1/m2 */
+    int has_moments;
+    /* Adam bias corrections 1 - beta^t for t < bc_len: bc_tab[t] for beta1,
+     * bc_tab[bc_len + t] for beta2; built for bc_b1, bc_b2 (optim.c). */
+    float *bc_tab;
+    size_t bc_len;
+    double bc_b1, bc_b2;
+    /* Maintenance state (maintain.c): CBP utilities, ages, the L2 Init
+     * anchor; NULL until a method needs it. Not cloned, not saved. */
+    struct rw_maint *maint;
+    /* Frees `maint`; set by maintain.c with it, so that the net floor frees
+     * the state without knowing it (rw_net_free). */
+    void (*maint_free)(struct rw_maint *);
+};
+
+/* Net internals (net.c) */
+rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err);
+/* Copies n samples (rows of x, row-major) into net->x0 feature-major,
+ * applying the input transform. */
+void rw_net_load_batch(rw_net *net, const float *x, const size_t *idx,
+                       size_t n);
+/* Same into columns col0 .. col0+n-1 of a batch of width B (mixing two
+ * sources, e.g. new data and rehearsal, in one batch). */
+void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
+                          size_t n, size_t col0, size_t B);
+void rw_net_forward_batch(rw_net *net, size_t B);
+void rw_net_backward_batch(rw_net *net, size_t B);
+/* One layer of the backward pass, the one every backward pass runs: given
+ * layer l's d (dL/dz, O x B), its weight and bias gradients on input x
+ * (I x B: the layer below's activations, or net->x0, in the ordinary
+ * pass), and with `propagate` the error of the layer below (its d, through
+ * its activation's derivative). */
+void rw_net_backward_layer(rw_net *net, size_t l, const float *x, size_t B,
+                           bool propagate);
+/* Initialise weights of layer l from the config (He/Xavier), seeded. */
+void rw_net_init_weights(rw_net *net, rw_rng *rng);
+/* Per-connection Adam step counts saturate here (floats count exactly up
+ * to 2^24). */
+#define RW_ADAM_STEP_MAX 16777216.0f
+/* Allocates (zeroed) optimizer moments for `kind` if not present; Adam's
+ * step counts start at 0 with fresh moments, and at the global step for
+ * moments that exist without counts (a model file from before them). */
+rw_status rw_net_ensure_moments(rw_net *net, rw_optim_kind kind,
+                                rw_error *err);
+/* Global L2 norm of all gradients, and scaling by a factor. */
+double rw_net_grad_norm(const rw_net *net);
+void rw_net_scale_grads(rw_net *net, float f);
+/* Returns the index of the first layer whose weights or gradients hold a
+ * non-finite value, or -1. */
+int rw_net_find_nonfinite(const rw_net *net);
+
+/* One source of a batch's labels (classification) or row-major targets
+ * (regression): samples idx[0..n), or off .. off+n-1 when idx is NULL. */
+typedef struct rw_batch_src {
+    const int32_t *labels;
+    const float *y;
+    const size_t *idx;
+    size_t off, n;
+} rw_batch_src;
+/* The loss of the last forward pass over the samples of src[0..nsrc), in
+ * their order (W = the sum of their n): gathers their labels into
+ * labels[W] or their targets, feature-major, into targets[C x W] (a lone
+ * in-place source of labels needs no buffer), keeps only the classes of a
+ * sample's own group when `groups` is set (rw_mask_class_groups), and
+ * with `grad` writes the output error dL/dz into the output layer's d.
+ * *correct (may be NULL) gets the argmax hits, 0 for regression. */
+double rw_net_batch_loss(rw_net *net, const rw_batch_src *src, size_t nsrc,
+                         const int32_t *groups, int32_t *labels, float *targets,
+                         bool grad, size_t *correct);
+
+#endif /* RW_NET_H */
