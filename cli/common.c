@@ -167,25 +167,15 @@ const char *cli_base_name(const char *path)
     return s && s[1] ? s + 1 : path;
 }
 
-/* The tool's one table of activation names, indexed by rw_activation.
- * When the library names them itself, the two functions below call it. */
-static const char *const act_names[] = {"identity", "relu", "leaky_relu",
-                                        "sigmoid", "tanh", "softmax"};
-#define N_ACT (sizeof act_names / sizeof act_names[0])
-
+/* Activation names come from the library's one table. */
 bool cli_activation_from_name(const char *name, rw_activation *out)
 {
-    for (size_t i = 0; i < N_ACT; i++)
-        if (strcmp(name, act_names[i]) == 0) {
-            *out = (rw_activation)i;
-            return true;
-        }
-    return false;
+    return rw_activation_parse(name, out) == RW_OK;
 }
 
 const char *cli_activation_name(rw_activation a)
 {
-    return (unsigned)a < N_ACT ? act_names[a] : "unknown";
+    return rw_activation_name(a);
 }
 
 bool cli_is_builtin(const char *spec, bool suffix_ok)

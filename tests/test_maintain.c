@@ -1,5 +1,5 @@
-/* Diagnostics of plasticity and the maintenance methods (src/diagnostics.c,
- * src/maintain.c): effective rank and dormant fraction of known matrices,
+/* Diagnostics of plasticity and the maintenance methods (src/plasticity/diagnostics.c,
+ * src/plasticity/maintain.c): effective rank and dormant fraction of known matrices,
  * CBP's bias compensation and replacement count, ReDo's choice of units,
  * shrink and perturb's identity, and L2 Init's gradient. */
 #include "check.h"

@@ -1,4 +1,4 @@
-/* Use it or lose it (src/plasticity.c, prune.c, hebbian.c, neurons.c):
+/* Use it or lose it (src/plasticity/: traces.c, prune.c, hebbian.c, neurons.c):
  *   - credit, co-activation and activity traces against a hand computation
  *     (forward and backward in double here) on a tiny network over three
  *     steps, for a sparse and a dense layer;

@@ -1,4 +1,4 @@
-/* Checkpoint and resume (src/train.c): a run interrupted mid-epoch and
+/* Checkpoint and resume (src/learn/train.c, src/io/checkpoint.c): a run interrupted mid-epoch and
  * resumed from its last checkpoint ends with exactly the model of the
  * uninterrupted run (the saved files are compared byte for byte), for
  * Adam with SET, RigL (rewiring every few steps) and Hebbian growth,

@@ -1,4 +1,4 @@
-/* Rewiring invariants (src/rewire.c: rw_net_rewire with SET and RigL).
+/* Rewiring invariants (src/plasticity/rewire.c: rw_net_rewire with SET and RigL).
  *
  * Every rewire is checked against an expectation computed here before the
  * call:

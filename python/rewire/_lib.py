@@ -23,9 +23,8 @@ MAX_LAYERS = 16
 OK, ERR_ARG, ERR_NOMEM, ERR_IO, ERR_FORMAT, ERR_DATA, ERR_DIVERGED, \
     ERR_UNSUPPORTED, ERR_INTERRUPTED, ERR_DIST = range(10)
 
-# Enums, by the names the CLI uses for them.
-ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3,
-               "tanh": 4, "softmax": 5}
+# Enums, by the names the CLI uses for them. The activations' names come
+# from the library's one table (rw_activation_name), below.
 LAYER_KINDS = {"dense": 0, "sparse": 1}
 INITS = {"auto": 0, "he": 1, "xavier": 2}
 LOSSES = {"cross_entropy": 0, "mse": 1}
@@ -300,6 +299,20 @@ def _fn(name, restype, *argtypes):
 _fn("rw_status_str", ctypes.c_char_p, c_int)
 _fn("rw_activation_name", ctypes.c_char_p, c_int)
 _fn("rw_activation_parse", c_int, ctypes.c_char_p, ctypes.POINTER(c_int))
+
+
+def _activation_names():
+    names, a = {}, 0
+    while a < 64:
+        name = lib.rw_activation_name(a).decode()
+        if name == "unknown":
+            break
+        names[name] = a
+        a += 1
+    return names
+
+
+ACTIVATIONS = _activation_names()
 _fn("rw_error_clear", None, _E)
 _fn("rw_set_threads", c_int, c_int)
 _fn("rw_get_threads", c_int)

@@ -1,5 +1,5 @@
 /* The sparse layer's SIMD paths: one table of microkernels per instruction
- * set, chosen once (isa.c). Shapes and semantics: src/kernels/sparse_tmpl.h,
+ * set, chosen once (isa.c). Shapes and semantics: src/layers/kernels/sparse_tmpl.h,
  * the one source all paths are compiled from. Not installed. */
 #ifndef RW_KERNELS_H
 #define RW_KERNELS_H

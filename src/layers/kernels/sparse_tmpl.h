@@ -1,6 +1,6 @@
 /* The sparse layer's microkernels, written once and compiled once per SIMD
  * path (sparse_avx512.c, sparse_avx2.c, sparse_generic.c), each file with
- * its own instruction set. Shapes as in src/internal.h: rows of B batch
+ * its own instruction set. Shapes as in src/layers/layers.h: rows of B batch
  * values, feature-major. Every kernel works on batch columns [j0, j0 + n)
  * of its rows, so a caller can tile the batch to fit the caches.
  *
