@@ -151,7 +151,7 @@ static double torch_run(int threads, size_t epochs, const char *core)
     if (core)
         snprintf(env, sizeof env, "OPENBLAS_CORETYPE=%s ", core);
     printf("\nPyTorch (bench/torch_train.py, same network and settings%s%s):\n",
-           core ? ", " : "", env);
+           core ? ", OPENBLAS_CORETYPE=" : "", core ? core : "");
     fflush(stdout);
     snprintf(cmd, sizeof cmd,
              "%sGOMP_SPINCOUNT=1000 /usr/bin/python3 %s/torch_train.py "
