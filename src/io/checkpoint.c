@@ -478,23 +478,28 @@ static rw_status maint_decode(const void *raw, size_t len, size_t base,
             return rw_fail(err, RW_ERR_ARG, "resume %s: the maintenance state "
                            "of layer %zu is not ready", path, l + 1);
         uint64_t units, in, reset, acc_bits;
+        char what[64];
         size_t at = c.pos;
-        if ((st = m_u64(&c, "a layer's unit count", &units)) != RW_OK)
+        snprintf(what, sizeof what, "layer %zu unit count", l + 1);
+        if ((st = m_u64(&c, what, &units)) != RW_OK)
             return st;
         if (units != L->out)
             return m_bad(&c, at, "layer %zu has %llu units (expected the "
                          "network's %zu)", l + 1, (unsigned long long)units,
                          L->out);
         at = c.pos;
-        if ((st = m_u64(&c, "a layer's input count", &in)) != RW_OK)
+        snprintf(what, sizeof what, "layer %zu input count", l + 1);
+        if ((st = m_u64(&c, what, &in)) != RW_OK)
             return st;
         if (in != L->in)
             return m_bad(&c, at, "layer %zu has %llu inputs (expected the "
                          "network's %zu)", l + 1, (unsigned long long)in, L->in);
-        if ((st = m_u64(&c, "a layer's count of units reset", &reset)) != RW_OK)
+        snprintf(what, sizeof what, "layer %zu count of units reset", l + 1);
+        if ((st = m_u64(&c, what, &reset)) != RW_OK)
             return st;
         at = c.pos;
-        if ((st = m_u64(&c, "a layer's replacements owed", &acc_bits)) != RW_OK)
+        snprintf(what, sizeof what, "layer %zu replacements owed", l + 1);
+        if ((st = m_u64(&c, what, &acc_bits)) != RW_OK)
             return st;
         double acc = bits_f64(acc_bits);
         if (!(acc >= 0.0 && acc < 1.0))
@@ -513,7 +518,6 @@ static rw_status maint_decode(const void *raw, size_t len, size_t base,
                 (st = m_f64s(&c, apply ? lv->hmean : NULL, L->out, 0.0, l,
                              "mean |output|")) != RW_OK)
                 return st;
-            char what[64];
             snprintf(what, sizeof what, "layer %zu unit ages (%zu u64)", l + 1,
                      L->out);
             if ((st = m_need(&c, (uint64_t)L->out * 8, what)) != RW_OK)
