@@ -23,5 +23,6 @@ for bin in "$build"/fuzz/fuzz_*; do
     echo "$name found a failing input: $(ls "$work"/crash-* "$work"/leak-* "$work"/oom-* "$work"/timeout-* 2>/dev/null)" >&2
     exit 1
   fi
-  rm -rf "$work" /tmp/rewire-fuzz-log-*.json /tmp/rewire-fuzz-ckpt-*.rwm* /tmp/rewire-fuzz-idx-*
+  rm -rf "$work" /tmp/rewire-fuzz-log-*.json /tmp/rewire-fuzz-ckpt-*.rwm* /tmp/rewire-fuzz-maint-* \
+    /tmp/rewire-fuzz-idx-*
 done

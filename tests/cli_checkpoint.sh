@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checkpoints survive a kill: a run killed with SIGKILL mid-epoch and
 # resumed from its last checkpoint ends with exactly the same model as the
-# uninterrupted run (1 thread, so bit for bit). Also: the divergence guard
+# uninterrupted run (1 thread, so bit for bit), also with CBP and the
+# usage-aware drop (--drop-by-usage). Also: the divergence guard
 # stops with a clear message and keeps the last good checkpoint, and bad
 # resume requests are refused.
 #   tests/cli_checkpoint.sh path/to/rewire fixtures-dir
@@ -69,6 +70,36 @@ OMP_NUM_THREADS=2 "$rw" "${args2[@]}" --checkpoint "$tmp/ck2.rwm" --checkpoint-e
   --resume "$tmp/ck2.rwm" --save "$tmp/resumed2.rwm" > /dev/null || fail "Adam/RigL resume"
 cmp -s "$tmp/full2.rwm" "$tmp/resumed2.rwm" ||
   fail "the resumed Adam/RigL run differs from the uninterrupted one"
+
+# The same with maintenance: CBP replacing units from early on (maturity
+# 10) and SET's usage-aware drop, whose state the checkpoint keeps in its
+# MNTS section.
+args3=(train --data "$tmp/data.csv" --hidden 256,256 --epsilon 8 --rewire set
+       --epochs 2 --batch 32 --optimizer momentum --lr 0.02 --threads 1 --quiet
+       --seed 7 --maintain cbp --cbp-maturity 10 --cbp-rho 0.01 --drop-by-usage)
+"$rw" "${args3[@]}" --save "$tmp/full3.rwm" > /dev/null || fail "uninterrupted CBP run"
+rm -f "$tmp/ck3.rwm"
+"$rw" "${args3[@]}" --checkpoint "$tmp/ck3.rwm" --checkpoint-every 50 \
+  --save "$tmp/resumed3.rwm" > /dev/null &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -f "$tmp/ck3.rwm" ] && break
+  sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+[ -f "$tmp/ck3.rwm" ] || fail "no CBP checkpoint was written before the kill"
+[ -f "$tmp/resumed3.rwm" ] && fail "the CBP run finished before it could be killed"
+grep -aq MNTS "$tmp/ck3.rwm" || fail "the CBP checkpoint has no maintenance state"
+"$rw" "${args3[@]}" --checkpoint "$tmp/ck3.rwm" --checkpoint-every 50 \
+  --resume "$tmp/ck3.rwm" --save "$tmp/resumed3.rwm" > /dev/null || fail "CBP resume"
+cmp -s "$tmp/full3.rwm" "$tmp/resumed3.rwm" ||
+  fail "the resumed CBP run differs from the uninterrupted one"
+# A checkpoint without maintenance state cannot resume a run that needs it.
+"$rw" "${args[@]}" --drop-by-usage --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
+  fail "resume with --drop-by-usage from a checkpoint without its state"
+grep -q "holds no maintenance state" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
+
 # Other data with the same sample count is refused.
 sed '7s/^\(.\)/9/' "$tmp/data.csv" > "$tmp/data2.csv"
 cmp -s "$tmp/data.csv" "$tmp/data2.csv" && fail "the edited data is the same"

@@ -1,7 +1,9 @@
 /* Model file tests: save/load round trips are bit-exact (weights,
  * topology, transform, optimizer state, predictions, one more training
  * step), saving is atomic, and every malformed file fails cleanly with a
- * message naming the file and the byte offset.
+ * message naming the file and the byte offset; so does every truncated or
+ * corrupt maintenance state (MNTS) of a checkpoint, which leaves the run's
+ * state as it was.
  *
  * `test_model_io --write-seeds DIR` writes the fuzzer's seed models
  * (fuzz/corpus/model/). */
@@ -817,6 +819,231 @@ static void test_fuzz_files(void)
     }
 }
 
+/* ---------------- the checkpoint's maintenance state (MNTS) ---------------- */
+
+/* Stops a run after `*user` steps. */
+static int stop_at(const rw_progress *p, void *user)
+{
+    (void)p;
+    size_t *left = user;
+    return --*left == 0;
+}
+
+typedef struct mnts_case {
+    rw_train_config tc;  /* the resume */
+    rw_dataset *ds;
+    char ck[1024];       /* the checkpoint */
+    unsigned char *trst, *mnts;
+    size_t trst_len, mnts_len, mnts_at; /* mnts_at: its offset in ck */
+    uint64_t fp;
+} mnts_case;
+
+/* A checkpoint of a small sparse run with CBP (or L2 Init) and the
+ * usage-aware drop of SET, taken mid-run, and its two extra sections. */
+static void mnts_setup(mnts_case *m, rw_maintain_kind kind)
+{
+    rw_error err;
+    memset(m, 0, sizeof *m);
+    size_t n = 24, f = 5;
+    float x[24 * 5];
+    int32_t y[24];
+    fill_random(x, n * f, 61);
+    for (size_t j = 0; j < n; j++)
+        y[j] = (int32_t)(j % 3);
+    m->ds = rw_dataset_from_arrays(x, y, NULL, n, f, 0, 3, &err);
+    CHECK_MSG(m->ds != NULL, "%s", err.msg);
+    size_t hidden[] = {6, 4};
+    rw_net *net = make_mlp(f, hidden, 2, 3, RW_ACT_RELU, RW_LOSS_CROSS_ENTROPY,
+                           1, 62);
+    rw_train_config tc = rw_train_defaults();
+    tc.epochs = 3;
+    tc.batch = 4;
+    tc.rewire = RW_REWIRE_SET;
+    tc.drop_by_usage = 1;
+    tc.maintain.kind = kind;
+    tc.maintain.cbp_maturity = 2;
+    tc.maintain.cbp_rho = 0.2;
+    snprintf(m->ck, sizeof m->ck, "%s",
+             tmp_path(kind == RW_MAINTAIN_CBP ? "mnts_cbp.rwm" : "mnts_l2.rwm"));
+    tc.checkpoint_path = m->ck;
+    tc.checkpoint_every = 2;
+    size_t left = 9;
+    tc.on_progress = stop_at;
+    tc.user = &left;
+    CHECK(rw_train(net, m->ds, NULL, &tc, NULL, &err) == RW_ERR_INTERRUPTED);
+    rw_net_free(net);
+    tc.on_progress = NULL;
+    tc.user = NULL;
+    tc.checkpoint_path = NULL;
+    tc.resume_path = m->ck;
+    m->tc = tc;
+    m->fp = rw_checkpoint_fingerprint(&tc, m->ds, 0, 3);
+    void *p = NULL;
+    CHECK_OK(rw_model_read_section(m->ck, "TRST", &p, &m->trst_len, NULL, &err),
+             &err);
+    m->trst = p;
+    CHECK_OK(rw_model_read_section(m->ck, "MNTS", &p, &m->mnts_len, &m->mnts_at,
+                                   &err), &err);
+    m->mnts = p;
+}
+
+static void mnts_free(mnts_case *m)
+{
+    rw_free(m->trst);
+    rw_free(m->mnts);
+    rw_dataset_free(m->ds);
+    remove(m->ck);
+}
+
+/* Resumes the run of m from its checkpoint with MNTS replaced by b[0..len):
+ * the status, with err's message; on failure the maintenance state must be
+ * the fresh one rw_maintain_begin made (ages 0, input usage -1). */
+static rw_status mnts_try(const mnts_case *m, const unsigned char *b,
+                          size_t len, rw_error *err)
+{
+    const char *bad = tmp_path("mnts_bad.rwm");
+    rw_net *net = rw_net_load(m->ck, err);
+    CHECK(net != NULL);
+    if (!net)
+        return RW_ERR_IO;
+    rw_model_section x[2] = {{"TRST", m->trst, m->trst_len}, {"MNTS", b, len}};
+    CHECK_OK(rw_net_save_sections(net, bad, x, 2, err), err);
+    rw_net_free(net);
+    net = rw_net_load(bad, err);
+    CHECK(net != NULL);
+    if (!net)
+        return RW_ERR_IO;
+    rw_train_config tc = m->tc;
+    tc.resume_path = bad;
+    CHECK_OK(rw_maintain_begin(net, &tc, err), err);
+    rw_maint_view mv;
+    rw_maintain_view(net, &tc, &mv);
+    rw_run_state rs;
+    memset(&rs, 0, sizeof rs);
+    size_t order[24];
+    rw_status st = rw_checkpoint_read(&tc, m->fp, net, &mv, &rs, order,
+                                      m->ds->n, err);
+    if (st != RW_OK) {
+        bool fresh = rs.epoch == 0 && rs.step == 0;
+        for (size_t l = 0; l + 1 < net->n_layers; l++)
+            for (size_t j = 0; j < net->layers[l].out; j++)
+                fresh &= mv.l[l].age[j] == 0 && mv.l[l].util[j] == 0.0;
+        for (size_t l = 0; l < net->n_layers; l++)
+            for (size_t i = 0; net->layers[l].in_usage && i < net->layers[l].in; i++)
+                fresh &= net->layers[l].in_usage[i] == -1.0f;
+        CHECK_MSG(fresh, "a rejected MNTS section changed the run's state");
+    }
+    rw_net_free(net);
+    remove(bad);
+    return st;
+}
+
+/* Expects the MNTS section b[0..len) to be refused as a format error
+ * naming the file, the section, the byte offset `at` within the section
+ * (or any, when at is SIZE_MAX) and `part`. */
+static void expect_mnts_fail(const mnts_case *m, const unsigned char *b,
+                             size_t len, size_t at, const char *part, int line)
+{
+    rw_error err;
+    rw_error_clear(&err);
+    rw_status st = mnts_try(m, b, len, &err);
+    char where[64];
+    if (at == SIZE_MAX)
+        snprintf(where, sizeof where, ": byte ");
+    else
+        snprintf(where, sizeof where, ": byte %zu: ", m->mnts_at + at);
+    CHECK_MSG(st == RW_ERR_FORMAT && has(err.msg, "mnts_bad.rwm") &&
+                  has(err.msg, where) && has(err.msg, "MNTS section") &&
+                  (!part || has(err.msg, part)),
+              "line %d: status %s, message '%s' (expected '%s' and '%s')",
+              line, rw_status_str(st), err.msg, where, part ? part : "");
+}
+#define EXPECT_MNTS_FAIL(m, b, len, at, part) \
+    expect_mnts_fail(m, b, len, at, part, __LINE__)
+
+static void test_checkpoint_maint_section(void)
+{
+    rw_error err;
+    mnts_case m;
+    mnts_setup(&m, RW_MAINTAIN_CBP);
+    size_t len = m.mnts_len;
+    /* 16 bytes of header, then layer 1 (5 inputs, 6 units, sparse): 32
+     * bytes of counts, 4 x 6 x 8 of unit state, 5 x 4 of usage; layer 2
+     * (6 inputs, 4 units, sparse) alike; the dense output layer's counts. */
+    size_t end2 = 16 + (32 + 6 * 32 + 5 * 4) + (32 + 4 * 32 + 6 * 4);
+    CHECK_MSG(m.mnts && len == end2 + 32, "MNTS of %zu bytes", len);
+    if (!m.mnts || len < 300) {
+        mnts_free(&m);
+        return;
+    }
+    unsigned char *c = malloc(len + 8);
+    /* Untouched, it resumes. */
+    CHECK_OK(mnts_try(&m, m.mnts, len, &err), &err);
+    /* Every truncation is refused. */
+    for (size_t cut = 0; cut < len; cut++)
+        EXPECT_MNTS_FAIL(&m, m.mnts, cut, SIZE_MAX, "expected");
+    EXPECT_MNTS_FAIL(&m, m.mnts, len - 3, len - 8, "layer 3 replacements owed");
+    EXPECT_MNTS_FAIL(&m, m.mnts, end2 - 3, end2 - 24, "layer 2 input usage (6 f32)");
+    memcpy(c, m.mnts, len);
+    memset(c + len, 0, 8);
+    EXPECT_MNTS_FAIL(&m, c, len + 2, len, "2 unexpected bytes");
+    /* Each header field and count is checked against the network. */
+    struct {
+        size_t at, width;
+        uint64_t value;
+        const char *part;
+    } bad[] = {
+        {0, 4, 2, "version 2 is not 1"},
+        {4, 4, 4, "method 4, but this run maintains with method 1"},
+        {8, 4, 2, "2 layers (expected the network's 3)"},
+        {12, 4, 0x15, "flags 0x15 (expected 0x5"},
+        {12, 4, 0x0c, "flags 0xc"},
+        {16, 8, 7, "layer 1 has 7 units (expected the network's 6)"},
+        {24, 8, (uint64_t)1 << 40, "layer 1 has 1099511627776 inputs"},
+        {40, 8, 0x3ff8000000000000ULL, "replacements owed 1.5"},
+        {48, 8, 0x7ff8000000000000ULL, "layer 1 utility 0 is nan"},
+        {56, 8, 0xbff0000000000000ULL, "layer 1 utility 1 is -1 (expected a finite value >= 0)"},
+        {48 + 6 * 8, 8, 0x7ff0000000000000ULL, "layer 1 mean output 0 is inf"},
+        {48 + 6 * 32 + 4, 4, 0xbf000000u, "layer 1 input usage 1 is -0.5"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(c, m.mnts, len);
+        if (bad[i].width == 4)
+            put32(c + bad[i].at, (uint32_t)bad[i].value);
+        else
+            put64(c + bad[i].at, bad[i].value);
+        EXPECT_MNTS_FAIL(&m, c, len, bad[i].at, bad[i].part);
+    }
+    /* A usage of -1 (no data yet) is valid; the last usage value is
+     * checked before anything is restored (mnts_try). */
+    memcpy(c, m.mnts, len);
+    put32(c + 48 + 6 * 32 + 4, 0xbf800000u);
+    CHECK_OK(mnts_try(&m, c, len, &err), &err);
+    memcpy(c, m.mnts, len);
+    put32(c + end2 - 4, 0x7fc00000u);
+    EXPECT_MNTS_FAIL(&m, c, len, end2 - 4, "layer 2 input usage 5 is nan");
+    free(c);
+    mnts_free(&m);
+
+    /* L2 Init: the anchor, dense-indexed, 5 x 6 weights and 6 biases of
+     * layer 1 after its counts. */
+    mnts_setup(&m, RW_MAINTAIN_L2INIT);
+    len = m.mnts_len;
+    CHECK(m.mnts && len > 48 + 6 * 32 + 31 * 4);
+    if (m.mnts && len > 48 + 6 * 32 + 31 * 4) {
+        c = malloc(len);
+        CHECK_OK(mnts_try(&m, m.mnts, len, &err), &err);
+        memcpy(c, m.mnts, len);
+        size_t at = 48 + 6 * 32 + 30 * 4; /* the first anchor bias */
+        put32(c + at, 0x7f800000u);
+        EXPECT_MNTS_FAIL(&m, c, len, at, "layer 1 L2 Init anchor biases 0 is inf");
+        EXPECT_MNTS_FAIL(&m, m.mnts, 48 + 6 * 32 + 8, 48 + 6 * 32,
+                         "layer 1 L2 Init anchor weights (30 f32)");
+        free(c);
+    }
+    mnts_free(&m);
+}
+
 /* ---------------- seeds for the fuzzer ---------------- */
 
 static int write_seeds(const char *dir)
@@ -882,5 +1109,6 @@ int main(int argc, char **argv)
     test_sparse_input_bound();
     test_files();
     test_fuzz_files();
+    test_checkpoint_maint_section();
     TEST_MAIN_END();
 }

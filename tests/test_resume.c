@@ -2,11 +2,19 @@
  * resumed from its last checkpoint ends with exactly the model of the
  * uninterrupted run (the saved files are compared byte for byte), for
  * Adam with SET, RigL (rewiring every few steps) and Hebbian growth,
- * pruning with neuron turnover and regrowth, rehearsal, and 2 threads.
+ * pruning with neuron turnover and regrowth, rehearsal, maintenance (CBP
+ * and ReDo replacing units before and after the checkpoint, L2 Init),
+ * SET's usage-aware drop, and 2 threads; with maintenance the epochs'
+ * counts of units reset agree too, and (but for ReDo, which keeps no
+ * state between batches) the same checkpoint with the maintenance state
+ * of a fresh start resumes to another model, so the MNTS section is what
+ * makes the runs agree.
  * And the checkpoint's fingerprint refuses a resume whose data (one value
  * changed, same sample count) or trajectory settings differ: the trace
  * rate, permanence, the silent-neuron and regrowth settings, the
- * consolidation settings, and seeds that are equal as doubles. */
+ * consolidation settings, the maintenance settings, and seeds that are
+ * equal as doubles; a resume that needs the maintenance state of a
+ * checkpoint without it is refused with a clear message. */
 #include "check.h"
 #include "internal.h"
 
@@ -21,6 +29,8 @@ typedef struct setup {
     int replay;
     int threads;
     size_t features, hidden, n, batch;
+    rw_maintain_kind maintain;
+    int drop_by_usage;
 } setup;
 
 static rw_dataset *make_data(size_t n, size_t f, uint64_t seed)
@@ -76,6 +86,16 @@ static rw_train_config make_config(const setup *s, const rw_dataset *replay)
         tc.plasticity.silent_level = 0.05;
         tc.plasticity.regrow_neurons = 1;
     }
+    if (s->maintain != RW_MAINTAIN_NONE) {
+        /* Replacements early and often: before and after the checkpoint. */
+        tc.maintain.kind = s->maintain;
+        tc.maintain.cbp_maturity = 5;
+        tc.maintain.cbp_rho = 0.05;
+        tc.maintain.redo_every = 3;
+        tc.maintain.redo_tau = 0.5;
+        tc.maintain.l2_lambda = 0.01;
+    }
+    tc.drop_by_usage = s->drop_by_usage;
     if (replay) {
         tc.replay = replay;
         tc.replay_batch = s->batch / 2;
@@ -95,12 +115,21 @@ static int stop_after(const rw_progress *p, void *user)
     return ++st->seen >= st->stop_at;
 }
 
-/* Sums the neurons removed and added over the epochs. */
-static int count_turnover(const rw_epoch_stats *es, void *user)
+/* What the epochs reported: the neurons removed and added, and the units
+ * maintenance reset in each epoch. */
+typedef struct epoch_log {
+    size_t turnover;
+    size_t reset[8]; /* by 1-based epoch */
+} epoch_log;
+
+static int log_epoch(const rw_epoch_stats *es, void *user)
 {
-    size_t *n = user;
-    for (size_t l = 0; l < RW_MAX_LAYERS; l++)
-        *n += es->neurons_removed[l] + es->neurons_added[l];
+    epoch_log *g = user;
+    for (size_t l = 0; l < RW_MAX_LAYERS; l++) {
+        g->turnover += es->neurons_removed[l] + es->neurons_added[l];
+        if (es->epoch < 8)
+            g->reset[es->epoch] += es->units_reset[l];
+    }
     return 0;
 }
 
@@ -126,6 +155,60 @@ static void path_of(char *buf, size_t n, const char *what)
     snprintf(buf, n, "%s/resume_%s.rwm", RW_TMPDIR, what);
 }
 
+/* The checkpoint ck rewritten with the maintenance state of a fresh start
+ * (rw_maintain_begin on the loaded network: ages and utilities 0, the
+ * anchor at the checkpoint's weights, no input usage yet) and the same
+ * run state: resumed, it must not give the uninterrupted run's model
+ * `full` (fl bytes), or the test could not tell a lost state. */
+static void check_fresh_state_differs(const setup *s, const rw_dataset *ds,
+                                      const rw_train_config *tr, const char *ck,
+                                      const unsigned char *full, size_t fl)
+{
+    rw_error err;
+    char fresh[256], out[256];
+    path_of(fresh, sizeof fresh, "fresh");
+    path_of(out, sizeof out, "fresh_out");
+    rw_net *kept = rw_net_load(ck, &err), *bare = rw_net_load(ck, &err);
+    CHECK_MSG(kept && bare, "%s", err.msg);
+    if (!kept || !bare)
+        return;
+    rw_train_config tf = *tr;
+    tf.resume_path = ck;
+    CHECK_OK(rw_maintain_begin(kept, &tf, &err), &err);
+    CHECK_OK(rw_maintain_begin(bare, &tf, &err), &err);
+    rw_maint_view mk, mb;
+    rw_maintain_view(kept, &tf, &mk);
+    rw_maintain_view(bare, &tf, &mb);
+    rw_run_state rs;
+    memset(&rs, 0, sizeof rs);
+    size_t *order = malloc(ds->n * sizeof *order);
+    uint64_t fp = rw_checkpoint_fingerprint(&tf, ds, 0, 3);
+    CHECK_OK(rw_checkpoint_read(&tf, fp, kept, &mk, &rs, order, ds->n, &err),
+             &err);
+    tf.checkpoint_path = fresh;
+    CHECK_OK(rw_checkpoint_write(bare, &tf, fp, &rs, &mb, order, ds->n, &err),
+             &err);
+    rw_net *f = rw_net_load(fresh, &err);
+    CHECK_MSG(f != NULL, "%s", err.msg);
+    tf.checkpoint_path = NULL;
+    tf.resume_path = fresh;
+    if (f) {
+        CHECK_OK(rw_train(f, ds, NULL, &tf, NULL, &err), &err);
+        CHECK_OK(rw_net_save(f, out, &err), &err);
+    }
+    size_t lo = 0;
+    unsigned char *fo = slurp(out, &lo);
+    CHECK_MSG(fo && !(lo == fl && !memcmp(fo, full, fl)),
+              "%s: a fresh maintenance state resumes to the same model", s->name);
+    free(fo);
+    free(order);
+    rw_net_free(f);
+    rw_net_free(kept);
+    rw_net_free(bare);
+    remove(fresh);
+    remove(out);
+}
+
 static void test_bit_exact(const setup *s)
 {
     rw_set_threads(s->threads);
@@ -140,13 +223,19 @@ static void test_bit_exact(const setup *s)
     remove(ck);
 
     rw_net *a = make_net(s);
-    size_t turnover = 0;
+    epoch_log full_log = {0}, res_log = {0};
     rw_train_config ta = tc;
-    ta.on_epoch = count_turnover;
-    ta.user = &turnover;
+    ta.on_epoch = log_epoch;
+    ta.user = &full_log;
     CHECK_OK(rw_train(a, ds, NULL, &ta, NULL, &err), &err);
     if (s->prune_turnover)
-        CHECK_MSG(turnover > 0, "%s: no neuron turnover", s->name);
+        CHECK_MSG(full_log.turnover > 0, "%s: no neuron turnover", s->name);
+    /* Units replaced before the checkpoint (epoch 1) and after it. */
+    if (s->maintain == RW_MAINTAIN_CBP || s->maintain == RW_MAINTAIN_REDO)
+        CHECK_MSG(full_log.reset[1] > 0 && full_log.reset[3] + full_log.reset[4] > 0,
+                  "%s: units reset by epoch: %zu %zu %zu %zu", s->name,
+                  full_log.reset[1], full_log.reset[2], full_log.reset[3],
+                  full_log.reset[4]);
     CHECK_OK(rw_net_save(a, full, &err), &err);
 
     /* Interrupted in the second epoch, between two checkpoints. */
@@ -161,20 +250,46 @@ static void test_bit_exact(const setup *s)
     CHECK(rw_train(b, ds, NULL, &tb, NULL, &err) == RW_ERR_INTERRUPTED);
     rw_net_free(b);
 
+    /* The interrupted run's checkpoint, kept: the resumed run writes over ck. */
+    char mid[256];
+    path_of(mid, sizeof mid, "mid");
+    size_t lm = 0;
+    unsigned char *fm = slurp(ck, &lm);
+    CHECK(fm != NULL);
+    FILE *fmid = fopen(mid, "wb");
+    CHECK(fmid && fm && fwrite(fm, 1, lm, fmid) == lm);
+    if (fmid)
+        fclose(fmid);
+    free(fm);
     rw_net *c = rw_net_load(ck, &err);
     CHECK_MSG(c != NULL, "%s: %s", s->name, err.msg);
     rw_train_config tr = tc;
     tr.checkpoint_path = ck;
     tr.checkpoint_every = 4;
     tr.resume_path = ck;
+    rw_train_config tl = tr;
+    tl.on_epoch = log_epoch;
+    tl.user = &res_log;
     if (c) {
-        CHECK_OK(rw_train(c, ds, NULL, &tr, NULL, &err), &err);
+        CHECK_OK(rw_train(c, ds, NULL, &tl, NULL, &err), &err);
         CHECK_OK(rw_net_save(c, resumed, &err), &err);
     }
     size_t la = 0, lc = 0;
     unsigned char *fa = slurp(full, &la), *fc = slurp(resumed, &lc);
     CHECK_MSG(fa && fc && la == lc && !memcmp(fa, fc, la),
               "%s: the resumed run differs from the uninterrupted one", s->name);
+    /* The resumed epochs (the second one from its middle) count the same
+     * units reset. */
+    for (int e = 2; e <= 4; e++)
+        CHECK_MSG(res_log.reset[e] == full_log.reset[e],
+                  "%s: epoch %d reset %zu units, uninterrupted %zu", s->name, e,
+                  res_log.reset[e], full_log.reset[e]);
+    /* ReDo reads only the batch at hand (its counts of units reset are
+     * checked above). */
+    if ((s->maintain != RW_MAINTAIN_NONE && s->maintain != RW_MAINTAIN_REDO) ||
+        s->drop_by_usage)
+        check_fresh_state_differs(s, ds, &tr, mid, fa, la);
+    remove(mid);
     /* The run did something worth checking. */
     if (s->rewire != RW_REWIRE_NONE || s->prune_turnover)
         CHECK(rw_net_initial_share(a, 0) < 1.0);
@@ -198,7 +313,7 @@ static void test_fingerprint(void)
 {
     rw_set_threads(1);
     static const setup s = {"fingerprint", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 0,
-                            1, 12, 32, 120, 16};
+                            1, 12, 32, 120, 16, RW_MAINTAIN_NONE, 0};
     rw_error err;
     rw_dataset *ds = make_data(s.n, s.features, 5);
     rw_train_config tc = make_config(&s, NULL);
@@ -277,25 +392,131 @@ static void test_fingerprint(void)
     remove(ck);
 }
 
+/* With maintenance: its settings are in the fingerprint, and a resume
+ * that needs the maintenance state refuses a checkpoint without it. */
+static void test_fingerprint_maint(void)
+{
+    rw_set_threads(1);
+    static const setup s = {"fingerprint, CBP", RW_REWIRE_SET, 0, RW_OPT_ADAM,
+                            0, 0, 1, 12, 32, 120, 16, RW_MAINTAIN_CBP, 1};
+    rw_error err;
+    rw_dataset *ds = make_data(s.n, s.features, 5);
+    rw_train_config tc = make_config(&s, NULL);
+    char ck[256], plain[256];
+    path_of(ck, sizeof ck, "fp_maint");
+    path_of(plain, sizeof plain, "fp_plain");
+    stopper stop = {0, 10};
+    tc.on_progress = stop_after;
+    tc.user = &stop;
+    tc.checkpoint_path = ck;
+    rw_net *net = make_net(&s);
+    CHECK(rw_train(net, ds, NULL, &tc, NULL, &err) == RW_ERR_INTERRUPTED);
+    rw_net_free(net);
+    rw_train_config pc = make_config(&s, NULL);
+    pc.maintain.kind = RW_MAINTAIN_NONE;
+    pc.drop_by_usage = 0;
+    pc.checkpoint_path = plain;
+    pc.on_progress = stop_after;
+    stop.seen = 0;
+    pc.user = &stop;
+    net = make_net(&s);
+    CHECK(rw_train(net, ds, NULL, &pc, NULL, &err) == RW_ERR_INTERRUPTED);
+    rw_net_free(net);
+    tc.on_progress = NULL;
+    tc.resume_path = ck;
+    tc.checkpoint_path = NULL;
+
+    rw_net *r = rw_net_load(ck, &err);
+    CHECK_OK(rw_train(r, ds, NULL, &tc, NULL, &err), &err);
+    rw_net_free(r);
+
+    struct variant {
+        const char *what;
+        rw_train_config c;
+    } v[8];
+    size_t nv = 0;
+#define MVARIANT(name, field, value)                                          \
+    do {                                                                      \
+        v[nv].what = name;                                                    \
+        v[nv].c = tc;                                                         \
+        v[nv].c.field = value;                                                \
+        nv++;                                                                 \
+    } while (0)
+    MVARIANT("method", maintain.kind, RW_MAINTAIN_L2INIT);
+    MVARIANT("CBP rate", maintain.cbp_rho, 0.06);
+    MVARIANT("CBP maturity", maintain.cbp_maturity, 6);
+    MVARIANT("CBP decay", maintain.cbp_eta, 0.9);
+    MVARIANT("CBP utility", maintain.cbp_adaptable, 1);
+    MVARIANT("usage-aware drop", drop_by_usage, 0);
+    for (size_t i = 0; i < nv; i++) {
+        rw_net *n2 = rw_net_load(ck, &err);
+        CHECK(n2 != NULL);
+        rw_status st = rw_train(n2, ds, NULL, &v[i].c, NULL, &err);
+        CHECK_MSG(st == RW_ERR_ARG && strstr(err.msg, "other settings or data"),
+                  "resume with another %s: status %d, %s", v[i].what, (int)st,
+                  st == RW_OK ? "accepted" : err.msg);
+        rw_net_free(n2);
+    }
+    /* A checkpoint of a run without maintenance (or one from before the
+     * MNTS section) cannot resume a run that needs its state. */
+    rw_train_config needs[2] = {pc, pc};
+    needs[0].maintain.kind = RW_MAINTAIN_CBP;
+    needs[1].drop_by_usage = 1;
+    for (int i = 0; i < 2; i++) {
+        needs[i].on_progress = NULL;
+        needs[i].checkpoint_path = NULL;
+        needs[i].resume_path = plain;
+        rw_net *n2 = rw_net_load(plain, &err);
+        CHECK(n2 != NULL);
+        rw_status st = rw_train(n2, ds, NULL, &needs[i], NULL, &err);
+        CHECK_MSG(st == RW_ERR_FORMAT && strstr(err.msg, plain) &&
+                  strstr(err.msg, "holds no maintenance state"),
+                  "resume %d without the state: status %d, %s", i, (int)st,
+                  st == RW_OK ? "accepted" : err.msg);
+        rw_net_free(n2);
+    }
+    /* The plain checkpoint resumes its own run. */
+    pc.on_progress = NULL;
+    pc.checkpoint_path = NULL;
+    pc.resume_path = plain;
+    r = rw_net_load(plain, &err);
+    CHECK_OK(rw_train(r, ds, NULL, &pc, NULL, &err), &err);
+    rw_net_free(r);
+    rw_dataset_free(ds);
+    remove(ck);
+    remove(plain);
+}
+
 int main(void)
 {
     static const setup setups[] = {
-        {"SET + Adam", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 0, 1, 12, 32, 150, 16},
+        {"SET + Adam", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 0, 1, 12, 32, 150, 16, RW_MAINTAIN_NONE, 0},
         {"RigL every 5 steps + Adam", RW_REWIRE_RIGL, 5, RW_OPT_ADAM, 0, 0, 1, 12,
-         32, 150, 16},
+         32, 150, 16, RW_MAINTAIN_NONE, 0},
         {"Hebbian + Adam", RW_REWIRE_HEBBIAN, 0, RW_OPT_ADAM, 0, 0, 1, 12, 32, 150,
-         16},
+         16, RW_MAINTAIN_NONE, 0},
         {"pruning, turnover, regrowth", RW_REWIRE_NONE, 0, RW_OPT_MOMENTUM, 1, 0, 1,
-         12, 32, 150, 16},
+         12, 32, 150, 16, RW_MAINTAIN_NONE, 0},
         {"pruning, turnover, regrowth + Adam, SET", RW_REWIRE_SET, 0, RW_OPT_ADAM,
-         1, 0, 1, 12, 32, 150, 16},
+         1, 0, 1, 12, 32, 150, 16, RW_MAINTAIN_NONE, 0},
         {"rehearsal + SET", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 1, 1, 12, 32, 150,
-         16},
+         16, RW_MAINTAIN_NONE, 0},
         {"RigL every 5 steps + Adam, 2 threads", RW_REWIRE_RIGL, 5, RW_OPT_ADAM, 0,
-         0, 2, 64, 256, 640, 64},
+         0, 2, 64, 256, 640, 64, RW_MAINTAIN_NONE, 0},
+        {"CBP + SET", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 0, 1, 12, 32, 150, 16,
+         RW_MAINTAIN_CBP, 0},
+        {"ReDo + momentum", RW_REWIRE_NONE, 0, RW_OPT_MOMENTUM, 0, 0, 1, 12, 32,
+         150, 16, RW_MAINTAIN_REDO, 0},
+        {"L2 Init + SET", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 0, 1, 12, 32, 150, 16,
+         RW_MAINTAIN_L2INIT, 0},
+        {"drop by usage + SET", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 0, 1, 12, 32,
+         150, 16, RW_MAINTAIN_NONE, 1},
+        {"CBP, drop by usage + SET every 5 steps, 2 threads", RW_REWIRE_SET, 5,
+         RW_OPT_ADAM, 0, 0, 2, 64, 256, 640, 64, RW_MAINTAIN_CBP, 1},
     };
     for (size_t i = 0; i < sizeof setups / sizeof setups[0]; i++)
         test_bit_exact(&setups[i]);
     test_fingerprint();
+    test_fingerprint_maint();
     TEST_MAIN_END();
 }

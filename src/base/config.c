@@ -126,12 +126,6 @@ rw_status rw_check_train_config(const rw_train_config *cfg, rw_error *err)
         return rw_fail(err, RW_ERR_UNSUPPORTED,
                        "resume: checkpoints do not hold the consolidation "
                        "state (importance, anchors, SI path)");
-    if (cfg->resume_path && (cfg->maintain.kind != RW_MAINTAIN_NONE ||
-                             cfg->drop_by_usage))
-        return rw_fail(err, RW_ERR_UNSUPPORTED,
-                       "resume: checkpoints do not hold the maintenance state "
-                       "(CBP utilities and ages, the L2 Init anchor, the "
-                       "input usage of --drop-by-usage)");
     rw_status st = rw_check_plasticity_config(cfg, err);
     if (st == RW_OK && cfg->consolidation.kind != RW_CONSOLIDATE_NONE)
         st = rw_check_consolidation_config(&cfg->consolidation, cfg, err);

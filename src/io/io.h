@@ -24,15 +24,29 @@ rw_net *rw_net_load_buffer_opts(const void *buf, size_t len, const char *name,
                                 int check_crc, rw_error *err);
 
 /* ---------------- model file sections (model_file.c) ---------------- */
+/* A section of another tag than the model's own, written after them. */
+typedef struct rw_model_section {
+    char tag[4];
+    const void *payload;
+    size_t len;
+} rw_model_section;
+/* rw_net_save plus the nx extra sections x[0..nx), in that order, in the
+ * same atomic write; the tags must differ from each other and from the
+ * model's own. */
+rw_status rw_net_save_sections(const rw_net *net, const char *path,
+                               const rw_model_section *x, size_t nx,
+                               rw_error *err);
 /* rw_net_save plus one extra section `tag` (4 bytes) holding `payload`. */
 rw_status rw_net_save_with(const rw_net *net, const char *path,
                            const char tag[4], const void *payload,
                            size_t len, rw_error *err);
 /* Reads `path`, verifies it as a model file (CRC included) and returns a
- * copy of the payload of section `tag` (free with rw_free); RW_ERR_FORMAT
- * when the file has no such section. */
+ * copy of the payload of section `tag` (free with rw_free) and, when `at`
+ * is not NULL, the payload's byte offset in the file; RW_ERR_FORMAT when
+ * the file has no such section (the message names the tag) or has two. */
 rw_status rw_model_read_section(const char *path, const char tag[4],
-                                void **payload, size_t *len, rw_error *err);
+                                void **payload, size_t *len, size_t *at,
+                                rw_error *err);
 
 
 /* ---------------- the training checkpoint (checkpoint.c) ---------------- */
@@ -56,15 +70,23 @@ uint64_t rw_checkpoint_fingerprint(const rw_train_config *c,
                                    const rw_dataset *train, size_t R,
                                    size_t classes);
 /* Writes net, rs and the sample order order[0..n) to cfg->checkpoint_path
- * (atomically, as rw_net_save). */
+ * (atomically, as rw_net_save); a run with maintenance or drop_by_usage
+ * adds the MNTS section: mv (rw_maintain_view of the run), the sparse
+ * layers' input usage and rs->es.units_reset. */
 rw_status rw_checkpoint_write(const rw_net *net, const rw_train_config *cfg,
                               uint64_t fp, const rw_run_state *rs,
-                              const size_t *order, size_t n, rw_error *err);
+                              const rw_maint_view *mv, const size_t *order,
+                              size_t n, rw_error *err);
 /* Reads the run state and sample order of cfg->resume_path into rs and
- * order[0..n) (the network itself is loaded by the caller); RW_ERR_ARG
- * when the fingerprint differs from fp, RW_ERR_FORMAT when the state is
- * missing, of another version or inconsistent. */
+ * order[0..n) (the network itself is loaded by the caller), and for a run
+ * with maintenance or drop_by_usage the MNTS section into mv's arrays and
+ * net's input usage (prepared by rw_maintain_begin, which sized them by
+ * the network; the section is checked in full first). RW_ERR_ARG when the
+ * fingerprint differs from fp, RW_ERR_FORMAT when the state is missing,
+ * of another version or inconsistent (the message names the file and,
+ * for MNTS, the byte offset). */
 rw_status rw_checkpoint_read(const rw_train_config *cfg, uint64_t fp,
+                             rw_net *net, const rw_maint_view *mv,
                              rw_run_state *rs, size_t *order, size_t n,
                              rw_error *err);
 

@@ -292,14 +292,8 @@ static void write_traces(writer *w, const rw_net *net)
     }
 }
 
-/* An extra section written after the model's own (checkpoints use it). */
-typedef struct extra_section {
-    const char *tag;
-    const void *payload;
-    size_t len;
-} extra_section;
-
-static void write_model(writer *w, const rw_net *net, const extra_section *x)
+static void write_model(writer *w, const rw_net *net,
+                        const rw_model_section *x, size_t nx)
 {
     memcpy(w_room(w, MAGIC_LEN), MAGIC, MAGIC_LEN);
     w_u32(w, RW_MODEL_VERSION);
@@ -320,11 +314,11 @@ static void write_model(writer *w, const rw_net *net, const extra_section *x)
         traces |= trace_flags(&net->layers[l]) != 0;
     if (traces)
         write_traces(w, net);
-    if (x) {
-        w_section(w, x->tag, x->len);
-        const unsigned char *p = x->payload;
-        for (size_t done = 0; done < x->len;) {
-            size_t chunk = x->len - done < 4096 ? x->len - done : 4096;
+    for (size_t i = 0; i < nx; i++) {
+        w_section(w, x[i].tag, x[i].len);
+        const unsigned char *p = x[i].payload;
+        for (size_t done = 0; done < x[i].len;) {
+            size_t chunk = x[i].len - done < 4096 ? x[i].len - done : 4096;
             memcpy(w_room(w, chunk), p + done, chunk);
             done += chunk;
         }
@@ -433,7 +427,7 @@ static void sync_parent_dir(const char *path)
 }
 
 static rw_status save_impl(const rw_net *net, const char *path,
-                           const extra_section *x, rw_error *err)
+                           const rw_model_section *x, size_t nx, rw_error *err)
 {
     if (!net || !path || !*path)
         return rw_fail(err, RW_ERR_ARG, "save: NULL network or empty path");
@@ -459,7 +453,7 @@ static rw_status save_impl(const rw_net *net, const char *path,
     w->crc = 0;
     w->n = 0;
     w->err_no = 0;
-    write_model(w, net, x);
+    write_model(w, net, x, nx);
     int e = w->err_no;
     const char *stage = "writing";
     errno = 0;
@@ -498,22 +492,40 @@ done:
 
 rw_status rw_net_save(const rw_net *net, const char *path, rw_error *err)
 {
-    return save_impl(net, path, NULL, err);
+    return save_impl(net, path, NULL, 0, err);
+}
+
+rw_status rw_net_save_sections(const rw_net *net, const char *path,
+                               const rw_model_section *x, size_t nx,
+                               rw_error *err)
+{
+    static const char *const own[] = {"CONF", "LAYR", "XFRM", "OPTM", "TRCE"};
+    if (nx && !x)
+        return rw_fail(err, RW_ERR_ARG, "save: NULL extra sections");
+    for (size_t i = 0; i < nx; i++) {
+        if (!x[i].payload && x[i].len)
+            return rw_fail(err, RW_ERR_ARG, "save: extra section without "
+                           "payload");
+        for (size_t j = 0; j < sizeof own / sizeof own[0]; j++)
+            if (!memcmp(x[i].tag, own[j], 4))
+                return rw_fail(err, RW_ERR_ARG, "save: section tag %.4s is "
+                               "the model's own", x[i].tag);
+        for (size_t j = 0; j < i; j++)
+            if (!memcmp(x[i].tag, x[j].tag, 4))
+                return rw_fail(err, RW_ERR_ARG, "save: section tag %.4s "
+                               "given twice", x[i].tag);
+    }
+    return save_impl(net, path, x, nx, err);
 }
 
 rw_status rw_net_save_with(const rw_net *net, const char *path,
                            const char tag[4], const void *payload, size_t len,
                            rw_error *err)
 {
-    if (!tag || (!payload && len))
-        return rw_fail(err, RW_ERR_ARG, "save: extra section without payload");
-    static const char *const own[] = {"CONF", "LAYR", "XFRM", "OPTM", "TRCE"};
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        if (!memcmp(tag, own[i], 4))
-            return rw_fail(err, RW_ERR_ARG, "save: section tag %.4s is the "
-                           "model's own", tag);
-    extra_section x = {tag, payload, len};
-    return save_impl(net, path, &x, err);
+    if (!tag)
+        return rw_fail(err, RW_ERR_ARG, "save: extra section without a tag");
+    rw_model_section x = {{tag[0], tag[1], tag[2], tag[3]}, payload, len};
+    return rw_net_save_sections(net, path, &x, 1, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1325,7 +1337,8 @@ rw_net *rw_net_load(const char *path, rw_error *err)
 }
 
 rw_status rw_model_read_section(const char *path, const char tag[4],
-                                void **payload, size_t *plen, rw_error *err)
+                                void **payload, size_t *plen, size_t *at_out,
+                                rw_error *err)
 {
     size_t len = 0;
     unsigned char *buf = read_file(path, &len, err);
@@ -1340,26 +1353,37 @@ rw_status rw_model_read_section(const char *path, const char tag[4],
     toc t;
     rw_status st = RW_ERR_FORMAT;
     if (check_header(&c, 1) && scan_sections(&c, &t)) {
-        /* scan_sections checked every header; find the tag. */
-        size_t pos = HEADER_LEN;
+        /* scan_sections checked every header; find the tag, once. */
+        size_t pos = HEADER_LEN, found = 0, flen = 0;
         while (pos < t.sections_end) {
             uint64_t slen = get_u64(buf + pos + 4);
             size_t at = pos + SECTION_HEAD;
             if (!memcmp(buf + pos, tag, 4)) {
-                *payload = rw_alloc((size_t)slen, 1, "model section", err);
-                if (!*payload) {
-                    st = RW_ERR_NOMEM;
+                if (found) {
+                    BAD(&c, pos, "second %.4s section (the first starts at "
+                        "byte %zu; it may appear only once)", tag,
+                        found - SECTION_HEAD);
                     break;
                 }
-                memcpy(*payload, buf + at, (size_t)slen);
-                *plen = (size_t)slen;
-                st = RW_OK;
-                break;
+                found = at;
+                flen = (size_t)slen;
             }
             pos = at + (size_t)slen;
         }
-        if (pos >= t.sections_end)
+        if (pos < t.sections_end) {
+            /* the duplicate's message is set */
+        } else if (!found) {
             rw_fail(err, RW_ERR_FORMAT, "%s has no %.4s section", path, tag);
+        } else if (!(*payload = rw_alloc(flen ? flen : 1, 1, "model section",
+                                         err))) {
+            st = RW_ERR_NOMEM;
+        } else {
+            memcpy(*payload, buf + found, flen);
+            *plen = flen;
+            if (at_out)
+                *at_out = found;
+            st = RW_OK;
+        }
     }
     rw_free(buf);
     return st;

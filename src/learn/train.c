@@ -248,7 +248,10 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
     r->fp = cfg->checkpoint_path || cfg->resume_path
                 ? rw_checkpoint_fingerprint(cfg, train, t->R, C) : 0;
     if (cfg->resume_path) {
-        if ((st = rw_checkpoint_read(cfg, r->fp, &r->rs, t->order, n, err)) != RW_OK)
+        rw_maint_view mv;
+        rw_maintain_view(net, cfg, &mv);
+        if ((st = rw_checkpoint_read(cfg, r->fp, net, &mv, &r->rs, t->order,
+                                     n, err)) != RW_OK)
             return st;
         r->resumed = true;
     }
@@ -392,7 +395,10 @@ static rw_status step_checkpoint(run *r, size_t b, size_t step, rw_error *err)
     snap.batch++;
     snap.step++;
     snap.train_seconds = r->epoch_secs0 + (rw_now() - r->t0);
-    return rw_checkpoint_write(r->net, cfg, r->fp, &snap, r->t.order, r->n, err);
+    rw_maint_view mv;
+    rw_maintain_view(r->net, cfg, &mv);
+    return rw_checkpoint_write(r->net, cfg, r->fp, &snap, &mv, r->t.order, r->n,
+                               err);
 }
 
 /* One training step, the batch rs.batch of the epoch: the named steps in
@@ -510,8 +516,10 @@ static rw_status epoch_checkpoint(run *r, rw_error *err)
     rw_run_state snap = r->rs;
     snap.epoch++;
     snap.batch = 0;
-    return rw_checkpoint_write(r->net, r->cfg, r->fp, &snap, r->t.order, r->n,
-                               err);
+    rw_maint_view mv;
+    rw_maintain_view(r->net, r->cfg, &mv);
+    return rw_checkpoint_write(r->net, r->cfg, r->fp, &snap, &mv, r->t.order,
+                               r->n, err);
 }
 
 static rw_status train_epoch(run *r, rw_train_result *result, rw_error *err)

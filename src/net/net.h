@@ -35,12 +35,34 @@ struct rw_net {
     size_t bc_len;
     double bc_b1, bc_b2;
     /* Maintenance state (maintain.c): CBP utilities, ages, the L2 Init
-     * anchor; NULL until a method needs it. Not cloned, not saved. */
+     * anchor; NULL until a method needs it. Not cloned, not in model
+     * files; a checkpoint keeps it (rw_maint_view below). */
     struct rw_maint *maint;
     /* Frees `maint`; set by maintain.c with it, so that the net floor frees
      * the state without knowing it (rw_net_free). */
     void (*maint_free)(struct rw_maint *);
 };
+
+/* The maintenance state of a run as plain arrays, so that the checkpoint
+ * (io/checkpoint.c) saves and restores it without knowing its owner
+ * (plasticity/maintain.c, its neighbour): rw_maintain_view fills it with
+ * pointers into the live state, sized by the network, which the checkpoint
+ * reads on write and fills on resume. NULL: absent. */
+typedef struct rw_maint_layer_view {
+    size_t units, in;             /* the layer's outputs and inputs */
+    double *util, *fmean, *hmean; /* per unit (hidden layers): CBP's utility
+                                   * and mean output, the last batch's mean
+                                   * |h| (ReDo) */
+    uint64_t *age;                /* per unit: steps since (re)initialised */
+    double *acc;                  /* CBP: replacements owed (one value) */
+    float *p0w, *p0b;             /* L2 Init's anchor: in x units dense-
+                                   * indexed, and units biases */
+} rw_maint_layer_view;
+typedef struct rw_maint_view {
+    size_t n_layers;  /* 0: the run keeps no maintenance state */
+    int *hmean_ready; /* hmean holds the last batch */
+    rw_maint_layer_view l[RW_MAX_LAYERS];
+} rw_maint_view;
 
 /* Net internals (net.c) */
 rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err);

@@ -170,6 +170,33 @@ rw_status rw_maintain_begin(rw_net *net, const rw_train_config *cfg,
     return RW_OK;
 }
 
+void rw_maintain_view(rw_net *net, const rw_train_config *cfg,
+                      rw_maint_view *v)
+{
+    memset(v, 0, sizeof *v);
+    struct rw_maint *s = net->maint;
+    if (!s || cfg->maintain.kind == RW_MAINTAIN_NONE)
+        return;
+    v->n_layers = s->n_layers;
+    v->hmean_ready = &s->hmean_ready;
+    /* The anchor only when the run uses it: a CBP run on a network that
+     * once ran L2 Init does not carry it. */
+    int p0 = s->have_p0 && cfg->maintain.kind == RW_MAINTAIN_L2INIT;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        maint_layer *m = &s->l[l];
+        rw_maint_layer_view *lv = &v->l[l];
+        lv->units = m->units;
+        lv->in = m->in;
+        lv->util = m->util;
+        lv->fmean = m->fmean;
+        lv->hmean = m->hmean;
+        lv->age = m->age;
+        lv->acc = &m->acc;
+        lv->p0w = p0 ? m->p0w : NULL;
+        lv->p0b = p0 ? m->p0b : NULL;
+    }
+}
+
 /* Sum of |w| over the connections leaving unit j of layer l (into l+1). */
 static double out_abs_sum(const rw_net *net, size_t l, size_t j)
 {

@@ -69,6 +69,12 @@ void rw_maintain_after_backward(rw_net *net, const rw_train_config *cfg,
 rw_status rw_maintain_after_step(rw_net *net, const rw_train_config *cfg,
                                  size_t step, rw_rng *rng, rw_epoch_stats *es,
                                  rw_error *err);
+/* Fills v with pointers into net's maintenance state for the method of
+ * cfg (after rw_maintain_begin; n_layers 0 when none): the per-unit
+ * arrays of the hidden layers, and the L2 Init anchor when cfg uses L2
+ * Init. The checkpoint reads and fills the arrays through it. */
+void rw_maintain_view(rw_net *net, const rw_train_config *cfg,
+                      rw_maint_view *v);
 /* L2 Init's penalty lambda ||p - p0||^2 (0 for other methods). */
 double rw_maintain_penalty(const rw_net *net, const rw_train_config *cfg);
 /* Re-initialises hidden unit j of layer l: He-uniform incoming weights (a
