@@ -62,8 +62,8 @@ static const cli_opt continual_table[] = {
      .help = "only the current task's classes compete, in training\n"
              "and evaluation (the task is known at test time)"},
     {.type = CLI_SIZE, .name = "num-tasks", .arg = "N", CLI_FIELD(A, num_tasks),
-     .min = 1, .max = 100000,
-     .help = "permuted tasks: N of them (instead of :K; up to 100000)"},
+     .min = 1, .max = 1000,
+     .help = "permuted tasks: N of them (instead of :K; up to 1000)"},
     {.type = CLI_SIZE, .name = "task-samples", .arg = "M", CLI_FIELD(A, task_samples),
      .min = 1, .max = (double)SIZE_MAX,
      .help = "generated tasks: M training samples each, a seeded\n"

@@ -112,6 +112,17 @@ static int run(int argc, char **argv)
         fprintf(stderr, "rewire: %s\n", err.msg);
         return 2;
     }
+    if (strcmp(cmd, "help") == 0 && argc > 2) {
+        /* rewire help COMMAND = rewire COMMAND --help */
+        static char help_flag[] = "--help";
+        static char *args[4];
+        args[0] = argv[0];
+        args[1] = argv[2];
+        args[2] = help_flag;
+        argv = args;
+        argc = 3;
+        cmd = argv[1];
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {
         usage(stdout);

@@ -5,9 +5,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const C = "train";
 
@@ -53,11 +56,22 @@ typedef struct run_ctx {
     bool have_last;
 } run_ctx;
 
+/* Ctrl-C: the run stops at the end of the batch, saves what it has and
+ * says how to resume; a second Ctrl-C kills it. Not under mpirun, where
+ * ranks that stopped at different steps would wait for each other. */
+static volatile sig_atomic_t g_interrupted;
+
+static void on_sigint(int sig)
+{
+    g_interrupted = 1;
+    signal(sig, SIG_DFL);
+}
+
 static int on_progress(const rw_progress *p, void *user)
 {
     run_ctx *c = user;
     progress_batch(&c->prog, p);
-    return 0;
+    return g_interrupted;
 }
 
 /* The epoch's line on stderr, and the lines of the layers below it. */
@@ -202,7 +216,7 @@ static int on_epoch(const rw_epoch_stats *s, void *user)
             return 1;
         }
     }
-    return 0;
+    return g_interrupted;
 }
 
 static void print_json(const train_opts_t *o, rw_net *net,
@@ -397,11 +411,44 @@ static void plot_warn(int rc, const char *errbuf, bool quiet, const char *what,
         fprintf(stderr, "%s: %s%s\n", what, path, note);
 }
 
+/* Whether FILE can be written, found before training rather than after
+ * it: the model and the checkpoint are written as FILE.tmp.* beside FILE
+ * and renamed, so a file created there stands for them. */
+static bool check_writable(const char *path, const char *what)
+{
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s.probe.%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0) {
+        cli_fail(C, "%s: cannot write the %s there (checked before training): "
+                    "%s", path, what, strerror(errno));
+        return false;
+    }
+    close(fd);
+    unlink(probe);
+    return true;
+}
+
 /* The log, the plot folder and, before training, the connectivity map of
- * the initial network. */
+ * the initial network. With --plot and no --log the log goes to
+ * DIR/run.jsonl, which the learning curves are drawn from. */
 static bool open_outputs(train_run *r)
 {
-    const train_opts_t *o = &r->o;
+    static char plot_log[4200];
+    train_opts_t *o = &r->o;
+    if ((o->save && !check_writable(o->save, "model")) ||
+        (o->tc.checkpoint_path && rw_dist_rank() == 0 &&
+         !check_writable(o->tc.checkpoint_path, "checkpoint")))
+        return false;
+    if (o->plot && mkdir(o->plot, 0777) != 0 && errno != EEXIST) {
+        cli_fail(C, "%s: cannot create the plot folder: %s", o->plot,
+                 strerror(errno));
+        return false;
+    }
+    if (o->plot && !o->log) {
+        snprintf(plot_log, sizeof plot_log, "%s/run.jsonl", o->plot);
+        o->log = plot_log;
+    }
     if (o->log) {
         r->log = fopen(o->log, o->tc.resume_path ? "a" : "w");
         if (!r->log) {
@@ -409,11 +456,6 @@ static bool open_outputs(train_run *r)
                      strerror(errno));
             return false;
         }
-    }
-    if (o->plot && mkdir(o->plot, 0777) != 0 && errno != EEXIST) {
-        cli_fail(C, "%s: cannot create the plot folder: %s", o->plot,
-                 strerror(errno));
-        return false;
     }
     rw_dataset_image_shape(r->train, &r->ih, &r->iw);
     r->image = r->ih * r->iw == rw_dataset_features(r->train) && r->ih > 1;
@@ -443,6 +485,8 @@ static void print_header(const train_run *r)
                 rw_dist_size(), o->tc.batch);
     fprintf(stderr, "threads: %d, GEMM: %s, sparse kernels: %s\n",
             rw_get_threads(), rw_gemm_info(), rw_isa());
+    if (o->tc.resume_path)
+        fprintf(stderr, "resuming the run saved in %s\n", o->tc.resume_path);
 }
 
 /* The pictures of --plot: curves and rewiring from the log, and the
@@ -460,8 +504,6 @@ static void draw_plots(const train_run *r)
             plot_warn(rw_plot_rewiring(o->log, path, errbuf, sizeof errbuf),
                       errbuf, o->quiet, "rewiring", path, "");
         }
-    } else if (!o->quiet) {
-        fprintf(stderr, "rewire train: note: learning curves need --log\n");
     }
     if (r->image) {
         snprintf(path, sizeof path, "%s/connectivity.png", o->plot);
@@ -499,8 +541,9 @@ static void print_result(const train_run *r, const rw_train_result *res,
         print_json(&r->o, r->net, res, r->train, ctx->have_last ? &ctx->last : NULL);
         return;
     }
-    printf("trained %zu epochs in %.1f s (%.0f samples/s)", res->epochs,
-           res->train_seconds, res->samples_per_second);
+    printf("trained %zu epoch%s in %.1f s (%.0f samples/s)", res->epochs,
+           res->epochs == 1 ? "" : "s", res->train_seconds,
+           res->samples_per_second);
     if (isfinite(res->test_accuracy))
         printf("; test accuracy %.2f%%, test loss %.4f",
                100.0 * res->test_accuracy, res->test_loss);
@@ -510,6 +553,32 @@ static void print_result(const train_run *r, const rw_train_result *res,
     cli_dist_report(stdout, res->train_seconds);
     if (r->o.save)
         printf("model saved to %s\n", r->o.save);
+}
+
+/* After Ctrl-C: the log is closed, the model saved as it stands (after
+ * the last whole step), and the way back is the last checkpoint. */
+static bool interrupted(train_run *r, const rw_error *why)
+{
+    const train_opts_t *o = &r->o;
+    fprintf(stderr, "rewire train: interrupted (%s)\n", why->msg);
+    if (r->log) {
+        fclose(r->log);
+        r->log = NULL;
+    }
+    rw_error err;
+    if (o->save && rw_net_save(r->net, o->save, &err) == RW_OK)
+        fprintf(stderr, "rewire train: the model as it stands is saved to %s\n",
+                o->save);
+    else if (o->save)
+        cli_failed(C, &err);
+    if (o->tc.checkpoint_path)
+        fprintf(stderr, "rewire train: to continue, run the same command with "
+                        "--resume %s (its last checkpoint)\n",
+                o->tc.checkpoint_path);
+    else
+        fprintf(stderr, "rewire train: --checkpoint FILE lets an interrupted "
+                        "run continue with --resume FILE\n");
+    return false;
 }
 
 /* Trains r->net with progress on stderr and the log; prints the result. */
@@ -531,8 +600,13 @@ static bool run_training(train_run *r)
     rw_error err;
     rw_error_clear(&err);
     rw_train_result res;
+    if (rw_dist_size() <= 1)
+        signal(SIGINT, on_sigint);
     rw_status st = rw_train(r->net, r->train, r->test, &o->tc, &res, &err);
+    signal(SIGINT, SIG_DFL);
     progress_clear(&ctx.prog);
+    if (st == RW_ERR_INTERRUPTED && g_interrupted)
+        return interrupted(r, &err);
     if (st != RW_OK) {
         cli_fail_err(C, ctx.log_err.status != RW_OK ? &ctx.log_err : &err);
         return false;
@@ -568,5 +642,5 @@ int cmd_train(int argc, char **argv)
         print_header(&r);
     ok = ok && run_training(&r);
     run_free(&r);
-    return ok ? 0 : 1;
+    return ok ? 0 : g_interrupted ? 130 : 1;
 }

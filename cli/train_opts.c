@@ -258,7 +258,10 @@ const cli_opt cli_train_table[] = {
     {.type = CLI_STRING, .name = "log", .arg = "FILE", CLI_FIELD(T, log),
      .help = "one JSON object per epoch (JSON Lines)"},
     {.type = CLI_STRING, .name = "plot", .arg = "DIR", CLI_FIELD(T, plot),
-     .help = "write curves.png and connectivity.png into DIR"},
+     .help = "write the pictures into DIR: curves.png, rewiring.png\n"
+             "(sparse), connectivity-start.png and connectivity.png\n"
+             "(image data); the log goes to DIR/run.jsonl unless\n"
+             "--log is given"},
     {.type = CLI_FLAG, .name = "json", CLI_FIELD(T, json), .flag = 1,
      .help = "print one JSON object with the results at the end\n"
              "(with \"ranks\", and under mpirun the bytes\n"

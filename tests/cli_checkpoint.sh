@@ -130,4 +130,27 @@ grep -q -- "--clip-grad" "$tmp/o" || fail "no hint in: $(cat "$tmp/o")"
 "$rw" train --data "$tmp/data.csv" --hidden 64 --epochs 1 --optimizer sgd --lr 0.5 \
   --clip-grad 1 --quiet --json > "$tmp/o" 2>&1 || fail "clipped run: $(cat "$tmp/o")"
 grep -Eq '"test_accuracy":(0\.[0-9]+|1)[,}]' "$tmp/o" || fail "clipped run gave: $(cat "$tmp/o")"
+# Ctrl-C (SIGINT) stops at the end of a batch: exit 130, the model saved
+# as it stands, and the way back named.
+"$rw" "${args[@]}" --epochs 50 --save "$tmp/int.rwm" --checkpoint "$tmp/int.ck" \
+  --checkpoint-every 50 > "$tmp/o" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do [ -s "$tmp/int.ck" ] && break; sleep 0.05; done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] || fail "Ctrl-C gave exit $rc: $(cat "$tmp/o")"
+grep -q "interrupted (training stopped" "$tmp/o" || fail "no interruption message: $(cat "$tmp/o")"
+grep -q -- "--resume $tmp/int.ck" "$tmp/o" || fail "no resume hint: $(cat "$tmp/o")"
+"$rw" info --model "$tmp/int.rwm" > /dev/null || fail "the interrupted run saved no model"
+
+# An output that cannot be written is refused before training starts.
+for opt in --save --checkpoint; do
+  start=$(date +%s)
+  "$rw" "${args[@]}" --epochs 50 "$opt" "$tmp/no/such/dir/m.rwm" > "$tmp/o" 2>&1 &&
+    fail "$opt into a missing folder succeeded"
+  grep -q "cannot write the .* there (checked before training)" "$tmp/o" ||
+    fail "unclear $opt message: $(cat "$tmp/o")"
+  [ $(( $(date +%s) - start )) -lt 20 ] || fail "$opt was checked only after training"
+done
 echo "checkpoint tests passed"

@@ -192,4 +192,14 @@ if run_ok "$REWIRE" train --data "$tmp/img16.csv" --hidden 32 --sparse --density
     check_png "$tmp/map3.png" 760 640 "$out"
 fi
 
+# train --plot DIR without --log: the log goes to DIR/run.jsonl and the
+# learning curves and the rewiring picture are drawn from it.
+run_ok "$REWIRE" train --data spirals --hidden 32,32 --sparse --rewire set --epochs 3 \
+    --quiet --plot "$tmp/trainplot"
+for f in run.jsonl curves.png rewiring.png; do
+    checks=$((checks + 1))
+    [ -s "$tmp/trainplot/$f" ] || fail "train --plot without --log wrote no $f"
+done
+png_size "$tmp/trainplot/curves.png" > /dev/null || fail "curves.png is not a PNG"
+
 cli_end

@@ -41,7 +41,11 @@ def gemm_info():
 
 
 def isa():
-    """The sparse kernels' SIMD path in use: "avx512", "avx2" or "generic"."""
+    """The sparse kernels' SIMD path in use: "avx512", "avx2" or "generic".
+    Raises rewire.Error when RW_ISA names a path this CPU cannot run (as
+    creating or loading a network then does)."""
+    err = _lib.Error_t()
+    check(_lib.rw_isa_check(ctypes.byref(err)), err)
     return _lib.rw_isa().decode()
 
 
@@ -156,6 +160,24 @@ _TRAIN_OPTIONS = {
     "protect_rewiring": ("consolidation.protect_rewiring", "b", None, None),
     "protect_strength": ("consolidation.protect_strength", "f", 0.0, 1e9),
     "replay_batch": ("replay_batch", "i", 1, 1 << 20),
+    # Usage-aware drop and Adam's step counting (the main job's settings).
+    "drop_by_usage": ("drop_by_usage", "b", None, None),
+    "adam_steps": ("optim.adam_global_steps", {"own": 0, "global": 1},
+                   None, None),
+    # Plasticity maintenance and its diagnostics (--maintain ...).
+    "maintain": ("maintain.kind", {"none": 0, "cbp": 1, "redo": 2, "snp": 3,
+                                   "l2init": 4}, None, None),
+    "cbp_eta": ("maintain.cbp_eta", "f", 0.0, 0.999999),
+    "cbp_maturity": ("maintain.cbp_maturity", "i", 0, _SIZE_MAX),
+    "cbp_rho": ("maintain.cbp_rho", "f", 0.0, 1.0),
+    "cbp_adaptable": ("maintain.cbp_adaptable", "b", None, None),
+    "redo_every": ("maintain.redo_every", "i", 1, _SIZE_MAX),
+    "redo_tau": ("maintain.redo_tau", "f", 0.0, 1e6),
+    "snp_lambda": ("maintain.snp_lambda", "f", 0.0, 1.0),
+    "snp_sigma": ("maintain.snp_sigma", "f", 0.0, 1e3),
+    "l2_lambda": ("maintain.l2_lambda", "f", 0.0, 1e6),
+    "probe": ("maintain.probe", "i", 0, 65536),
+    "dormant_tau": ("maintain.dormant_tau", "f", 0.0, 1e6),
 }
 _OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
 TRAIN_OPTIONS = tuple(_TRAIN_OPTIONS) + ("optimizer", "checkpoint", "resume",
@@ -228,7 +250,7 @@ def epoch_metrics(s, n_layers):
     """An rw_epoch_stats as a dict, with the keys of the CLI's --log."""
     def f(v):
         return float(v) if math.isfinite(v) else float("nan")
-    return {
+    m = {
         "epoch": s.epoch, "train_loss": f(s.train_loss),
         "train_accuracy": f(s.train_accuracy), "test_loss": f(s.test_loss),
         "test_accuracy": f(s.test_accuracy), "seconds": s.seconds,
@@ -243,6 +265,14 @@ def epoch_metrics(s, n_layers):
                     "neurons_added": s.neurons_added[i]}
                    for i in range(n_layers)],
     }
+    # The diagnostics, as the CLI's log has them, when they were taken.
+    if math.isfinite(s.mean_abs_w[0]):
+        nh = max(n_layers - 1, 0)
+        m["dormant_fraction"] = [f(s.dormant_fraction[i]) for i in range(nh)]
+        m["effective_rank"] = [f(s.effective_rank[i]) for i in range(nh)]
+        m["mean_abs_w"] = [f(s.mean_abs_w[i]) for i in range(n_layers)]
+        m["units_reset"] = [int(s.units_reset[i]) for i in range(nh)]
+    return m
 
 
 class Run:

@@ -446,3 +446,38 @@ def test_isa(spirals):
     finally:
         rewire.set_isa(None)
     assert rewire.isa() == now
+
+
+def test_isa_env_refused(tmp_path):
+    """RW_ISA naming a path this CPU cannot run (or no path) is refused by
+    rewire.isa(), as by creating a network."""
+    import subprocess
+    import sys
+    bad = [p for p in ("avx512", "avx2") if not rewire.isa_supported(p)]
+    for name in bad + ["bogus"]:
+        env = dict(os.environ, RW_ISA=name,
+                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        r = subprocess.run([sys.executable, "-c", "import rewire; rewire.isa()"],
+                           env=env, capture_output=True, text=True)
+        assert r.returncode != 0, name
+        assert "RW_ISA=" + name in r.stderr
+
+
+def test_main_job_options(spirals):
+    """The main job's settings and the maintenance methods are training
+    options in Python too."""
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 32, 32, 2], density=0.5, seed=3)
+    h = net.train(x, y, epochs=2, rewire="set", drop_by_usage=True,
+                  adam_steps="global", maintain="cbp", cbp_rho=0.05,
+                  cbp_maturity=5, cbp_adaptable=True, probe=100)
+    assert h.epochs == 2 and len(h.history) == 2
+    last = h.history[-1]
+    assert len(last["dormant_fraction"]) == 2 and len(last["mean_abs_w"]) == 3
+    assert all(0 <= v <= 1 for v in last["dormant_fraction"])
+    assert all(1 <= v <= 32 for v in last["effective_rank"])
+    assert sum(last["units_reset"]) > 0  # CBP replaced units
+    with pytest.raises(ValueError):
+        net.train(x, y, epochs=1, maintain="nope")
+    with pytest.raises(ValueError):
+        net.train(x, y, epochs=1, cbp_rho=2.0)
