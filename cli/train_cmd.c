@@ -24,6 +24,11 @@ static const char *const train_intro =
     "\n";
 
 static const char *const train_outro =
+    "\n"
+    "Ctrl-C stops at the end of the batch, saves --save's model as it stands,\n"
+    "names the checkpoint that --resume continues from and exits 130; a second\n"
+    "Ctrl-C kills the run (under mpirun Ctrl-C kills it).\n"
+    "\n"
     "data-parallel, in a build with MPI (rewire --version says so):\n"
     "  mpirun -np N rewire train ...   trains on N ranks. --batch is the global\n"
     "                         batch: each rank takes its share (B/N samples) of\n"
