@@ -322,6 +322,8 @@ void cli_train_defaults(train_opts_t *o)
 int cli_train_rules(const char *cmd, train_opts_t *o)
 {
     rw_plasticity_config *pl = &o->tc.plasticity;
+    if (o->tc.checkpoint_every && !o->tc.checkpoint_path)
+        return cli_fail(cmd, "--checkpoint-every needs --checkpoint FILE") + 1;
     if (pl->prune != RW_PRUNE_NONE && !(pl->prune_to > 0.0))
         return cli_fail(cmd, "--prune needs --prune-to D (the target density)") + 1;
     if (pl->prune != RW_PRUNE_NONE && !o->sparse) {

@@ -201,5 +201,8 @@ for f in run.jsonl curves.png rewiring.png; do
     [ -s "$tmp/trainplot/$f" ] || fail "train --plot without --log wrote no $f"
 done
 png_size "$tmp/trainplot/curves.png" > /dev/null || fail "curves.png is not a PNG"
+# An option that would do nothing on its own is refused.
+expect_fail 2 "--checkpoint-every needs --checkpoint FILE" \
+    "$REWIRE" train --data spirals --checkpoint-every 10
 
 cli_end
