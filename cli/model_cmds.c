@@ -108,8 +108,14 @@ static int open_model_data(const char *cmd, const model_args *a, rw_net **net,
             rw_dataset_free(r);
         }
     }
-    if (!*ds)
+    if (!*ds) {
+        /* The model does not record where training found the labels. */
+        if (!a->label_column_set &&
+            strstr(err.msg, "expected a class label"))
+            return cli_fail(cmd, "%s (if the labels are in another column, give "
+                                 "--label-column as in training)", err.msg);
         return cli_fail_err(cmd, &err);
+    }
     if (rw_dataset_features(*ds) != rw_net_inputs(*net))
         return cli_fail(cmd, "%s has %zu features per sample but the model %s "
                              "expects %zu", rw_dataset_name(*ds),
