@@ -174,6 +174,10 @@ int cli_parse(const cli_command *c, int argc, char **argv)
         if (ch < LONG_VAL)
             for (i = 0; i < x.n && x.opt[i]->short_name != ch; i++)
                 ;
+        if (ch == '?' && strcmp(tok, "-h") == 0) { /* -h: --help */
+            cli_print_help(c, stdout);
+            return 0;
+        }
         if (ch == '?' || i >= x.n)
             return unknown(c, &x, tok);
         const cli_opt *o = x.opt[i];

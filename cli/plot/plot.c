@@ -773,7 +773,7 @@ static bool opt_size(const char *cmd, const char *arg, void *t)
 }
 
 static const char plot_intro[] =
-    "Usage: rewire plot WHAT [options] -o FILE\n"
+    "usage: rewire plot WHAT [options] -o FILE\n"
     "\n"
     "Draws a picture of a training run, a model or a continual-learning\n"
     "report. The extension of FILE picks the format: .png, .svg or .pdf.\n"
