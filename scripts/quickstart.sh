@@ -5,6 +5,15 @@
 # package it trains on the built-in two-spirals dataset instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for a in "$@"; do
+  if [ "$a" = --help ] || [ "$a" = -h ]; then
+    echo "usage: scripts/quickstart.sh [rewire train options]"
+    echo "Installs what is missing (as root), builds build/rewire and trains the main"
+    echo "job; options given here are passed on to 'rewire train' and override its"
+    echo "settings (e.g. --epochs 3). 'build/rewire train --help' lists them."
+    exit 0
+  fi
+done
 
 scripts/deps.sh build
 scripts/deps.sh data
