@@ -106,6 +106,8 @@ cmp -s "$tmp/data.csv" "$tmp/data2.csv" && fail "the edited data is the same"
 "$rw" "${args2[@]/$tmp\/data.csv/$tmp/data2.csv}" --resume "$tmp/ck2.rwm" > "$tmp/o" 2>&1 &&
   fail "resume with other data"
 grep -q "other settings or data" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
+grep -q "the settings agree: the training data" "$tmp/o" ||
+  fail "the message does not say that the data differ: $(cat "$tmp/o")"
 
 # Resuming with other settings is refused.
 out=$("$rw" "${args[@]/--lr/--momentum}" --resume "$tmp/ck.rwm" 2>&1) && fail "resume with other settings"
@@ -113,6 +115,8 @@ out=$("$rw" "${args[@]/--lr/--momentum}" --resume "$tmp/ck.rwm" 2>&1) && fail "r
   --optimizer momentum --lr 0.02 --quiet --seed 5 --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
   fail "resume with another batch size"
 grep -q "other settings" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
+grep -q "batch: 32 in the checkpoint, 64 now" "$tmp/o" ||
+  fail "the message does not name the setting: $(cat "$tmp/o")"
 # A plain model is not a checkpoint.
 "$rw" "${args[@]}" --resume "$tmp/full.rwm" > "$tmp/o" 2>&1 && fail "resume from a model"
 grep -q "without training state" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"

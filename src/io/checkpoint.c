@@ -61,61 +61,159 @@ static void fp_data(uint64_t *h, const rw_dataset *ds)
     fp_u64(h, crc);
 }
 
+/* The settings that shape a run's trajectory, by the CLI's names, in the
+ * order the fingerprint hashes them: integers, then reals, then (only with
+ * maintenance on, so that the hash of a run without it is what it was
+ * before maintenance could resume) the maintenance settings. */
+typedef struct setting {
+    const char *name;
+    int real;
+    uint64_t u;
+    double d;
+} setting;
+
+#define MAX_SETTINGS 64
+#define SETTINGS_TAG "SETG"
+
+static size_t settings_of(const rw_train_config *c, setting *s)
+{
+    const rw_optim_config *o = &c->optim;
+    const rw_plasticity_config *p = &c->plasticity;
+    const rw_consolidation_config *k = &c->consolidation;
+    const rw_maintain_config *m = &c->maintain;
+    size_t n = 0;
+#define U(nm, v) (s[n++] = (setting){nm, 0, (uint64_t)(v), 0.0})
+#define D(nm, v) (s[n++] = (setting){nm, 1, 0, (v)})
+    U("epochs", c->epochs); U("batch", c->batch); U("optimizer", o->kind);
+    U("nesterov", o->nesterov); U("adam-steps", o->adam_global_steps);
+    U("schedule", c->schedule); U("step-epochs", c->step_epochs);
+    U("seed", c->seed); U("rewire", c->rewire); U("rewire-every", c->rewire_every);
+    U("drop-schedule", c->drop_schedule_cosine); U("drop-by-usage", c->drop_by_usage);
+    U("traces", p->traces); U("prune", p->prune); U("prune-every", p->prune_every);
+    U("permanence", p->permanence); U("neuron-turnover", p->neuron_turnover);
+    U("silent-epochs", p->silent_epochs); U("regrow-neurons", p->regrow_neurons);
+    U("method (consolidation)", k->kind); U("fisher-samples", k->fisher_samples);
+    U("protect-rewiring", k->protect_rewiring);
+    D("lr", c->lr); D("momentum", o->momentum); D("beta1", o->beta1);
+    D("beta2", o->beta2); D("adam-eps", o->eps); D("weight-decay", o->weight_decay);
+    D("lr-min", c->lr_min); D("step-gamma", c->step_gamma);
+    D("clip-grad", c->clip_grad); D("drop-fraction", c->drop_fraction);
+    D("rewire-stop", c->rewire_stop); D("trace-rate", p->trace_rate);
+    D("prune-to", p->prune_to); D("prune-start", p->prune_start);
+    D("prune-end", p->prune_end); D("usage-decay", p->usage_decay);
+    D("perm-up", p->perm_up); D("perm-down", p->perm_down);
+    D("perm-threshold", p->perm_threshold); D("silent-level", p->silent_level);
+    D("consolidation strength (ewc-lambda, si-c)", k->lambda);
+    D("ewc-gamma", k->gamma); D("si-xi", k->si_xi);
+    D("protect-strength", k->protect_strength);
+    if (m->kind != RW_MAINTAIN_NONE) {
+        U("maintain", m->kind); U("cbp-maturity", m->cbp_maturity);
+        U("cbp-adaptable", m->cbp_adaptable); U("redo-every", m->redo_every);
+        U("snp-at-task", m->snp_at_task);
+        D("cbp-eta", m->cbp_eta); D("cbp-rho", m->cbp_rho);
+        D("redo-tau", m->redo_tau); D("snp-lambda", m->snp_lambda);
+        D("snp-sigma", m->snp_sigma); D("l2-lambda", m->l2_lambda);
+    }
+#undef U
+#undef D
+    return n;
+}
+
 /* A hash of everything that shapes a run's trajectory: every setting of
- * the training, optimizer, rewiring, plasticity and consolidation, the
- * full seed, the rehearsal per batch, the class groups, and the training
- * and rehearsal data (sizes and CRC32). A checkpoint is only resumed by a
- * run with the same hash. Left out, as they do not change the result:
- * the test set, the thread count, the checkpoint settings and callbacks. */
+ * the training, optimizer, rewiring, plasticity, consolidation and
+ * maintenance (settings_of), the full seed, the rehearsal per batch, the
+ * class groups, and the training and rehearsal data (sizes and CRC32). A
+ * checkpoint is only resumed by a run with the same hash. Left out, as
+ * they do not change the result: the test set, the thread count, the
+ * checkpoint settings and callbacks. */
 uint64_t rw_checkpoint_fingerprint(const rw_train_config *c,
                                    const rw_dataset *train, size_t R,
                                    size_t classes)
 {
     uint64_t h = 1469598103934665603ULL;
-    const rw_optim_config *o = &c->optim;
-    const rw_plasticity_config *p = &c->plasticity;
-    const rw_consolidation_config *k = &c->consolidation;
-    const uint64_t ints[] = {
-        c->epochs, c->batch, (uint64_t)o->kind, (uint64_t)o->nesterov,
-        (uint64_t)o->adam_global_steps,
-        (uint64_t)c->schedule, c->step_epochs, c->seed, (uint64_t)c->rewire,
-        c->rewire_every, (uint64_t)c->drop_schedule_cosine,
-        (uint64_t)c->drop_by_usage,
-        (uint64_t)p->traces, (uint64_t)p->prune, p->prune_every,
-        (uint64_t)p->permanence, (uint64_t)p->neuron_turnover,
-        p->silent_epochs, (uint64_t)p->regrow_neurons, (uint64_t)k->kind,
-        k->fisher_samples, (uint64_t)k->protect_rewiring, R};
-    const double reals[] = {
-        c->lr, o->momentum, o->beta1, o->beta2, o->eps, o->weight_decay,
-        c->lr_min, c->step_gamma, c->clip_grad, c->drop_fraction,
-        c->rewire_stop, p->trace_rate, p->prune_to, p->prune_start,
-        p->prune_end, p->usage_decay, p->perm_up, p->perm_down,
-        p->perm_threshold, p->silent_level, k->lambda, k->gamma, k->si_xi,
-        k->protect_strength};
-    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        fp_u64(&h, ints[i]);
-    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
-        fp_f64(&h, reals[i]);
-    /* Only with maintenance on, so that the hash of a run without it is
-     * what it was before maintenance could resume. */
-    const rw_maintain_config *m = &c->maintain;
-    if (m->kind != RW_MAINTAIN_NONE) {
-        const uint64_t mints[] = {(uint64_t)m->kind, m->cbp_maturity,
-                                  (uint64_t)m->cbp_adaptable, m->redo_every,
-                                  (uint64_t)m->snp_at_task};
-        const double mreals[] = {m->cbp_eta, m->cbp_rho, m->redo_tau,
-                                 m->snp_lambda, m->snp_sigma, m->l2_lambda};
-        for (size_t i = 0; i < sizeof mints / sizeof mints[0]; i++)
-            fp_u64(&h, mints[i]);
-        for (size_t i = 0; i < sizeof mreals / sizeof mreals[0]; i++)
-            fp_f64(&h, mreals[i]);
-    }
+    setting s[MAX_SETTINGS];
+    size_t n = settings_of(c, s), i = 0;
+    for (; i < n && !s[i].real; i++) /* the training integers */
+        fp_u64(&h, s[i].u);
+    fp_u64(&h, R);
+    for (; i < n && s[i].real; i++) /* the training reals */
+        fp_f64(&h, s[i].d);
+    for (; i < n; i++) /* maintenance */
+        s[i].real ? fp_f64(&h, s[i].d) : fp_u64(&h, s[i].u);
     fp_u64(&h, c->class_groups ? classes : 0);
-    for (size_t i = 0; c->class_groups && i < classes; i++)
-        fp_u64(&h, (uint64_t)(int64_t)c->class_groups[i]);
+    for (size_t g = 0; c->class_groups && g < classes; g++)
+        fp_u64(&h, (uint64_t)(int64_t)c->class_groups[g]);
     fp_data(&h, train);
     fp_data(&h, R ? c->replay : NULL);
     return h;
+}
+
+/* The settings as text, "name value" a line, for the SETG section. */
+static size_t settings_text(const rw_train_config *c, char *buf, size_t cap)
+{
+    setting s[MAX_SETTINGS];
+    size_t n = settings_of(c, s), len = 0;
+    for (size_t i = 0; i < n && len < cap; i++) {
+        int w = s[i].real ? snprintf(buf + len, cap - len, "%s %.17g\n", s[i].name, s[i].d)
+                          : snprintf(buf + len, cap - len, "%s %llu\n", s[i].name,
+                                     (unsigned long long)s[i].u);
+        if (w < 0 || (size_t)w >= cap - len)
+            return 0;
+        len += (size_t)w;
+    }
+    return len;
+}
+
+/* On a fingerprint mismatch: the settings that differ between the file's
+ * SETG section (untrusted text, read line by line within its length) and
+ * this run, as "name: A in the checkpoint, B now; ..." in `out`. Returns
+ * how many differ (at most 4 are named), or -1 when the file has no SETG
+ * section (written before rewire kept one). */
+static int settings_diff(const char *path, const rw_train_config *c, char *out,
+                         size_t cap)
+{
+    out[0] = '\0';
+    void *raw = NULL;
+    size_t len = 0;
+    rw_error e;
+    if (rw_model_read_section(path, SETTINGS_TAG, &raw, &len, NULL, &e) != RW_OK)
+        return -1;
+    setting s[MAX_SETTINGS];
+    size_t n = settings_of(c, s), used = 0, shown = 0;
+    const char *t = raw, *end = t + len;
+    while (t < end && shown < 4) {
+        const char *nl = memchr(t, '\n', (size_t)(end - t));
+        size_t ll = nl ? (size_t)(nl - t) : (size_t)(end - t);
+        char line[160];
+        if (ll < sizeof line) {
+            memcpy(line, t, ll);
+            line[ll] = '\0';
+            char *sp = strrchr(line, ' ');
+            for (size_t i = 0; sp && i < n; i++) {
+                if (strlen(s[i].name) != (size_t)(sp - line) ||
+                    strncmp(line, s[i].name, (size_t)(sp - line)) != 0)
+                    continue;
+                char now[40];
+                if (s[i].real)
+                    snprintf(now, sizeof now, "%.17g", s[i].d);
+                else
+                    snprintf(now, sizeof now, "%llu", (unsigned long long)s[i].u);
+                if (strcmp(sp + 1, now) != 0) {
+                    int w = snprintf(out + used, cap - used, "%s%s: %s in the "
+                                     "checkpoint, %s now", shown ? "; " : "",
+                                     s[i].name, sp + 1, now);
+                    if (w > 0 && (size_t)w < cap - used) {
+                        used += (size_t)w;
+                        shown++;
+                    }
+                }
+                break;
+            }
+        }
+        t += ll + 1;
+    }
+    rw_free(raw);
+    return (int)shown;
 }
 
 /* The state is a sequence of u64: 16 scalars (version, fingerprint, n,
@@ -581,15 +679,20 @@ rw_status rw_checkpoint_write(const rw_net *net, const rw_train_config *cfg,
         rw_free(buf);
         return rw_fail(err, RW_ERR_ARG, "checkpoint: internal size mismatch");
     }
-    rw_model_section x[2] = {{STATE_TAG, buf, len}, {MAINT_TAG, NULL, 0}};
+    char text[MAX_SETTINGS * 80];
+    size_t tlen = settings_text(cfg, text, sizeof text);
+    rw_model_section x[3] = {{STATE_TAG, buf, len}};
     size_t nx = 1;
     unsigned char *mbuf = NULL;
     rw_status st = RW_OK;
     if (maint_wanted(cfg)) {
-        st = maint_encode(net, cfg, mv, &rs->es, &mbuf, &x[1].len, err);
-        x[1].payload = mbuf;
-        nx = 2;
+        st = maint_encode(net, cfg, mv, &rs->es, &mbuf, &x[nx].len, err);
+        x[nx] = (rw_model_section){MAINT_TAG, mbuf, x[nx].len};
+        nx++;
     }
+    /* Last, so that the sections before it keep their offsets. */
+    if (tlen)
+        x[nx++] = (rw_model_section){SETTINGS_TAG, text, tlen};
     if (st == RW_OK)
         st = rw_net_save_sections(net, cfg->checkpoint_path, x, nx, err);
     rw_free(mbuf);
@@ -632,9 +735,14 @@ rw_status rw_checkpoint_read(const rw_train_config *cfg, uint64_t fp,
                          "resume without it; start the run again", path,
                          MAINT_TAG, maint_needs(cfg));
     } else if (get64(&p) != fp) {
+        char diff[512];
+        int nd = settings_diff(path, cfg, diff, sizeof diff);
         st = rw_fail(err, RW_ERR_ARG,
-                     "%s was written by a run with other settings or data; "
-                     "resume with the same data and options as that run", path);
+                     "%s was written by a run with other settings or data%s%s%s; "
+                     "resume with the same data and options as that run", path,
+                     nd > 0 ? " (" : nd == 0 ? " (the settings agree: the "
+                     "training data, the rehearsal data or the class groups "
+                     "differ" : "", diff, nd >= 0 ? ")" : "");
     } else if (get64(&p) != n || len != state_len(n)) {
         st = rw_fail(err, RW_ERR_FORMAT, "%s: training state is for another "
                      "number of samples", path);
