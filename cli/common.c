@@ -125,9 +125,14 @@ bool cli_parse_label_column(const char *cmd, const char *s, int *out)
         *out = RW_LABEL_FIRST;
         return true;
     }
-    size_t v;
-    if (!cli_parse_size(cmd, "--label-column", s, 0, 1u << 30, &v))
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno || v > (1ul << 30)) {
+        cli_fail(cmd, "--label-column expects first, last or a column number "
+                      "counted from 0 (at most %lu), got \"%s\"", 1ul << 30, s);
         return false;
+    }
     *out = (int)v;
     return true;
 }

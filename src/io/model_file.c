@@ -710,14 +710,14 @@ static bool crc_mismatch(const cursor *c, uint32_t stored,
         if (len - pos <= CRC_LEN)
             break;
         if (len - pos < SECTION_HEAD + CRC_LEN)
-            return BAD(c, len, "CRC32 mismatch: the file ends inside a "
-                       "section header at byte %zu (truncated file)", pos);
+            return BAD(c, len, "truncated file: it ends inside a section "
+                       "header at byte %zu (so its CRC32 does not match)", pos);
         uint64_t sl = get_u64(b + pos + 4);
         if (sl > len - pos - SECTION_HEAD - CRC_LEN)
-            return BAD(c, len, "CRC32 mismatch: section '%s' at byte %zu "
+            return BAD(c, len, "truncated file: section '%s' at byte %zu "
                        "has %llu bytes and a 4-byte CRC32 must follow, but "
-                       "the file ends %zu bytes after its header (truncated "
-                       "file)", tag_str(b + pos, ts), pos,
+                       "the file ends %zu bytes after its header (so its "
+                       "CRC32 does not match)", tag_str(b + pos, ts), pos,
                        (unsigned long long)sl, len - pos - SECTION_HEAD);
         crc = rw_crc32(crc, b + pos, SECTION_HEAD + (size_t)sl);
         pos += SECTION_HEAD + (size_t)sl;
