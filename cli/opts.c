@@ -28,6 +28,12 @@ static bool is_option(const cli_opt *o)
 
 /* One getopt_long entry per name: the first group that names it wins (a
  * name twice in the array would make its abbreviations ambiguous). */
+/* An option's short flag; every command's --help also answers to -h. */
+static int short_of(const cli_opt *o)
+{
+    return o->short_name ? o->short_name : o->type == CLI_HELP ? 'h' : 0;
+}
+
 static bool build_index(const cli_command *c, opt_index *x)
 {
     size_t ns = 0;
@@ -49,8 +55,8 @@ static bool build_index(const cli_command *c, opt_index *x)
                                           NULL, LONG_VAL + (int)x->n};
             x->opt[x->n] = o;
             x->group[x->n] = &c->groups[g];
-            if (o->short_name) {
-                x->shorts[ns++] = o->short_name;
+            if (short_of(o)) {
+                x->shorts[ns++] = (char)short_of(o);
                 if (o->arg)
                     x->shorts[ns++] = ':';
             }
@@ -172,12 +178,8 @@ int cli_parse(const cli_command *c, int argc, char **argv)
                                      "--help)", tok, c->name) + 1;
         size_t i = (size_t)(ch - LONG_VAL);
         if (ch < LONG_VAL)
-            for (i = 0; i < x.n && x.opt[i]->short_name != ch; i++)
+            for (i = 0; i < x.n && short_of(x.opt[i]) != ch; i++)
                 ;
-        if (ch == '?' && strcmp(tok, "-h") == 0) { /* -h: --help */
-            cli_print_help(c, stdout);
-            return 0;
-        }
         if (ch == '?' || i >= x.n)
             return unknown(c, &x, tok);
         const cli_opt *o = x.opt[i];

@@ -4,11 +4,11 @@
 #include "plot/plot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -500,15 +500,14 @@ static void draw_plots(const train_run *r)
 {
     const train_opts_t *o = &r->o;
     char path[4096], errbuf[512];
-    if (o->log) {
-        snprintf(path, sizeof path, "%s/curves.png", o->plot);
-        plot_warn(rw_plot_learning_curves(o->log, path, errbuf, sizeof errbuf),
-                  errbuf, o->quiet, "learning curves", path, "");
-        if (o->sparse) {
-            snprintf(path, sizeof path, "%s/rewiring.png", o->plot);
-            plot_warn(rw_plot_rewiring(o->log, path, errbuf, sizeof errbuf),
-                      errbuf, o->quiet, "rewiring", path, "");
-        }
+    /* open_outputs gave --plot a log if it had none. */
+    snprintf(path, sizeof path, "%s/curves.png", o->plot);
+    plot_warn(rw_plot_learning_curves(o->log, path, errbuf, sizeof errbuf),
+              errbuf, o->quiet, "learning curves", path, "");
+    if (o->sparse) {
+        snprintf(path, sizeof path, "%s/rewiring.png", o->plot);
+        plot_warn(rw_plot_rewiring(o->log, path, errbuf, sizeof errbuf),
+                  errbuf, o->quiet, "rewiring", path, "");
     }
     if (r->image) {
         snprintf(path, sizeof path, "%s/connectivity.png", o->plot);
@@ -539,6 +538,26 @@ static bool finish_outputs(train_run *r)
     return true;
 }
 
+/* After Ctrl-C: the outputs are finished as after a whole run (the log
+ * closed, the model saved as it stands after the last whole step, the
+ * pictures drawn), and the way back is the last checkpoint. */
+static bool interrupted(train_run *r, const rw_error *why)
+{
+    const train_opts_t *o = &r->o;
+    fprintf(stderr, "rewire train: interrupted (%s)\n", why->msg);
+    if (finish_outputs(r) && o->save)
+        fprintf(stderr, "rewire train: the model as it stands is saved to %s\n",
+                o->save);
+    if (o->tc.checkpoint_path)
+        fprintf(stderr, "rewire train: to continue, run the same command with "
+                        "--resume %s (its last checkpoint)\n",
+                o->tc.checkpoint_path);
+    else
+        fprintf(stderr, "rewire train: --checkpoint FILE lets an interrupted "
+                        "run continue with --resume FILE\n");
+    return false;
+}
+
 static void print_result(const train_run *r, const rw_train_result *res,
                          const run_ctx *ctx)
 {
@@ -558,32 +577,6 @@ static void print_result(const train_run *r, const rw_train_result *res,
     cli_dist_report(stdout, res->train_seconds);
     if (r->o.save)
         printf("model saved to %s\n", r->o.save);
-}
-
-/* After Ctrl-C: the log is closed, the model saved as it stands (after
- * the last whole step), and the way back is the last checkpoint. */
-static bool interrupted(train_run *r, const rw_error *why)
-{
-    const train_opts_t *o = &r->o;
-    fprintf(stderr, "rewire train: interrupted (%s)\n", why->msg);
-    if (r->log) {
-        fclose(r->log);
-        r->log = NULL;
-    }
-    rw_error err;
-    if (o->save && rw_net_save(r->net, o->save, &err) == RW_OK)
-        fprintf(stderr, "rewire train: the model as it stands is saved to %s\n",
-                o->save);
-    else if (o->save)
-        cli_failed(C, &err);
-    if (o->tc.checkpoint_path)
-        fprintf(stderr, "rewire train: to continue, run the same command with "
-                        "--resume %s (its last checkpoint)\n",
-                o->tc.checkpoint_path);
-    else
-        fprintf(stderr, "rewire train: --checkpoint FILE lets an interrupted "
-                        "run continue with --resume FILE\n");
-    return false;
 }
 
 /* Trains r->net with progress on stderr and the log; prints the result. */

@@ -148,15 +148,24 @@ uint64_t rw_checkpoint_fingerprint(const rw_train_config *c,
     return h;
 }
 
+/* A setting's value as SETG writes it: exact, so equal text is equal value. */
+static void setting_value(const setting *s, char *out, size_t cap)
+{
+    if (s->real)
+        snprintf(out, cap, "%.17g", s->d);
+    else
+        snprintf(out, cap, "%llu", (unsigned long long)s->u);
+}
+
 /* The settings as text, "name value" a line, for the SETG section. */
 static size_t settings_text(const rw_train_config *c, char *buf, size_t cap)
 {
     setting s[MAX_SETTINGS];
     size_t n = settings_of(c, s), len = 0;
     for (size_t i = 0; i < n && len < cap; i++) {
-        int w = s[i].real ? snprintf(buf + len, cap - len, "%s %.17g\n", s[i].name, s[i].d)
-                          : snprintf(buf + len, cap - len, "%s %llu\n", s[i].name,
-                                     (unsigned long long)s[i].u);
+        char v[40];
+        setting_value(&s[i], v, sizeof v);
+        int w = snprintf(buf + len, cap - len, "%s %s\n", s[i].name, v);
         if (w < 0 || (size_t)w >= cap - len)
             return 0;
         len += (size_t)w;
@@ -194,10 +203,7 @@ static int settings_diff(const char *path, const rw_train_config *c, char *out,
                     strncmp(line, s[i].name, (size_t)(sp - line)) != 0)
                     continue;
                 char now[40];
-                if (s[i].real)
-                    snprintf(now, sizeof now, "%.17g", s[i].d);
-                else
-                    snprintf(now, sizeof now, "%llu", (unsigned long long)s[i].u);
+                setting_value(&s[i], now, sizeof now);
                 if (strcmp(sp + 1, now) != 0) {
                     int w = snprintf(out + used, cap - used, "%s%s: %s in the "
                                      "checkpoint, %s now", shown ? "; " : "",
