@@ -35,7 +35,12 @@ static const char *const train_outro =
     "                         every batch, the gradients are summed over the\n"
     "                         ranks once per step, and all ranks take the same\n"
     "                         step and rewire alike (checked by a checksum after\n"
-    "                         each rewiring), so results match one process. Every\n"
+    "                         each rewiring), so results match one process. When\n"
+    "                         no trace, pruning, maintenance or consolidation\n"
+    "                         reads the gradients, each rank steps the optimizer\n"
+    "                         on its 1/N of the parameters and the ranks then\n"
+    "                         share the weights (RW_DIST_SHARD=0 turns this off;\n"
+    "                         --json's \"sharded_step\" says which). Every\n"
     "                         rank reads the same data and options; rank 0 alone\n"
     "                         prints, logs, saves, plots and checkpoints. A\n"
     "                         checkpoint resumes with any number of ranks.\n"
@@ -273,7 +278,8 @@ static void print_json(const train_opts_t *o, rw_net *net,
                                               : 0.0);
         printf(",\"allreduce_steps\":%zu,\"comm_seconds\":", ds.steps);
         json_num(stdout, ds.comm_seconds);
-        printf(",\"topology_checks\":%zu", ds.checks);
+        printf(",\"topology_checks\":%zu,\"sharded_step\":%s", ds.checks,
+               ds.sharded ? "true" : "false");
     }
     if (o->save) {
         printf(",\"model\":");

@@ -1045,6 +1045,10 @@ typedef struct rw_dist_stats {
     size_t bytes_per_step; /* bytes of the fused buffer, per rank */
     double comm_seconds;   /* time inside collectives (waiting included) */
     size_t checks;         /* topology checksums compared, all equal */
+    int sharded;           /* 1: each rank stepped the optimizer on its share
+                            * of the parameters (reduce-scatter, step,
+                            * all-gather of the weights); 0: all-reduce and
+                            * the whole step on every rank */
 } rw_dist_stats;
 rw_dist_stats rw_dist_last_stats(void);
 

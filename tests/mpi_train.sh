@@ -48,6 +48,32 @@ a1=$(field test_accuracy < "$tmp/one.json"); a2=$(field test_accuracy < "$tmp/tw
 within "$a1" "$a2" 0.002 || fail "static: accuracy $a1 (1 rank) vs $a2 (2 ranks)"
 echo "static sparse: predictions agree on $agree; accuracy $a1 vs $a2"
 
+# ---- 1b. the sharded optimizer step ----
+# With 2 ranks each element's sum is a + b either way, so sharding the step
+# (reduce-scatter, step on a half, all-gather of the weights) must give the
+# same bits as the all-reduce and the whole step on both ranks; the moments
+# it gathers before a rewiring and at the end are in the model file.
+for extra in "--rewire none --optim adamw" "--rewire set --rewire-every 15 --optim momentum"; do
+  # shellcheck disable=SC2086
+  mpi 2 "${base[@]}" $extra --epochs 2 --save "$tmp/sh1.rwm" > "$tmp/sh1.json" ||
+    fail "sharded: $extra"
+  # shellcheck disable=SC2086
+  RW_DIST_SHARD=0 "$mpirun" --oversubscribe -x RW_DIST_SHARD -np 2 "$rw" "${base[@]}" $extra \
+    --epochs 2 --save "$tmp/sh0.rwm" > "$tmp/sh0.json" || fail "unsharded: $extra"
+  grep -q '"sharded_step":true' "$tmp/sh1.json" || fail "not sharded: $(cat "$tmp/sh1.json")"
+  grep -q '"sharded_step":false' "$tmp/sh0.json" || fail "RW_DIST_SHARD=0 sharded"
+  cmp -s "$tmp/sh1.rwm" "$tmp/sh0.rwm" || fail "sharded and unsharded models differ ($extra)"
+done
+# What reads the summed gradients (here the usage traces) keeps the whole
+# step on every rank.
+mpi 2 "${base[@]}" --traces --epochs 1 > "$tmp/sh2.json" || fail "traces"
+grep -q '"sharded_step":false' "$tmp/sh2.json" || fail "sharded with traces"
+# 3 ranks: chunks of unequal sizes.
+mpi 3 "${base[@]}" --rewire none --epochs 1 > "$tmp/sh3.json" || fail "3 ranks"
+a3=$(field test_accuracy < "$tmp/sh3.json")
+within "$a1" "$a3" 0.004 || fail "sharded, 3 ranks: accuracy $a3 vs $a1 (1 rank)"
+echo "sharded step: models equal to the unsharded ones; 3 ranks $a3 vs $a1"
+
 # ---- 2. rewiring in sync ----
 check_rewire() {
   local name=$1; shift
@@ -94,7 +120,7 @@ grep -Eqi "rank [0-9]+" "$tmp/die.err" || fail "no rank named: $(cat "$tmp/die.e
 echo "rank killed: exit $rc; $(grep -Eio "process rank [0-9]+[^.]*" "$tmp/die.err" | head -n 1)"
 
 # The whole job killed, resumed with other rank counts.
-mpi 2 "${long[@]}" > "$tmp/full.json" || fail "uninterrupted 2 ranks"
+mpi 2 "${long[@]}" --save "$tmp/full.rwm" > "$tmp/full.json" || fail "uninterrupted 2 ranks"
 setsid "$mpirun" --oversubscribe -np 2 "$rw" "${long[@]}" --checkpoint "$tmp/ck.rwm" \
   --checkpoint-every 20 --save "$tmp/killed.rwm" > /dev/null 2>&1 &
 job=$!
@@ -105,6 +131,12 @@ wait "$job" 2>/dev/null
 [ -f "$tmp/killed.rwm" ] && fail "the job finished before it could be killed"
 "$rw" info --model "$tmp/ck.rwm" > /dev/null || fail "the checkpoint of the killed job is damaged"
 cp "$tmp/ck.rwm" "$tmp/ck3.rwm"
+cp "$tmp/ck.rwm" "$tmp/ck2.rwm"
+# The same rank count resumes bit for bit (the checkpoint holds the
+# optimizer state that the sharded step keeps in pieces).
+mpi 2 "${long[@]}" --resume "$tmp/ck2.rwm" --save "$tmp/res2.rwm" > /dev/null ||
+  fail "resume with 2 ranks"
+cmp -s "$tmp/full.rwm" "$tmp/res2.rwm" || fail "resumed with 2 ranks: another model"
 "$rw" "${long[@]}" --resume "$tmp/ck.rwm" > "$tmp/res1.json" || fail "resume with 1 rank"
 mpi 3 "${long[@]}" --resume "$tmp/ck3.rwm" > "$tmp/res3.json" || fail "resume with 3 ranks"
 f=$(field test_accuracy < "$tmp/full.json")

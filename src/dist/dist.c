@@ -94,6 +94,170 @@ rw_status rw_dist_reduce_grads(rw_net *net, double *loss, size_t *correct,
     return RW_OK;
 }
 
+/* ---- the sharded step ----
+ * The fused gradient is reduce-scattered instead of all-reduced: rank r
+ * gets the global gradient of its chunk [g_lo, g_hi) of the fused order
+ * alone, steps the optimizer there, and the updated weights are then
+ * all-gathered. The bytes on the wire are an all-reduce's (the ring's two
+ * halves), but each rank reads and writes 1/P of the optimizer state. The
+ * moments outside a rank's chunk go stale until rw_dist_gather_moments. */
+static size_t g_n, g_lo, g_hi; /* the fused order's length, this rank's chunk */
+static bool g_stale;           /* moments outside the chunk are out of date */
+static double g_norm;          /* the summed gradient's norm */
+
+/* Copies [lo, hi) of the fused order between the layers' arrays (two per
+ * layer: nw weight values, out bias values, chosen by pick) and buf, into
+ * buf when to_buf, else out of it; skip leaves [s0, s1) alone. */
+typedef float *(*pick_fn)(rw_layer *L, int bias);
+
+static void copy_range(rw_net *net, float *buf, pick_fn pick, bool to_buf,
+                       size_t lo, size_t hi)
+{
+    size_t pos = 0;
+    for (size_t l = 0; l < net->n_layers && pos < hi; l++) {
+        rw_layer *L = &net->layers[l];
+        for (int bias = 0; bias < 2; bias++) {
+            size_t n = bias ? L->out : L->nw;
+            size_t s = lo > pos ? lo - pos : 0, e = hi - pos < n ? hi - pos : n;
+            float *a = pick(L, bias);
+            if (s < e && a) {
+                if (to_buf)
+                    memcpy(buf + pos + s, a + s, (e - s) * sizeof(float));
+                else
+                    memcpy(a + s, buf + pos + s, (e - s) * sizeof(float));
+            }
+            pos += n;
+        }
+    }
+}
+
+/* The fused order's arrays outside this rank's chunk, from buf. */
+static void copy_out_others(rw_net *net, float *buf, pick_fn pick)
+{
+    copy_range(net, buf, pick, false, 0, g_lo);
+    copy_range(net, buf, pick, false, g_hi, g_n);
+}
+
+static float *pick_w(rw_layer *L, int bias) { return bias ? L->b : L->w; }
+static float *pick_g(rw_layer *L, int bias) { return bias ? L->gb : L->gw; }
+static float *pick_m1(rw_layer *L, int bias) { return bias ? L->bm1 : L->m1; }
+static float *pick_m2(rw_layer *L, int bias) { return bias ? L->bm2 : L->m2; }
+static float *pick_cnt(rw_layer *L, int bias) { return bias ? L->bmstep : L->mstep; }
+
+static rw_status timed(rw_status (*f)(float *, size_t, rw_error *), float *v,
+                       size_t n, rw_error *err)
+{
+    double t0 = rw_now();
+    rw_status st = f(v, n, err);
+    g_stats.comm_seconds += rw_now() - t0;
+    return st;
+}
+
+bool rw_dist_shard_wanted(void)
+{
+    const char *e = getenv("RW_DIST_SHARD");
+    return !(e && !strcmp(e, "0"));
+}
+
+rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
+                                       size_t *correct, rw_error *err)
+{
+    if (!rw_dist_on())
+        return RW_OK;
+    size_t n = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        n += net->layers[l].nw + net->layers[l].out;
+    float *buf = rw_dist_buffer(n, err), s = (float)g_share;
+    if (!buf)
+        return RW_ERR_NOMEM;
+    float *p = buf;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        for (size_t k = 0; k < L->nw; k++)
+            *p++ = s * L->gw[k];
+        for (size_t o = 0; o < L->out; o++)
+            *p++ = s * L->gb[o];
+    }
+    g_n = n;
+    rw_dist_chunk(n, rw_dist_size(), rw_dist_rank(), &g_lo, &g_hi);
+    rw_status st = timed(rw_dist_reduce_scatter_f32, buf, n, err);
+    if (st != RW_OK)
+        return st;
+    /* One small all-reduce for the loss, the hits and the squared norm of
+     * the chunks. */
+    double v[3] = {g_share * *loss, g_share > 0.0 ? (double)*correct : 0.0,
+                   rw_sum_squares_f32(buf + g_lo, g_hi - g_lo)};
+    double t0 = rw_now();
+    st = rw_dist_sum_f64(v, 3, err);
+    g_stats.comm_seconds += rw_now() - t0;
+    if (st != RW_OK)
+        return st;
+    *loss = v[0];
+    *correct = (size_t)llround(v[1]);
+    g_norm = sqrt(v[2]);
+    g_stats.steps++;
+    g_stats.bytes_per_step = n * sizeof(float);
+    g_stats.sharded = 1;
+    return RW_OK;
+}
+
+double rw_dist_shard_norm(void) { return g_norm; }
+
+rw_status rw_dist_shard_unpack_grads(rw_net *net, rw_error *err)
+{
+    float *buf = rw_dist_buffer(g_n, err);
+    rw_status st = timed(rw_dist_allgather_f32, buf, g_n, err);
+    if (st == RW_OK)
+        copy_range(net, buf, pick_g, false, 0, g_n);
+    return st;
+}
+
+void rw_dist_shard_scale(float f)
+{
+    float *buf = rw_dist_buffer(g_n, NULL);
+    for (size_t i = g_lo; i < g_hi; i++)
+        buf[i] *= f;
+}
+
+rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
+                             double lr, rw_error *err)
+{
+    float *buf = rw_dist_buffer(g_n, err);
+    rw_status st = rw_net_step_range(net, opt, lr, g_lo, g_hi, buf, err);
+    if (st != RW_OK)
+        return st;
+    g_stale = true;
+    copy_range(net, buf, pick_w, true, g_lo, g_hi);
+    if ((st = timed(rw_dist_allgather_f32, buf, g_n, err)) != RW_OK)
+        return st;
+    copy_out_others(net, buf, pick_w);
+    return RW_OK;
+}
+
+rw_status rw_dist_gather_moments(rw_net *net, rw_error *err)
+{
+    if (!g_stale)
+        return RW_OK;
+    g_stale = false;
+    pick_fn picks[3] = {pick_m1, pick_m2, pick_cnt};
+    float *buf = rw_dist_buffer(g_n, err);
+    if (!buf)
+        return RW_ERR_NOMEM;
+    for (int i = 0; i < 3; i++) {
+        bool any = false;
+        for (size_t l = 0; l < net->n_layers; l++)
+            any = any || picks[i](&net->layers[l], 0);
+        if (!any)
+            continue;
+        copy_range(net, buf, picks[i], true, g_lo, g_hi);
+        rw_status st = timed(rw_dist_allgather_f32, buf, g_n, err);
+        if (st != RW_OK)
+            return st;
+        copy_out_others(net, buf, picks[i]);
+    }
+    return RW_OK;
+}
+
 rw_status rw_dist_sum_block(float *v, size_t n, rw_error *err)
 {
     if (!rw_dist_on())
@@ -204,6 +368,7 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
 {
     memset(&g_stats, 0, sizeof g_stats);
     g_stats.ranks = rw_dist_size();
+    g_stale = false;
     g_share = 1.0;
     if (!rw_dist_on())
         return RW_OK;

@@ -19,6 +19,17 @@
 /* Element-wise sum of n floats over all ranks, in place; every rank gets
  * the same bits (see transport_mpi.c), so identical steps follow. */
 rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err);
+/* The same for a few doubles (one MPI_Allreduce). */
+rw_status rw_dist_sum_f64(double *v, size_t n, rw_error *err);
+/* The two halves of the ring all-reduce (rw_dist_sum_f32 runs both on
+ * large buffers): afterwards this rank's chunk of v (rw_dist_chunk) holds
+ * the sum over all ranks and the rest of v is scratch; then every rank's
+ * chunk copied to every rank. */
+rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err);
+rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err);
+/* Rank r's chunk [*lo, *hi) of n values cut into `ranks` contiguous
+ * chunks whose sizes differ by at most one (buffer.c). */
+void rw_dist_chunk(size_t n, int ranks, int r, size_t *lo, size_t *hi);
 /* Rank 0's n bytes to every rank. */
 rw_status rw_dist_bcast(void *buf, size_t n, rw_error *err);
 /* Largest of n u64 over all ranks, in place (one small all-reduce). */
@@ -38,6 +49,26 @@ void rw_dist_slice(size_t B, size_t extra, size_t *off, size_t *len);
  * and *loss, *correct are the global batch's. */
 rw_status rw_dist_reduce_grads(rw_net *net, double *loss, size_t *correct,
                                rw_error *err);
+/* The sharded step, ZeRO's first stage (docs/distributed.md): the same
+ * gradients reduce-scattered, so that each rank holds the global gradient
+ * of its chunk of the fused order alone (with *loss and *correct summed
+ * as above, and the norm of the whole gradient from the chunks, in one
+ * small all-reduce); that norm; the whole gradient gathered into every layer (the
+ * divergence guard's error path); the chunk scaled (clipping); and the
+ * optimizer step on the chunk, followed by an all-gather of the weights.
+ * Afterwards the optimizer's moments and step counts outside a rank's
+ * chunk are stale until rw_dist_gather_moments, which every rank calls
+ * before anything that reads or moves them (rewiring, checkpoints, the end
+ * of training); it returns at once when nothing is stale. */
+bool rw_dist_shard_wanted(void); /* not RW_DIST_SHARD=0 */
+rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
+                                       size_t *correct, rw_error *err);
+double rw_dist_shard_norm(void);
+rw_status rw_dist_shard_unpack_grads(rw_net *net, rw_error *err);
+void rw_dist_shard_scale(float f);
+rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
+                             double lr, rw_error *err);
+rw_status rw_dist_gather_moments(rw_net *net, rw_error *err);
 /* Weighted sum over ranks of a block of n floats computed from this rank's
  * share of the batch (RigL's dense gradient blocks). */
 rw_status rw_dist_sum_block(float *v, size_t n, rw_error *err);
@@ -54,6 +85,8 @@ rw_status rw_dist_check(const rw_net *net, const char *when, rw_error *err);
 /* The fused buffer (buffer.c), grown to hold n floats; NULL with err set
  * on failure. rw_dist_release_buffers frees it (rw_dist_finalize calls it). */
 float *rw_dist_buffer(size_t n, rw_error *err);
+/* A second buffer, for what a collective receives before it adds it. */
+float *rw_dist_scratch(size_t n, rw_error *err);
 void rw_dist_release_buffers(void);
 /* Whether this rank writes files (rank 0). */
 bool rw_dist_root(void);

@@ -138,14 +138,15 @@ static double batch_pass(rw_net *net, const rw_dataset *ds, trainer *t,
 static rw_status shared_pass(rw_net *net, const rw_dataset *ds, trainer *t,
                              size_t s, size_t B, const rw_train_config *cfg,
                              rw_rng *rng, double *loss, size_t *correct,
-                             size_t *local, rw_error *err)
+                             size_t *local, bool shard, rw_error *err)
 {
     size_t off = 0, len = B;
     if (rw_dist_on())
         rw_dist_slice(B, t->R, &off, &len);
     *local = len + t->R;
     *loss = batch_pass(net, ds, t, s + off, len, cfg, rng, correct);
-    return rw_dist_reduce_grads(net, loss, correct, err);
+    return shard ? rw_dist_reduce_grads_sharded(net, loss, correct, err)
+                 : rw_dist_reduce_grads(net, loss, correct, err);
 }
 
 static void shuffle(size_t *order, size_t n, rw_rng *rng)
@@ -180,7 +181,9 @@ static rw_status rewire_now(rw_net *net, const rw_train_config *cfg,
     if (f <= 0.0)
         return RW_OK;
     rw_rewire_stats rs[RW_MAX_LAYERS];
-    rw_status st = rw_net_rewire(net, cfg->rewire, f, rng, rs, err);
+    rw_status st = rw_dist_gather_moments(net, err);
+    if (st == RW_OK)
+        st = rw_net_rewire(net, cfg->rewire, f, rng, rs, err);
     if (st != RW_OK ||
         (st = rw_dist_check(net, "after rewiring", err)) != RW_OK)
         return st;
@@ -205,8 +208,28 @@ typedef struct run {
     bool resumed;           /* rs came from a checkpoint and is not used yet */
     double t0, epoch_secs0; /* the epoch's start, and the seconds before it */
     double lr;              /* the last step's learning rate */
+    bool shard;             /* the optimizer step is sharded over the ranks */
     rw_train_result res;
 } run;
+
+/* Whether the ranks may shard the optimizer step (dist.c): only when
+ * nothing but the step reads the summed gradients (the usage, activity and
+ * co-activation traces, consolidation and maintenance do) and nothing
+ * between two steps moves the optimizer's moments except rewiring, which
+ * gathers them first. RW_DIST_SHARD=0 turns it off. */
+static bool can_shard(const rw_net *net, const rw_train_config *cfg)
+{
+    const rw_plasticity_config *p = &cfg->plasticity;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        if (L->credit || L->activity || L->coact)
+            return false;
+    }
+    return rw_dist_on() && rw_dist_shard_wanted() &&
+           p->prune == RW_PRUNE_NONE && !p->neuron_turnover &&
+           cfg->consolidation.kind == RW_CONSOLIDATE_NONE &&
+           cfg->maintain.kind == RW_MAINTAIN_NONE && !cfg->drop_by_usage;
+}
 
 /* Scratch, the hooks' state and the start (fresh or from a checkpoint). */
 static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
@@ -257,6 +280,7 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
     }
     r->res.test_loss = r->res.test_accuracy = NAN;
     r->res.epochs = (size_t)r->rs.epoch;
+    r->shard = can_shard(net, cfg);
     return RW_OK;
 }
 
@@ -289,7 +313,7 @@ static rw_status step_batch(run *r, size_t s, size_t bs, double *loss,
     const rw_train_config *cfg = r->cfg;
     size_t local = 0;
     rw_status st = shared_pass(net, r->train, &r->t, s, bs, cfg, &r->rs.rng,
-                               loss, correct, &local, err);
+                               loss, correct, &local, r->shard, err);
     if (st != RW_OK)
         return st;
     rw_consolidation_after_gradient(net, cfg);
@@ -306,8 +330,11 @@ static rw_status step_batch(run *r, size_t s, size_t bs, double *loss,
 static rw_status step_clip(run *r, double loss, size_t b, rw_error *err)
 {
     const rw_train_config *cfg = r->cfg;
-    double norm = rw_net_grad_norm(r->net);
+    double norm = r->shard ? rw_dist_shard_norm() : rw_net_grad_norm(r->net);
+    rw_status st;
     if (!isfinite(loss) || !isfinite(norm)) {
+        if (r->shard && (st = rw_dist_shard_unpack_grads(r->net, err)) != RW_OK)
+            return st;
         int layer = rw_net_find_nonfinite(r->net);
         char where[32] = "";
         if (layer >= 0)
@@ -321,8 +348,12 @@ static rw_status step_clip(run *r, double loss, size_t b, rw_error *err)
                        cfg->checkpoint_path ? " (the last checkpoint is "
                                               "kept)" : "");
     }
-    if (cfg->clip_grad > 0.0 && norm > cfg->clip_grad)
-        rw_net_scale_grads(r->net, (float)(cfg->clip_grad / norm));
+    if (cfg->clip_grad > 0.0 && norm > cfg->clip_grad) {
+        if (r->shard)
+            rw_dist_shard_scale((float)(cfg->clip_grad / norm));
+        else
+            rw_net_scale_grads(r->net, (float)(cfg->clip_grad / norm));
+    }
     return RW_OK;
 }
 
@@ -332,7 +363,8 @@ static rw_status step_update(run *r, size_t step, rw_error *err)
 {
     r->lr = rw_schedule_lr(r->cfg, (size_t)r->rs.epoch,
                            (double)step / (double)r->total_steps);
-    rw_status st = rw_net_step(r->net, &r->cfg->optim, r->lr, err);
+    rw_status st = r->shard ? rw_dist_shard_step(r->net, &r->cfg->optim, r->lr, err)
+                            : rw_net_step(r->net, &r->cfg->optim, r->lr, err);
     if (st == RW_OK)
         rw_consolidation_after_step(r->net, r->cfg);
     return st;
@@ -388,9 +420,12 @@ static rw_status step_report(run *r, double loss, size_t correct, size_t bs,
 static rw_status step_checkpoint(run *r, size_t b, size_t step, rw_error *err)
 {
     const rw_train_config *cfg = r->cfg;
-    if (!(cfg->checkpoint_path && rw_dist_root() && cfg->checkpoint_every &&
+    if (!(cfg->checkpoint_path && cfg->checkpoint_every &&
           (step + 1) % cfg->checkpoint_every == 0 && b + 1 < r->batches))
         return RW_OK;
+    rw_status st = rw_dist_gather_moments(r->net, err);
+    if (st != RW_OK || !rw_dist_root())
+        return st;
     rw_run_state snap = r->rs;
     snap.batch++;
     snap.step++;
@@ -436,7 +471,8 @@ static rw_status epoch_rewire(run *r, rw_error *err)
             size_t dummy, local;
             double l0;
             if ((st = shared_pass(net, r->train, &r->t, 0, r->B, cfg,
-                                  &r->rs.rng, &l0, &dummy, &local, err)) != RW_OK)
+                                  &r->rs.rng, &l0, &dummy, &local, false,
+                                  err)) != RW_OK)
                 return st;
         }
         if ((st = rewire_now(net, cfg, progress, &r->rs.rng, &r->rs.es,
@@ -511,8 +547,11 @@ static rw_status epoch_report(run *r, rw_train_result *result, rw_error *err)
 /* The checkpoint at an epoch's end (rank 0): it resumes at the next one. */
 static rw_status epoch_checkpoint(run *r, rw_error *err)
 {
-    if (!r->cfg->checkpoint_path || !rw_dist_root())
+    if (!r->cfg->checkpoint_path)
         return RW_OK;
+    rw_status st = rw_dist_gather_moments(r->net, err);
+    if (st != RW_OK || !rw_dist_root())
+        return st;
     rw_run_state snap = r->rs;
     snap.epoch++;
     snap.batch = 0;
@@ -552,6 +591,13 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
                 break;
         if (st == RW_OK && result)
             *result = r.res;
+        /* Every rank leaves with the whole optimizer state (a run stopped
+         * by its callback too: the callback must stop every rank at the
+         * same step under MPI). */
+        if (st == RW_OK || st == RW_ERR_INTERRUPTED) {
+            rw_status gs = rw_dist_gather_moments(net, err);
+            st = st == RW_OK ? gs : st;
+        }
     }
     trainer_free(&r.t);
     return st;

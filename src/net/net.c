@@ -837,7 +837,7 @@ RW_HOT static double sum_squares(const float *restrict a, size_t n)
 #define NORM_CHUNK ((size_t)1 << 15)
 
 /* Fixed chunks summed in order: the result does not depend on threads. */
-static double array_sum_squares(const float *a, size_t n)
+double rw_sum_squares_f32(const float *a, size_t n)
 {
     long nchunks = (long)((n + NORM_CHUNK - 1) / NORM_CHUNK);
     if (nchunks <= 1)
@@ -861,7 +861,7 @@ double rw_net_grad_norm(const rw_net *net)
     double s = 0.0;
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
-        s += array_sum_squares(L->gw, L->nw) + array_sum_squares(L->gb, L->out);
+        s += rw_sum_squares_f32(L->gw, L->nw) + rw_sum_squares_f32(L->gb, L->out);
     }
     return sqrt(s);
 }

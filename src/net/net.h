@@ -95,6 +95,16 @@ rw_status rw_net_ensure_moments(rw_net *net, rw_optim_kind kind,
                                 rw_error *err);
 /* Global L2 norm of all gradients, and scaling by a factor. */
 double rw_net_grad_norm(const rw_net *net);
+/* Sum of squares of n floats in double, in fixed chunks (the same for any
+ * thread count). */
+double rw_sum_squares_f32(const float *a, size_t n);
+/* rw_net_step on the parameters at [lo, hi) of the fused order (each
+ * layer's weights, then its biases) alone, with their gradients taken
+ * from g in that order (or from the layers' own if g is NULL): one rank's
+ * share of a sharded step (dist.c). The step count advances as in a whole
+ * step. */
+rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
+                            size_t lo, size_t hi, const float *g, rw_error *err);
 void rw_net_scale_grads(rw_net *net, float f);
 /* Returns the index of the first layer whose weights or gradients hold a
  * non-finite value, or -1. */

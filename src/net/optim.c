@@ -16,6 +16,7 @@
 #include "net/net.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 rw_optim_config rw_optim_defaults(rw_optim_kind kind)
@@ -229,8 +230,33 @@ static rw_status ensure_bc_table(rw_net *net, double b1, double b2,
     return RW_OK;
 }
 
-rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
-                      rw_error *err)
+/* Updates the parameters at [lo, hi) of the fused order (every layer's
+ * weights, then its biases), with gradients from g in that order, or from
+ * the layers' own when g is NULL. */
+static void update_range(rw_net *net, rw_optim_kind kind, size_t lo, size_t hi,
+                         const float *g, const step_args *a,
+                         const step_args *nodecay)
+{
+    size_t pos = 0;
+    for (size_t l = 0; l < net->n_layers && pos < hi; l++) {
+        rw_layer *L = &net->layers[l];
+        for (int bias = 0; bias < 2; bias++) {
+            size_t n = bias ? L->out : L->nw;
+            size_t s = lo > pos ? lo - pos : 0, e = hi - pos < n ? hi - pos : n;
+            if (s < e) {
+                float *w = bias ? L->b : L->w, *m1 = bias ? L->bm1 : L->m1;
+                float *m2 = bias ? L->bm2 : L->m2, *cnt = bias ? L->bmstep : L->mstep;
+                const float *gr = g ? g + pos : bias ? L->gb : L->gw;
+                update(kind, w + s, gr + s, m1 ? m1 + s : NULL, m2 ? m2 + s : NULL,
+                       cnt ? cnt + s : NULL, e - s, bias ? nodecay : a);
+            }
+            pos += n;
+        }
+    }
+}
+
+rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
+                            size_t lo, size_t hi, const float *g, rw_error *err)
 {
     if (!net || !opt)
         return rw_fail(err, RW_ERR_ARG, "step: NULL argument");
@@ -257,10 +283,12 @@ rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
     };
     step_args nodecay = a;
     nodecay.wd = 0.0f;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        rw_layer *L = &net->layers[l];
-        update(opt->kind, L->w, L->gw, L->m1, L->m2, L->mstep, L->nw, &a);
-        update(opt->kind, L->b, L->gb, L->bm1, L->bm2, L->bmstep, L->out, &nodecay);
-    }
+    update_range(net, opt->kind, lo, hi, g, &a, &nodecay);
     return RW_OK;
+}
+
+rw_status rw_net_step(rw_net *net, const rw_optim_config *opt, double lr,
+                      rw_error *err)
+{
+    return rw_net_step_range(net, opt, lr, 0, SIZE_MAX, NULL, err);
 }
