@@ -5,7 +5,11 @@
 # all-reduced per step, the share of training time in communication, and
 # the time per step spent communicating.
 #   bench/mpi_scaling.sh path/to/rewire [RUNS] [EPOCHS] [SAMPLES]
-# RUNS: space-separated RANKSxTHREADS (default "1x2 2x1 1x1 3x1 4x1").
+# RUNS: space-separated RANKSxTHREADS (default "1x2 2x1 1x1 3x1 4x1"),
+# each optionally with a suffix for the earlier designs, measured in the
+# same run: ":ring" the all-reduce and the whole optimizer step on every
+# rank (RW_DIST_SHARD=0), ":mpi" that with Open MPI's MPI_Allreduce
+# instead of the ring (RW_DIST_SHARD=0 RW_DIST_ALLREDUCE=mpi).
 # Run it on a quiet machine (check uptime); ranks beyond the cores share
 # them (mpirun --oversubscribe), which the communication share then shows.
 set -euo pipefail
@@ -21,15 +25,24 @@ awk -v n="$samples" 'BEGIN { srand(5); for (i = 0; i < n; i++) { c = i % 10; lin
   for (j = 0; j < 784; j++) line = line sprintf("%.3f,", (j % 10 == c) * 0.3 + rand());
   print line c } }' > "$tmp/data.csv"
 field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
-printf "%-8s %-6s %12s %14s %10s %12s\n" net run samples/s bytes/step comm% comm_ms/step
+printf "%-8s %-8s %12s %14s %10s %12s %8s\n" net run samples/s bytes/step comm% comm_ms/step sharded
 for net in dense sparse5; do
   extra=()
   [ "$net" = sparse5 ] && extra=(--density 0.05 --rewire set)
   for run in $runs; do
-    r=${run%x*} t=${run#*x}
+    shape=${run%%:*} variant=
+    [ "$shape" != "$run" ] && variant=${run#*:}
+    r=${shape%x*} t=${shape#*x}
+    case "$variant" in
+      "") envs=(RW_DIST_SHARD=1 RW_DIST_ALLREDUCE=ring) ;;
+      ring) envs=(RW_DIST_SHARD=0 RW_DIST_ALLREDUCE=ring) ;;
+      mpi) envs=(RW_DIST_SHARD=0 RW_DIST_ALLREDUCE=mpi) ;;
+      *) echo "mpi_scaling.sh: unknown variant :$variant (expected :ring or :mpi)" >&2; exit 2 ;;
+    esac
     # --bind-to none: Open MPI binds 1 or 2 ranks to one core each by
     # default, which would give a 1-rank, 2-thread run a single core.
-    out=$(mpirun --oversubscribe --bind-to none -np "$r" "$rw" train --data "$tmp/data.csv" \
+    out=$(env "${envs[@]}" mpirun -x RW_DIST_SHARD -x RW_DIST_ALLREDUCE \
+      --oversubscribe --bind-to none -np "$r" "$rw" train --data "$tmp/data.csv" \
       --holdout 0.05 --hidden 1000,1000,1000 --epochs "$epochs" --batch 128 \
       --threads "$t" --quiet --json "${extra[@]}")
     sps=$(field samples_per_second <<< "$out")
@@ -37,8 +50,9 @@ for net in dense sparse5; do
     share=$(field comm_share <<< "$out")
     csec=$(field comm_seconds <<< "$out")
     steps=$(field allreduce_steps <<< "$out")
+    sharded=$(field sharded_step <<< "$out")
     awk -v n="$net" -v run="$run" -v s="$sps" -v b="${bytes:-0}" -v c="${share:-0}" \
-        -v t="${csec:-0}" -v k="${steps:-1}" 'BEGIN {
-      printf "%-8s %-6s %12.0f %14d %9.1f%% %12.3f\n", n, run, s, b, 100 * c, 1000 * t / k }'
+        -v t="${csec:-0}" -v k="${steps:-1}" -v h="${sharded:--}" 'BEGIN {
+      printf "%-8s %-8s %12.0f %14d %9.1f%% %12.3f %8s\n", n, run, s, b, 100 * c, 1000 * t / k, h }'
   done
 done
