@@ -248,7 +248,8 @@ double rw_maintain_penalty(const rw_net *net, const rw_train_config *cfg)
 
 /* out[i] = sum_b |x[i, b]| for the n rows of x: 16 partial sums, then the
  * lanes in order (a fixed order: the same result on every path). It was a
- * scalar loop, one add after another: 15% of the main job's epoch. */
+ * scalar loop, one add after another: 0.15 s of the main job's 1.0 s epoch
+ * on the calling thread (perf: 616 samples at 4 kHz, now 100). */
 RW_HOT static void abs_row_sums(const float *restrict x, float *restrict out,
                                 size_t n, size_t B)
 {
@@ -278,8 +279,8 @@ static void update_usage(rw_net *net, float r, size_t B)
         const float *x = l ? net->layers[l - 1].a : net->x0;
         long I = (long)L->in;
         float *u = L->in_usage;
-        /* Each input's own sum, in blocks: no order depends on threads. */
-#pragma omp parallel for schedule(static) if (L->in * B > ((size_t)1 << 16))
+        /* On the calling thread: vectorised, the whole network's sums take
+         * about 10 us a step, less than waking the thread pool. */
         for (long i0 = 0; i0 < I; i0 += 64) {
             size_t i1 = (size_t)(i0 + 64 < I ? i0 + 64 : I);
             float s[64];
