@@ -189,6 +189,29 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
             free(dx);
         }
         rw_sparse_set_block_bytes(0);
+        /* The input error through ReLU's and leaky ReLU's derivative as
+         * the kernels store it: the very numbers of the separate pass. */
+        const rw_activation fused[2] = {RW_ACT_RELU, RW_ACT_LEAKY_RELU};
+        for (int f = 0; f < 2; f++) {
+            float *dxp = malloc(in * B * sizeof *dxp), *dxf = malloc(in * B * sizeof *dxf);
+            memcpy(L.d, d, out * B * sizeof(float));
+            rw_sparse_backward(&L, x, dxp, B);
+            rw_act_backward(fused[f], x, dxp, in * B);
+            memcpy(L.d, d, out * B * sizeof(float));
+            CHECK(rw_sparse_fuses_act_grad(fused[f]));
+            rw_sparse_backward_act(&L, x, dxf, B, fused[f]);
+            size_t masked = 0;
+            for (size_t i = 0; i < in * B; i++)
+                masked += !(x[i] > 0.0f) && dxr[i] != 0.0f;
+            CHECK_MSG(same(dxf, dxp, in * B) && (B * in < 64 || masked > 0),
+                      "%s: the fused %s derivative differs from the pass after "
+                      "it (%zu values masked)", what, fused[f] == RW_ACT_RELU
+                      ? "ReLU" : "leaky ReLU", masked);
+            free(dxp);
+            free(dxf);
+        }
+        CHECK(!rw_sparse_fuses_act_grad(RW_ACT_TANH) &&
+              !rw_sparse_fuses_act_grad(RW_ACT_IDENTITY));
         result_free(&r1);
         result_free(&r2);
         n_cases++;

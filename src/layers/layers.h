@@ -200,6 +200,14 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B);
  * writes dx (I x B, may be NULL for the first layer). */
 void rw_dense_backward(rw_layer *L, const float *x, float *dx, size_t B);
 void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B);
+/* The same with dx taken through the derivative of xact, the activation
+ * whose output x is, where the kernels do it as they store dx (ReLU, leaky
+ * ReLU: rw_sparse_fuses_act_grad), so that no pass of rw_act_backward
+ * follows; for any other xact, dx is the plain input error and the caller
+ * applies the derivative. */
+void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
+                            rw_activation xact);
+bool rw_sparse_fuses_act_grad(rw_activation act);
 
 /* out[o] = sum of row o of the O x B matrix d, for o in [o0, o1), in a
  * fixed order (the bias gradients of both layer kinds). */

@@ -246,6 +246,18 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
  * depend on the thread count. */
 void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
 {
+    rw_sparse_backward_act(L, x, dx, B, RW_ACT_IDENTITY);
+}
+
+bool rw_sparse_fuses_act_grad(rw_activation act)
+{
+    return kernel_act(act) != RW_KACT_NONE;
+}
+
+void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
+                            rw_activation xact)
+{
+    int dact = kernel_act(xact);
     const rw_sparse_kernels *K = rw_kernels();
     long O = (long)L->out, I = (long)L->in;
     /* The rows read at random: the errors of the outputs through the
@@ -270,7 +282,7 @@ void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B)
                     K->bwd_input[st](L->d, x + (size_t)i * B, L->t_row,
                                      L->t_k, L->w, L->gw, dx + (size_t)i * B,
                                      L->tcol_ptr[i], L->tcol_ptr[i + 1],
-                                     L->nw, B, j0, n);
+                                     L->nw, B, j0, n, dact);
             } else {
                 /* The first layer wants no input error: its gradients in
                  * row order read its few input rows instead of random rows

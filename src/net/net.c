@@ -514,12 +514,16 @@ void rw_net_backward_layer(rw_net *net, size_t l, const float *x, size_t B,
 {
     rw_layer *L = &net->layers[l];
     float *dx = propagate && l ? net->layers[l - 1].d : NULL;
+    rw_activation xact = l ? net->layers[l - 1].act : RW_ACT_IDENTITY;
+    /* A sparse layer's kernels take its input error through ReLU's
+     * derivative as they store it (the same numbers, one pass fewer). */
+    bool fused = dx && L->kind == RW_LAYER_SPARSE && rw_sparse_fuses_act_grad(xact);
     if (L->kind == RW_LAYER_SPARSE)
-        rw_sparse_backward(L, x, dx, B);
+        rw_sparse_backward_act(L, x, dx, B, fused ? xact : RW_ACT_IDENTITY);
     else
         rw_dense_backward(L, x, dx, B);
-    if (dx)
-        rw_act_backward(net->layers[l - 1].act, net->layers[l - 1].a, dx,
+    if (dx && !fused)
+        rw_act_backward(xact, net->layers[l - 1].a, dx,
                         net->layers[l - 1].out * B);
 }
 

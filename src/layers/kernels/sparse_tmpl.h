@@ -144,6 +144,26 @@ KINLINE float k_act(float x, int act)
     return act == RW_KACT_RELU ? 0.0f : RW_LEAKY_SLOPE * x;
 }
 
+/* The error through the activation, from its output y (the next layer's
+ * input): e where y > 0, else 0 (ReLU) or slope * e (leaky ReLU), as
+ * rw_act_backward computes it. */
+KINLINE KV kv_act_grad(KV e, KV y, int act)
+{
+    if (act == RW_KACT_NONE)
+        return e;
+    KI pos = y > kv_splat(0.0f);
+    KI neg = act == RW_KACT_RELU ? (KI)kv_splat(0.0f)
+                                 : (KI)(e * kv_splat(RW_LEAKY_SLOPE));
+    return (KV)(((KI)e & pos) | (neg & ~pos));
+}
+
+KINLINE float k_act_grad(float e, float y, int act)
+{
+    if (act == RW_KACT_NONE || y > 0.0f)
+        return e;
+    return act == RW_KACT_RELU ? 0.0f : RW_LEAKY_SLOPE * e;
+}
+
 /* out[j..j+nv*VW) = act(init + sum_t wt[t] * src[idx[t], j..]). */
 KINLINE void fwd_tile(float *restrict out, float init, int act,
                       const float *restrict src, const uint32_t *restrict idx,
@@ -217,7 +237,7 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
                       const uint32_t *restrict t_k, const float *restrict w,
                       float *restrict gw, float *restrict dxi, size_t t0,
                       size_t t1, size_t tmax, size_t B, size_t j, bool first, int pfm,
-                      size_t rest, int nv)
+                      size_t rest, int nv, int dact)
 {
     KV x[BWD_NV], a[BWD_NV];
     for (int u = 0; u < nv; u++) {
@@ -262,7 +282,8 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
         gw[k] = first ? g : gw[k] + g;
     }
     for (int u = 0; u < nv; u++)
-        kv_store(dxi + j + u * VW, a[u]);
+        kv_store(dxi + j + u * VW,
+                 kv_act_grad(a[u], kv_load(xi + j + u * VW), dact));
 }
 
 KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
@@ -271,25 +292,25 @@ KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
                              const float *restrict w, float *restrict gw,
                              float *restrict dxi, size_t t0, size_t t1,
                              size_t tmax, size_t B, size_t j0, size_t n,
-                             bool stream)
+                             int dact, bool stream)
 {
     size_t j = j0, end = j0 + n;
     for (; j + BWD_NV * VW <= end; j += BWD_NV * VW)
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), BWD_NV);
+                 TILE_PF(j), BWD_NV, dact);
     if (BWD_NV > 4 && j + 4 * VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), 4);
+                 TILE_PF(j), 4, dact);
         j += 4 * VW;
     }
     if (BWD_NV > 2 && j + 2 * VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), 2);
+                 TILE_PF(j), 2, dact);
         j += 2 * VW;
     }
     if (BWD_NV > 1 && j + VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), 1);
+                 TILE_PF(j), 1, dact);
         j += VW;
     }
     for (; j < end; j++) {
@@ -300,7 +321,7 @@ KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
             gw[k] = j == 0 ? dv * xi[j] : gw[k] + dv * xi[j];
             s += w[k] * dv;
         }
-        dxi[j] = s;
+        dxi[j] = k_act_grad(s, xi[j], dact);
     }
 }
 
@@ -308,8 +329,9 @@ KDRIVERS(bwd_input,
          (const float *restrict d, const float *restrict xi,
           const uint32_t *restrict t_row, const uint32_t *restrict t_k,
           const float *restrict w, float *restrict gw, float *restrict dxi,
-          size_t t0, size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
-         d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n)
+          size_t t0, size_t t1, size_t tmax, size_t B, size_t j0, size_t n,
+          int dact),
+         d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n, dact)
 
 /* ---------------- weight gradients in row order ---------------- */
 
