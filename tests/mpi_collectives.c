@@ -12,6 +12,18 @@
 
 static float value(int rank, size_t i) { return (float)(rank * 7 + (int)(i % 97)) * 0.5f; }
 
+/* The loader of rw_dist_reduce_scatter_load_f32: this rank's values. */
+static int g_me;
+static size_t g_loads;
+
+static void load_values(void *ctx, size_t lo, size_t hi, float *dst, const float *add)
+{
+    (void)ctx;
+    g_loads++;
+    for (size_t i = lo; i < hi; i++)
+        dst[i - lo] = value(g_me, i) + (add ? add[i - lo] : 0.0f);
+}
+
 static float total(int P, size_t i)
 {
     float s = 0.0f;
@@ -60,6 +72,19 @@ int main(int argc, char **argv)
         for (size_t i = lo; i < hi; i++)
             bad += v[i] != total(P, i);
         CHECK_MSG(bad == 0, "rank %d, reduce-scatter of %zu: %zu wrong", me, n, bad);
+        /* the same with this rank's values loaded where the ring needs
+         * them: P calls (one to send first, P - 1 to add) */
+        for (size_t i = 0; i < n; i++)
+            v[i] = NAN;
+        g_me = me;
+        g_loads = 0;
+        CHECK(rw_dist_reduce_scatter_load_f32(v, n, load_values, NULL, &err) == RW_OK);
+        bad = 0;
+        for (size_t i = lo; i < hi; i++)
+            bad += v[i] != total(P, i);
+        CHECK_MSG(bad == 0 && g_loads == (size_t)P,
+                  "rank %d, loaded reduce-scatter of %zu: %zu wrong, %zu loads", me, n,
+                  bad, g_loads);
         /* the all-gather: every rank's chunk everywhere */
         for (size_t i = lo; i < hi; i++)
             v[i] = (float)(me + 1);

@@ -38,8 +38,81 @@ static double train_once(const rw_dataset *train, rw_error *err)
     return res.final_train_loss;
 }
 
+/* Every parameter of the fused order, or its moments (which = 1, 2: m1,
+ * m2), copied out: each layer's weights, then its biases. */
+static size_t flat(const rw_net *net, int which, float *out)
+{
+    size_t n = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        const float *w = which == 0 ? L->w : which == 1 ? L->m1 : L->m2;
+        const float *b = which == 0 ? L->b : which == 1 ? L->bm1 : L->bm2;
+        for (size_t k = 0; k < L->nw; k++)
+            out[n++] = w[k];
+        for (size_t o = 0; o < L->out; o++)
+            out[n++] = b[o];
+    }
+    return n;
+}
+
+/* rw_net_step_range on every [lo, hi) of a small dense + sparse network:
+ * inside the range the weights and moments are the whole step's bit for
+ * bit, outside they are untouched. (A range ending inside a layer once
+ * updated that layer's biases too.) */
+static void test_step_range(void)
+{
+    rw_error err;
+    rw_net_config cfg;
+    size_t hidden[] = {4};
+    CHECK(rw_net_config_mlp(&cfg, 3, hidden, 1, 2, RW_ACT_RELU,
+                            RW_LOSS_CROSS_ENTROPY, &err) == RW_OK);
+    CHECK(rw_net_config_sparsify(&cfg, RW_SPARSE_UNIFORM, 0.5, 0, &err) == RW_OK);
+    cfg.seed = 5;
+    rw_net *base = rw_net_create(&cfg, &err);
+    CHECK_MSG(base != NULL, "%s", err.msg);
+    if (!base)
+        return;
+    rw_optim_config opt = rw_optim_defaults(RW_OPT_ADAMW);
+    opt.weight_decay = 0.1;
+    CHECK(rw_net_ensure_moments(base, opt.kind, &err) == RW_OK);
+    size_t N = 0;
+    for (size_t l = 0; l < base->n_layers; l++) {
+        rw_layer *L = &base->layers[l];
+        for (size_t k = 0; k < L->nw; k++)
+            L->gw[k] = 0.1f * (float)((k * 7 + l) % 11) - 0.5f;
+        for (size_t o = 0; o < L->out; o++)
+            L->gb[o] = 0.05f * (float)o - 0.1f;
+        N += L->nw + L->out;
+    }
+    CHECK(base->layers[0].kind == RW_LAYER_SPARSE && N > 10 && N < 64);
+    rw_net *full = rw_net_clone(base, &err);
+    CHECK(full && rw_net_step(full, &opt, 0.01, &err) == RW_OK);
+    float p0[3][64], pf[3][64], pr[3][64];
+    for (int m = 0; m < 3; m++) {
+        flat(base, m, p0[m]);
+        flat(full, m, pf[m]);
+    }
+    size_t bad = 0;
+    for (size_t lo = 0; lo <= N; lo++)
+        for (size_t hi = lo; hi <= N; hi++) {
+            rw_net *r = rw_net_clone(base, &err);
+            CHECK(r && rw_net_step_range(r, &opt, 0.01, lo, hi, NULL, &err) == RW_OK);
+            for (int m = 0; m < 3; m++) {
+                flat(r, m, pr[m]);
+                for (size_t i = 0; i < N; i++)
+                    bad += pr[m][i] != (i >= lo && i < hi ? pf[m][i] : p0[m][i]);
+            }
+            rw_net_free(r);
+        }
+    CHECK_MSG(bad == 0, "step on a range: %zu values wrong over every range of %zu", bad, N);
+    rw_net_free(full);
+    rw_net_free(base);
+}
+
 int main(void)
 {
+    test_step_range();
+
     rw_error err;
     rw_data_options dopts = rw_data_options_defaults();
     rw_dataset *train = rw_dataset_open("spirals", RW_SPLIT_TRAIN, &dopts, &err);

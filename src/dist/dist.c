@@ -118,7 +118,7 @@ static void copy_range(rw_net *net, float *buf, pick_fn pick, bool to_buf,
         rw_layer *L = &net->layers[l];
         for (int bias = 0; bias < 2; bias++) {
             size_t n = bias ? L->out : L->nw;
-            size_t s = lo > pos ? lo - pos : 0, e = hi - pos < n ? hi - pos : n;
+            size_t s = lo > pos ? lo - pos : 0, e = hi <= pos ? 0 : hi - pos < n ? hi - pos : n;
             float *a = pick(L, bias);
             if (s < e && a) {
                 if (to_buf)
@@ -159,6 +159,49 @@ bool rw_dist_shard_wanted(void)
     return !(e && !strcmp(e, "0"));
 }
 
+/* The reduce-scatter's loader: this rank's scaled gradients of [lo, hi)
+ * of the fused order, straight from the layers, plus what the ring
+ * received; the chunk this rank keeps also gets its squared norm. */
+typedef struct grad_loader {
+    rw_net *net;
+    float share;
+    double sumsq;
+} grad_loader;
+
+static void load_grads(void *ctx, size_t lo, size_t hi, float *dst,
+                       const float *add)
+{
+    grad_loader *g = ctx;
+    const float s = g->share;
+    size_t pos = 0;
+    double sq = 0.0;
+    for (size_t l = 0; l < g->net->n_layers && pos < hi; l++) {
+        rw_layer *L = &g->net->layers[l];
+        for (int bias = 0; bias < 2; bias++) {
+            size_t n = bias ? L->out : L->nw;
+            size_t a = lo > pos ? lo - pos : 0, e = hi <= pos ? 0 : hi - pos < n ? hi - pos : n;
+            if (a < e) {
+                const float *restrict gr = (bias ? L->gb : L->gw) + a;
+                float *restrict d = dst + (pos + a - lo);
+                size_t m = e - a;
+                if (add) {
+                    const float *restrict r = add + (pos + a - lo);
+                    for (size_t i = 0; i < m; i++)
+                        d[i] = s * gr[i] + r[i];
+                } else {
+                    for (size_t i = 0; i < m; i++)
+                        d[i] = s * gr[i];
+                }
+            }
+            pos += n;
+        }
+    }
+    if (lo == g_lo && hi == g_hi) {
+        sq = rw_sum_squares_f32(dst, hi - lo);
+        g->sumsq = sq;
+    }
+}
+
 rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
                                        size_t *correct, rw_error *err)
 {
@@ -167,27 +210,22 @@ rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
     size_t n = 0;
     for (size_t l = 0; l < net->n_layers; l++)
         n += net->layers[l].nw + net->layers[l].out;
-    float *buf = rw_dist_buffer(n, err), s = (float)g_share;
+    float *buf = rw_dist_buffer(n, err);
     if (!buf)
         return RW_ERR_NOMEM;
-    float *p = buf;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const rw_layer *L = &net->layers[l];
-        for (size_t k = 0; k < L->nw; k++)
-            *p++ = s * L->gw[k];
-        for (size_t o = 0; o < L->out; o++)
-            *p++ = s * L->gb[o];
-    }
     g_n = n;
     rw_dist_chunk(n, rw_dist_size(), rw_dist_rank(), &g_lo, &g_hi);
-    rw_status st = timed(rw_dist_reduce_scatter_f32, buf, n, err);
+    grad_loader gl = {net, (float)g_share, 0.0};
+    double t0 = rw_now();
+    rw_status st = rw_dist_reduce_scatter_load_f32(buf, n, load_grads, &gl, err);
+    g_stats.comm_seconds += rw_now() - t0;
     if (st != RW_OK)
         return st;
     /* One small all-reduce for the loss, the hits and the squared norm of
      * the chunks. */
     double v[3] = {g_share * *loss, g_share > 0.0 ? (double)*correct : 0.0,
-                   rw_sum_squares_f32(buf + g_lo, g_hi - g_lo)};
-    double t0 = rw_now();
+                   gl.sumsq};
+    t0 = rw_now();
     st = rw_dist_sum_f64(v, 3, err);
     g_stats.comm_seconds += rw_now() - t0;
     if (st != RW_OK)

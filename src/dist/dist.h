@@ -26,6 +26,15 @@ rw_status rw_dist_sum_f64(double *v, size_t n, rw_error *err);
  * the sum over all ranks and the rest of v is scratch; then every rank's
  * chunk copied to every rank. */
 rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err);
+/* The reduce-scatter with this rank's values not in v but written by load
+ * where the ring first needs them: load(ctx, lo, hi, dst, add) writes the
+ * values of [lo, hi) to dst, plus add[i - lo] when add is not NULL (the
+ * received partial sum, added after this rank's value). It saves the copy
+ * of every value into v before the ring. */
+typedef void (*rw_dist_load_fn)(void *ctx, size_t lo, size_t hi, float *dst,
+                                const float *add);
+rw_status rw_dist_reduce_scatter_load_f32(float *v, size_t n, rw_dist_load_fn load,
+                                          void *ctx, rw_error *err);
 rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err);
 /* Rank r's chunk [*lo, *hi) of n values cut into `ranks` contiguous
  * chunks whose sizes differ by at most one (buffer.c). */

@@ -91,11 +91,15 @@ static rw_status sendrecv_f32(const float *s, size_t count, int to, float *r,
  * P - 1 steps in which every rank sends one chunk to the next rank and adds
  * the chunk it receives from the previous one to its own, so that rank r
  * ends with chunk r summed over all ranks. Each element is summed once, on
- * one rank, in an order fixed by the rank count. */
-rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err)
+ * one rank, in an order fixed by the rank count: own + received. */
+rw_status rw_dist_reduce_scatter_load_f32(float *v, size_t n, rw_dist_load_fn load,
+                                          void *ctx, rw_error *err)
 {
-    if (g_size == 1)
+    if (g_size == 1) {
+        if (load)
+            load(ctx, 0, n, v, NULL);
         return RW_OK;
+    }
     size_t lo, hi, most = n / (size_t)g_size + 1;
     float *tmp = rw_dist_scratch(most, err);
     if (!tmp)
@@ -105,15 +109,26 @@ rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err)
         size_t slo, shi;
         rw_dist_chunk(n, g_size, (g_rank - k + g_size) % g_size, &slo, &shi);
         rw_dist_chunk(n, g_size, (g_rank - k - 1 + 2 * g_size) % g_size, &lo, &hi);
+        if (k == 1 && load) /* the first chunk sent is this rank's own values */
+            load(ctx, slo, shi, v + slo, NULL);
         rw_status st = sendrecv_f32(v + slo, shi - slo, next, tmp, hi - lo, prev,
                                     1, err);
         if (st != RW_OK)
             return st;
-        float *restrict d = v + lo;
-        for (size_t i = 0; i < hi - lo; i++)
-            d[i] += tmp[i];
+        if (load) {
+            load(ctx, lo, hi, v + lo, tmp);
+        } else {
+            float *restrict d = v + lo;
+            for (size_t i = 0; i < hi - lo; i++)
+                d[i] += tmp[i];
+        }
     }
     return RW_OK;
+}
+
+rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err)
+{
+    return rw_dist_reduce_scatter_load_f32(v, n, NULL, NULL, err);
 }
 
 /* The ring's second half: P - 1 steps in which every rank passes on the

@@ -24,6 +24,14 @@ rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err)
     return RW_OK;
 }
 
+rw_status rw_dist_reduce_scatter_load_f32(float *v, size_t n, rw_dist_load_fn load,
+                                          void *ctx, rw_error *err)
+{
+    if (load)
+        load(ctx, 0, n, v, NULL);
+    return RW_OK;
+}
+
 rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err)
 {
     return RW_OK;

@@ -242,7 +242,7 @@ static void update_range(rw_net *net, rw_optim_kind kind, size_t lo, size_t hi,
         rw_layer *L = &net->layers[l];
         for (int bias = 0; bias < 2; bias++) {
             size_t n = bias ? L->out : L->nw;
-            size_t s = lo > pos ? lo - pos : 0, e = hi - pos < n ? hi - pos : n;
+            size_t s = lo > pos ? lo - pos : 0, e = hi <= pos ? 0 : hi - pos < n ? hi - pos : n;
             if (s < e) {
                 float *w = bias ? L->b : L->w, *m1 = bias ? L->bm1 : L->m1;
                 float *m2 = bias ? L->bm2 : L->m2, *cnt = bias ? L->bmstep : L->mstep;
