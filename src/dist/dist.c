@@ -106,29 +106,34 @@ static bool g_stale;           /* moments outside the chunk are out of date */
 static double g_norm;          /* the summed gradient's norm */
 
 /* Copies [lo, hi) of the fused order between the layers' arrays (two per
- * layer: nw weight values, out bias values, chosen by pick) and buf, into
- * buf when to_buf, else out of it; skip leaves [s0, s1) alone. */
+ * layer: the weights and the biases, or their gradients or moments, chosen
+ * by pick) and buf, into buf when to_buf, else out of it. */
 typedef float *(*pick_fn)(rw_layer *L, int bias);
+
+typedef struct copy_job {
+    float *buf;
+    pick_fn pick;
+    bool to_buf;
+} copy_job;
+
+static void copy_piece(void *ctx, rw_layer *L, int bias, size_t s, size_t e,
+                       size_t pos)
+{
+    const copy_job *c = ctx;
+    float *a = c->pick(L, bias);
+    if (!a)
+        return;
+    if (c->to_buf)
+        memcpy(c->buf + pos + s, a + s, (e - s) * sizeof(float));
+    else
+        memcpy(a + s, c->buf + pos + s, (e - s) * sizeof(float));
+}
 
 static void copy_range(rw_net *net, float *buf, pick_fn pick, bool to_buf,
                        size_t lo, size_t hi)
 {
-    size_t pos = 0;
-    for (size_t l = 0; l < net->n_layers && pos < hi; l++) {
-        rw_layer *L = &net->layers[l];
-        for (int bias = 0; bias < 2; bias++) {
-            size_t n = bias ? L->out : L->nw;
-            size_t s = lo > pos ? lo - pos : 0, e = hi <= pos ? 0 : hi - pos < n ? hi - pos : n;
-            float *a = pick(L, bias);
-            if (s < e && a) {
-                if (to_buf)
-                    memcpy(buf + pos + s, a + s, (e - s) * sizeof(float));
-                else
-                    memcpy(a + s, buf + pos + s, (e - s) * sizeof(float));
-            }
-            pos += n;
-        }
-    }
+    copy_job c = {buf, pick, to_buf};
+    rw_net_fused_range(net, lo, hi, copy_piece, &c);
 }
 
 /* The fused order's arrays outside this rank's chunk, from buf. */
@@ -166,40 +171,39 @@ typedef struct grad_loader {
     rw_net *net;
     float share;
     double sumsq;
+    size_t lo;        /* the piece being loaded */
+    float *dst;
+    const float *add;
 } grad_loader;
+
+static void load_piece(void *ctx, rw_layer *L, int bias, size_t a, size_t e,
+                       size_t pos)
+{
+    const grad_loader *g = ctx;
+    const float s = g->share;
+    const float *restrict gr = (bias ? L->gb : L->gw) + a;
+    float *restrict d = g->dst + (pos + a - g->lo);
+    size_t m = e - a;
+    if (g->add) {
+        const float *restrict r = g->add + (pos + a - g->lo);
+        for (size_t i = 0; i < m; i++)
+            d[i] = s * gr[i] + r[i];
+    } else {
+        for (size_t i = 0; i < m; i++)
+            d[i] = s * gr[i];
+    }
+}
 
 static void load_grads(void *ctx, size_t lo, size_t hi, float *dst,
                        const float *add)
 {
     grad_loader *g = ctx;
-    const float s = g->share;
-    size_t pos = 0;
-    double sq = 0.0;
-    for (size_t l = 0; l < g->net->n_layers && pos < hi; l++) {
-        rw_layer *L = &g->net->layers[l];
-        for (int bias = 0; bias < 2; bias++) {
-            size_t n = bias ? L->out : L->nw;
-            size_t a = lo > pos ? lo - pos : 0, e = hi <= pos ? 0 : hi - pos < n ? hi - pos : n;
-            if (a < e) {
-                const float *restrict gr = (bias ? L->gb : L->gw) + a;
-                float *restrict d = dst + (pos + a - lo);
-                size_t m = e - a;
-                if (add) {
-                    const float *restrict r = add + (pos + a - lo);
-                    for (size_t i = 0; i < m; i++)
-                        d[i] = s * gr[i] + r[i];
-                } else {
-                    for (size_t i = 0; i < m; i++)
-                        d[i] = s * gr[i];
-                }
-            }
-            pos += n;
-        }
-    }
-    if (lo == g_lo && hi == g_hi) {
-        sq = rw_sum_squares_f32(dst, hi - lo);
-        g->sumsq = sq;
-    }
+    g->lo = lo;
+    g->dst = dst;
+    g->add = add;
+    rw_net_fused_range(g->net, lo, hi, load_piece, g);
+    if (lo == g_lo && hi == g_hi)
+        g->sumsq = rw_sum_squares_f32(dst, hi - lo);
 }
 
 rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
@@ -215,7 +219,7 @@ rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
         return RW_ERR_NOMEM;
     g_n = n;
     rw_dist_chunk(n, rw_dist_size(), rw_dist_rank(), &g_lo, &g_hi);
-    grad_loader gl = {net, (float)g_share, 0.0};
+    grad_loader gl = {net, (float)g_share, 0.0, 0, NULL, NULL};
     double t0 = rw_now();
     rw_status st = rw_dist_reduce_scatter_load_f32(buf, n, load_grads, &gl, err);
     g_stats.comm_seconds += rw_now() - t0;

@@ -98,6 +98,16 @@ double rw_net_grad_norm(const rw_net *net);
 /* Sum of squares of n floats in double, in fixed chunks (the same for any
  * thread count). */
 double rw_sum_squares_f32(const float *a, size_t n);
+/* The fused order: every layer's weights (nw values), then its biases
+ * (out values), layer after layer, as the ranks sum and shard them.
+ * rw_net_fused_range calls fn(ctx, L, bias, a, e, pos) for each array that
+ * [lo, hi) meets: the layer, whether it is the biases, the indices [a, e)
+ * of the array inside the range (a < e) and the array's start pos in the
+ * fused order. */
+typedef void (*rw_fused_fn)(void *ctx, rw_layer *L, int bias, size_t a,
+                            size_t e, size_t pos);
+void rw_net_fused_range(rw_net *net, size_t lo, size_t hi, rw_fused_fn fn,
+                        void *ctx);
 /* rw_net_step on the parameters at [lo, hi) of the fused order (each
  * layer's weights, then its biases) alone, with their gradients taken
  * from g in that order (or from the layers' own if g is NULL): one rank's

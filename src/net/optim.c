@@ -230,29 +230,39 @@ static rw_status ensure_bc_table(rw_net *net, double b1, double b2,
     return RW_OK;
 }
 
-/* Updates the parameters at [lo, hi) of the fused order (every layer's
- * weights, then its biases), with gradients from g in that order, or from
- * the layers' own when g is NULL. */
-static void update_range(rw_net *net, rw_optim_kind kind, size_t lo, size_t hi,
-                         const float *g, const step_args *a,
-                         const step_args *nodecay)
+void rw_net_fused_range(rw_net *net, size_t lo, size_t hi, rw_fused_fn fn,
+                        void *ctx)
 {
     size_t pos = 0;
     for (size_t l = 0; l < net->n_layers && pos < hi; l++) {
         rw_layer *L = &net->layers[l];
-        for (int bias = 0; bias < 2; bias++) {
+        for (int bias = 0; bias < 2 && pos < hi; bias++) {
             size_t n = bias ? L->out : L->nw;
-            size_t s = lo > pos ? lo - pos : 0, e = hi <= pos ? 0 : hi - pos < n ? hi - pos : n;
-            if (s < e) {
-                float *w = bias ? L->b : L->w, *m1 = bias ? L->bm1 : L->m1;
-                float *m2 = bias ? L->bm2 : L->m2, *cnt = bias ? L->bmstep : L->mstep;
-                const float *gr = g ? g + pos : bias ? L->gb : L->gw;
-                update(kind, w + s, gr + s, m1 ? m1 + s : NULL, m2 ? m2 + s : NULL,
-                       cnt ? cnt + s : NULL, e - s, bias ? nodecay : a);
-            }
+            size_t a = lo > pos ? lo - pos : 0, e = hi - pos < n ? hi - pos : n;
+            if (a < e)
+                fn(ctx, L, bias, a, e, pos);
             pos += n;
         }
     }
+}
+
+/* The step on one piece of the fused order, with gradients from g in that
+ * order, or from the layer's own when g is NULL. */
+typedef struct range_step {
+    rw_optim_kind kind;
+    const float *g;
+    const step_args *a, *nodecay;
+} range_step;
+
+static void update_piece(void *ctx, rw_layer *L, int bias, size_t s, size_t e,
+                         size_t pos)
+{
+    const range_step *r = ctx;
+    float *w = bias ? L->b : L->w, *m1 = bias ? L->bm1 : L->m1;
+    float *m2 = bias ? L->bm2 : L->m2, *cnt = bias ? L->bmstep : L->mstep;
+    const float *gr = r->g ? r->g + pos : bias ? L->gb : L->gw;
+    update(r->kind, w + s, gr + s, m1 ? m1 + s : NULL, m2 ? m2 + s : NULL,
+           cnt ? cnt + s : NULL, e - s, bias ? r->nodecay : r->a);
 }
 
 rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
@@ -283,7 +293,8 @@ rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
     };
     step_args nodecay = a;
     nodecay.wd = 0.0f;
-    update_range(net, opt->kind, lo, hi, g, &a, &nodecay);
+    range_step rs = {opt->kind, g, &a, &nodecay};
+    rw_net_fused_range(net, lo, hi, update_piece, &rs);
     return RW_OK;
 }
 

@@ -122,31 +122,14 @@ KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 /* ---------------- forward ---------------- */
 
 /* out[j..j+nv*VW) = (acc ? out : init) + sum_t wt[t] * src[idx[t], j..]. */
-/* The forward pass's activation, applied in the registers before a tile is
- * stored: none, ReLU or leaky ReLU (the others call libm and are applied
- * afterwards by rw_act_forward). */
+/* ReLU and leaky ReLU as the kernels apply them in the registers: e where
+ * y > 0, else 0 (ReLU) or slope * e (leaky ReLU). With y = e it is the
+ * forward pass's activation, applied before a tile is stored (the other
+ * activations call libm and run afterwards, rw_act_forward); with y the
+ * activation's output it is the backward pass's derivative, applied to the
+ * input error as it is stored, as rw_act_backward computes it. */
 typedef int32_t KI __attribute__((vector_size(VW * 4)));
 
-KINLINE KV kv_act(KV x, int act)
-{
-    if (act == RW_KACT_NONE)
-        return x;
-    KI pos = x > kv_splat(0.0f);
-    KI neg = act == RW_KACT_RELU ? (KI)kv_splat(0.0f)
-                                 : (KI)(x * kv_splat(RW_LEAKY_SLOPE));
-    return (KV)(((KI)x & pos) | (neg & ~pos));
-}
-
-KINLINE float k_act(float x, int act)
-{
-    if (act == RW_KACT_NONE || x > 0.0f)
-        return x;
-    return act == RW_KACT_RELU ? 0.0f : RW_LEAKY_SLOPE * x;
-}
-
-/* The error through the activation, from its output y (the next layer's
- * input): e where y > 0, else 0 (ReLU) or slope * e (leaky ReLU), as
- * rw_act_backward computes it. */
 KINLINE KV kv_act_grad(KV e, KV y, int act)
 {
     if (act == RW_KACT_NONE)
@@ -163,6 +146,9 @@ KINLINE float k_act_grad(float e, float y, int act)
         return e;
     return act == RW_KACT_RELU ? 0.0f : RW_LEAKY_SLOPE * e;
 }
+
+KINLINE KV kv_act(KV x, int act) { return kv_act_grad(x, x, act); }
+KINLINE float k_act(float x, int act) { return k_act_grad(x, x, act); }
 
 /* out[j..j+nv*VW) = act(init + sum_t wt[t] * src[idx[t], j..]). */
 KINLINE void fwd_tile(float *restrict out, float init, int act,
@@ -286,7 +272,7 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
                  kv_act_grad(a[u], kv_load(xi + j + u * VW), dact));
 }
 
-KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
+KINLINE void bwd_input_body(const float *restrict d, const float *restrict xi,
                              const uint32_t *restrict t_row,
                              const uint32_t *restrict t_k,
                              const float *restrict w, float *restrict gw,
@@ -323,6 +309,26 @@ KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
         }
         dxi[j] = k_act_grad(s, xi[j], dact);
     }
+}
+
+/* One copy of the body per derivative, so that no store tests it. */
+KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
+                             const uint32_t *restrict t_row,
+                             const uint32_t *restrict t_k,
+                             const float *restrict w, float *restrict gw,
+                             float *restrict dxi, size_t t0, size_t t1,
+                             size_t tmax, size_t B, size_t j0, size_t n,
+                             int dact, bool stream)
+{
+    if (dact == RW_KACT_RELU)
+        bwd_input_body(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n,
+                       RW_KACT_RELU, stream);
+    else if (dact == RW_KACT_LEAKY)
+        bwd_input_body(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n,
+                       RW_KACT_LEAKY, stream);
+    else
+        bwd_input_body(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n,
+                       RW_KACT_NONE, stream);
 }
 
 KDRIVERS(bwd_input,
