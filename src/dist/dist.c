@@ -174,6 +174,7 @@ typedef struct grad_loader {
     size_t lo;        /* the piece being loaded */
     float *dst;
     const float *add;
+    double seconds;   /* spent loading: computing, not communicating */
 } grad_loader;
 
 static void load_piece(void *ctx, rw_layer *L, int bias, size_t a, size_t e,
@@ -198,12 +199,14 @@ static void load_grads(void *ctx, size_t lo, size_t hi, float *dst,
                        const float *add)
 {
     grad_loader *g = ctx;
+    double t0 = rw_now();
     g->lo = lo;
     g->dst = dst;
     g->add = add;
     rw_net_fused_range(g->net, lo, hi, load_piece, g);
     if (lo == g_lo && hi == g_hi)
         g->sumsq = rw_sum_squares_f32(dst, hi - lo);
+    g->seconds += rw_now() - t0;
 }
 
 rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
@@ -219,10 +222,10 @@ rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
         return RW_ERR_NOMEM;
     g_n = n;
     rw_dist_chunk(n, rw_dist_size(), rw_dist_rank(), &g_lo, &g_hi);
-    grad_loader gl = {net, (float)g_share, 0.0, 0, NULL, NULL};
+    grad_loader gl = {net, (float)g_share, 0.0, 0, NULL, NULL, 0.0};
     double t0 = rw_now();
     rw_status st = rw_dist_reduce_scatter_load_f32(buf, n, load_grads, &gl, err);
-    g_stats.comm_seconds += rw_now() - t0;
+    g_stats.comm_seconds += rw_now() - t0 - gl.seconds;
     if (st != RW_OK)
         return st;
     /* One small all-reduce for the loss, the hits and the squared norm of
