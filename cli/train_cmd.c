@@ -33,7 +33,7 @@ static const char *const train_outro =
     "  mpirun -np N rewire train ...   trains on N ranks. --batch is the global\n"
     "                         batch: each rank takes its share (B/N samples) of\n"
     "                         every batch, the gradients are summed over the\n"
-    "                         ranks once per step, and all ranks take the same\n"
+    "                         ranks once per step, and the ranks take the same\n"
     "                         step and rewire alike (checked by a checksum after\n"
     "                         each rewiring), so results match one process. When\n"
     "                         no trace, pruning, maintenance or consolidation\n"
