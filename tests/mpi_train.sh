@@ -68,6 +68,12 @@ done
 # step on every rank.
 mpi 2 "${base[@]}" --traces --epochs 1 > "$tmp/sh2.json" || fail "traces"
 grep -q '"sharded_step":false' "$tmp/sh2.json" || fail "sharded with traces"
+# A switch set to something else is refused, naming it.
+if RW_DIST_SHARD=yes "$mpirun" --oversubscribe -x RW_DIST_SHARD -np 2 "$rw" "${base[@]}" \
+    --epochs 1 > /dev/null 2> "$tmp/sh.err"; then
+  fail "RW_DIST_SHARD=yes was taken"
+fi
+grep -q "RW_DIST_SHARD=yes: expected 0 or 1" "$tmp/sh.err" || fail "unclear: $(cat "$tmp/sh.err")"
 # 3 ranks: chunks of unequal sizes.
 mpi 3 "${base[@]}" --rewire none --epochs 1 > "$tmp/sh3.json" || fail "3 ranks"
 a3=$(field test_accuracy < "$tmp/sh3.json")

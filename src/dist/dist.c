@@ -409,6 +409,17 @@ rw_status rw_dist_check(const rw_net *net, const char *when, rw_error *err)
     return st;
 }
 
+/* The environment's switches of the collectives, checked before the first
+ * one: a value other than those named is refused, not taken for another. */
+static rw_status check_env(const char *name, const char *a, const char *b,
+                           rw_error *err)
+{
+    const char *v = getenv(name);
+    if (!v || !strcmp(v, a) || !strcmp(v, b))
+        return RW_OK;
+    return rw_fail(err, RW_ERR_ARG, "%s=%s: expected %s or %s", name, v, a, b);
+}
+
 rw_status rw_dist_begin(rw_net *net, rw_error *err)
 {
     memset(&g_stats, 0, sizeof g_stats);
@@ -417,7 +428,11 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
     g_share = 1.0;
     if (!rw_dist_on())
         return RW_OK;
-    rw_status st = compare(checksum(net, false), "network shape and topology",
+    rw_status st;
+    if ((st = check_env("RW_DIST_SHARD", "0", "1", err)) != RW_OK ||
+        (st = check_env("RW_DIST_ALLREDUCE", "ring", "mpi", err)) != RW_OK)
+        return st;
+    st = compare(checksum(net, false), "network shape and topology",
                            "before training (start every rank with the same "
                            "data, options and --seed)", err);
     if (st != RW_OK)
