@@ -40,62 +40,19 @@ void rw_dist_slice(size_t B, size_t extra, size_t *off, size_t *len)
     }
 }
 
-/* Copies the fused buffer back into every layer's weight and bias arrays,
- * or their gradients; returns the position after them. */
-static float *unpack(rw_net *net, float *p, bool grads)
+/* The length of the fused order: every layer's weights and biases. */
+static size_t fused_len(const rw_net *net)
 {
-    for (size_t l = 0; l < net->n_layers; l++) {
-        rw_layer *L = &net->layers[l];
-        memcpy(grads ? L->gw : L->w, p, L->nw * sizeof(float));
-        p += L->nw;
-        memcpy(grads ? L->gb : L->b, p, L->out * sizeof(float));
-        p += L->out;
-    }
-    return p;
-}
-
-static rw_status timed_sum(float *v, size_t n, rw_error *err)
-{
-    double t0 = rw_now();
-    rw_status st = rw_dist_sum_f32(v, n, err);
-    g_stats.comm_seconds += rw_now() - t0;
-    return st;
-}
-
-rw_status rw_dist_reduce_grads(rw_net *net, double *loss, size_t *correct,
-                               rw_error *err)
-{
-    if (!rw_dist_on())
-        return RW_OK;
-    size_t n = 2;
+    size_t n = 0;
     for (size_t l = 0; l < net->n_layers; l++)
         n += net->layers[l].nw + net->layers[l].out;
-    float *buf = rw_dist_buffer(n, err), s = (float)g_share;
-    if (!buf)
-        return RW_ERR_NOMEM;
-    float *p = buf;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const rw_layer *L = &net->layers[l];
-        for (size_t k = 0; k < L->nw; k++)
-            *p++ = s * L->gw[k];
-        for (size_t o = 0; o < L->out; o++)
-            *p++ = s * L->gb[o];
-    }
-    *p++ = (float)(g_share * *loss);
-    *p++ = g_share > 0.0 ? (float)*correct : 0.0f;
-    rw_status st = timed_sum(buf, n, err);
-    if (st != RW_OK)
-        return st;
-    p = unpack(net, buf, true);
-    *loss = p[0];
-    *correct = (size_t)lrintf(p[1]);
-    g_stats.steps++;
-    g_stats.bytes_per_step = n * sizeof(float);
-    return RW_OK;
+    return n;
 }
 
-/* ---- the sharded step ----
- * The fused gradient is reduce-scattered instead of all-reduced: rank r
+/* ---- the fused order: the sum of the gradients, and the sharded step ----
+ * The sum packs every layer's scaled gradients into the fused buffer,
+ * all-reduces it and copies it back. In the sharded step the fused
+ * gradient is reduce-scattered instead: rank r
  * gets the global gradient of its chunk [g_lo, g_hi) of the fused order
  * alone, steps the optimizer there, and the updated weights are then
  * all-gathered. The bytes on the wire are an all-reduce's (the ring's two
@@ -171,6 +128,7 @@ typedef struct grad_loader {
     rw_net *net;
     float share;
     double sumsq;
+    bool norm;        /* the squared norm of this rank's chunk is wanted */
     size_t lo;        /* the piece being loaded */
     float *dst;
     const float *add;
@@ -204,9 +162,33 @@ static void load_grads(void *ctx, size_t lo, size_t hi, float *dst,
     g->dst = dst;
     g->add = add;
     rw_net_fused_range(g->net, lo, hi, load_piece, g);
-    if (lo == g_lo && hi == g_hi)
+    if (g->norm && lo == g_lo && hi == g_hi)
         g->sumsq = rw_sum_squares_f32(dst, hi - lo);
     g->seconds += rw_now() - t0;
+}
+
+rw_status rw_dist_reduce_grads(rw_net *net, double *loss, size_t *correct,
+                               rw_error *err)
+{
+    if (!rw_dist_on())
+        return RW_OK;
+    size_t m = fused_len(net), n = m + 2;
+    float *buf = rw_dist_buffer(n, err);
+    if (!buf)
+        return RW_ERR_NOMEM;
+    grad_loader gl = {net, (float)g_share, 0.0, false, 0, NULL, NULL, 0.0};
+    load_grads(&gl, 0, m, buf, NULL);
+    buf[m] = (float)(g_share * *loss);
+    buf[m + 1] = g_share > 0.0 ? (float)*correct : 0.0f;
+    rw_status st = timed(rw_dist_sum_f32, buf, n, err);
+    if (st != RW_OK)
+        return st;
+    copy_range(net, buf, pick_g, false, 0, m);
+    *loss = buf[m];
+    *correct = (size_t)lrintf(buf[m + 1]);
+    g_stats.steps++;
+    g_stats.bytes_per_step = n * sizeof(float);
+    return RW_OK;
 }
 
 rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
@@ -214,15 +196,13 @@ rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
 {
     if (!rw_dist_on())
         return RW_OK;
-    size_t n = 0;
-    for (size_t l = 0; l < net->n_layers; l++)
-        n += net->layers[l].nw + net->layers[l].out;
+    size_t n = fused_len(net);
     float *buf = rw_dist_buffer(n, err);
     if (!buf)
         return RW_ERR_NOMEM;
     g_n = n;
     rw_dist_chunk(n, rw_dist_size(), rw_dist_rank(), &g_lo, &g_hi);
-    grad_loader gl = {net, (float)g_share, 0.0, 0, NULL, NULL, 0.0};
+    grad_loader gl = {net, (float)g_share, 0.0, true, 0, NULL, NULL, 0.0};
     double t0 = rw_now();
     rw_status st = rw_dist_reduce_scatter_load_f32(buf, n, load_grads, &gl, err);
     g_stats.comm_seconds += rw_now() - t0 - gl.seconds;
@@ -310,7 +290,7 @@ rw_status rw_dist_sum_block(float *v, size_t n, rw_error *err)
     float s = (float)g_share;
     for (size_t i = 0; i < n; i++)
         v[i] *= s;
-    return timed_sum(v, n, err);
+    return timed(rw_dist_sum_f32, v, n, err);
 }
 
 rw_status rw_dist_sync_traces(rw_net *net, rw_error *err)
@@ -335,7 +315,7 @@ rw_status rw_dist_sync_traces(rw_net *net, rw_error *err)
         for (size_t k = 0; L->coact && k < L->nw; k++)
             *p++ = s * L->coact[k];
     }
-    rw_status st = timed_sum(buf, n, err);
+    rw_status st = timed(rw_dist_sum_f32, buf, n, err);
     if (st != RW_OK)
         return st;
     p = buf;
@@ -438,22 +418,14 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
     if (st != RW_OK)
         return st;
     /* Horovod's convention: rank 0's parameters are everyone's. */
-    size_t n = 0;
-    for (size_t l = 0; l < net->n_layers; l++)
-        n += net->layers[l].nw + net->layers[l].out;
-    float *buf = rw_dist_buffer(n, err), *p = buf;
+    size_t n = fused_len(net);
+    float *buf = rw_dist_buffer(n, err);
     if (!buf)
         return RW_ERR_NOMEM;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const rw_layer *L = &net->layers[l];
-        memcpy(p, L->w, L->nw * sizeof(float));
-        p += L->nw;
-        memcpy(p, L->b, L->out * sizeof(float));
-        p += L->out;
-    }
+    copy_range(net, buf, pick_w, true, 0, n);
     if ((st = rw_dist_bcast(buf, n * sizeof(float), err)) != RW_OK)
         return st;
-    unpack(net, buf, false);
+    copy_range(net, buf, pick_w, false, 0, n);
     /* These collectives wait for every rank to load its data and build its
      * network, which is not training: comm_seconds starts here. */
     g_stats.comm_seconds = 0.0;
