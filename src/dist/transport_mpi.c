@@ -150,6 +150,22 @@ rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err)
     return RW_OK;
 }
 
+/* In-place MPI_Allreduce of n values of `size` bytes, in pieces whose
+ * counts fit an int. */
+static rw_status allreduce(void *v, size_t n, size_t size, MPI_Datatype type,
+                           MPI_Op op, rw_error *err)
+{
+    char *p = v;
+    for (size_t c0 = 0; c0 < n; c0 += (size_t)INT_MAX) {
+        size_t m = n - c0 < (size_t)INT_MAX ? n - c0 : (size_t)INT_MAX;
+        int rc = MPI_Allreduce(MPI_IN_PLACE, p + c0 * size, (int)m, type, op,
+                               MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(err, rc, "all-reduce");
+    }
+    return RW_OK;
+}
+
 /* Small buffers (latency-bound) take one MPI_Allreduce: floats add
  * commutatively, and each of Open MPI's algorithms (recursive doubling,
  * ring, reduce-scatter plus all-gather, reduce plus broadcast) either sums
@@ -174,18 +190,14 @@ rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err)
         rw_status st = rw_dist_reduce_scatter_f32(v, n, err);
         return st == RW_OK ? rw_dist_allgather_f32(v, n, err) : st;
     }
-    int rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM,
-                           MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? RW_OK : mpi_fail(err, rc, "all-reduce");
+    return allreduce(v, n, sizeof *v, MPI_FLOAT, MPI_SUM, err);
 }
 
 rw_status rw_dist_sum_f64(double *v, size_t n, rw_error *err)
 {
     if (g_size == 1)
         return RW_OK;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM,
-                           MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? RW_OK : mpi_fail(err, rc, "all-reduce");
+    return allreduce(v, n, sizeof *v, MPI_DOUBLE, MPI_SUM, err);
 }
 
 rw_status rw_dist_bcast(void *buf, size_t n, rw_error *err)
@@ -206,7 +218,5 @@ rw_status rw_dist_max_u64(uint64_t *v, size_t n, rw_error *err)
 {
     if (g_size == 1)
         return RW_OK;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_MAX,
-                           MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? RW_OK : mpi_fail(err, rc, "all-reduce");
+    return allreduce(v, n, sizeof *v, MPI_UINT64_T, MPI_MAX, err);
 }
