@@ -124,7 +124,7 @@ for r in "${runs[@]}"; do
   IFS='|' read -r name label args <<<"$r"
   reports+=("$out/$name-seed$first_seed.json")
 done
-if "$REWIRE" plot --help 2>&1 | grep -q -- '--online'; then
+if grep -q -- '--online' <<<"$("$REWIRE" plot --help 2>&1)"; then
   "$REWIRE" plot --online "$(IFS=,; echo "${reports[*]}")" -o "$out/online_accuracy.png" \
     --title "Online permuted Fashion-MNIST: online accuracy per task" || true
   "$REWIRE" plot --online "$(IFS=,; echo "${reports[*]}")" --rank -o "$out/rank.png" \

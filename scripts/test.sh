@@ -31,7 +31,7 @@ cc -std=c11 -o "$prefix/minimal" examples/minimal.c \
 libdir=$(pkg-config --variable=libdir rewire)
 cc -std=c11 -o "$prefix/minimal-shared" examples/minimal.c \
   $(pkg-config --cflags --libs rewire) -Wl,-rpath,"$libdir"
-(cd "$prefix" && ./minimal-shared && ldd ./minimal-shared | grep -q librewire.so.0)
+(cd "$prefix" && ./minimal-shared && ldd ./minimal-shared >ldd.txt && grep -qF "librewire.so.0 => $libdir/" ldd.txt)
 echo "== the installed Python package finds the installed librewire.so"
 pkg=$(find "$prefix" -path '*-packages/rewire/__init__.py' | head -n 1)
 [ -n "$pkg" ] || { echo "the Python package was not installed" >&2; exit 1; }

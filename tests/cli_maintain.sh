@@ -46,7 +46,7 @@ grep -q '"maintain":"cbp"' "$tmp/online.json" || fail "method not in the report"
 grep -q 'online accuracy: first 4 tasks' "$tmp/out" || fail "no online summary"
 
 # The picture of online reports (builds with cairo only).
-if "$REWIRE" plot --help 2>&1 | grep -q -- '--online'; then
+if grep -q -- '--online' <<<"$("$REWIRE" plot --help 2>&1)"; then
     checks=$((checks + 1))
     if "$REWIRE" plot --online "$tmp/online.json,$tmp/online.json" -o "$tmp/on.png" \
         --stats >"$tmp/out" 2>"$tmp/err"; then
