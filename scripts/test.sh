@@ -31,7 +31,9 @@ cc -std=c11 -o "$prefix/minimal" examples/minimal.c \
 libdir=$(pkg-config --variable=libdir rewire)
 cc -std=c11 -o "$prefix/minimal-shared" examples/minimal.c \
   $(pkg-config --cflags --libs rewire) -Wl,-rpath,"$libdir"
-(cd "$prefix" && ./minimal-shared && ldd ./minimal-shared >ldd.txt && grep -qF "librewire.so.0 => $libdir/" ldd.txt)
+(cd "$prefix" && ./minimal-shared && ldd ./minimal-shared >ldd.txt &&
+  { grep -qF "librewire.so.0 => $libdir/" ldd.txt ||
+    { echo "minimal-shared does not load librewire.so.0 from $libdir:" >&2; cat ldd.txt >&2; exit 1; }; })
 echo "== the installed Python package finds the installed librewire.so"
 pkg=$(find "$prefix" -path '*-packages/rewire/__init__.py' | head -n 1)
 [ -n "$pkg" ] || { echo "the Python package was not installed" >&2; exit 1; }
