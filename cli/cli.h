@@ -79,6 +79,8 @@ typedef struct train_opts_t {
     rw_data_options dopts;
     rw_train_config tc;
     bool lr_set;
+    unsigned sparse_kinds; /* given: 1 --epsilon, 2 --density, 4 --erk */
+    bool momentum_set;
 } train_opts_t;
 
 /* Under mpirun (dist.c): threads = the option, or by default this rank's
@@ -92,10 +94,12 @@ void cli_dist_report(FILE *f, double train_seconds);
 extern const cli_opt cli_train_table[];
 /* Fills o with the defaults of every option. */
 void cli_train_defaults(train_opts_t *o);
-/* The rules between train's options, after parsing: --prune needs
- * --prune-to and makes the layers sparse; SGD and momentum default to
- * lr 0.01; --sparse defaults to SET; the seed goes to the data and the
- * training. Returns -1 to go on or an exit code (the error printed). */
+/* The rules between train's options, after parsing: one of --epsilon,
+ * --density and --erk; --prune needs --prune-to and makes the layers
+ * sparse; --momentum needs a momentum optimizer and --drop-by-usage
+ * rewiring; SGD and momentum default to lr 0.01; --sparse defaults to SET;
+ * the seed goes to the data and the training. Returns -1 to go on or an
+ * exit code (the error printed). */
 int cli_train_rules(const char *cmd, train_opts_t *o);
 
 /* Builds the network config that train's options describe for data with

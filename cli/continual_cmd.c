@@ -36,7 +36,8 @@ static const char *const continual_intro =
 static const char *const continual_outro =
     "\n"
     "The network, sparsity, rewiring and optimization options are those of\n"
-    "rewire train (see rewire train --help); --epochs counts per task. CSV\n"
+    "rewire train (see rewire train --help), but for --checkpoint and --resume:\n"
+    "a sequence of tasks is not checkpointed. --epochs counts per task. CSV\n"
     "tasks are standardised with the first task's statistics (--no-standardize\n"
     "to turn off); the built-in image sequences are fed as they are (pixels in\n"
     "[0, 1]), since one task's statistics would not fit the others.\n";
@@ -159,6 +160,14 @@ static int cont_rules(cont_args *a)
     if (misplaced)
         return cli_fail(C, "%s does not apply to continual learning (the data "
                            "comes from --tasks)", misplaced) + 1;
+    /* Each task is a training run of its own, and a checkpoint holds one
+     * run: there is no checkpoint of the whole sequence. */
+    misplaced = o->tc.checkpoint_path ? "--checkpoint"
+              : o->tc.resume_path ? "--resume" : NULL;
+    if (misplaced)
+        return cli_fail(C, "%s does not apply to continual learning: a "
+                           "sequence of tasks is not checkpointed (save the "
+                           "model after it with --save)", misplaced) + 1;
     bool permuted = strncmp(a->tasks, "permuted-", 9) == 0;
     if (a->num_tasks && !permuted)
         return cli_fail(C, "--num-tasks applies to permuted-NAME tasks") + 1;

@@ -8,12 +8,18 @@
 
 void cli_dist_threads(int threads)
 {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads > 0 && cores > 0 && threads > cores && rw_dist_rank() == 0)
+        fprintf(stderr, "rewire: note: --threads %d is more than this "
+                        "machine's %ld cores; threads beyond the cores wait "
+                        "for each other and slow training down\n",
+                threads, cores);
     rw_set_threads(threads);
     if (rw_dist_size() == 1 || threads > 0)
         return;
     /* Ranks on one machine share its cores (Open MPI names their count). */
     const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    long local = ls ? atol(ls) : 1, cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long local = ls ? atol(ls) : 1;
     long per = local > 0 && cores > 0 ? cores / local : 1;
     if (per < 1)
         per = 1;

@@ -10,21 +10,16 @@
 
 /* What some options imply: a rewiring option makes the layers sparse. */
 static void then_sparse(void *t) { ((T *)t)->sparse = true; }
-static void then_er(void *t)
+static void sparse_kind(T *o, rw_sparse_init mode, unsigned bit)
 {
-    ((T *)t)->sparse = true;
-    ((T *)t)->sparse_mode = RW_SPARSE_ER;
+    o->sparse = true;
+    o->sparse_mode = mode;
+    o->sparse_kinds |= bit;
 }
-static void then_uniform(void *t)
-{
-    ((T *)t)->sparse = true;
-    ((T *)t)->sparse_mode = RW_SPARSE_UNIFORM;
-}
-static void then_erk(void *t)
-{
-    ((T *)t)->sparse = true;
-    ((T *)t)->sparse_mode = RW_SPARSE_ERK;
-}
+static void then_er(void *t) { sparse_kind(t, RW_SPARSE_ER, 1); }
+static void then_uniform(void *t) { sparse_kind(t, RW_SPARSE_UNIFORM, 2); }
+static void then_erk(void *t) { sparse_kind(t, RW_SPARSE_ERK, 4); }
+static void then_momentum(void *t) { ((T *)t)->momentum_set = true; }
 static void then_sparse_output(void *t) { ((T *)t)->sparse = ((T *)t)->sparse_output = true; }
 static void then_rewire(void *t)
 {
@@ -219,7 +214,7 @@ const cli_opt cli_train_table[] = {
      .help = "learning rate (default 0.001 for adam/adamw, else 0.01)"},
     {.type = CLI_DOUBLE, .name = "momentum", .arg = "F",
      CLI_FIELD(T, tc.optim.momentum), .min = 0.0, .max = 0.9999,
-     .help = "momentum for momentum/nesterov (default 0.9)"},
+     .then = then_momentum, .help = "momentum for momentum/nesterov (default 0.9)"},
     {.type = CLI_DOUBLE, .name = "weight-decay", .arg = "F",
      CLI_FIELD(T, tc.optim.weight_decay), .min = 0.0, .max = 10.0,
      .help = "L2 (decoupled for adamw) on weights (default 0)"},
@@ -322,6 +317,20 @@ void cli_train_defaults(train_opts_t *o)
 int cli_train_rules(const char *cmd, train_opts_t *o)
 {
     rw_plasticity_config *pl = &o->tc.plasticity;
+    static const char *const kinds[] = {"--epsilon", "--density", "--erk"};
+    const char *given[3];
+    int ng = 0;
+    for (int k = 0; k < 3; k++)
+        if (o->sparse_kinds & (1u << k))
+            given[ng++] = kinds[k];
+    if (ng > 1)
+        return cli_fail(cmd, "give one of --epsilon, --density and --erk, not "
+                             "%s and %s", given[0], given[1]) + 1;
+    if (o->momentum_set && o->tc.optim.kind != RW_OPT_MOMENTUM)
+        return cli_fail(cmd, "--momentum needs --optimizer momentum or "
+                             "nesterov (%s has no momentum setting)",
+                        o->tc.optim.kind == RW_OPT_SGD ? "sgd"
+                        : o->tc.optim.kind == RW_OPT_ADAM ? "adam" : "adamw") + 1;
     if (o->tc.checkpoint_every && !o->tc.checkpoint_path)
         return cli_fail(cmd, "--checkpoint-every needs --checkpoint FILE") + 1;
     if (pl->prune != RW_PRUNE_NONE && !(pl->prune_to > 0.0))
@@ -340,6 +349,10 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
     if (o->sparse)
         o->tc.rewire = o->rewire_choice < 0 ? RW_REWIRE_SET
                                             : (rw_rewire_kind)o->rewire_choice;
+    if (o->tc.drop_by_usage && o->tc.rewire == RW_REWIRE_NONE)
+        return cli_fail(cmd, "--drop-by-usage changes how rewiring drops "
+                             "connections, and this run does not rewire "
+                             "(give --rewire set, rigl or hebbian)") + 1;
     o->tc.seed = o->seed;
     o->dopts.synth_seed = o->seed;
     return -1;

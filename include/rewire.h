@@ -916,8 +916,10 @@ typedef struct rw_continual_result {
  * got (rows not reached are NaN); free its arrays with
  * rw_continual_result_free whatever the status. Errors: RW_ERR_DATA when a
  * task does not fit the network (or, task-incremental, when tasks share
- * classes), RW_ERR_UNSUPPORTED for regression, RW_ERR_INTERRUPTED when a
- * callback stops the run, training errors as rw_train. */
+ * classes), RW_ERR_UNSUPPORTED for regression or for cfg->train with a
+ * checkpoint or resume path (a sequence is not checkpointed),
+ * RW_ERR_INTERRUPTED when a callback stops the run, training errors as
+ * rw_train. */
 rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
                            const rw_continual_config *cfg,
                            rw_continual_result *res, rw_error *err);

@@ -45,6 +45,14 @@ wait "$pid" 2>/dev/null
   --resume "$tmp/ck.rwm" --save "$tmp/resumed.rwm" > /dev/null || fail "resume"
 cmp -s "$tmp/full.rwm" "$tmp/resumed.rwm" ||
   fail "the resumed run differs from the uninterrupted one"
+# The checkpoint now holds the finished run: resuming it again is refused
+# (not an empty result with exit 0), and nothing is saved.
+cp "$tmp/ck.rwm" "$tmp/done.rwm"
+"$rw" "${args[@]}" --resume "$tmp/done.rwm" --save "$tmp/again.rwm" > "$tmp/o" 2>&1 &&
+  fail "resuming a finished run exited 0"
+grep -qF "done.rwm: the run in this checkpoint has already finished all 3 epochs" "$tmp/o" ||
+  fail "unclear message for a finished run: $(cat "$tmp/o")"
+[ -f "$tmp/again.rwm" ] && fail "resuming a finished run saved a model"
 
 # The same with Adam, RigL every 40 steps and 2 threads (the library's
 # tests/test_resume.c covers Hebbian growth, pruning with turnover and
@@ -112,11 +120,13 @@ grep -q "the settings agree: the training data" "$tmp/o" ||
 # Resuming with other settings is refused.
 out=$("$rw" "${args[@]/--lr/--momentum}" --resume "$tmp/ck.rwm" 2>&1) && fail "resume with other settings"
 "$rw" train --data "$tmp/data.csv" --hidden 256,256 --epsilon 8 --epochs 3 --batch 64 \
-  --optimizer momentum --lr 0.02 --quiet --seed 5 --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
+  --optimizer momentum --lr 0.02 --quiet --seed 5 --rewire rigl --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
   fail "resume with another batch size"
 grep -q "other settings" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
 grep -q "batch: 32 in the checkpoint, 64 now" "$tmp/o" ||
   fail "the message does not name the setting: $(cat "$tmp/o")"
+grep -q "rewire: set in the checkpoint, rigl now" "$tmp/o" ||
+  fail "the message does not name the rewiring by its name: $(cat "$tmp/o")"
 # A plain model is not a checkpoint.
 "$rw" "${args[@]}" --resume "$tmp/full.rwm" > "$tmp/o" 2>&1 && fail "resume from a model"
 grep -q "without training state" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"

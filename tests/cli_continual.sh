@@ -164,6 +164,10 @@ expect_fail 1 "tasks 1 and 2 share class" \
     --epochs 1 --hidden 4
 expect_fail 2 "--ewc-lambda expects a number" \
     "$REWIRE" continual --tasks "$tasks" --method ewc --ewc-lambda lots
+expect_fail 2 "--checkpoint does not apply to continual learning" \
+    "$REWIRE" continual --tasks "$tasks" --checkpoint "$tmp/ck.rwc"
+expect_fail 2 "--resume does not apply to continual learning" \
+    "$REWIRE" continual --tasks "$tasks" --resume "$tmp/ck.rwc"
 checks=$((checks + 1))
 "$REWIRE" continual --help >"$tmp/help" 2>&1 && grep -q -- "--task-incremental" "$tmp/help" ||
     fail "continual --help"

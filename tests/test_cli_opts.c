@@ -154,6 +154,10 @@ static void check_parse(void)
     CHECK(parse_train("--data xor --regrow-neurons --activation tanh", &o) == -1);
     CHECK(o.tc.plasticity.regrow_neurons && o.tc.plasticity.neuron_turnover);
     CHECK(o.act == RW_ACT_TANH);
+    CHECK(parse_train("--data xor --momentum 0.5 --optimizer momentum", &o) == -1);
+    CHECK(o.tc.optim.kind == RW_OPT_MOMENTUM && o.tc.optim.momentum == 0.5);
+    CHECK(parse_train("--data xor --density 0.1 --density 0.2 --drop-by-usage", &o) == -1);
+    CHECK(o.sparse_param == 0.2 && o.tc.rewire == RW_REWIRE_SET && o.tc.drop_by_usage);
     CHECK(parse_train("--data=xor --epo 2", &o) == -1); /* '=' and abbreviations */
     CHECK(strcmp(o.data, "xor") == 0 && o.tc.epochs == 2);
 
@@ -164,6 +168,10 @@ static void check_parse(void)
         "--data", "--data xor --activation softmax", "--data xor --init foo",
         "--data xor --maintain foo", "--data xor --hidden 4,,4",
         "--data xor --prune usage", "--data xor --threads 1025",
+        /* options that contradict or do nothing */
+        "--data xor --epsilon 8 --density 0.1", "--data xor --erk 0.1 --epsilon 4",
+        "--data xor --momentum 0.5", "--data xor --optimizer sgd --momentum 0.5",
+        "--data xor --drop-by-usage", "--data xor --sparse --rewire none --drop-by-usage",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_MSG(parse_train(bad[i], &o) == 2, "%s", bad[i]);

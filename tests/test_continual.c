@@ -195,6 +195,17 @@ static void test_interrupt_and_errors(void)
     cc.on_task = NULL;
     CHECK(rw_continual_run(small, t, &cc, &r, &err) == RW_ERR_DATA);
     rw_continual_result_free(&r);
+    /* A sequence is not checkpointed: each task's run would overwrite (or
+     * resume) the same file. */
+    cc.train.checkpoint_path = "never-written.rwc";
+    CHECK(rw_continual_run(net, t, &cc, &r, &err) == RW_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "not checkpointed") != NULL);
+    rw_continual_result_free(&r);
+    cc.train.checkpoint_path = NULL;
+    cc.train.resume_path = "never-read.rwc";
+    CHECK(rw_continual_run(net, t, &cc, &r, &err) == RW_ERR_UNSUPPORTED);
+    rw_continual_result_free(&r);
+    cc.train.resume_path = NULL;
     /* Mismatched widths. */
     rw_dataset *wide = rw_dataset_from_arrays((const float[]){1, 2, 3, 4, 5, 6},
                                               (const int32_t[]){0, 1}, NULL, 2,

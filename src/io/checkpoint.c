@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -70,7 +71,16 @@ typedef struct setting {
     int real;
     uint64_t u;
     double d;
+    const char *const *names; /* an enum's values by the CLI's names, or NULL */
 } setting;
+
+static const char *const optim_names[] = {"sgd", "momentum", "adam", "adamw", NULL};
+static const char *const rewire_names[] = {"none", "set", "rigl", "hebbian", NULL};
+static const char *const sched_names[] = {"constant", "step", "cosine", NULL};
+static const char *const drop_sched_names[] = {"constant", "cosine", NULL};
+static const char *const prune_names[] = {"none", "magnitude", "usage", "hebbian", NULL};
+static const char *const consol_names[] = {"none", "ewc", "si", NULL};
+static const char *const maintain_names[] = {"none", "cbp", "redo", "snp", "l2init", NULL};
 
 #define MAX_SETTINGS 64
 #define SETTINGS_TAG "SETG"
@@ -82,17 +92,22 @@ static size_t settings_of(const rw_train_config *c, setting *s)
     const rw_consolidation_config *k = &c->consolidation;
     const rw_maintain_config *m = &c->maintain;
     size_t n = 0;
-#define U(nm, v) (s[n++] = (setting){nm, 0, (uint64_t)(v), 0.0})
-#define D(nm, v) (s[n++] = (setting){nm, 1, 0, (v)})
-    U("epochs", c->epochs); U("batch", c->batch); U("optimizer", o->kind);
+#define U(nm, v) (s[n++] = (setting){nm, 0, (uint64_t)(v), 0.0, NULL})
+#define E(nm, v, names) (s[n++] = (setting){nm, 0, (uint64_t)(v), 0.0, names})
+#define D(nm, v) (s[n++] = (setting){nm, 1, 0, (v), NULL})
+    U("epochs", c->epochs); U("batch", c->batch); E("optimizer", o->kind, optim_names);
     U("nesterov", o->nesterov); U("adam-steps", o->adam_global_steps);
-    U("schedule", c->schedule); U("step-epochs", c->step_epochs);
-    U("seed", c->seed); U("rewire", c->rewire); U("rewire-every", c->rewire_every);
-    U("drop-schedule", c->drop_schedule_cosine); U("drop-by-usage", c->drop_by_usage);
-    U("traces", p->traces); U("prune", p->prune); U("prune-every", p->prune_every);
+    E("schedule", c->schedule, sched_names); U("step-epochs", c->step_epochs);
+    U("seed", c->seed); E("rewire", c->rewire, rewire_names);
+    U("rewire-every", c->rewire_every);
+    E("drop-schedule", c->drop_schedule_cosine, drop_sched_names);
+    U("drop-by-usage", c->drop_by_usage);
+    U("traces", p->traces); E("prune", p->prune, prune_names);
+    U("prune-every", p->prune_every);
     U("permanence", p->permanence); U("neuron-turnover", p->neuron_turnover);
     U("silent-epochs", p->silent_epochs); U("regrow-neurons", p->regrow_neurons);
-    U("method (consolidation)", k->kind); U("fisher-samples", k->fisher_samples);
+    E("method (consolidation)", k->kind, consol_names);
+    U("fisher-samples", k->fisher_samples);
     U("protect-rewiring", k->protect_rewiring);
     D("lr", c->lr); D("momentum", o->momentum); D("beta1", o->beta1);
     D("beta2", o->beta2); D("adam-eps", o->eps); D("weight-decay", o->weight_decay);
@@ -107,7 +122,7 @@ static size_t settings_of(const rw_train_config *c, setting *s)
     D("ewc-gamma", k->gamma); D("si-xi", k->si_xi);
     D("protect-strength", k->protect_strength);
     if (m->kind != RW_MAINTAIN_NONE) {
-        U("maintain", m->kind); U("cbp-maturity", m->cbp_maturity);
+        E("maintain", m->kind, maintain_names); U("cbp-maturity", m->cbp_maturity);
         U("cbp-adaptable", m->cbp_adaptable); U("redo-every", m->redo_every);
         U("snp-at-task", m->snp_at_task);
         D("cbp-eta", m->cbp_eta); D("cbp-rho", m->cbp_rho);
@@ -115,6 +130,7 @@ static size_t settings_of(const rw_train_config *c, setting *s)
         D("snp-sigma", m->snp_sigma); D("l2-lambda", m->l2_lambda);
     }
 #undef U
+#undef E
 #undef D
     return n;
 }
@@ -155,6 +171,22 @@ static void setting_value(const setting *s, char *out, size_t cap)
         snprintf(out, cap, "%.17g", s->d);
     else
         snprintf(out, cap, "%llu", (unsigned long long)s->u);
+}
+
+/* A value of SETG's text for a message: an enum's name where it has one
+ * ("set" for "1"), else the text itself. */
+static const char *setting_shown(const setting *s, const char *text)
+{
+    if (!s->names)
+        return text;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end == text || *end)
+        return text;
+    for (unsigned long long i = 0; s->names[i]; i++)
+        if (i == v)
+            return s->names[i];
+    return text;
 }
 
 /* The settings as text, "name value" a line, for the SETG section. */
@@ -207,7 +239,8 @@ static int settings_diff(const char *path, const rw_train_config *c, char *out,
                 if (strcmp(sp + 1, now) != 0) {
                     int w = snprintf(out + used, cap - used, "%s%s: %s in the "
                                      "checkpoint, %s now", shown ? "; " : "",
-                                     s[i].name, sp + 1, now);
+                                     s[i].name, setting_shown(&s[i], sp + 1),
+                                     setting_shown(&s[i], now));
                     if (w > 0 && (size_t)w < cap - used) {
                         used += (size_t)w;
                         shown++;

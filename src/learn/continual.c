@@ -472,6 +472,10 @@ static rw_status check_run(const rw_net *net, const rw_tasks *tasks,
         return rw_fail(err, RW_ERR_ARG, "continual: NULL argument");
     if (tasks->n == 0)
         return rw_fail(err, RW_ERR_ARG, "continual: the sequence has no tasks");
+    if (cfg->train.checkpoint_path || cfg->train.resume_path)
+        return rw_fail(err, RW_ERR_UNSUPPORTED, "continual: a sequence of "
+                       "tasks is not checkpointed (checkpoint_path and "
+                       "resume_path must be NULL)");
     if (net->cfg.loss != RW_LOSS_CROSS_ENTROPY)
         return rw_fail(err, RW_ERR_UNSUPPORTED, "continual learning measures "
                        "accuracy: it needs a classifier (cross-entropy)");

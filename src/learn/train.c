@@ -276,6 +276,16 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
         if ((st = rw_checkpoint_read(cfg, r->fp, net, &mv, &r->rs, t->order,
                                      n, err)) != RW_OK)
             return st;
+        /* Its epochs are part of the fingerprint, so a finished run can
+         * only be resumed to do nothing: say so rather than report an
+         * empty result. */
+        if (r->rs.epoch >= cfg->epochs)
+            return rw_fail(err, RW_ERR_ARG,
+                           "%s: the run in this checkpoint has already "
+                           "finished all %zu epochs; there is nothing to "
+                           "resume (the checkpoint is a model file: evaluate "
+                           "it, or start a new run without --resume)",
+                           cfg->resume_path, cfg->epochs);
         r->resumed = true;
     }
     r->res.test_loss = r->res.test_accuracy = NAN;
