@@ -518,24 +518,30 @@ static void print_table(rw_tasks *tasks, const rw_continual_result *r,
         return;
     }
     printf("accuracy matrix (row i: after training task i; column j: task j)\n");
-    printf("%-8s", "");
-    for (size_t j = 0; j < T; j++)
-        printf("  task %-3zu", j + 1);
+    printf("%-9s", "");
+    for (size_t j = 0; j < T; j++) {
+        char h[32];
+        snprintf(h, sizeof h, "task %zu", j + 1);
+        printf("  %8s", h);
+    }
     printf("\n");
     for (size_t i = 0; i < T; i++) {
-        printf("after %-2zu", i + 1);
+        printf("after %-3zu", i + 1);
         for (size_t j = 0; j < T; j++)
             printf("  %8.4f", r->matrix[i * T + j]);
         printf("\n");
     }
-    printf("%-8s", "untrained");
+    printf("%-9s", "untrained");
     for (size_t j = 0; j < T; j++)
         printf("  %8.4f", r->baseline[j]);
     printf("\n");
     for (size_t j = 0; j < T; j++)
         printf("task %zu: %s\n", j + 1, rw_tasks_name(tasks, j));
-    printf("average accuracy %.4f, backward transfer %+.4f, forward transfer ",
-           r->average_accuracy, r->backward_transfer);
+    printf("average accuracy %.4f, backward transfer ", r->average_accuracy);
+    if (isfinite(r->backward_transfer))
+        printf("%+.4f, forward transfer ", r->backward_transfer);
+    else
+        printf("n/a, forward transfer ");
     if (isfinite(r->forward_transfer))
         printf("%+.4f\n", r->forward_transfer);
     else

@@ -110,6 +110,13 @@ if "$REWIRE" continual --tasks "$tasks" --method si --task-incremental --sparse 
     grep -q "^after 3 " "$tmp/table" || fail "no 'after 3' row in the table: $(cat "$tmp/table")"
     grep -q "^average accuracy [0-9.]*, backward transfer" "$tmp/table" ||
         fail "no summary line in the table"
+    # The rows' numbers line up: each ends at the same columns as the
+    # header's task names.
+    ends() { awk -v row="$1" 'index($0, row) == 1 { s = $0; e = ""; p = 0
+        while (match(s, /[0-9]+\.[0-9]+/)) { p += RSTART + RLENGTH - 1; e = e " " p; s = substr(s, RSTART + RLENGTH) }
+        print e; exit }' "$tmp/table"; }
+    [ "$(ends "after 1 ")" = "$(ends "untrained")" ] ||
+        fail "the untrained row is not aligned with the others: $(cat "$tmp/table")"
     grep -q "importance kept by rewiring" "$tmp/table.err" ||
         fail "sparse SI run does not report the importance kept: $(cat "$tmp/table.err")"
 else
@@ -164,6 +171,11 @@ expect_fail 1 "tasks 1 and 2 share class" \
     --epochs 1 --hidden 4
 expect_fail 2 "--ewc-lambda expects a number" \
     "$REWIRE" continual --tasks "$tasks" --method ewc --ewc-lambda lots
+checks=$((checks + 1))
+"$REWIRE" continual --tasks "$tmp/a.csv" --epochs 1 --hidden 4 --quiet >"$tmp/one" 2>&1 ||
+    fail "one-task run failed: $(cat "$tmp/one")"
+grep -q "backward transfer n/a, forward transfer n/a" "$tmp/one" ||
+    fail "one task: transfers are not n/a: $(cat "$tmp/one")"
 expect_fail 2 "--checkpoint does not apply to continual learning" \
     "$REWIRE" continual --tasks "$tasks" --checkpoint "$tmp/ck.rwc"
 expect_fail 2 "--resume does not apply to continual learning" \
