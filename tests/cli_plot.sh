@@ -137,8 +137,10 @@ expect_fail 2 "no output file" "$REWIRE" plot --log "$FIX/run_small.jsonl"
 expect_fail 2 "option --log needs a value" "$REWIRE" plot --log
 expect_fail 2 "choose --connectivity, --weights or --confusion" "$REWIRE" plot --model m.rwm -o "$tmp/x.png"
 expect_fail 2 "--size needs WIDTHxHEIGHT" "$REWIRE" plot --log "$FIX/run_small.jsonl" -o "$tmp/x.png" --size big
-expect_fail 1 "x.jpg: unknown picture format '.jpg'" \
+expect_fail 2 "x.jpg: unknown picture format '.jpg'" \
     "$REWIRE" plot --log "$FIX/run_small.jsonl" -o "$tmp/x.jpg"
+expect_fail 2 "x: the output name needs an extension" \
+    "$REWIRE" plot --log "$FIX/run_small.jsonl" -o "$tmp/x"
 expect_fail 1 "nodir/x.png: cannot write: No such file" \
     "$REWIRE" plot --log "$FIX/run_small.jsonl" -o "$tmp/nodir/x.png"
 

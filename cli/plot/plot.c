@@ -800,8 +800,10 @@ static const char plot_intro[] =
 
 static const char plot_outro[] =
     "\n"
-    "Exit status: 0 on success, 1 when a file cannot be read or written,\n"
-    "2 for bad options.\n";
+    "Exit status: 0 on success; 1 when a file cannot be read or written, or\n"
+    "does not suit the picture (a model whose inputs are not image-shaped,\n"
+    "without --height and --width); 2 for bad options (an -o name that is\n"
+    "no .png, .svg or .pdf among them).\n";
 
 #define P plot_args
 #define FLAG(nm, fld, text) {.type = CLI_FLAG, .name = nm, CLI_FIELD(P, fld), \
@@ -898,6 +900,9 @@ static int check_args(const plot_args *a)
         return usage("--print-counts goes with --connectivity");
     if (!a->out && !(a->connectivity && a->print_counts))
         return usage("no output file: add -o FILE.png (or .svg, .pdf)");
+    char err[512];
+    if (a->out && rwp_check_format(a->out, err, sizeof err) == 2)
+        return usage("%s", err);
     return 0;
 }
 

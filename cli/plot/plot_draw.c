@@ -1117,7 +1117,11 @@ static out_kind kind_of(const char *path, char *errbuf, size_t errlen)
 
 int rwp_check_format(const char *path, char *errbuf, size_t errlen)
 {
-    return kind_of(path, errbuf, errlen) == OUT_NONE;
+    if (kind_of(path, errbuf, errlen) != OUT_NONE)
+        return 0;
+    char ext[16];
+    path_ext(path, ext, sizeof ext);
+    return strcmp(ext, ".svg") && strcmp(ext, ".pdf") ? 2 : 1;
 }
 
 typedef struct sink {

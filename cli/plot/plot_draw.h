@@ -201,8 +201,9 @@ int rwp_render_opts(const char *out, int dw, int dh, rwp_draw_fn fn, void *ctx,
 #endif /* RW_HAVE_CAIRO */
 
 /* Checks that `path` names a format this build can write. Returns 0, or
- * non-zero with a message in errbuf. Works without cairo (then it always
- * fails, saying so). */
+ * with a message in errbuf 2 when its extension is no picture format (a
+ * bad option) and 1 when this build cannot write it. Works without cairo
+ * (then it always fails, saying so). */
 int rwp_check_format(const char *path, char *errbuf, size_t errlen);
 
 #endif /* RW_CLI_PLOT_DRAW_H */
