@@ -2,6 +2,7 @@
  * command uses. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -34,16 +35,36 @@ bool cli_failed(const char *cmd, const rw_error *err)
     return false;
 }
 
+/* Whether s is "-" followed by a whole number (a negative one). */
+static bool negative_whole(const char *s)
+{
+    if (!s || s[0] != '-' || !isdigit((unsigned char)s[1]))
+        return false;
+    for (const char *p = s + 1; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    return true;
+}
+
 bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
                    uint64_t *out)
 {
     char *end;
     errno = 0;
+    if (negative_whole(s)) {
+        cli_fail(cmd, "%s expects a whole number of 0 or more, got %s", opt, s);
+        return false;
+    }
     if (!s || *s == '-' || *s == '\0') {
         cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s ? s : "");
         return false;
     }
     unsigned long long v = strtoull(s, &end, 10);
+    if (*end == '\0' && errno == ERANGE) {
+        cli_fail(cmd, "%s: %s is too large (at most %llu)", opt, s,
+                 (unsigned long long)UINT64_MAX);
+        return false;
+    }
     if (errno || *end != '\0') {
         cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s);
         return false;
@@ -56,6 +77,10 @@ bool cli_parse_size(const char *cmd, const char *opt, const char *s,
                     size_t min, size_t max, size_t *out)
 {
     uint64_t v;
+    if (negative_whole(s)) {
+        cli_fail(cmd, "%s must be between %zu and %zu, got %s", opt, min, max, s);
+        return false;
+    }
     if (!cli_parse_u64(cmd, opt, s, &v))
         return false;
     if (v < min || v > max) {
@@ -99,6 +124,12 @@ int cli_parse_list(const char *cmd, const char *opt, const char *s,
         char *end;
         errno = 0;
         unsigned long long v = strtoull(p, &end, 10);
+        if (end != p && (*end == ',' || *end == '\0') && *p != '-' &&
+            *p != '+' && (errno == ERANGE || v > (1ull << 31))) {
+            cli_fail(cmd, "%s: a layer of %.*s neurons is too large (at most "
+                          "%llu)", opt, (int)(end - p), p, 1ull << 31);
+            return -1;
+        }
         if (end == p || errno || v == 0 || v > (1ull << 31) ||
             (*end != ',' && *end != '\0') || *p == '-' || *p == '+') {
             cli_fail(cmd, "%s expects positive sizes separated by commas "
