@@ -155,6 +155,14 @@ expect_error "--hidden: a layer of 100000000000 neurons is too large" \
   "$rw" train --data spirals --hidden 100000000000
 expect_error "give one of --epsilon, --density and --erk" \
   "$rw" train --data spirals --epsilon 20 --density 0.1
+# Likely slips get a hint: another CSV separator, an IDX pair swapped.
+printf 'a;b;label\n1;2;0\n' > "$tmp/semi.csv"
+expect_error "semi.csv: line 1: expected at least 2 columns (features and a label), found 1 (the columns must be separated by commas; this line has ';' instead)" \
+  "$rw" train --data "$tmp/semi.csv"
+printf '\0\0\10\1\0\0\0\2\0\1' > "$tmp/lab.idx"
+printf '\0\0\10\3\0\0\0\2\0\0\0\2\0\0\0\2\1\2\3\4\5\6\7\10' > "$tmp/img.idx"
+expect_error "img.idx: byte 3: expected 1 dimension for labels, found 3 (this looks like an images file: give the pair as IMAGES,LABELS)" \
+  "$rw" train --data "$tmp/lab.idx,$tmp/img.idx"
 expect_error "--data SPEC is required" "$rw" train
 expect_error "--model FILE is required" "$rw" eval --data spirals
 expect_error "unknown command" "$rw" frobnicate

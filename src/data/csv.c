@@ -348,7 +348,8 @@ static rw_status reserve_row(csv_state *st)
 
 /* The first non-blank line: fixes the column count and the label column,
  * and is a header when any field is not a number. */
-static rw_status first_line(csv_state *st, const char *s, size_t nf)
+static rw_status first_line(csv_state *st, const char *s, size_t nf,
+                            char other_sep)
 {
     st->ncols = nf;
     st->first_line = st->line;
@@ -359,8 +360,13 @@ static rw_status first_line(csv_state *st, const char *s, size_t nf)
     } else {
         if (nf < 2)
             return rw_fail(st->err, RW_ERR_FORMAT, "%s: line %zu: expected at "
-                           "least 2 columns (features and a label), found 1",
-                           st->name, st->line);
+                           "least 2 columns (features and a label), found "
+                           "1%s%s%s", st->name, st->line,
+                           other_sep ? " (the columns must be separated by "
+                                       "commas; this line has '" : "",
+                           other_sep == '\t' ? "\\t" : other_sep == ';' ? ";"
+                                                                    : "",
+                           other_sep ? "' instead)" : "");
         if (lc < RW_LABEL_LAST || (lc >= 0 && (size_t)lc >= nf))
             return rw_fail(st->err, RW_ERR_ARG, "%s: line %zu: label column "
                            "%d (0-based) does not exist: the line has %zu "
@@ -399,7 +405,11 @@ static rw_status csv_line(csv_state *st, const char *s, size_t len)
     if (nf == 0)
         return st->err ? st->err->status : RW_ERR_FORMAT;
     if (st->ncols == 0) {
-        rw_status r = first_line(st, s, nf);
+        /* A single column with semicolons or tabs in it: another
+         * separator, worth naming in the error. */
+        char other = nf == 1 && memchr(s, ';', len) ? ';'
+                   : nf == 1 && memchr(s, '\t', len) ? '\t' : 0;
+        rw_status r = first_line(st, s, nf, other);
         if (r || st->header)
             return r;
     } else if (nf != st->ncols) {

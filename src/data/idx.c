@@ -72,13 +72,22 @@ static rw_status idx_header_parse(const uint8_t *p, size_t len,
                        "0x08 (unsigned byte), found 0x%02x (%s)", name,
                        h->type, idx_type_name(h->type));
     if (h->ndims < min_dims || h->ndims > max_dims) {
+        /* Images where labels belong, or labels where images do: the
+         * usual slip is a pair given as LABELS,IMAGES. */
+        const char *hint = strcmp(what, "labels") == 0 && h->ndims >= 2
+                               ? " (this looks like an images file: give the "
+                                 "pair as IMAGES,LABELS)"
+                           : strcmp(what, "labels") != 0 && h->ndims == 1
+                               ? " (this looks like a labels file: give the "
+                                 "pair as IMAGES,LABELS)"
+                               : "";
         if (min_dims == max_dims)
             return rw_fail(err, RW_ERR_FORMAT, "%s: byte 3: expected %u "
-                           "dimension%s for %s, found %u", name, min_dims,
-                           min_dims == 1 ? "" : "s", what, h->ndims);
+                           "dimension%s for %s, found %u%s", name, min_dims,
+                           min_dims == 1 ? "" : "s", what, h->ndims, hint);
         return rw_fail(err, RW_ERR_FORMAT, "%s: byte 3: expected %u to %u "
-                       "dimensions for %s, found %u", name, min_dims,
-                       max_dims, what, h->ndims);
+                       "dimensions for %s, found %u%s", name, min_dims,
+                       max_dims, what, h->ndims, hint);
     }
     h->header_len = 4 + 4 * (size_t)h->ndims;
     if (len < h->header_len)
