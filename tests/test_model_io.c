@@ -407,6 +407,22 @@ static void test_atomic_save(void)
         check_same_net(old_net, back);
     CHECK(count_temp_files("model_io_atomic.rwm") == 0);
 
+    /* What a writer killed mid-write left goes with the next save; a live
+     * writer's file (this process's parent stands in) stays. */
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    CHECK(gone > 0 && waitpid(gone, &status, 0) == gone);
+    char stale[512], live[512];
+    snprintf(stale, sizeof stale, "%s.tmp.%ld", path, (long)gone);
+    snprintf(live, sizeof live, "%s.tmp.%ld", path, (long)getppid());
+    write_all(stale, "half", 4);
+    write_all(live, "busy", 4);
+    CHECK_OK(rw_net_save(old_net, path, &err), &err);
+    CHECK_MSG(access(stale, F_OK) != 0, "%s was left", stale);
+    CHECK_MSG(access(live, F_OK) == 0, "%s was removed", live);
+    remove(live);
+
     /* A folder that does not exist: an I/O error naming the path. */
     const char *nowhere = RW_TMPDIR "/no/such/folder/m.rwm";
     CHECK(rw_net_save(old_net, nowhere, &err) == RW_ERR_IO);

@@ -10,7 +10,8 @@
  *
  * Writing streams through a small buffer with a running CRC into
  * "<path>.tmp.<pid>", which is flushed, fsynced, closed and renamed over
- * the target, so a failure never damages the previous file. Reading takes
+ * the target, so a failure never damages the previous file; a successful
+ * save removes the temporary files of earlier writers killed mid-write. Reading takes
  * the whole file into memory (sized by fstat, never by a header), checks
  * magic, version and CRC, then parses with a cursor that compares every
  * count with the bytes that remain before it allocates anything. */
@@ -24,6 +25,9 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -426,6 +430,45 @@ static void sync_parent_dir(const char *path)
     }
 }
 
+/* Removes what writers of `path` that were killed mid-write left behind:
+ * "<path>.tmp.<pid>" files of processes no longer running on this
+ * machine (a live writer's file is left alone). Best effort: nothing here
+ * can fail the save. */
+static void remove_stale_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dn = slash ? (slash == path ? 1 : (size_t)(slash - path)) : 1;
+    char dir[4096];
+    if (dn >= sizeof dir)
+        return;
+    memcpy(dir, slash ? path : ".", dn);
+    dir[dn] = '\0';
+    size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if (strncmp(nm, base, bl) != 0 || strncmp(nm + bl, ".tmp.", 5) != 0)
+            continue;
+        const char *digits = nm + bl + 5;
+        char *end;
+        long pid = strtol(digits, &end, 10);
+        if (end == digits || *end || *digits == '-' || pid <= 0 ||
+            pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* running, or not ours to ask about */
+        char full[4096 + 256];
+        int k = snprintf(full, sizeof full, "%s/%s", dir, nm);
+        if (k > 0 && (size_t)k < sizeof full)
+            (void)remove(full);
+    }
+    closedir(d);
+}
+
 static rw_status save_impl(const rw_net *net, const char *path,
                            const rw_model_section *x, size_t nx, rw_error *err)
 {
@@ -484,6 +527,7 @@ static rw_status save_impl(const rw_net *net, const char *path,
         goto done;
     }
     sync_parent_dir(path);
+    remove_stale_temps(path);
 done:
     rw_free(tmp);
     rw_free(w);
