@@ -88,6 +88,18 @@ typedef struct train_opts_t {
  * (their stdout is closed by main); one line of communication figures. */
 void cli_dist_threads(int threads);
 void cli_dist_outputs(train_opts_t *o);
+/* Every rank says whether its set-up (options, data, network) worked;
+ * true when all did. When one failed the others return false as well (rank
+ * 0 saying so), and all leave without MPI_Abort: none is inside a
+ * collective. Call on every rank, on success and failure alike. */
+bool cli_dist_agree(bool ok);
+/* From a command's start to cli_dist_agree, a rank other than 0 holds its
+ * error messages back: they are shown only when rank 0 had none. */
+void cli_dist_hold_errors(void);
+/* Between cli_dist_training(true) and (false) ranks meet in collectives,
+ * so a rank that fails there must end them all (main: MPI_Abort). */
+void cli_dist_training(bool on);
+bool cli_dist_in_training(void);
 void cli_dist_report(FILE *f, double train_seconds);
 
 /* The options of train (train_opts.c), which continual takes too. */

@@ -690,7 +690,9 @@ static bool run_tasks(cont_run *r)
     cc.user = &ctx;
     rw_error err;
     rw_error_clear(&err);
+    cli_dist_training(true);
     rw_status st = rw_continual_run(r->net, r->tasks, &cc, &r->res, &err);
+    cli_dist_training(false);
     progress_clear(&ctx.prog);
     if (st != RW_OK)
         return cli_failed(C, &err);
@@ -749,21 +751,28 @@ int cmd_continual(int argc, char **argv)
         {.opts = cli_maintain_table, .target = &a->o},
     };
     const cli_command cmd = {C, 23, groups, sizeof groups / sizeof groups[0]};
+    cli_dist_hold_errors();
     int rc = cli_parse(&cmd, argc, argv);
     if (rc < 0)
         rc = cont_rules(a);
-    if (rc >= 0)
-        return rc;
-    cli_dist_threads(a->o.threads);
-    cli_dist_outputs(&a->o);
-    if (rw_dist_rank() != 0)
-        a->out = NULL;
-    r.tasks = open_tasks(a->tasks, &a->o, a, &r.base_train, &r.base_test,
-                         &r.csv_tasks);
-    bool ok = r.tasks && build_net(&r);
-    if (ok && !a->o.quiet)
+    bool ok = rc < 0;
+    if (ok) {
+        cli_dist_threads(a->o.threads);
+        cli_dist_outputs(&a->o);
+        if (rw_dist_rank() != 0)
+            a->out = NULL;
+        r.tasks = open_tasks(a->tasks, &a->o, a, &r.base_train, &r.base_test,
+                             &r.csv_tasks);
+        ok = r.tasks && build_net(&r);
+    }
+    /* Under mpirun every rank gets here, and all go on or all stop. */
+    if (!cli_dist_agree(ok)) {
+        run_free(&r);
+        return rc >= 0 ? rc : 1;
+    }
+    if (!a->o.quiet)
         print_header(&r);
-    ok = ok && run_tasks(&r) && write_outputs(&r);
+    ok = run_tasks(&r) && write_outputs(&r);
     run_free(&r);
     return ok ? 0 : 1;
 }

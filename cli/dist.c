@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 void cli_dist_threads(int threads)
@@ -26,6 +27,70 @@ void cli_dist_threads(int threads)
     if (rw_get_threads() > per)
         rw_set_threads((int)per);
 }
+
+static bool g_training;
+static FILE *g_held;    /* where a rank other than 0 writes its set-up errors */
+static int g_stderr_fd = -1;
+
+void cli_dist_hold_errors(void)
+{
+    if (rw_dist_size() <= 1 || rw_dist_rank() == 0 || g_held)
+        return;
+    fflush(stderr);
+    FILE *t = tmpfile();
+    int saved = t ? dup(2) : -1;
+    if (saved < 0 || dup2(fileno(t), 2) < 0) {
+        if (saved >= 0)
+            close(saved);
+        if (t)
+            fclose(t);
+        return; /* errors then go straight to stderr */
+    }
+    g_held = t;
+    g_stderr_fd = saved;
+}
+
+/* Puts stderr back; the held messages follow when `show`. */
+static void release_errors(bool show)
+{
+    if (!g_held)
+        return;
+    fflush(stderr);
+    dup2(g_stderr_fd, 2);
+    close(g_stderr_fd);
+    g_stderr_fd = -1;
+    if (show) {
+        char line[4096];
+        rewind(g_held);
+        bool start = true;
+        while (fgets(line, sizeof line, g_held)) {
+            if (start)
+                fprintf(stderr, "[rank %d] ", rw_dist_rank());
+            fputs(line, stderr);
+            start = strchr(line, '\n') != NULL;
+        }
+    }
+    fclose(g_held);
+    g_held = NULL;
+}
+
+bool cli_dist_agree(bool ok)
+{
+    if (rw_dist_size() <= 1)
+        return ok;
+    bool all = rw_dist_all_ok(ok) != 0;
+    /* Rank 0 has said its own error; another rank's is shown only when
+     * rank 0 had none (the same message from every rank once is enough). */
+    bool root_ok = all || rw_dist_all_ok(rw_dist_rank() == 0 ? ok : 1) != 0;
+    release_errors(!ok && root_ok);
+    if (!all && ok && rw_dist_rank() == 0)
+        fprintf(stderr, "rewire: another rank failed before training (its "
+                        "message follows); every rank stops\n");
+    return all;
+}
+
+void cli_dist_training(bool on) { g_training = on; }
+bool cli_dist_in_training(void) { return g_training; }
 
 void cli_dist_outputs(train_opts_t *o)
 {

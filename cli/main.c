@@ -74,8 +74,8 @@ static void usage(FILE *f)
 static int run(int argc, char **argv);
 
 /* Under mpirun every rank runs the command; rank 0 alone prints results.
- * A rank that fails ends them all (their collectives would wait for it
- * forever) with its own exit status. */
+ * A rank that fails during training ends them all (their collectives would
+ * wait for it forever) with its own exit status. */
 int main(int argc, char **argv)
 {
     prefer_brief_spin(argv);
@@ -90,7 +90,11 @@ int main(int argc, char **argv)
         rw_dist_abort(1);
     }
     int rc = run(argc, argv);
-    if (rc != 0 && rw_dist_size() > 1) {
+    /* A rank that failed while the others may wait for it in a collective
+     * ends them all; failures before training were agreed on by every
+     * rank (cli_dist_agree), and commands of rank 0 alone wait for no
+     * one, so those leave normally. */
+    if (rc != 0 && rw_dist_size() > 1 && cli_dist_in_training()) {
         fprintf(stderr, "rewire: rank %d of %d failed (exit status %d); "
                         "stopping every rank\n", rw_dist_rank(), rw_dist_size(), rc);
         fflush(stderr);

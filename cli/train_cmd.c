@@ -606,7 +606,9 @@ static bool run_training(train_run *r)
     rw_train_result res;
     if (rw_dist_size() <= 1)
         signal(SIGINT, on_sigint);
+    cli_dist_training(true);
     rw_status st = rw_train(r->net, r->train, r->test, &o->tc, &res, &err);
+    cli_dist_training(false);
     signal(SIGINT, SIG_DFL);
     progress_clear(&ctx.prog);
     if (st == RW_ERR_INTERRUPTED && g_interrupted)
@@ -632,19 +634,26 @@ int cmd_train(int argc, char **argv)
         {.opts = cli_maintain_table, .target = &r.o},
     };
     const cli_command cmd = {C, 23, groups, sizeof groups / sizeof groups[0]};
+    cli_dist_hold_errors();
     int rc = cli_parse(&cmd, argc, argv);
-    if (rc >= 0)
-        return rc;
-    if (!r.o.data)
-        return cli_fail(C, "--data SPEC is required (see rewire %s --help)", C) + 1;
-    if ((rc = cli_train_rules(C, &r.o)) >= 0)
-        return rc;
-    cli_dist_threads(r.o.threads);
-    cli_dist_outputs(&r.o);
-    bool ok = open_data(&r) && check_data(&r) && build_net(&r) && open_outputs(&r);
-    if (ok && !r.o.quiet)
+    if (rc < 0 && !r.o.data)
+        rc = cli_fail(C, "--data SPEC is required (see rewire %s --help)", C) + 1;
+    if (rc < 0)
+        rc = cli_train_rules(C, &r.o);
+    bool ok = rc < 0;
+    if (ok) {
+        cli_dist_threads(r.o.threads);
+        cli_dist_outputs(&r.o);
+        ok = open_data(&r) && check_data(&r) && build_net(&r) && open_outputs(&r);
+    }
+    /* Under mpirun every rank gets here, and all go on or all stop. */
+    if (!cli_dist_agree(ok)) {
+        run_free(&r);
+        return rc >= 0 ? rc : 1;
+    }
+    if (!r.o.quiet)
         print_header(&r);
-    ok = ok && run_training(&r);
+    ok = run_training(&r);
     run_free(&r);
     return ok ? 0 : g_interrupted ? 130 : 1;
 }

@@ -1039,6 +1039,12 @@ int rw_dist_available(void);
  * exit status `code` (MPI_Abort), so that an error on one rank does not
  * leave the others waiting. Without ranks it returns and does nothing. */
 void rw_dist_abort(int code);
+/* For programs: a collective that every rank calls at the same point (say,
+ * after loading its data, before training). Returns 1 when every rank
+ * passed a non-zero ok, else 0 on every rank, so that all can stop
+ * together and leave through rw_dist_finalize instead of rw_dist_abort.
+ * Without ranks it returns ok != 0. */
+int rw_dist_all_ok(int ok);
 
 /* Communication of the last rw_train on this process. */
 typedef struct rw_dist_stats {

@@ -106,6 +106,27 @@ fi
 grep -q "ranks disagree on the topology and weights after rewiring" "$tmp/skew.err" ||
   fail "unclear message: $(cat "$tmp/skew.err")"
 
+# ---- 3b. a failure before training: every rank stops together, without
+# MPI_Abort (whose banner reads like a crash), the message said once ----
+mpi 2 train --data "$tmp/nosuch.csv" > /dev/null 2> "$tmp/setup.err" &&
+  fail "missing data on every rank exited 0"
+[ "$(grep -c "nosuch.csv: not found" "$tmp/setup.err")" -eq 1 ] ||
+  fail "the set-up error is not said once: $(cat "$tmp/setup.err")"
+grep -q "MPI_ABORT" "$tmp/setup.err" && fail "a set-up error aborted: $(cat "$tmp/setup.err")"
+# Only rank 1 lacks its data: its message, marked with its rank, and rank 0
+# says why it stops.
+printf '#!/bin/sh\nd="%s"; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && d="%s"\nexec "%s" train --data "$d" --epochs 1 --quiet\n' \
+  "$tmp/train.csv" "$tmp/only0.csv" "$rw" > "$tmp/rank1.sh"
+chmod +x "$tmp/rank1.sh"
+"$mpirun" --oversubscribe -np 2 "$tmp/rank1.sh" > /dev/null 2> "$tmp/setup.err" &&
+  fail "missing data on rank 1 exited 0"
+grep -qF "[rank 1] rewire train: $tmp/only0.csv: not found" "$tmp/setup.err" ||
+  fail "rank 1's error is not shown with its rank: $(cat "$tmp/setup.err")"
+grep -q "another rank failed before training" "$tmp/setup.err" ||
+  fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
+grep -q "MPI_ABORT" "$tmp/setup.err" && fail "a set-up error aborted: $(cat "$tmp/setup.err")"
+echo "set-up failures: every rank stops together, no MPI_Abort"
+
 # ---- 4. faults ----
 long=(train --data "$tmp/train.csv" --test "$tmp/test.csv" --hidden 256,256
       --density 0.2 --rewire set --batch 16 --epochs 4 --quiet --json --seed 3)

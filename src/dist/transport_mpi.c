@@ -57,6 +57,17 @@ void rw_dist_abort(int code)
         MPI_Abort(MPI_COMM_WORLD, code);
 }
 
+int rw_dist_all_ok(int ok)
+{
+    if (!g_joined || g_size <= 1)
+        return ok != 0;
+    int mine = ok != 0, all = 0;
+    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        return 0;
+    return all;
+}
+
 static rw_status mpi_fail(rw_error *err, int rc, const char *what)
 {
     char msg[MPI_MAX_ERROR_STRING];
