@@ -353,6 +353,17 @@ static bool check_data(const train_run *r)
         cli_fail(C, "%s: no labels or targets", rw_dataset_name(train));
         return false;
     }
+    /* One class: every prediction is right and nothing is learnt. */
+    const int32_t *lab = rw_dataset_classes(train) ? rw_dataset_labels(train) : NULL;
+    size_t n = rw_dataset_size(train), i = 1;
+    while (lab && i < n && lab[i] == lab[0])
+        i++;
+    if (lab && n > 0 && i == n) {
+        cli_fail(C, "%s: every training sample has label %d; a classifier "
+                    "needs at least 2 classes in its training data",
+                 rw_dataset_name(train), (int)lab[0]);
+        return false;
+    }
     if (test && rw_dataset_features(test) != rw_dataset_features(train)) {
         cli_fail(C, "%s has %zu features per sample but %s has %zu",
                  rw_dataset_name(test), rw_dataset_features(test),

@@ -155,6 +155,9 @@ expect_error "--hidden: a layer of 100000000000 neurons is too large" \
   "$rw" train --data spirals --hidden 100000000000
 expect_error "give one of --epsilon, --density and --erk" \
   "$rw" train --data spirals --epsilon 20 --density 0.1
+awk 'BEGIN { for (i = 0; i < 40; i++) print i "," 2 * i ",0" }' > "$tmp/oneclass.csv"
+expect_error "every training sample has label 0; a classifier needs at least 2 classes" \
+  "$rw" train --data "$tmp/oneclass.csv"
 # Likely slips get a hint: another CSV separator, an IDX pair swapped.
 printf 'a;b;label\n1;2;0\n' > "$tmp/semi.csv"
 expect_error "semi.csv: line 1: expected at least 2 columns (features and a label), found 1 (the columns must be separated by commas; this line has ';' instead)" \
