@@ -500,8 +500,24 @@ static void print_header(const train_run *r)
     fputc('\n', stderr);
     cli_print_network(r->net);
     static const char *const rn[] = {"none", "SET", "RigL", "Hebbian"};
-    fprintf(stderr, ", %zu connections, %zu parameters; rewiring: %s\n",
-            rw_net_connections(r->net), rw_net_parameters(r->net), rn[o->tc.rewire]);
+    /* Rewiring moves connections to where there are none: a run whose
+     * layers are all fully connected (an epsilon so large that no layer
+     * stays sparse, say) has nowhere to move them. */
+    size_t sparse = 0, full = 0;
+    for (size_t l = 0; l < rw_net_layers(r->net); l++) {
+        rw_layer_info li;
+        if (rw_net_layer_info(r->net, l, &li, NULL) == RW_OK &&
+            li.kind == RW_LAYER_SPARSE) {
+            sparse++;
+            full += li.density >= 1.0;
+        }
+    }
+    fprintf(stderr, ", %zu connections, %zu parameters; rewiring: %s%s\n",
+            rw_net_connections(r->net), rw_net_parameters(r->net), rn[o->tc.rewire],
+            o->tc.rewire != RW_REWIRE_NONE && full == sparse
+                ? " (every layer is fully connected: there is nothing to "
+                  "rewire)"
+                : "");
     if (rw_dist_size() > 1)
         fprintf(stderr, "ranks: %d (data-parallel, global batch %zu), ",
                 rw_dist_size(), o->tc.batch);

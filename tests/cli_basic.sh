@@ -158,6 +158,10 @@ expect_error "give one of --epsilon, --density and --erk" \
 awk 'BEGIN { for (i = 0; i < 40; i++) print i "," 2 * i ",0" }' > "$tmp/oneclass.csv"
 expect_error "every training sample has label 0; a classifier needs at least 2 classes" \
   "$rw" train --data "$tmp/oneclass.csv"
+"$rw" train --data spirals --epsilon 1000000 --epochs 1 > /dev/null 2> "$tmp/err" ||
+  fail "train at a huge epsilon"
+grep -q "rewiring: SET (every layer is fully connected: there is nothing to rewire)" "$tmp/err" ||
+  fail "a fully connected run does not say there is nothing to rewire: $(cat "$tmp/err")"
 # Likely slips get a hint: another CSV separator, an IDX pair swapped.
 printf 'a;b;label\n1;2;0\n' > "$tmp/semi.csv"
 expect_error "semi.csv: line 1: expected at least 2 columns (features and a label), found 1 (the columns must be separated by commas; this line has ';' instead)" \
