@@ -96,6 +96,8 @@ bool cli_dist_agree(bool ok);
 /* From a command's start to cli_dist_agree, a rank other than 0 holds its
  * error messages back: they are shown only when rank 0 had none. */
 void cli_dist_hold_errors(void);
+/* Whether this rank has been through cli_dist_agree. */
+bool cli_dist_agreed(void);
 /* Between cli_dist_training(true) and (false) ranks meet in collectives,
  * so a rank that fails there must end them all (main: MPI_Abort). */
 void cli_dist_training(bool on);

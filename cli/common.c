@@ -55,7 +55,7 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
         cli_fail(cmd, "%s expects a whole number of 0 or more, got %s", opt, s);
         return false;
     }
-    if (!s || *s == '-' || *s == '\0') {
+    if (!s || !isdigit((unsigned char)*s)) {
         cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s ? s : "");
         return false;
     }
@@ -124,14 +124,14 @@ int cli_parse_list(const char *cmd, const char *opt, const char *s,
         char *end;
         errno = 0;
         unsigned long long v = strtoull(p, &end, 10);
-        if (end != p && (*end == ',' || *end == '\0') && *p != '-' &&
-            *p != '+' && (errno == ERANGE || v > (1ull << 31))) {
+        if (isdigit((unsigned char)*p) && (*end == ',' || *end == '\0') &&
+            (errno == ERANGE || v > (1ull << 31))) {
             cli_fail(cmd, "%s: a layer of %.*s neurons is too large (at most "
                           "%llu)", opt, (int)(end - p), p, 1ull << 31);
             return -1;
         }
-        if (end == p || errno || v == 0 || v > (1ull << 31) ||
-            (*end != ',' && *end != '\0') || *p == '-' || *p == '+') {
+        if (!isdigit((unsigned char)*p) || errno || v == 0 || v > (1ull << 31) ||
+            (*end != ',' && *end != '\0')) {
             cli_fail(cmd, "%s expects positive sizes separated by commas "
                           "(e.g. 256,256), got \"%s\"", opt, s);
             return -1;

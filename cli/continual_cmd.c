@@ -692,7 +692,9 @@ static bool run_tasks(cont_run *r)
     rw_error_clear(&err);
     cli_dist_training(true);
     rw_status st = rw_continual_run(r->net, r->tasks, &cc, &r->res, &err);
-    cli_dist_training(false);
+    /* As in train: a failure here may leave other ranks waiting. */
+    if (st == RW_OK)
+        cli_dist_training(false);
     progress_clear(&ctx.prog);
     if (st != RW_OK)
         return cli_failed(C, &err);

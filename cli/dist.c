@@ -28,7 +28,7 @@ void cli_dist_threads(int threads)
         rw_set_threads((int)per);
 }
 
-static bool g_training;
+static bool g_training, g_agreed;
 static FILE *g_held;    /* where a rank other than 0 writes its set-up errors */
 static int g_stderr_fd = -1;
 
@@ -50,7 +50,9 @@ void cli_dist_hold_errors(void)
     g_stderr_fd = saved;
 }
 
-/* Puts stderr back; the held messages follow when `show`. */
+/* Puts stderr back; the held messages follow when `show`, each line with
+ * the rank in front (one write a line, so that ranks do not interleave
+ * inside a line). */
 static void release_errors(bool show)
 {
     if (!g_held)
@@ -65,8 +67,9 @@ static void release_errors(bool show)
         bool start = true;
         while (fgets(line, sizeof line, g_held)) {
             if (start)
-                fprintf(stderr, "[rank %d] ", rw_dist_rank());
-            fputs(line, stderr);
+                fprintf(stderr, "[rank %d] %s", rw_dist_rank(), line);
+            else
+                fputs(line, stderr);
             start = strchr(line, '\n') != NULL;
         }
     }
@@ -76,18 +79,22 @@ static void release_errors(bool show)
 
 bool cli_dist_agree(bool ok)
 {
+    g_agreed = true;
     if (rw_dist_size() <= 1)
         return ok;
-    bool all = rw_dist_all_ok(ok) != 0;
-    /* Rank 0 has said its own error; another rank's is shown only when
-     * rank 0 had none (the same message from every rank once is enough). */
-    bool root_ok = all || rw_dist_all_ok(rw_dist_rank() == 0 ? ok : 1) != 0;
-    release_errors(!ok && root_ok);
-    if (!all && ok && rw_dist_rank() == 0)
-        fprintf(stderr, "rewire: another rank failed before training (its "
-                        "message follows); every rank stops\n");
+    int size = rw_dist_size(), rank = rw_dist_rank();
+    bool all = rw_dist_min_int(ok ? 1 : 0) == 1;
+    /* One rank reports: the first that failed (rank 0 says its own error
+     * as it happens; the same message from every rank once is enough). */
+    int reporter = all ? size : rw_dist_min_int(ok ? size : rank);
+    release_errors(!ok && rank == reporter);
+    if (!all && ok && rank == 0)
+        fprintf(stderr, "rewire: rank %d failed before training; every rank "
+                        "stops\n", reporter);
     return all;
 }
+
+bool cli_dist_agreed(void) { return g_agreed; }
 
 void cli_dist_training(bool on) { g_training = on; }
 bool cli_dist_in_training(void) { return g_training; }

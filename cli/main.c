@@ -73,6 +73,10 @@ static void usage(FILE *f)
 
 static int run(int argc, char **argv);
 
+/* The command this rank runs, once known: a rank that fails before an
+ * every-rank command's agreement must still take part in it. */
+static const struct command *g_cmd;
+
 /* Under mpirun every rank runs the command; rank 0 alone prints results.
  * A rank that fails during training ends them all (their collectives would
  * wait for it forever) with its own exit status. */
@@ -94,7 +98,9 @@ int main(int argc, char **argv)
      * ends them all; failures before training were agreed on by every
      * rank (cli_dist_agree), and commands of rank 0 alone wait for no
      * one, so those leave normally. */
-    if (rc != 0 && rw_dist_size() > 1 && cli_dist_in_training()) {
+    if (rc != 0 && rw_dist_size() > 1 &&
+        (cli_dist_in_training() ||
+         (g_cmd && g_cmd->every_rank && !cli_dist_agreed()))) {
         fprintf(stderr, "rewire: rank %d of %d failed (exit status %d); "
                         "stopping every rank\n", rw_dist_rank(), rw_dist_size(), rc);
         fflush(stderr);
@@ -104,6 +110,14 @@ int main(int argc, char **argv)
     return rc;
 }
 
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
 static int run(int argc, char **argv)
 {
     if (argc < 2) {
@@ -111,9 +125,17 @@ static int run(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    g_cmd = find_command(cmd);
     rw_error err;
     if (rw_isa_check(&err) != RW_OK) {
+        /* RW_ISA may suit some machines of a job and not others: the
+         * ranks that can run it wait in the command's agreement. */
+        bool agree = g_cmd && g_cmd->every_rank && rw_dist_size() > 1;
+        if (agree)
+            cli_dist_hold_errors();
         fprintf(stderr, "rewire: %s\n", err.msg);
+        if (agree)
+            cli_dist_agree(false);
         return 2;
     }
     if (strcmp(cmd, "help") == 0 && argc > 2) {
@@ -126,6 +148,7 @@ static int run(int argc, char **argv)
         argv = args;
         argc = 3;
         cmd = argv[1];
+        g_cmd = find_command(cmd);
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
         strcmp(cmd, "help") == 0) {
@@ -146,12 +169,10 @@ static int run(int argc, char **argv)
                                 : "no (built without MPI)");
         return 0;
     }
-    for (size_t i = 0; i < N_COMMANDS; i++) {
-        if (strcmp(cmd, commands[i].name) != 0)
-            continue;
-        if (rw_dist_rank() != 0 && !commands[i].every_rank)
+    if (g_cmd) {
+        if (rw_dist_rank() != 0 && !g_cmd->every_rank)
             return 0;
-        return commands[i].run(argc - 1, argv + 1);
+        return g_cmd->run(argc - 1, argv + 1);
     }
     fprintf(stderr, "rewire: unknown command '%s'\n", cmd);
     usage(stderr);

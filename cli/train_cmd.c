@@ -245,8 +245,9 @@ static void print_json(const train_opts_t *o, rw_net *net,
     json_num(stdout, r->train_seconds);
     printf(",\"samples_per_second\":");
     json_num(stdout, r->samples_per_second);
-    printf(",\"epochs\":%zu,\"parameters\":%zu,\"connections\":%zu",
-           r->epochs, rw_net_parameters(net), rw_net_connections(net));
+    printf(",\"epochs\":%zu,\"epochs_trained\":%zu,\"parameters\":%zu,"
+           "\"connections\":%zu", r->epochs, r->epochs_trained,
+           rw_net_parameters(net), rw_net_connections(net));
     printf(",\"train_samples\":%zu,\"threads\":%d,\"seed\":%llu,\"gemm\":",
            rw_dataset_size(train), rw_get_threads(), (unsigned long long)o->seed);
     json_str(stdout, rw_gemm_info());
@@ -598,9 +599,14 @@ static void print_result(const train_run *r, const rw_train_result *res,
         print_json(&r->o, r->net, res, r->train, ctx->have_last ? &ctx->last : NULL);
         return;
     }
-    printf("trained %zu epoch%s in %.1f s (%.0f samples/s)", res->epochs,
-           res->epochs == 1 ? "" : "s", res->train_seconds,
-           res->samples_per_second);
+    if (res->epochs_trained == 0 && r->o.tc.resume_path)
+        printf("the run in %s had already finished its %zu epoch%s: nothing "
+               "was trained (%.1f s of training before)", r->o.tc.resume_path,
+               res->epochs, res->epochs == 1 ? "" : "s", res->train_seconds);
+    else
+        printf("trained %zu epoch%s in %.1f s (%.0f samples/s)", res->epochs,
+               res->epochs == 1 ? "" : "s", res->train_seconds,
+               res->samples_per_second);
     if (isfinite(res->test_accuracy))
         printf("; test accuracy %.2f%%, test loss %.4f",
                100.0 * res->test_accuracy, res->test_loss);
@@ -635,7 +641,10 @@ static bool run_training(train_run *r)
         signal(SIGINT, on_sigint);
     cli_dist_training(true);
     rw_status st = rw_train(r->net, r->train, r->test, &o->tc, &res, &err);
-    cli_dist_training(false);
+    /* A rank that failed in training may have left the others waiting in a
+     * collective: the flag stays, and main ends them all. */
+    if (st == RW_OK)
+        cli_dist_training(false);
     signal(SIGINT, SIG_DFL);
     progress_clear(&ctx.prog);
     if (st == RW_ERR_INTERRUPTED && g_interrupted)

@@ -703,7 +703,10 @@ typedef struct rw_train_config {
      * the test set, threads, checkpoint settings and callbacks. The result
      * equals the uninterrupted run bit for bit. A checkpoint does not hold
      * consolidation state, so resuming with consolidation is refused
-     * (RW_ERR_UNSUPPORTED). */
+     * (RW_ERR_UNSUPPORTED). A checkpoint of a run that had finished all
+     * its epochs trains nothing: the result then has epochs_trained 0, the
+     * test figures of the network as it stands and NaN training figures
+     * (the run's last ones are not kept). */
     const char *resume_path;
     rw_progress_fn on_progress;
     rw_epoch_fn on_epoch;
@@ -713,11 +716,12 @@ typedef struct rw_train_config {
 rw_train_config rw_train_defaults(void);
 
 typedef struct rw_train_result {
-    size_t epochs;
+    size_t epochs;        /* epochs of the run done, resumed ones included */
     double train_seconds; /* time in training steps only */
     double samples_per_second;
-    double final_train_loss, final_train_accuracy;
+    double final_train_loss, final_train_accuracy; /* NaN: none trained */
     double test_loss, test_accuracy; /* NaN when no test set */
+    size_t epochs_trained; /* by this call (0: a finished run resumed) */
 } rw_train_result;
 
 /* Trains `net` on `train` for cfg->epochs epochs, evaluating on `test` (may
@@ -734,7 +738,10 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
 
 /* Saves the network (architecture, weights, topology, input transform,
  * seed) to `path` atomically: a temporary file in the same folder is
- * written, flushed, fsynced and renamed. On failure the previous file is
+ * written, flushed, fsynced and renamed. A successful save also removes
+ * the temporary files ("<path>.tmp.<pid>") of earlier writers of `path`
+ * killed mid-write: those of processes not running on this machine,
+ * untouched for 10 minutes. On failure the previous file is
  * intact. Format: docs/model-format.md. */
 rw_status rw_net_save(const rw_net *net, const char *path, rw_error *err);
 /* Loads a network saved by rw_net_save. Every count is checked against the
@@ -1040,11 +1047,11 @@ int rw_dist_available(void);
  * leave the others waiting. Without ranks it returns and does nothing. */
 void rw_dist_abort(int code);
 /* For programs: a collective that every rank calls at the same point (say,
- * after loading its data, before training). Returns 1 when every rank
- * passed a non-zero ok, else 0 on every rank, so that all can stop
- * together and leave through rw_dist_finalize instead of rw_dist_abort.
- * Without ranks it returns ok != 0. */
-int rw_dist_all_ok(int ok);
+ * after loading its data, before training, with 1 for success and 0 for
+ * failure). Returns the smallest `value` of all ranks, on every rank, so
+ * that all can stop together and leave through rw_dist_finalize instead
+ * of rw_dist_abort. Without ranks it returns `value`. */
+int rw_dist_min_int(int value);
 
 /* Communication of the last rw_train on this process. */
 typedef struct rw_dist_stats {

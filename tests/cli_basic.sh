@@ -151,6 +151,8 @@ expect_error "--optimizer must be" "$rw" train --data spirals --optimizer rmspro
 expect_error "--hidden expects positive sizes" "$rw" train --data spirals --hidden 10,,4
 expect_error "--epochs must be between 1 and 1000000, got -1" "$rw" train --data spirals --epochs -1
 expect_error "--seed expects a whole number of 0 or more, got -1" "$rw" train --data spirals --seed -1
+expect_error "--seed expects a whole number" "$rw" train --data spirals --seed " -1"
+expect_error "--hidden expects positive sizes" "$rw" train --data spirals --hidden "10, -5"
 expect_error "--hidden: a layer of 100000000000 neurons is too large" \
   "$rw" train --data spirals --hidden 100000000000
 expect_error "give one of --epsilon, --density and --erk" \

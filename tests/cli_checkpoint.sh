@@ -45,14 +45,19 @@ wait "$pid" 2>/dev/null
   --resume "$tmp/ck.rwm" --save "$tmp/resumed.rwm" > /dev/null || fail "resume"
 cmp -s "$tmp/full.rwm" "$tmp/resumed.rwm" ||
   fail "the resumed run differs from the uninterrupted one"
-# The checkpoint now holds the finished run: resuming it again is refused
-# (not an empty result with exit 0), and nothing is saved.
+# The checkpoint now holds the finished run: resuming it again (a job
+# started again, or one killed after its last checkpoint but before its
+# --save) trains nothing, says so, and saves the finished model.
 cp "$tmp/ck.rwm" "$tmp/done.rwm"
-"$rw" "${args[@]}" --resume "$tmp/done.rwm" --save "$tmp/again.rwm" > "$tmp/o" 2>&1 &&
-  fail "resuming a finished run exited 0"
-grep -qF "done.rwm: the run in this checkpoint has already finished all 3 epochs" "$tmp/o" ||
-  fail "unclear message for a finished run: $(cat "$tmp/o")"
-[ -f "$tmp/again.rwm" ] && fail "resuming a finished run saved a model"
+"$rw" "${args[@]}" --resume "$tmp/done.rwm" --save "$tmp/again.rwm" > "$tmp/o" 2>&1 ||
+  fail "resuming a finished run failed: $(cat "$tmp/o")"
+grep -qF "the run in $tmp/done.rwm had already finished its 3 epochs: nothing was trained" "$tmp/o" ||
+  fail "a finished run resumed does not say so: $(cat "$tmp/o")"
+grep -q "test accuracy [0-9]" "$tmp/o" || fail "no test accuracy for a finished run: $(cat "$tmp/o")"
+cmp -s "$tmp/full.rwm" "$tmp/again.rwm" || fail "the finished run's model differs"
+"$rw" "${args[@]}" --resume "$tmp/done.rwm" --json > "$tmp/o" || fail "finished run, --json"
+grep -q '"epochs":3,"epochs_trained":0' "$tmp/o" || fail "epochs_trained: $(cat "$tmp/o")"
+grep -q '"train_loss":null' "$tmp/o" || fail "a finished run's train_loss: $(cat "$tmp/o")"
 
 # The same with Adam, RigL every 40 steps and 2 threads (the library's
 # tests/test_resume.c covers Hebbian growth, pruning with turnover and

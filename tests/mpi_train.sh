@@ -122,10 +122,45 @@ chmod +x "$tmp/rank1.sh"
   fail "missing data on rank 1 exited 0"
 grep -qF "[rank 1] rewire train: $tmp/only0.csv: not found" "$tmp/setup.err" ||
   fail "rank 1's error is not shown with its rank: $(cat "$tmp/setup.err")"
-grep -q "another rank failed before training" "$tmp/setup.err" ||
+grep -q "^rewire: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
   fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
 grep -q "MPI_ABORT" "$tmp/setup.err" && fail "a set-up error aborted: $(cat "$tmp/setup.err")"
+# Three ranks, two without data: one of them reports.
+printf '#!/bin/sh\nd="%s"; [ "$OMPI_COMM_WORLD_RANK" != 0 ] && d="%s"\nexec "%s" train --data "$d" --epochs 1 --quiet\n' \
+  "$tmp/train.csv" "$tmp/only0.csv" "$rw" > "$tmp/ranks12.sh"
+chmod +x "$tmp/ranks12.sh"
+"$mpirun" --oversubscribe -np 3 "$tmp/ranks12.sh" > /dev/null 2> "$tmp/setup.err" &&
+  fail "missing data on ranks 1 and 2 exited 0"
+[ "$(grep -c "only0.csv: not found" "$tmp/setup.err")" -eq 1 ] ||
+  fail "ranks 1 and 2: not one report: $(cat "$tmp/setup.err")"
+# RW_ISA that one rank refuses (as on a machine without the path): the
+# others, waiting in the agreement, stop too.
+printf '#!/bin/sh\n[ "$OMPI_COMM_WORLD_RANK" = 1 ] && export RW_ISA=bogus\nexec "%s" train --data "%s" --epochs 1 --quiet\n' \
+  "$rw" "$tmp/train.csv" > "$tmp/isa1.sh"
+chmod +x "$tmp/isa1.sh"
+timeout 120 "$mpirun" --oversubscribe -np 2 "$tmp/isa1.sh" > /dev/null 2> "$tmp/setup.err"
+rc=$?
+[ "$rc" -ne 124 ] || fail "a rank refusing RW_ISA left the others waiting"
+[ "$rc" -ne 0 ] || fail "a rank refusing RW_ISA: exit 0"
+grep -q "RW_ISA" "$tmp/setup.err" || fail "no RW_ISA message: $(cat "$tmp/setup.err")"
 echo "set-up failures: every rank stops together, no MPI_Abort"
+
+# A failure on rank 0 alone during training (its checkpoint's folder gone
+# mid-run) ends the job instead of leaving rank 1 in the next all-reduce.
+mkdir -p "$tmp/ckdir"
+timeout 300 "$mpirun" --oversubscribe -np 2 "$rw" train --data "$tmp/train.csv" \
+  --hidden 256,256 --density 0.2 --batch 16 --epochs 4 --quiet --seed 3 \
+  --checkpoint "$tmp/ckdir/c.rwm" --checkpoint-every 10 > /dev/null 2> "$tmp/mid.err" &
+job=$!
+for _ in $(seq 1 400); do [ -f "$tmp/ckdir/c.rwm" ] && break; sleep 0.05; done
+[ -f "$tmp/ckdir/c.rwm" ] || fail "no checkpoint before the folder went"
+mv "$tmp/ckdir" "$tmp/ckdir.gone"
+wait "$job"
+rc=$?
+[ "$rc" -ne 124 ] || fail "rank 0 failing in training left rank 1 waiting"
+[ "$rc" -ne 0 ] || fail "the job exited 0 after its checkpoint folder went"
+grep -q "rank 0 of 2 failed" "$tmp/mid.err" || fail "no rank named: $(cat "$tmp/mid.err")"
+echo "a failure in training on rank 0 alone: the job ends (exit $rc)"
 
 # ---- 4. faults ----
 long=(train --data "$tmp/train.csv" --test "$tmp/test.csv" --hidden 256,256

@@ -14,10 +14,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REPO_DIR RW_FIXTURES "/../.."
@@ -418,10 +421,26 @@ static void test_atomic_save(void)
     snprintf(live, sizeof live, "%s.tmp.%ld", path, (long)getppid());
     write_all(stale, "half", 4);
     write_all(live, "busy", 4);
+    /* Written to a minute ago, the dead writer's file may still be a live
+     * writer's on another machine: it stays until it is 10 minutes old. */
+    struct timespec recent[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
+    struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+    CHECK(utimensat(AT_FDCWD, stale, recent, 0) == 0);
+    CHECK_OK(rw_net_save(old_net, path, &err), &err);
+    CHECK_MSG(access(stale, F_OK) == 0, "%s, a minute old, was removed", stale);
+    CHECK(utimensat(AT_FDCWD, stale, old, 0) == 0);
+    CHECK(utimensat(AT_FDCWD, live, old, 0) == 0);
+    /* Names save_impl never writes are not its to remove. */
+    char plus[512];
+    snprintf(plus, sizeof plus, "%s.tmp.+%ld", path, (long)gone);
+    write_all(plus, "user", 4);
+    CHECK(utimensat(AT_FDCWD, plus, old, 0) == 0);
     CHECK_OK(rw_net_save(old_net, path, &err), &err);
     CHECK_MSG(access(stale, F_OK) != 0, "%s was left", stale);
     CHECK_MSG(access(live, F_OK) == 0, "%s was removed", live);
+    CHECK_MSG(access(plus, F_OK) == 0, "%s was removed", plus);
     remove(live);
+    remove(plus);
 
     /* A folder that does not exist: an I/O error naming the path. */
     const char *nowhere = RW_TMPDIR "/no/such/folder/m.rwm";

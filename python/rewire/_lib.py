@@ -186,7 +186,7 @@ class TrainResult(ctypes.Structure):
                 ("samples_per_second", c_double),
                 ("final_train_loss", c_double),
                 ("final_train_accuracy", c_double), ("test_loss", c_double),
-                ("test_accuracy", c_double)]
+                ("test_accuracy", c_double), ("epochs_trained", c_size)]
 
 
 class TaskReport(ctypes.Structure):

@@ -344,10 +344,14 @@ class Run:
 
 class TrainResult:
     """What Network.train returns: rw_train_result plus the epochs' metrics
-    (`history`, a list of dicts) and `stopped` (a callback returned False)."""
+    (`history`, a list of dicts) and `stopped` (a callback returned False).
+    epochs counts the run's epochs, resumed ones included; epochs_trained
+    those of this call (0 when resume= names a finished run, whose
+    train_loss and train_accuracy are then NaN)."""
 
     def __init__(self, r, history, stopped):
         self.epochs = r.epochs
+        self.epochs_trained = r.epochs_trained
         self.train_seconds = r.train_seconds
         self.samples_per_second = r.samples_per_second
         self.train_loss = r.final_train_loss

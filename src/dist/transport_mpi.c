@@ -57,15 +57,15 @@ void rw_dist_abort(int code)
         MPI_Abort(MPI_COMM_WORLD, code);
 }
 
-int rw_dist_all_ok(int ok)
+int rw_dist_min_int(int value)
 {
     if (!g_joined || g_size <= 1)
-        return ok != 0;
-    int mine = ok != 0, all = 0;
-    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=
+        return value;
+    int least = 0;
+    if (MPI_Allreduce(&value, &least, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=
         MPI_SUCCESS)
-        return 0;
-    return all;
+        return value < 0 ? value : 0; /* fails as a failure would */
+    return least;
 }
 
 static rw_status mpi_fail(rw_error *err, int rc, const char *what)

@@ -19,17 +19,18 @@
 
 #include "base/bytes.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <dirent.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAGIC_LEN 8
@@ -432,8 +433,10 @@ static void sync_parent_dir(const char *path)
 
 /* Removes what writers of `path` that were killed mid-write left behind:
  * "<path>.tmp.<pid>" files of processes no longer running on this
- * machine (a live writer's file is left alone). Best effort: nothing here
- * can fail the save. */
+ * machine, untouched for STALE_SECONDS (a writer on another machine that
+ * shares the folder, whose pid means nothing here, writes to its file all
+ * the time). Best effort: nothing here can fail the save. */
+#define STALE_SECONDS 600
 static void remove_stale_temps(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -454,16 +457,19 @@ static void remove_stale_temps(const char *path)
         if (strncmp(nm, base, bl) != 0 || strncmp(nm + bl, ".tmp.", 5) != 0)
             continue;
         const char *digits = nm + bl + 5;
-        char *end;
-        long pid = strtol(digits, &end, 10);
-        if (end == digits || *end || *digits == '-' || pid <= 0 ||
-            pid == (long)getpid())
+        size_t nd = strspn(digits, "0123456789");
+        if (nd == 0 || nd > 9 || digits[nd] != '\0')
+            continue; /* not a name save_impl writes */
+        long pid = strtol(digits, NULL, 10);
+        if (pid <= 0 || pid == (long)getpid())
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* running, or not ours to ask about */
         char full[4096 + 256];
         int k = snprintf(full, sizeof full, "%s/%s", dir, nm);
-        if (k > 0 && (size_t)k < sizeof full)
+        struct stat sb;
+        if (k > 0 && (size_t)k < sizeof full && lstat(full, &sb) == 0 &&
+            S_ISREG(sb.st_mode) && time(NULL) - sb.st_mtime > STALE_SECONDS)
             (void)remove(full);
     }
     closedir(d);

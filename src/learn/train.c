@@ -276,20 +276,12 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
         if ((st = rw_checkpoint_read(cfg, r->fp, net, &mv, &r->rs, t->order,
                                      n, err)) != RW_OK)
             return st;
-        /* Its epochs are part of the fingerprint, so a finished run can
-         * only be resumed to do nothing: say so rather than report an
-         * empty result. */
-        if (r->rs.epoch >= cfg->epochs)
-            return rw_fail(err, RW_ERR_ARG,
-                           "%s: the run in this checkpoint has already "
-                           "finished all %zu epochs; there is nothing to "
-                           "resume (the checkpoint is a model file: evaluate "
-                           "it, or start a new run without --resume)",
-                           cfg->resume_path, cfg->epochs);
         r->resumed = true;
     }
     r->res.test_loss = r->res.test_accuracy = NAN;
+    r->res.final_train_loss = r->res.final_train_accuracy = NAN;
     r->res.epochs = (size_t)r->rs.epoch;
+    r->res.epochs_trained = 0;
     r->shard = can_shard(net, cfg);
     return RW_OK;
 }
@@ -495,9 +487,30 @@ static rw_status epoch_rewire(run *r, rw_error *err)
     return rw_dist_check(net, "at the end of an epoch", err);
 }
 
-/* The evaluation: the epoch's time and training figures, the test set
- * (task-incremental: a sample's prediction is the best class of its own
- * task, as in training), the topology and the diagnostics. */
+/* The test set's loss and accuracy (task-incremental: a sample's
+ * prediction is the best class of its own task, as in training); NaN
+ * without a test set. */
+static rw_status test_figures(run *r, double *loss, double *accuracy,
+                              rw_error *err)
+{
+    rw_net *net = r->net;
+    *loss = *accuracy = NAN;
+    if (!r->test)
+        return RW_OK;
+    rw_eval_result ev;
+    rw_status st = rw_net_evaluate(net, r->test, &ev, NULL, err);
+    if (st != RW_OK)
+        return st;
+    *loss = ev.loss;
+    *accuracy = net->cfg.loss == RW_LOSS_CROSS_ENTROPY ? ev.accuracy : NAN;
+    if (r->cfg->class_groups)
+        st = rw_continual_accuracy(net, r->test, r->cfg->class_groups,
+                                   accuracy, err);
+    return st;
+}
+
+/* The evaluation: the epoch's time and training figures, the test set,
+ * the topology and the diagnostics. */
 static rw_status epoch_evaluate(run *r, rw_error *err)
 {
     rw_net *net = r->net;
@@ -510,20 +523,9 @@ static rw_status epoch_evaluate(run *r, rw_error *err)
     es->lr = r->lr;
     es->train_loss = rs->loss_sum / (double)rs->seen;
     es->train_accuracy = (double)rs->correct_sum / (double)rs->seen;
-    es->test_loss = es->test_accuracy = NAN;
-    rw_status st;
-    if (r->test) {
-        rw_eval_result ev;
-        if ((st = rw_net_evaluate(net, r->test, &ev, NULL, err)) != RW_OK)
-            return st;
-        es->test_loss = ev.loss;
-        es->test_accuracy =
-            net->cfg.loss == RW_LOSS_CROSS_ENTROPY ? ev.accuracy : NAN;
-        if (cfg->class_groups &&
-            (st = rw_continual_accuracy(net, r->test, cfg->class_groups,
-                                        &es->test_accuracy, err)) != RW_OK)
-            return st;
-    }
+    rw_status st = test_figures(r, &es->test_loss, &es->test_accuracy, err);
+    if (st != RW_OK)
+        return st;
     fill_topology_stats(net, es);
     return rw_diagnose_epoch(net, r->train, cfg, es, err);
 }
@@ -538,6 +540,7 @@ static rw_status epoch_report(run *r, rw_train_result *result, rw_error *err)
     size_t epoch = (size_t)r->rs.epoch;
     rw_train_result *res = &r->res;
     res->epochs = epoch + 1;
+    res->epochs_trained++;
     res->final_train_loss = es->train_loss;
     res->final_train_accuracy = es->train_accuracy;
     res->test_loss = es->test_loss;
@@ -596,7 +599,16 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         return st;
     run r;
     if ((st = run_begin(&r, net, train, test, cfg, err)) == RW_OK) {
-        for (; r.rs.epoch < cfg->epochs; r.rs.epoch++)
+        /* A finished run resumed trains nothing: its time from the
+         * checkpoint, the test figures of the network as it stands. */
+        if (r.rs.epoch >= cfg->epochs) {
+            r.res.train_seconds = r.rs.train_seconds;
+            r.res.samples_per_second = r.rs.train_seconds > 0
+                ? (double)((r.n + r.t.R * r.batches) * r.rs.epoch) / r.rs.train_seconds
+                : 0.0;
+            st = test_figures(&r, &r.res.test_loss, &r.res.test_accuracy, err);
+        }
+        for (; st == RW_OK && r.rs.epoch < cfg->epochs; r.rs.epoch++)
             if ((st = train_epoch(&r, result, err)) != RW_OK)
                 break;
         if (st == RW_OK && result)

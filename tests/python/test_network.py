@@ -121,8 +121,14 @@ def test_resume_from_a_checkpoint(spirals, tmp_path):
     part.train(x, y, epochs=3, checkpoint=ck, threads=1,
                callback=lambda m: m["epoch"] < 2)
     resumed = rewire.Network.load(ck)
-    resumed.train(x, y, epochs=3, resume=ck, threads=1)
+    r = resumed.train(x, y, epochs=3, resume=ck, checkpoint=ck, threads=1)
     np.testing.assert_array_equal(resumed.forward(x), full.forward(x))
+    assert r.epochs == 3 and r.epochs_trained == 2  # epoch 2 stopped before its checkpoint
+    # The checkpoint now holds the finished run: resuming it trains nothing.
+    again = rewire.Network.load(ck)
+    r = again.train(x, y, epochs=3, resume=ck, threads=1)
+    assert r.epochs == 3 and r.epochs_trained == 0 and np.isnan(r.train_loss)
+    np.testing.assert_array_equal(again.forward(x), full.forward(x))
 
 
 def test_save_load_round_trip(trained, spirals, tmp_path):
