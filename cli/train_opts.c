@@ -249,7 +249,8 @@ const cli_opt cli_train_table[] = {
      .help = "... and every N steps"},
     {.type = CLI_STRING, .name = "resume", .arg = "FILE", CLI_FIELD(T, tc.resume_path),
      .help = "continue the run saved in checkpoint FILE; give the\n"
-             "same data and options (the log is appended to)"},
+             "same data and options (the log is appended to; a\n"
+             "finished run trains nothing and is saved as it is)"},
     {.type = CLI_STRING, .name = "log", .arg = "FILE", CLI_FIELD(T, log),
      .help = "one JSON object per epoch (JSON Lines)"},
     {.type = CLI_STRING, .name = "plot", .arg = "DIR", CLI_FIELD(T, plot),
