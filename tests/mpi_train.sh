@@ -108,40 +108,36 @@ grep -q "ranks disagree on the topology and weights after rewiring" "$tmp/skew.e
 
 # ---- 3b. a failure before training: every rank stops together, without
 # MPI_Abort (whose banner reads like a crash), the message said once ----
-mpi 2 train --data "$tmp/nosuch.csv" > /dev/null 2> "$tmp/setup.err" &&
-  fail "missing data on every rank exited 0"
+# setup_fails NP BODY: runs the shell commands BODY on NP ranks (rank in
+# $r), which must fail before training: non-zero, no hang, no MPI_Abort;
+# stderr in $tmp/setup.err.
+setup_fails() {
+  printf '#!/bin/sh\nr=$OMPI_COMM_WORLD_RANK\n%s\n' "$2" > "$tmp/ranks.sh"
+  chmod +x "$tmp/ranks.sh"
+  timeout 120 "$mpirun" --oversubscribe -np "$1" "$tmp/ranks.sh" > /dev/null 2> "$tmp/setup.err"
+  local rc=$?
+  [ "$rc" -ne 124 ] || fail "$2: the ranks were left waiting"
+  [ "$rc" -ne 0 ] || fail "$2: exit 0"
+  if grep -q "MPI_ABORT" "$tmp/setup.err"; then fail "$2: aborted: $(cat "$tmp/setup.err")"; fi
+}
+run1="exec \"$rw\" train --epochs 1 --quiet --data"
+setup_fails 2 "$run1 $tmp/nosuch.csv"
 [ "$(grep -c "nosuch.csv: not found" "$tmp/setup.err")" -eq 1 ] ||
   fail "the set-up error is not said once: $(cat "$tmp/setup.err")"
-grep -q "MPI_ABORT" "$tmp/setup.err" && fail "a set-up error aborted: $(cat "$tmp/setup.err")"
 # Only rank 1 lacks its data: its message, marked with its rank, and rank 0
 # says why it stops.
-printf '#!/bin/sh\nd="%s"; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && d="%s"\nexec "%s" train --data "$d" --epochs 1 --quiet\n' \
-  "$tmp/train.csv" "$tmp/only0.csv" "$rw" > "$tmp/rank1.sh"
-chmod +x "$tmp/rank1.sh"
-"$mpirun" --oversubscribe -np 2 "$tmp/rank1.sh" > /dev/null 2> "$tmp/setup.err" &&
-  fail "missing data on rank 1 exited 0"
+setup_fails 2 "d=$tmp/train.csv; [ \"\$r\" = 1 ] && d=$tmp/only0.csv; $run1 \"\$d\""
 grep -qF "[rank 1] rewire train: $tmp/only0.csv: not found" "$tmp/setup.err" ||
   fail "rank 1's error is not shown with its rank: $(cat "$tmp/setup.err")"
 grep -q "^rewire: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
   fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
-grep -q "MPI_ABORT" "$tmp/setup.err" && fail "a set-up error aborted: $(cat "$tmp/setup.err")"
 # Three ranks, two without data: one of them reports.
-printf '#!/bin/sh\nd="%s"; [ "$OMPI_COMM_WORLD_RANK" != 0 ] && d="%s"\nexec "%s" train --data "$d" --epochs 1 --quiet\n' \
-  "$tmp/train.csv" "$tmp/only0.csv" "$rw" > "$tmp/ranks12.sh"
-chmod +x "$tmp/ranks12.sh"
-"$mpirun" --oversubscribe -np 3 "$tmp/ranks12.sh" > /dev/null 2> "$tmp/setup.err" &&
-  fail "missing data on ranks 1 and 2 exited 0"
+setup_fails 3 "d=$tmp/train.csv; [ \"\$r\" != 0 ] && d=$tmp/only0.csv; $run1 \"\$d\""
 [ "$(grep -c "only0.csv: not found" "$tmp/setup.err")" -eq 1 ] ||
   fail "ranks 1 and 2: not one report: $(cat "$tmp/setup.err")"
 # RW_ISA that one rank refuses (as on a machine without the path): the
 # others, waiting in the agreement, stop too.
-printf '#!/bin/sh\n[ "$OMPI_COMM_WORLD_RANK" = 1 ] && export RW_ISA=bogus\nexec "%s" train --data "%s" --epochs 1 --quiet\n' \
-  "$rw" "$tmp/train.csv" > "$tmp/isa1.sh"
-chmod +x "$tmp/isa1.sh"
-timeout 120 "$mpirun" --oversubscribe -np 2 "$tmp/isa1.sh" > /dev/null 2> "$tmp/setup.err"
-rc=$?
-[ "$rc" -ne 124 ] || fail "a rank refusing RW_ISA left the others waiting"
-[ "$rc" -ne 0 ] || fail "a rank refusing RW_ISA: exit 0"
+setup_fails 2 "[ \"\$r\" = 1 ] && export RW_ISA=bogus; $run1 $tmp/train.csv"
 grep -q "RW_ISA" "$tmp/setup.err" || fail "no RW_ISA message: $(cat "$tmp/setup.err")"
 echo "set-up failures: every rank stops together, no MPI_Abort"
 
