@@ -29,7 +29,8 @@ static bool parse_label_column(const char *cmd, const char *arg, void *t)
 #define OPT_PROBA {.type = CLI_FLAG, .name = "proba", CLI_FIELD(A, proba), .flag = 1}
 #define OPT_LABELCOL {.type = CLI_CUSTOM, .name = "label-column", .arg = "C", \
                       .parse = parse_label_column, \
-                      .help = "CSV label column: first, last (default) or N"}
+                      .help = "CSV label column: first, last or N (default:\n" \
+                              "the training data's, kept in the model)"}
 #define OPT_NOLABELS {.type = CLI_FLAG, .name = "no-labels", \
                       CLI_FIELD(A, dopts.no_labels), .flag = 1, \
                       .help = "CSV: every column is a feature"}
@@ -87,17 +88,21 @@ static int open_model_data(const char *cmd, const model_args *a, rw_net **net,
         return cli_fail_err(cmd, &err);
     if (!a->data)
         return 0;
-    if (rw_net_classes(*net) == 0 && !a->dopts.no_labels) {
+    /* The labels where training found them, unless told otherwise. */
+    rw_data_options dopts = a->dopts;
+    if (!a->label_column_set)
+        dopts.label_column = rw_net_label_column(*net);
+    if (rw_net_classes(*net) == 0 && !dopts.no_labels) {
         /* a regression model: the label column holds a float target */
-        rw_data_options o = a->dopts;
+        rw_data_options o = dopts;
         o.regression = 1;
         *ds = rw_dataset_open(a->data, RW_SPLIT_TEST, &o, &err);
     } else {
-        *ds = rw_dataset_open(a->data, RW_SPLIT_TEST, &a->dopts, &err);
+        *ds = rw_dataset_open(a->data, RW_SPLIT_TEST, &dopts, &err);
     }
-    if (unlabelled_ok && !a->dopts.no_labels && !a->label_column_set &&
+    if (unlabelled_ok && !dopts.no_labels && !a->label_column_set &&
         (!*ds || rw_dataset_features(*ds) != rw_net_inputs(*net))) {
-        rw_data_options raw = a->dopts;
+        rw_data_options raw = dopts;
         raw.no_labels = 1;
         rw_error err2;
         rw_dataset *r = rw_dataset_open(a->data, RW_SPLIT_TEST, &raw, &err2);
@@ -109,11 +114,12 @@ static int open_model_data(const char *cmd, const model_args *a, rw_net **net,
         }
     }
     if (!*ds) {
-        /* The model does not record where training found the labels. */
+        /* Models saved before they recorded the label column, or data of
+         * another layout. */
         if (!a->label_column_set &&
             strstr(err.msg, "expected a class label"))
             return cli_fail(cmd, "%s (if the labels are in another column, give "
-                                 "--label-column as in training)", err.msg);
+                                 "--label-column)", err.msg);
         return cli_fail_err(cmd, &err);
     }
     if (rw_dataset_features(*ds) != rw_net_inputs(*net))
@@ -270,10 +276,15 @@ int cmd_info(int argc, char **argv)
                rw_net_inputs(net), rw_net_outputs(net), rw_net_classes(net));
         json_str(stdout, cfg->loss == RW_LOSS_MSE ? "mse" : "cross_entropy");
         printf(",\"parameters\":%zu,\"connections\":%zu,\"seed\":%llu,"
-               "\"input_transform\":%s,\"layers\":[",
+               "\"input_transform\":%s,\"label_column\":",
                rw_net_parameters(net), rw_net_connections(net),
                (unsigned long long)cfg->seed,
                rw_net_input_transform(net, NULL, NULL) ? "true" : "false");
+        if (rw_net_label_column(net) == RW_LABEL_LAST)
+            printf("\"last\"");
+        else
+            printf("%d", rw_net_label_column(net));
+        printf(",\"layers\":[");
         for (size_t l = 0; l < L; l++) {
             rw_layer_info li;
             rw_net_layer_info(net, l, &li, NULL);
@@ -289,13 +300,16 @@ int cmd_info(int argc, char **argv)
         printf("]}\n");
     } else {
         printf("model: %s\n", a.model);
-        printf("inputs: %zu, outputs: %zu (%s), seed %llu%s\n",
+        printf("inputs: %zu, outputs: %zu (%s), seed %llu%s",
                rw_net_inputs(net), rw_net_outputs(net),
                cfg->loss == RW_LOSS_MSE ? "regression, MSE"
                                         : "classes, cross-entropy",
                (unsigned long long)cfg->seed,
                rw_net_input_transform(net, NULL, NULL)
                    ? ", standardised inputs" : "");
+        if (rw_net_label_column(net) != RW_LABEL_LAST)
+            printf(", CSV labels in column %d (0-based)", rw_net_label_column(net));
+        printf("\n");
         printf("%-6s %-7s %-11s %8s %8s %13s %9s %9s\n", "layer", "kind",
                "activation", "inputs", "neurons", "connections", "density",
                "initial");

@@ -409,6 +409,12 @@ static bool build_net(train_run *r)
         }
     } else {
         r->net = rw_net_create(&cfg, &err);
+        /* The model keeps where the labels were, for eval and predict. */
+        if (r->net && rw_net_set_label_column(r->net, o->dopts.label_column,
+                                              &err) != RW_OK) {
+            rw_net_free(r->net);
+            r->net = NULL;
+        }
     }
     if (!r->net)
         return cli_failed(C, &err);

@@ -240,6 +240,13 @@ typedef struct rw_layer_info {
 
 rw_status rw_net_layer_info(const rw_net *net, size_t layer,
                             rw_layer_info *out, rw_error *err);
+
+/* Where the network's training data (CSV) held its labels, kept in model
+ * files so that eval and predict read files of that layout without being
+ * told again: RW_LABEL_LAST (the default) or a 0-based column. The setter
+ * refuses other values (RW_ERR_ARG). */
+rw_status rw_net_set_label_column(rw_net *net, int column, rw_error *err);
+int rw_net_label_column(const rw_net *net);
 /* Total trainable parameters (weights + biases). */
 size_t rw_net_parameters(const rw_net *net);
 /* Total connections (weights) across all layers. */

@@ -164,6 +164,22 @@ expect_error "every training sample has label 0; a classifier needs at least 2 c
   fail "train at a huge epsilon"
 grep -q "rewiring: SET (every layer is fully connected: there is nothing to rewire)" "$tmp/err" ||
   fail "a fully connected run does not say there is nothing to rewire: $(cat "$tmp/err")"
+# The model keeps where training found the labels: eval and predict read
+# a CSV of that layout without --label-column.
+awk -F, '{ printf "%s", $NF; for (i = 1; i < NF; i++) printf ",%s", $i; print "" }' \
+  "$tmp/train.csv" > "$tmp/first.csv"
+"$rw" train --data "$tmp/first.csv" --label-column first --hidden 8 --epochs 2 \
+  --quiet --save "$tmp/first.rwm" > /dev/null || fail "train with labels first"
+"$rw" eval --model "$tmp/first.rwm" --data "$tmp/first.csv" --json > "$tmp/o" ||
+  fail "eval without --label-column: $(cat "$tmp/o")"
+grep -q '"samples":900' "$tmp/o" || fail "eval of labels-first data: $(cat "$tmp/o")"
+"$rw" predict --model "$tmp/first.rwm" --data "$tmp/first.csv" > "$tmp/o" ||
+  fail "predict without --label-column"
+[ "$(wc -l < "$tmp/o")" -eq 900 ] || fail "predict of labels-first data: $(wc -l < "$tmp/o") lines"
+"$rw" info --model "$tmp/first.rwm" --json | grep -q '"label_column":0' ||
+  fail "info does not show the label column"
+"$rw" info --model "$tmp/m.rwm" --json | grep -q '"label_column":"last"' ||
+  fail "info: the default label column"
 # Likely slips get a hint: another CSV separator, an IDX pair swapped.
 printf 'a;b;label\n1;2;0\n' > "$tmp/semi.csv"
 expect_error "semi.csv: line 1: expected at least 2 columns (features and a label), found 1 (the columns must be separated by commas; this line has ';' instead)" \

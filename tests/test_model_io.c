@@ -510,6 +510,56 @@ static rw_net *small_sparse(void)
     return net;
 }
 
+/* The training data's label column: kept in a DATA section only when it is
+ * not the default, checked on load. */
+static void test_label_column(void)
+{
+    rw_error err;
+    size_t h[] = {4};
+    rw_net *net = make_mlp(3, h, 1, 2, RW_ACT_RELU, RW_LOSS_CROSS_ENTROPY, 0, 5);
+    CHECK(rw_net_label_column(net) == RW_LABEL_LAST);
+    size_t len;
+    rw_net *copy = round_trip(net, "label_last.rwm");
+    unsigned char *b = read_all(tmp_path("label_last.rwm"), &len);
+    CHECK(b && find_section(b, len, "DATA", 0, NULL) == 0);
+    CHECK(copy && rw_net_label_column(copy) == RW_LABEL_LAST);
+    free(b);
+    rw_net_free(copy);
+
+    CHECK(rw_net_set_label_column(net, -2, &err) == RW_ERR_ARG);
+    CHECK(rw_net_set_label_column(net, 1 << 24, &err) == RW_ERR_ARG);
+    CHECK(rw_net_set_label_column(NULL, 0, &err) == RW_ERR_ARG);
+    CHECK_OK(rw_net_set_label_column(net, 3, &err), &err);
+    CHECK(rw_net_label_column(net) == 3);
+    copy = round_trip(net, "label_3.rwm");
+    CHECK(copy && rw_net_label_column(copy) == 3);
+    rw_net *twin = copy ? rw_net_clone(copy, &err) : NULL;
+    CHECK(twin && rw_net_label_column(twin) == 3);
+    rw_net_free(twin);
+    rw_net_free(copy);
+    CHECK_OK(rw_net_set_label_column(net, RW_LABEL_FIRST, &err), &err);
+    copy = round_trip(net, "label_first.rwm");
+    CHECK(copy && rw_net_label_column(copy) == RW_LABEL_FIRST);
+    rw_net_free(copy);
+
+    /* A column out of range, and a section of the wrong size. */
+    b = read_all(tmp_path("label_first.rwm"), &len);
+    uint64_t dl = 0;
+    size_t at = b ? find_section(b, len, "DATA", 0, &dl) : 0;
+    CHECK(at && dl == 4);
+    if (at && dl == 4) {
+        put32(b + at, 0xffffffffu);
+        fix_crc(b, len);
+        expect_fail(b, len, "label column 4294967295 is out of range", __LINE__);
+        put32(b + at, 0);
+        put64(b + at - 8, 3);
+        fix_crc(b, len);
+        expect_fail(b, len, NULL, __LINE__);
+    }
+    free(b);
+    rw_net_free(net);
+}
+
 static void test_truncation_and_flips(void)
 {
     rw_net *net = small_sparse();
@@ -1131,6 +1181,7 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
         return write_seeds(argv[2]);
     test_dense_round_trip();
+    test_label_column();
     test_sparse_round_trip();
     test_transform_round_trip();
     test_optimizer_round_trip(RW_OPT_ADAM, 0, RW_LOSS_CROSS_ENTROPY);

@@ -1,8 +1,8 @@
 /* The model file (specification: docs/model-format.md).
  *
  *   header   "RWMODEL\0", u32 version
- *   sections tag[4], u64 length, payload  (CONF, LAYR per layer, XFRM, OPTM,
- *            TRCE; unknown tags are skipped)
+ *   sections tag[4], u64 length, payload  (CONF, LAYR per layer, XFRM, DATA,
+ *            OPTM, TRCE; unknown tags are skipped)
  *   trailer  u32 CRC32 of every byte before it
  *
  * All integers are little-endian and assembled byte by byte; floats are
@@ -41,6 +41,7 @@
 #define CONF_LAYER 24   /* units, activation, kind, density */
 #define LAYER_HEAD 48   /* index, kind, inputs, outputs, nnz, initial x2 */
 #define XFRM_HEAD 8     /* inputs */
+#define DATA_LEN 4      /* the training data's label column */
 #define OPTM_HEAD 16    /* step, has_moments, moments_for */
 #define OPTM_M1 1u      /* per-layer flags in OPTM */
 #define OPTM_M2 2u
@@ -312,6 +313,10 @@ static void write_model(writer *w, const rw_net *net,
         w_f32s(w, net->shift, n);
         w_f32s(w, net->scale, n);
     }
+    if (net->label_code) {
+        w_section(w, "DATA", DATA_LEN);
+        w_u32(w, net->label_code - 1);
+    }
     if (has_optim_state(net))
         write_optim(w, net);
     bool traces = false;
@@ -549,7 +554,8 @@ rw_status rw_net_save_sections(const rw_net *net, const char *path,
                                const rw_model_section *x, size_t nx,
                                rw_error *err)
 {
-    static const char *const own[] = {"CONF", "LAYR", "XFRM", "OPTM", "TRCE"};
+    static const char *const own[] = {"CONF", "LAYR", "XFRM", "DATA", "OPTM",
+                                      "TRCE"};
     if (nx && !x)
         return rw_fail(err, RW_ERR_ARG, "save: NULL extra sections");
     for (size_t i = 0; i < nx; i++) {
@@ -673,7 +679,7 @@ typedef struct section {
 } section;
 
 typedef struct toc {
-    section conf, xfrm, optm, trce;
+    section conf, xfrm, data, optm, trce;
     section layr[RW_MAX_LAYERS];
     size_t sections_end; /* where the CRC starts */
 } toc;
@@ -716,6 +722,8 @@ static bool scan_sections(cursor *c, toc *t)
             ok = record(c, &t->conf, pos, at, (size_t)len, "CONF section");
         } else if (!memcmp(tag, "XFRM", 4)) {
             ok = record(c, &t->xfrm, pos, at, (size_t)len, "XFRM section");
+        } else if (!memcmp(tag, "DATA", 4)) {
+            ok = record(c, &t->data, pos, at, (size_t)len, "DATA section");
         } else if (!memcmp(tag, "OPTM", 4)) {
             ok = record(c, &t->optm, pos, at, (size_t)len, "OPTM section");
         } else if (!memcmp(tag, "TRCE", 4)) {
@@ -1096,6 +1104,25 @@ static bool parse_xfrm(cursor *c, const toc *t, rw_net *net)
            rd_f32s(c, net->scale, (size_t)n, "input scale");
 }
 
+static bool parse_data(cursor *c, const toc *t, rw_net *net)
+{
+    if (!t->data.at)
+        return true;
+    if (t->data.len != DATA_LEN)
+        return BAD(c, t->data.at - 8, "DATA section has %zu bytes, expected "
+                   "%d (the label column)", t->data.len, DATA_LEN);
+    enter(c, &t->data, "DATA section");
+    size_t at = c->pos;
+    uint32_t col;
+    if (!rd_u32(c, "the label column", &col))
+        return false;
+    if (col >= RW_MAX_LABEL_COLUMN)
+        return BAD(c, at, "label column %u is out of range (expected 0..%u)",
+                   col, RW_MAX_LABEL_COLUMN - 1);
+    net->label_code = col + 1;
+    return true;
+}
+
 static bool read_moments(cursor *c, float **m, float **bm, const rw_layer *L,
                          size_t l, const char *which)
 {
@@ -1305,8 +1332,8 @@ rw_net *rw_net_load_buffer_opts(const void *buf, size_t len, const char *name,
     bool ok = true;
     for (size_t l = 0; ok && l < cfg.n_layers; l++)
         ok = parse_layer(&c, &t, net, l);
-    ok = ok && parse_xfrm(&c, &t, net) && parse_optm(&c, &t, net) &&
-         parse_trce(&c, &t, net);
+    ok = ok && parse_xfrm(&c, &t, net) && parse_data(&c, &t, net) &&
+         parse_optm(&c, &t, net) && parse_trce(&c, &t, net);
     if (!ok) {
         rw_net_free(net);
         return NULL;

@@ -251,6 +251,24 @@ static void *dup_array(const void *src, size_t n, size_t size, bool *ok,
     return p;
 }
 
+rw_status rw_net_set_label_column(rw_net *net, int column, rw_error *err)
+{
+    if (!net)
+        return rw_fail(err, RW_ERR_ARG, "label column: network is NULL");
+    if (column < RW_LABEL_LAST || column >= (int)(RW_MAX_LABEL_COLUMN))
+        return rw_fail(err, RW_ERR_ARG, "label column %d: expected "
+                       "RW_LABEL_LAST (-1) or a column 0..%d", column,
+                       (int)RW_MAX_LABEL_COLUMN - 1);
+    net->label_code = column == RW_LABEL_LAST ? 0 : (uint32_t)column + 1;
+    return RW_OK;
+}
+
+int rw_net_label_column(const rw_net *net)
+{
+    return !net || net->label_code == 0 ? RW_LABEL_LAST
+                                        : (int)(net->label_code - 1);
+}
+
 rw_net *rw_net_clone(const rw_net *src, rw_error *err)
 {
     if (!src) {

@@ -10,11 +10,18 @@
 #include "layers/layers.h"
 #include "data/data.h"
 
+/* Label columns a model file may name: 0 .. RW_MAX_LABEL_COLUMN - 1. */
+#define RW_MAX_LABEL_COLUMN (1u << 24)
+
 struct rw_net {
     rw_net_config cfg;
     size_t n_layers;
     rw_layer layers[RW_MAX_LAYERS];
     float *shift, *scale; /* input transform, NULL when none */
+    /* Where the training CSV held the labels: 0 the last column (the
+     * default, so that a zeroed net has it), k + 1 column k. Saved in the
+     * DATA section when not 0. */
+    uint32_t label_code;
     size_t batch_cap;     /* activation buffers hold this many samples */
     size_t cur_batch;     /* samples in the last forward pass */
     float *x0;            /* transformed input batch, I x batch_cap */
