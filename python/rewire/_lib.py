@@ -345,6 +345,8 @@ _fn("rw_net_set_input_transform", c_int, _P, c_float_p, c_float_p, _E)
 _fn("rw_net_input_transform", c_int, _P, ctypes.POINTER(c_float_p),
     ctypes.POINTER(c_float_p))
 _fn("rw_net_classes", c_size, _P)
+_fn("rw_net_set_label_column", c_int, _P, c_int, _E)
+_fn("rw_net_label_column", c_int, _P)
 _fn("rw_net_predict", c_int, _P, f32_array(), c_size, f32_array(), _E)
 _fn("rw_net_layer_view", c_int, _P, c_size, ctypes.POINTER(LayerView), _E)
 _fn("rw_net_initial_share", c_double, _P, c_size)

@@ -643,6 +643,29 @@ class Network:
         return _lib.rw_net_config_of(self._h).contents.seed
 
     @property
+    def label_column(self):
+        """Where the training CSV held its labels, kept in the model file
+        for `rewire eval` and `predict`: "last" (the default), "first" or a
+        0-based column. Set it when training on load_dataset(...,
+        label_column=...) so that the CLI reads such files."""
+        c = _lib.rw_net_label_column(self._h)
+        return "last" if c == _lib.LABEL_LAST else "first" if c == 0 else c
+
+    @label_column.setter
+    def label_column(self, value):
+        if value == "last":
+            c = _lib.LABEL_LAST
+        elif value == "first":
+            c = _lib.LABEL_FIRST
+        else:
+            c = _arrays.number(value, "label_column", 0, (1 << 24) - 1,
+                               integer=True)
+        err = _lib.Error_t()
+        with self._lock:
+            check(_lib.rw_net_set_label_column(self._h, c, ctypes.byref(err)),
+                  err)
+
+    @property
     def sparse(self):
         return any(l.kind == _lib.LAYER_KINDS["sparse"]
                    for l in self.layer_info())

@@ -487,3 +487,20 @@ def test_main_job_options(spirals):
         net.train(x, y, epochs=1, maintain="nope")
     with pytest.raises(ValueError):
         net.train(x, y, epochs=1, cbp_rho=2.0)
+
+
+def test_label_column_is_kept_in_the_model(tmp_path):
+    net = rewire.Network([3, 4, 2], seed=1)
+    assert net.label_column == "last"
+    net.label_column = "first"
+    path = str(tmp_path / "m.rwm")
+    net.save(path)
+    assert rewire.Network.load(path).label_column == "first"
+    net.label_column = 5
+    net.save(path)
+    assert rewire.Network.load(path).label_column == 5
+    with pytest.raises(ValueError):
+        net.label_column = -3
+    with pytest.raises(TypeError):
+        net.label_column = "middle"
+    assert net.label_column == 5
