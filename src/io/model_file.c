@@ -416,19 +416,24 @@ static rw_status check_saveable(const rw_net *net, const char *path,
 }
 
 /* Makes the rename durable; best effort, as some file systems refuse. */
-static void sync_parent_dir(const char *path)
+/* The folder that holds `path` ("." for a bare name), in dir[0..cap);
+ * false when it does not fit. */
+static bool parent_dir(const char *path, char *dir, size_t cap)
 {
     const char *slash = strrchr(path, '/');
+    size_t n = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (n >= cap)
+        return false;
+    memcpy(dir, slash ? path : ".", n);
+    dir[n] = '\0';
+    return true;
+}
+
+static void sync_parent_dir(const char *path)
+{
     char dir[4096];
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
+    if (!parent_dir(path, dir, sizeof dir))
+        return;
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
         (void)fsync(fd);
@@ -446,12 +451,9 @@ static void remove_stale_temps(const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
-    size_t dn = slash ? (slash == path ? 1 : (size_t)(slash - path)) : 1;
     char dir[4096];
-    if (dn >= sizeof dir)
+    if (!parent_dir(path, dir, sizeof dir))
         return;
-    memcpy(dir, slash ? path : ".", dn);
-    dir[dn] = '\0';
     size_t bl = strlen(base);
     DIR *d = opendir(dir);
     if (!d)
