@@ -530,6 +530,17 @@ static rw_status epoch_evaluate(run *r, rw_error *err)
     return rw_diagnose_epoch(net, r->train, cfg, es, err);
 }
 
+/* The result's training time and throughput after `epochs` epochs (each
+ * of the run's samples, rehearsal included, once per epoch). */
+static void result_time(run *r, size_t epochs)
+{
+    rw_train_result *res = &r->res;
+    res->train_seconds = r->rs.train_seconds;
+    res->samples_per_second = r->rs.train_seconds > 0
+        ? (double)((r->n + r->t.R * r->batches) * epochs) / r->rs.train_seconds
+        : 0.0;
+}
+
 /* The result so far and the epoch callback. The epoch is reported before
  * its checkpoint: a run killed in between repeats the epoch's log line on
  * resume, never loses it. */
@@ -545,10 +556,7 @@ static rw_status epoch_report(run *r, rw_train_result *result, rw_error *err)
     res->final_train_accuracy = es->train_accuracy;
     res->test_loss = es->test_loss;
     res->test_accuracy = es->test_accuracy;
-    res->train_seconds = r->rs.train_seconds;
-    res->samples_per_second = r->rs.train_seconds > 0
-        ? (double)((r->n + r->t.R * r->batches) * (epoch + 1)) / r->rs.train_seconds
-        : 0.0;
+    result_time(r, epoch + 1);
     if (result)
         *result = *res;
     if (cfg->on_epoch && cfg->on_epoch(es, cfg->user))
@@ -602,10 +610,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         /* A finished run resumed trains nothing: its time from the
          * checkpoint, the test figures of the network as it stands. */
         if (r.rs.epoch >= cfg->epochs) {
-            r.res.train_seconds = r.rs.train_seconds;
-            r.res.samples_per_second = r.rs.train_seconds > 0
-                ? (double)((r.n + r.t.R * r.batches) * r.rs.epoch) / r.rs.train_seconds
-                : 0.0;
+            result_time(&r, (size_t)r.rs.epoch);
             st = test_figures(&r, &r.res.test_loss, &r.res.test_accuracy, err);
         }
         for (; st == RW_OK && r.rs.epoch < cfg->epochs; r.rs.epoch++)
