@@ -112,9 +112,12 @@ void cli_dist_report(FILE *f, double train_seconds)
     rw_dist_stats s = rw_dist_last_stats();
     if (s.ranks <= 1)
         return;
-    fprintf(f, "ranks: %d; all-reduced %zu bytes per step over %zu steps%s; "
+    const char *path = rw_dist_transport();
+    fprintf(f, "ranks: %d; all-reduced %zu bytes per step over %zu steps (%s%s); "
                "%.1f%% of the training time in communication\n",
             s.ranks, s.bytes_per_step, s.steps,
-            s.sharded ? " (the optimizer step sharded over the ranks)" : "",
+            !strcmp(path, "shm") ? "shared memory"
+            : !strcmp(path, "ring") ? "a ring of send-receives" : "MPI_Allreduce",
+            s.sharded ? ", the optimizer step sharded over the ranks" : "",
             train_seconds > 0 ? 100.0 * s.comm_seconds / train_seconds : 0.0);
 }

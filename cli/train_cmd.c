@@ -279,8 +279,9 @@ static void print_json(const train_opts_t *o, rw_net *net,
                                               : 0.0);
         printf(",\"allreduce_steps\":%zu,\"comm_seconds\":", ds.steps);
         json_num(stdout, ds.comm_seconds);
-        printf(",\"topology_checks\":%zu,\"sharded_step\":%s", ds.checks,
-               ds.sharded ? "true" : "false");
+        printf(",\"topology_checks\":%zu,\"sharded_step\":%s,\"allreduce\":",
+               ds.checks, ds.sharded ? "true" : "false");
+        json_str(stdout, rw_dist_transport());
     }
     if (o->save) {
         printf(",\"model\":");

@@ -1073,6 +1073,12 @@ typedef struct rw_dist_stats {
                             * the whole step on every rank */
 } rw_dist_stats;
 rw_dist_stats rw_dist_last_stats(void);
+/* How this process's ranks sum large buffers: "shm" (shared memory, every
+ * rank on this machine), "ring" (send-receives), "mpi" (MPI_Allreduce), or
+ * "none" with one rank. RW_DIST_ALLREDUCE=shm|ring|mpi chooses; shm, the
+ * default, falls back to the ring where the ranks span machines. Before
+ * the first sum it names the path that sum will take. */
+const char *rw_dist_transport(void);
 
 #ifdef __cplusplus
 }

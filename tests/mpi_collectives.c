@@ -1,14 +1,21 @@
 /* The transport's collectives under mpirun (ctest mpi_collectives, 2 and
- * 3 ranks): the ring's reduce-scatter, all-gather and sum against sums
- * known exactly (small whole numbers and halves add without rounding),
- * for sizes with empty chunks, uneven chunks, and each side of the size
- * where the sum switches from MPI_Allreduce to the ring. Every rank
- * checks its own result; the exit status is non-zero if any rank fails. */
+ * 3 ranks), over shared memory and over the ring: the reduce-scatter,
+ * all-gather and sum against sums known exactly (small whole numbers and
+ * halves add without rounding), for sizes with empty chunks, uneven
+ * chunks, and each side of the size where the sum switches from
+ * MPI_Allreduce to the reduce-scatter and all-gather; the all-gather with
+ * a loader and a store; and the two paths against each other on values
+ * that round, bit for bit, since they must add in the same order. Every
+ * rank checks its own result; the exit status is non-zero if any rank
+ * fails. */
 #include "check.h"
 #include "dist/dist.h"
 
+#include <math.h>
 #include <mpi.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static float value(int rank, size_t i) { return (float)(rank * 7 + (int)(i % 97)) * 0.5f; }
 
@@ -24,6 +31,48 @@ static void load_values(void *ctx, size_t lo, size_t hi, float *dst, const float
         dst[i - lo] = value(g_me, i) + (add ? add[i - lo] : 0.0f);
 }
 
+/* The all-gather's loader and store: this rank's chunk from `src`, the
+ * others' into `dst`, counting the calls and the values stored. */
+typedef struct gather_arrays {
+    const float *src;
+    float *dst;
+    size_t loads, stores, stored;
+} gather_arrays;
+
+static void gather_load(void *ctx, size_t lo, size_t hi, float *dst, const float *add)
+{
+    gather_arrays *g = ctx;
+    g->loads++;
+    for (size_t i = lo; i < hi; i++)
+        dst[i - lo] = g->src[i] + (add ? 1e9f : 0.0f); /* add must be NULL */
+}
+
+static void gather_store(void *ctx, size_t lo, size_t hi, const float *src)
+{
+    gather_arrays *g = ctx;
+    g->stores++;
+    g->stored += hi - lo;
+    for (size_t i = lo; i < hi; i++)
+        g->dst[i] = src[i - lo];
+}
+
+/* Values that round when added, the same on every path. */
+static float rough(int rank, size_t i)
+{
+    uint32_t h = (uint32_t)(i * 2654435761u) ^ (uint32_t)(rank * 40503 + 17);
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    h ^= h >> 15;
+    return ((float)(h & 0xffffff) / 16777216.0f - 0.5f) * (float)(1 + rank);
+}
+
+static void load_rough(void *ctx, size_t lo, size_t hi, float *dst, const float *add)
+{
+    (void)ctx;
+    for (size_t i = lo; i < hi; i++)
+        dst[i - lo] = rough(g_me, i) + (add ? add[i - lo] : 0.0f);
+}
+
 static float total(int P, size_t i)
 {
     float s = 0.0f;
@@ -32,21 +81,15 @@ static float total(int P, size_t i)
     return s;
 }
 
-int main(int argc, char **argv)
+static void check_path(int P, int me)
 {
     rw_error err;
-    if (rw_dist_init(&argc, &argv, &err) != RW_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    int P = rw_dist_size(), me = rw_dist_rank();
-    CHECK_MSG(P > 1, "run under mpirun with 2 or more ranks (got %d)", P);
     const size_t sizes[] = {0, 1, 2, 3, 5, 1000, 65535, 65536, 65536 * 3 + 7};
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         size_t n = sizes[si];
         float *v = malloc((n + 1) * sizeof *v);
         if (!v)
-            return 1;
+            exit(1);
         /* the sum */
         for (size_t i = 0; i < n; i++)
             v[i] = value(me, i);
@@ -97,8 +140,99 @@ int main(int argc, char **argv)
                 bad += v[i] != (float)(r + 1);
         }
         CHECK_MSG(bad == 0, "rank %d, all-gather of %zu: %zu wrong", me, n, bad);
+        /* the same through a loader and a store, v left as scratch */
+        float *src = malloc((n + 1) * sizeof *src), *dst = malloc((n + 1) * sizeof *dst);
+        if (!src || !dst)
+            exit(1);
+        for (size_t i = 0; i < n; i++) {
+            src[i] = i >= lo && i < hi ? (float)(me + 1) * 0.25f : NAN;
+            dst[i] = -1.0f;
+        }
+        gather_arrays ga = {src, dst, 0, 0, 0};
+        CHECK(rw_dist_allgather_io_f32(v, n, gather_load, gather_store, &ga, &err) == RW_OK);
+        bad = 0;
+        for (int r = 0; r < P; r++) {
+            size_t a, b;
+            rw_dist_chunk(n, P, r, &a, &b);
+            for (size_t i = a; i < b; i++)
+                bad += r == me ? dst[i] != -1.0f : dst[i] != (float)(r + 1) * 0.25f;
+        }
+        CHECK_MSG(bad == 0 && ga.loads == 1 && ga.stores == (size_t)(P - 1) &&
+                      ga.stored == n - (hi - lo),
+                  "rank %d, all-gather of %zu through a store: %zu wrong, %zu loads, "
+                  "%zu stores of %zu values", me, n, bad, ga.loads, ga.stores, ga.stored);
+        free(src);
+        free(dst);
         free(v);
     }
+}
+
+/* Shared memory and the ring add in the same order: the same bits, for
+ * the sum and for the loaded reduce-scatter, on values that round. */
+static void check_same_bits(int P, int me)
+{
+    rw_error err;
+    const size_t n = 65536 * 2 + 11;
+    float *v[2];
+    for (int k = 0; k < 2; k++) {
+        v[k] = malloc(n * sizeof *v[k]);
+        if (!v[k])
+            exit(1);
+    }
+    static const char *const paths[] = {"shm", "ring"};
+    for (int k = 0; k < 2; k++) {
+        CHECK(rw_dist_use_transport(paths[k], &err) == RW_OK);
+        for (size_t i = 0; i < n; i++)
+            v[k][i] = rough(me, i);
+        CHECK(rw_dist_sum_f32(v[k], n, &err) == RW_OK);
+    }
+    size_t differ = 0, rounded = 0;
+    for (size_t i = 0; i < n; i++) {
+        differ += memcmp(&v[0][i], &v[1][i], sizeof(float)) != 0;
+        float s = 0.0f; /* in rank order: rounds differently at 3 ranks */
+        for (int r = 0; r < P; r++)
+            s += rough(r, i);
+        rounded += fabsf(s - v[0][i]) > 1e-5f * (float)P * (float)P;
+    }
+    CHECK_MSG(differ == 0 && rounded == 0,
+              "rank %d: shm and ring sums differ in %zu of %zu bits, %zu far off", me,
+              differ, n, rounded);
+    size_t lo, hi;
+    rw_dist_chunk(n, P, me, &lo, &hi);
+    for (int k = 0; k < 2; k++) {
+        CHECK(rw_dist_use_transport(paths[k], &err) == RW_OK);
+        g_me = me;
+        g_loads = 0;
+        CHECK(rw_dist_reduce_scatter_load_f32(v[k], n, load_rough, NULL, &err) == RW_OK);
+    }
+    differ = 0;
+    for (size_t i = lo; i < hi; i++)
+        differ += memcmp(&v[0][i], &v[1][i], sizeof(float)) != 0;
+    CHECK_MSG(differ == 0, "rank %d: loaded reduce-scatters differ in %zu of %zu", me,
+              differ, hi - lo);
+    free(v[0]);
+    free(v[1]);
+}
+
+int main(int argc, char **argv)
+{
+    rw_error err;
+    if (rw_dist_init(&argc, &argv, &err) != RW_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    int P = rw_dist_size(), me = rw_dist_rank();
+    CHECK_MSG(P > 1, "run under mpirun with 2 or more ranks (got %d)", P);
+    static const char *const paths[] = {"shm", "ring"};
+    for (int pi = 0; pi < 2; pi++) {
+        CHECK(rw_dist_use_transport(paths[pi], &err) == RW_OK);
+        check_path(P, me);
+        /* shm on one machine (every ctest run), else the ring */
+        CHECK_MSG(!strcmp(rw_dist_transport(), paths[pi]), "rank %d: asked for %s, took %s",
+                  me, paths[pi], rw_dist_transport());
+    }
+    CHECK(rw_dist_use_transport("tcp", &err) == RW_ERR_ARG);
+    check_same_bits(P, me);
     double d[3] = {me, 1.0, 0.25};
     CHECK(rw_dist_sum_f64(d, 3, &err) == RW_OK);
     CHECK(d[0] == P * (P - 1) / 2.0 && d[1] == P && d[2] == 0.25 * P);

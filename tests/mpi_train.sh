@@ -19,6 +19,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 export OMP_NUM_THREADS=1
+# Open MPI's session files and shared-memory segments in $tmp: the jobs
+# killed below cannot remove theirs, and the trap then does.
+mkdir -p "$tmp/ompi"
+export TMPDIR=$tmp/ompi OMPI_MCA_btl_vader_backing_directory=$tmp/ompi
 mpi() { local n=$1; shift; "$mpirun" --oversubscribe -np "$n" "$rw" "$@"; }
 field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
 within() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
@@ -74,6 +78,26 @@ if RW_DIST_SHARD=yes "$mpirun" --oversubscribe -x RW_DIST_SHARD -np 2 "$rw" "${b
   fail "RW_DIST_SHARD=yes was taken"
 fi
 grep -q "RW_DIST_SHARD=yes: expected 0 or 1" "$tmp/sh.err" || fail "unclear: $(cat "$tmp/sh.err")"
+# Shared memory (the default on one machine) and the ring add in the same
+# order: at 3 ranks, where the order matters, the same model file.
+for path in shm ring; do
+  RW_DIST_ALLREDUCE=$path "$mpirun" --oversubscribe -x RW_DIST_ALLREDUCE -np 3 "$rw" \
+    "${base[@]}" --rewire set --rewire-every 15 --optim adamw --epochs 1 \
+    --save "$tmp/path-$path.rwm" > "$tmp/path-$path.json" || fail "RW_DIST_ALLREDUCE=$path"
+  grep -q "\"allreduce\":\"$path\"" "$tmp/path-$path.json" ||
+    fail "RW_DIST_ALLREDUCE=$path: $(cat "$tmp/path-$path.json")"
+done
+cmp -s "$tmp/path-shm.rwm" "$tmp/path-ring.rwm" || fail "shared memory and the ring trained different models"
+"$mpirun" --oversubscribe -np 2 "$rw" train --data "$tmp/train.csv" --hidden 32 \
+  --density 0.1 --epochs 1 --quiet > "$tmp/path.out" || fail "2 ranks, default path"
+grep -q "all-reduced .* (shared memory, the optimizer step sharded" "$tmp/path.out" ||
+  fail "the summary does not name the path: $(cat "$tmp/path.out")"
+if RW_DIST_ALLREDUCE=tcp "$mpirun" --oversubscribe -x RW_DIST_ALLREDUCE -np 2 "$rw" \
+    "${base[@]}" --epochs 1 > /dev/null 2> "$tmp/path.err"; then
+  fail "RW_DIST_ALLREDUCE=tcp was taken"
+fi
+grep -q "RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi" "$tmp/path.err" ||
+  fail "unclear: $(cat "$tmp/path.err")"
 # 3 ranks: chunks of unequal sizes.
 mpi 3 "${base[@]}" --rewire none --epochs 1 > "$tmp/sh3.json" || fail "3 ranks"
 a3=$(field test_accuracy < "$tmp/sh3.json")

@@ -71,6 +71,7 @@ typedef struct copy_job {
     float *buf;
     pick_fn pick;
     bool to_buf;
+    size_t off; /* buf[0] is position off of the fused order */
 } copy_job;
 
 static void copy_piece(void *ctx, rw_layer *L, int bias, size_t s, size_t e,
@@ -80,24 +81,18 @@ static void copy_piece(void *ctx, rw_layer *L, int bias, size_t s, size_t e,
     float *a = c->pick(L, bias);
     if (!a)
         return;
+    float *b = c->buf + (pos + s - c->off);
     if (c->to_buf)
-        memcpy(c->buf + pos + s, a + s, (e - s) * sizeof(float));
+        memcpy(b, a + s, (e - s) * sizeof(float));
     else
-        memcpy(a + s, c->buf + pos + s, (e - s) * sizeof(float));
+        memcpy(a + s, b, (e - s) * sizeof(float));
 }
 
 static void copy_range(rw_net *net, float *buf, pick_fn pick, bool to_buf,
                        size_t lo, size_t hi)
 {
-    copy_job c = {buf, pick, to_buf};
+    copy_job c = {buf, pick, to_buf, 0};
     rw_net_fused_range(net, lo, hi, copy_piece, &c);
-}
-
-/* The fused order's arrays outside this rank's chunk, from buf. */
-static void copy_out_others(rw_net *net, float *buf, pick_fn pick)
-{
-    copy_range(net, buf, pick, false, 0, g_lo);
-    copy_range(net, buf, pick, false, g_hi, g_n);
 }
 
 static float *pick_w(rw_layer *L, int bias) { return bias ? L->b : L->w; }
@@ -244,6 +239,42 @@ void rw_dist_shard_scale(float f)
         buf[i] *= f;
 }
 
+/* The all-gather of one kind of array (weights, or a moment) straight
+ * between the layers and the transport: this rank's chunk read from the
+ * layers where the transport needs it, the others' written to them. */
+typedef struct gather_job {
+    rw_net *net;
+    pick_fn pick;
+} gather_job;
+
+static void gather_load(void *ctx, size_t lo, size_t hi, float *dst, const float *add)
+{
+    (void)add;
+    const gather_job *j = ctx;
+    copy_job c = {dst, j->pick, true, lo};
+    rw_net_fused_range(j->net, lo, hi, copy_piece, &c);
+}
+
+static void gather_store(void *ctx, size_t lo, size_t hi, const float *src)
+{
+    const gather_job *j = ctx;
+    copy_job c = {(float *)src, j->pick, false, lo};
+    rw_net_fused_range(j->net, lo, hi, copy_piece, &c);
+}
+
+static rw_status gather_layers(rw_net *net, pick_fn pick, rw_error *err)
+{
+    float *buf = rw_dist_buffer(g_n, err);
+    if (!buf)
+        return RW_ERR_NOMEM;
+    gather_job j = {net, pick};
+    double t0 = rw_now();
+    rw_status st = rw_dist_allgather_io_f32(buf, g_n, gather_load, gather_store,
+                                            &j, err);
+    g_stats.comm_seconds += rw_now() - t0;
+    return st;
+}
+
 rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
                              double lr, rw_error *err)
 {
@@ -252,11 +283,7 @@ rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
     if (st != RW_OK)
         return st;
     g_stale = true;
-    copy_range(net, buf, pick_w, true, g_lo, g_hi);
-    if ((st = timed(rw_dist_allgather_f32, buf, g_n, err)) != RW_OK)
-        return st;
-    copy_out_others(net, buf, pick_w);
-    return RW_OK;
+    return gather_layers(net, pick_w, err);
 }
 
 rw_status rw_dist_gather_moments(rw_net *net, rw_error *err)
@@ -265,20 +292,15 @@ rw_status rw_dist_gather_moments(rw_net *net, rw_error *err)
         return RW_OK;
     g_stale = false;
     pick_fn picks[3] = {pick_m1, pick_m2, pick_cnt};
-    float *buf = rw_dist_buffer(g_n, err);
-    if (!buf)
-        return RW_ERR_NOMEM;
     for (int i = 0; i < 3; i++) {
         bool any = false;
         for (size_t l = 0; l < net->n_layers; l++)
             any = any || picks[i](&net->layers[l], 0);
         if (!any)
             continue;
-        copy_range(net, buf, picks[i], true, g_lo, g_hi);
-        rw_status st = timed(rw_dist_allgather_f32, buf, g_n, err);
+        rw_status st = gather_layers(net, picks[i], err);
         if (st != RW_OK)
             return st;
-        copy_out_others(net, buf, picks[i]);
     }
     return RW_OK;
 }
@@ -391,13 +413,16 @@ rw_status rw_dist_check(const rw_net *net, const char *when, rw_error *err)
 
 /* The environment's switches of the collectives, checked before the first
  * one: a value other than those named is refused, not taken for another. */
-static rw_status check_env(const char *name, const char *a, const char *b,
-                           rw_error *err)
+/* name unset, or one of the NULL-ended choices. */
+static rw_status check_env(const char *name, const char *const *choices,
+                           const char *expected, rw_error *err)
 {
     const char *v = getenv(name);
-    if (!v || !strcmp(v, a) || !strcmp(v, b))
-        return RW_OK;
-    return rw_fail(err, RW_ERR_ARG, "%s=%s: expected %s or %s", name, v, a, b);
+    for (size_t i = 0; v && choices[i]; i++)
+        if (!strcmp(v, choices[i]))
+            return RW_OK;
+    return v ? rw_fail(err, RW_ERR_ARG, "%s=%s: expected %s", name, v, expected)
+             : RW_OK;
 }
 
 rw_status rw_dist_begin(rw_net *net, rw_error *err)
@@ -409,8 +434,10 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
     if (!rw_dist_on())
         return RW_OK;
     rw_status st;
-    if ((st = check_env("RW_DIST_SHARD", "0", "1", err)) != RW_OK ||
-        (st = check_env("RW_DIST_ALLREDUCE", "ring", "mpi", err)) != RW_OK)
+    static const char *const shard[] = {"0", "1", NULL};
+    static const char *const paths[] = {"shm", "ring", "mpi", NULL};
+    if ((st = check_env("RW_DIST_SHARD", shard, "0 or 1", err)) != RW_OK ||
+        (st = check_env("RW_DIST_ALLREDUCE", paths, "shm, ring or mpi", err)) != RW_OK)
         return st;
     st = compare(checksum(net, false), "network shape and topology",
                            "before training (start every rank with the same "

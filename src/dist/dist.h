@@ -21,13 +21,14 @@
 rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err);
 /* The same for a few doubles (one MPI_Allreduce). */
 rw_status rw_dist_sum_f64(double *v, size_t n, rw_error *err);
-/* The two halves of the ring all-reduce (rw_dist_sum_f32 runs both on
- * large buffers): afterwards this rank's chunk of v (rw_dist_chunk) holds
+/* The two halves of the all-reduce (rw_dist_sum_f32 runs both on large
+ * buffers), over shared memory or the ring (transport_mpi.c): afterwards
+ * this rank's chunk of v (rw_dist_chunk) holds
  * the sum over all ranks and the rest of v is scratch; then every rank's
  * chunk copied to every rank. */
 rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err);
 /* The reduce-scatter with this rank's values not in v but written by load
- * where the ring first needs them: load(ctx, lo, hi, dst, add) writes the
+ * where the transport first needs them (P calls in all): load(ctx, lo, hi, dst, add) writes the
  * values of [lo, hi) to dst, plus add[i - lo] when add is not NULL (the
  * received partial sum, added after this rank's value). It saves the copy
  * of every value into v before the ring. */
@@ -36,6 +37,20 @@ typedef void (*rw_dist_load_fn)(void *ctx, size_t lo, size_t hi, float *dst,
 rw_status rw_dist_reduce_scatter_load_f32(float *v, size_t n, rw_dist_load_fn load,
                                           void *ctx, rw_error *err);
 rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err);
+/* The all-gather with this rank's chunk written by load (as above, add
+ * NULL) where the transport first needs it, and every other rank's chunk
+ * [lo, hi) handed to store (src[i - lo] is value i) instead of left in v;
+ * v is then scratch. Either may be NULL: the chunk is v's, or stays there.
+ * Over shared memory this reads the other ranks' chunks where they lie. */
+typedef void (*rw_dist_store_fn)(void *ctx, size_t lo, size_t hi, const float *src);
+rw_status rw_dist_allgather_io_f32(float *v, size_t n, rw_dist_load_fn load,
+                                   rw_dist_store_fn store, void *ctx,
+                                   rw_error *err);
+/* For tests and benchmarks: large sums take this path from the next
+ * collective on ("shm", "ring" or "mpi", as RW_DIST_ALLREDUCE); every rank
+ * calls it at the same point. "shm" still takes the ring where the ranks
+ * span machines. */
+rw_status rw_dist_use_transport(const char *name, rw_error *err);
 /* Rank r's chunk [*lo, *hi) of n values cut into `ranks` contiguous
  * chunks whose sizes differ by at most one (buffer.c). */
 void rw_dist_chunk(size_t n, int ranks, int r, size_t *lo, size_t *hi);

@@ -1,13 +1,34 @@
-/* The transport over MPI: joining the ranks and the three collectives
- * dist.c builds on. The only file that includes mpi.h. */
+/* The transport over MPI: joining the ranks and the collectives dist.c
+ * builds on. The only file that includes mpi.h.
+ *
+ * Large sums take one of two paths, chosen once per run (RW_DIST_ALLREDUCE):
+ * where every rank is on one machine, shared memory (MPI-3 shared windows:
+ * each rank reads the others' values where they lie, no copy through Open
+ * MPI's buffers or the kernel); otherwise the ring of send-receives. Both
+ * add in the same order, so they give the same bits. */
 #include "dist/dist.h"
 
 #include <limits.h>
 #include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int g_rank = 0, g_size = 1, g_joined = 0;
+
+/* How large buffers are summed: decided by the first collective that needs
+ * it (every rank reaches it with the same n), kept for the run. */
+enum { SUM_UNSET = -1, SUM_RING, SUM_MPI, SUM_SHM };
+static int g_mode = SUM_UNSET;
+static int g_wanted = SUM_UNSET;   /* rw_dist_use_transport, else the env */
+/* Shared memory: the ranks of this machine (all of them, in SUM_SHM), one
+ * window with a segment of g_cap floats per rank, and every rank's
+ * segment mapped here. */
+static MPI_Comm g_node = MPI_COMM_NULL;
+static MPI_Win g_win = MPI_WIN_NULL;
+static float **g_seg;
+static size_t g_cap;
 
 /* Started by mpirun (Open MPI, or a PMI launcher such as MPICH's Hydra or
  * Slurm)? Without one of these the process stays a single rank and never
@@ -36,10 +57,25 @@ rw_status rw_dist_init(int *argc, char ***argv, rw_error *err)
     return RW_OK;
 }
 
+static void shm_release(void)
+{
+    if (g_win != MPI_WIN_NULL) {
+        MPI_Win_unlock_all(g_win);
+        MPI_Win_free(&g_win);
+    }
+    rw_free(g_seg);
+    g_seg = NULL;
+    g_cap = 0;
+}
+
 void rw_dist_finalize(void)
 {
     rw_dist_release_buffers();
     if (g_joined) {
+        shm_release();
+        if (g_node != MPI_COMM_NULL)
+            MPI_Comm_free(&g_node);
+        g_mode = g_wanted = SUM_UNSET;
         MPI_Finalize();
         g_joined = 0;
         g_rank = 0;
@@ -98,19 +134,234 @@ static rw_status sendrecv_f32(const float *s, size_t count, int to, float *r,
     return RW_OK;
 }
 
+/* ---- choosing the path ---- */
+
+static int parse_transport(const char *e)
+{
+    if (!e || !strcmp(e, "shm"))
+        return SUM_SHM;
+    if (!strcmp(e, "ring"))
+        return SUM_RING;
+    if (!strcmp(e, "mpi"))
+        return SUM_MPI;
+    return SUM_UNSET;
+}
+
+/* The path for this run, decided on first use (a collective: every rank
+ * calls it at the same point). Shared memory where every rank is on this
+ * machine and RW_DIST_ALLREDUCE does not say otherwise; the ranks agree in
+ * one small all-reduce, so that a rank that could not join them sends all
+ * to the ring. */
+static int sum_mode(void)
+{
+    if (g_mode != SUM_UNSET)
+        return g_mode;
+    int want = g_wanted != SUM_UNSET ? g_wanted
+                                     : parse_transport(getenv("RW_DIST_ALLREDUCE"));
+    if (want == SUM_UNSET) /* refused by rw_dist_begin before training */
+        want = SUM_RING;
+    int shm = 0;
+    if (want == SUM_SHM) {
+        if (g_node == MPI_COMM_NULL &&
+            MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0,
+                                MPI_INFO_NULL, &g_node) != MPI_SUCCESS)
+            g_node = MPI_COMM_NULL;
+        int here = 0;
+        if (g_node != MPI_COMM_NULL && MPI_Comm_size(g_node, &here) == MPI_SUCCESS &&
+            here == g_size) {
+            /* A window that cannot be had (no room for the segments)
+             * returns an error instead of ending the job. */
+            shm = MPI_Comm_set_errhandler(g_node, MPI_ERRORS_RETURN) == MPI_SUCCESS;
+        }
+        int all = 0;
+        if (MPI_Allreduce(&shm, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+            all = 0;
+        shm = all;
+    }
+    g_mode = shm ? SUM_SHM : want == SUM_MPI ? SUM_MPI : SUM_RING;
+    return g_mode;
+}
+
+rw_status rw_dist_use_transport(const char *name, rw_error *err)
+{
+    int m = parse_transport(name);
+    if (!name || m == SUM_UNSET)
+        return rw_fail(err, RW_ERR_ARG, "transport %s: expected shm, ring or mpi",
+                       name ? name : "(null)");
+    g_wanted = m;
+    g_mode = SUM_UNSET;
+    return RW_OK;
+}
+
+const char *rw_dist_transport(void)
+{
+    if (g_size <= 1)
+        return "none";
+    switch (g_mode) {
+    case SUM_SHM: return "shm";
+    case SUM_MPI: return "mpi";
+    case SUM_RING: return "ring";
+    }
+    /* Not decided yet: what the first large sum will take, bar a failure. */
+    int want = g_wanted != SUM_UNSET ? g_wanted
+                                     : parse_transport(getenv("RW_DIST_ALLREDUCE"));
+    return want == SUM_MPI ? "mpi" : want == SUM_RING ? "ring" : "shm";
+}
+
+/* ---- shared memory ---- */
+
+/* Segments of at least n floats on every rank (a collective; every rank
+ * asks for the same n). On failure anywhere the run goes over to the ring
+ * for good: *ok is then 0 on every rank. */
+static rw_status shm_reserve(size_t n, int *ok, rw_error *err)
+{
+    *ok = 1;
+    if (n <= g_cap && g_win != MPI_WIN_NULL)
+        return RW_OK;
+    shm_release();
+    size_t cap = n + n / 4 + 1024; /* room for the topology to grow */
+    if (cap > (size_t)PTRDIFF_MAX / sizeof(float) / 2)
+        return rw_fail(err, RW_ERR_NOMEM, "rank %d: %zu floats of shared memory "
+                       "is too many", g_rank, n);
+    int mine = 0, all = 0;
+    g_seg = rw_calloc((size_t)g_size, sizeof *g_seg, "shared-memory segments", err);
+    if (g_seg) {
+        MPI_Info info;
+        MPI_Info_create(&info);
+        /* Each segment on the memory of the rank that writes it. */
+        MPI_Info_set(info, "alloc_shared_noncontig", "true");
+        float *base = NULL;
+        mine = MPI_Win_allocate_shared((MPI_Aint)(cap * sizeof(float)),
+                                       (int)sizeof(float), info, g_node, &base,
+                                       &g_win) == MPI_SUCCESS;
+        MPI_Info_free(&info);
+        for (int q = 0; mine && q < g_size; q++) {
+            MPI_Aint size = 0;
+            int unit = 0;
+            mine = MPI_Win_shared_query(g_win, q, &size, &unit, &g_seg[q]) ==
+                       MPI_SUCCESS &&
+                   (size_t)size >= cap * sizeof(float);
+        }
+        mine = mine && MPI_Win_lock_all(MPI_MODE_NOCHECK, g_win) == MPI_SUCCESS;
+    }
+    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+        all = 0;
+    if (!all) {
+        /* A window some rank lacks cannot be freed (a collective); it
+         * stays until MPI_Finalize, unused. */
+        rw_free(g_seg);
+        g_seg = NULL;
+        g_win = MPI_WIN_NULL;
+        g_mode = SUM_RING;
+        *ok = 0;
+        return RW_OK;
+    }
+    g_cap = cap;
+    return RW_OK;
+}
+
+/* What every rank wrote to its segment before, every rank sees after. */
+static rw_status shm_fence(rw_error *err)
+{
+    int rc = MPI_Win_sync(g_win);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Barrier(g_node);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Win_sync(g_win);
+    return rc == MPI_SUCCESS ? RW_OK : mpi_fail(err, rc, "shared-memory barrier");
+}
+
+/* Ready for n floats in shared memory? */
+static rw_status shm_ready(size_t n, int *ok, rw_error *err)
+{
+    *ok = 0;
+    if (g_size == 1 || sum_mode() != SUM_SHM)
+        return RW_OK;
+    return shm_reserve(n, ok, err);
+}
+
+/* The reduce-scatter: every rank writes the chunks the others sum to its
+ * segment, then sums its own chunk from theirs in the ring's order (below),
+ * so the two paths give the same bits: chunk c is
+ * v_c + (v_{c-1} + (... + (v_{c+2} + v_{c+1}))), indices mod P. */
+static rw_status shm_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
+                                    void *ctx, rw_error *err)
+{
+    float *mine = g_seg[g_rank];
+    size_t lo, hi;
+    rw_dist_chunk(n, g_size, g_rank, &lo, &hi);
+    float *tmp = NULL;
+    if (g_size > 2 && !(tmp = rw_dist_scratch(hi - lo + 1, err)))
+        return RW_ERR_NOMEM;
+    for (int k = 1; k < g_size; k++) {
+        size_t a, b;
+        rw_dist_chunk(n, g_size, (g_rank + k) % g_size, &a, &b);
+        if (load)
+            load(ctx, a, b, mine + a, NULL);
+        else
+            memcpy(mine + a, v + a, (b - a) * sizeof *v);
+    }
+    rw_status st = shm_fence(err);
+    if (st != RW_OK)
+        return st;
+    const float *acc = g_seg[(g_rank + 1) % g_size] + lo;
+    if (g_size > 2) {
+        memcpy(tmp, acc, (hi - lo) * sizeof *tmp);
+        for (int k = 2; k < g_size; k++) {
+            const float *restrict s = g_seg[(g_rank + k) % g_size] + lo;
+            for (size_t i = 0; i < hi - lo; i++)
+                tmp[i] = s[i] + tmp[i];
+        }
+        acc = tmp;
+    }
+    if (load) {
+        load(ctx, lo, hi, v + lo, acc);
+    } else {
+        float *restrict d = v + lo;
+        for (size_t i = 0; i < hi - lo; i++)
+            d[i] += acc[i];
+    }
+    /* No rank writes its segment again before every rank has read it. */
+    return shm_fence(err);
+}
+
+/* The all-gather: every rank's chunk to its segment, then every other
+ * rank's chunk read from theirs. */
+static rw_status shm_allgather(float *v, size_t n, rw_dist_load_fn load,
+                               rw_dist_store_fn store, void *ctx, rw_error *err)
+{
+    size_t lo, hi;
+    rw_dist_chunk(n, g_size, g_rank, &lo, &hi);
+    float *mine = g_seg[g_rank];
+    if (load)
+        load(ctx, lo, hi, mine + lo, NULL);
+    else
+        memcpy(mine + lo, v + lo, (hi - lo) * sizeof *v);
+    rw_status st = shm_fence(err);
+    if (st != RW_OK)
+        return st;
+    for (int k = 1; k < g_size; k++) {
+        int q = (g_rank + k) % g_size;
+        size_t a, b;
+        rw_dist_chunk(n, g_size, q, &a, &b);
+        if (store)
+            store(ctx, a, b, g_seg[q] + a);
+        else
+            memcpy(v + a, g_seg[q] + a, (b - a) * sizeof *v);
+    }
+    return shm_fence(err);
+}
+
+/* ---- the ring ---- */
+
 /* The ring (Patarasuk and Yuan's bandwidth-optimal all-reduce, halved):
  * P - 1 steps in which every rank sends one chunk to the next rank and adds
  * the chunk it receives from the previous one to its own, so that rank r
  * ends with chunk r summed over all ranks. Each element is summed once, on
  * one rank, in an order fixed by the rank count: own + received. */
-rw_status rw_dist_reduce_scatter_load_f32(float *v, size_t n, rw_dist_load_fn load,
-                                          void *ctx, rw_error *err)
+static rw_status ring_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
+                                     void *ctx, rw_error *err)
 {
-    if (g_size == 1) {
-        if (load)
-            load(ctx, 0, n, v, NULL);
-        return RW_OK;
-    }
     size_t lo, hi, most = n / (size_t)g_size + 1;
     float *tmp = rw_dist_scratch(most, err);
     if (!tmp)
@@ -137,17 +388,10 @@ rw_status rw_dist_reduce_scatter_load_f32(float *v, size_t n, rw_dist_load_fn lo
     return RW_OK;
 }
 
-rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err)
-{
-    return rw_dist_reduce_scatter_load_f32(v, n, NULL, NULL, err);
-}
-
 /* The ring's second half: P - 1 steps in which every rank passes on the
  * chunk it received last (its own first). */
-rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err)
+static rw_status ring_allgather(float *v, size_t n, rw_error *err)
 {
-    if (g_size == 1)
-        return RW_OK;
     int next = (g_rank + 1) % g_size, prev = (g_rank + g_size - 1) % g_size;
     for (int k = 0; k + 1 < g_size; k++) {
         size_t slo, shi, lo, hi;
@@ -159,6 +403,60 @@ rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err)
             return st;
     }
     return RW_OK;
+}
+
+/* ---- the collectives ---- */
+
+rw_status rw_dist_reduce_scatter_load_f32(float *v, size_t n, rw_dist_load_fn load,
+                                          void *ctx, rw_error *err)
+{
+    if (g_size == 1) {
+        if (load)
+            load(ctx, 0, n, v, NULL);
+        return RW_OK;
+    }
+    int shm = 0;
+    rw_status st = shm_ready(n, &shm, err);
+    if (st != RW_OK)
+        return st;
+    return shm ? shm_reduce_scatter(v, n, load, ctx, err)
+               : ring_reduce_scatter(v, n, load, ctx, err);
+}
+
+rw_status rw_dist_reduce_scatter_f32(float *v, size_t n, rw_error *err)
+{
+    return rw_dist_reduce_scatter_load_f32(v, n, NULL, NULL, err);
+}
+
+rw_status rw_dist_allgather_io_f32(float *v, size_t n, rw_dist_load_fn load,
+                                   rw_dist_store_fn store, void *ctx,
+                                   rw_error *err)
+{
+    if (g_size == 1)
+        return RW_OK;
+    int shm = 0;
+    rw_status st = shm_ready(n, &shm, err);
+    if (st != RW_OK)
+        return st;
+    if (shm)
+        return shm_allgather(v, n, load, store, ctx, err);
+    size_t lo, hi;
+    rw_dist_chunk(n, g_size, g_rank, &lo, &hi);
+    if (load)
+        load(ctx, lo, hi, v + lo, NULL);
+    if ((st = ring_allgather(v, n, err)) != RW_OK)
+        return st;
+    for (int k = 1; store && k < g_size; k++) {
+        size_t a, b;
+        rw_dist_chunk(n, g_size, (g_rank + k) % g_size, &a, &b);
+        store(ctx, a, b, v + a);
+    }
+    return RW_OK;
+}
+
+rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err)
+{
+    return rw_dist_allgather_io_f32(v, n, NULL, NULL, NULL, err);
 }
 
 /* In-place MPI_Allreduce of n values of `size` bytes, in pieces whose
@@ -183,21 +481,18 @@ static rw_status allreduce(void *v, size_t n, size_t size, MPI_Datatype type,
  * an element on one rank and copies it or has pairs of ranks add the same
  * two operands, so every rank gets the same bits; the checksum after each
  * rewiring and epoch (dist.c) would stop a run where they did not. Large
- * ones take the ring above, which promises it by construction and measured
- * faster here than Open MPI's choice (bench/mpi_allreduce, 11 MB, 2 ranks:
- * 3.6 ms against 6.4 ms; its own reduce-scatter alone took 11.6 ms). */
+ * ones take the reduce-scatter and all-gather above, which promise it by
+ * construction. The ring measured faster here than Open MPI's choice
+ * (bench/mpi_allreduce, 11 MB, 2 ranks: 3.6 ms against 6.4 ms; its own
+ * reduce-scatter alone took 11.6 ms), and shared memory faster than the
+ * ring (docs/distributed.md). */
 #define RING_MIN_FLOATS ((size_t)1 << 16)
 
 rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err)
 {
     if (g_size == 1)
         return RW_OK;
-    static int ring = -1; /* RW_DIST_ALLREDUCE=mpi: MPI_Allreduce always */
-    if (ring < 0) {
-        const char *e = getenv("RW_DIST_ALLREDUCE");
-        ring = !(e && !strcmp(e, "mpi"));
-    }
-    if (ring && n >= RING_MIN_FLOATS) {
+    if (n >= RING_MIN_FLOATS && sum_mode() != SUM_MPI) {
         rw_status st = rw_dist_reduce_scatter_f32(v, n, err);
         return st == RW_OK ? rw_dist_allgather_f32(v, n, err) : st;
     }
