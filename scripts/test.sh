@@ -3,7 +3,8 @@
 #   1. the normal build (warnings as errors) and all ctest tests, the
 #      Python package's pytest suite among them (scripts/test_python.sh,
 #      Debian's /usr/bin/python3; no tests collected counts as a failure);
-#   2. the same tests under AddressSanitizer and UndefinedBehaviorSanitizer;
+#   2. a build without MPI and its tests; the same tests under
+#      AddressSanitizer and UndefinedBehaviorSanitizer;
 #   3. a valgrind leak check of a train/save/load/eval/predict round trip;
 #   4. each libFuzzer target for a short, bounded time on its corpus.
 # FUZZ_SECONDS (default 30) sets the time per fuzz target; SKIP_SLOW=1 runs
@@ -46,6 +47,16 @@ cmake --build "$prefix/example" >/dev/null
 rm -rf "$prefix"
 
 [ "${SKIP_SLOW:-0}" = 1 ] && exit 0
+
+echo "== a build without MPI (-DRW_MPI=OFF): the same tests but the MPI ones"
+cmake -S . -B build-nompi -DCMAKE_BUILD_TYPE=Release -DRW_WERROR=ON -DRW_MPI=OFF \
+  -DRW_BUILD_BENCH=OFF -DRW_BUILD_SHARED=OFF >/dev/null
+cmake --build build-nompi -j"$jobs"
+(cd build-nompi && ctest -j"$jobs" --output-on-failure)
+case "$(build-nompi/rewire --version)" in
+  *"MPI: no"*) ;;
+  *) echo "build-nompi/rewire --version does not say MPI: no" >&2; exit 1 ;;
+esac
 
 echo "== sanitizers (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRW_SANITIZE=ON -DRW_WERROR=ON \
