@@ -1,8 +1,9 @@
 /*
  * Tests of the data side of `rewire plot`: the JSON reader (values, error
  * positions, every truncation, random corruption, deep nesting), the
- * training-log and continual-report readers, image shapes and the
- * per-input connection counts behind the connectivity map.
+ * training-log and continual-report readers, image shapes, the
+ * per-input connection counts behind the connectivity map, and the
+ * picture names a build without cairo refuses.
  *
  * Tests link only librewire, so the CLI sources under test are compiled
  * into this file. They build without cairo (no RW_HAVE_CAIRO here), which
@@ -402,8 +403,26 @@ static void test_input_counts(void)
     rw_net_free(sparse);
 }
 
+/* Without cairo (as here) a picture name with a known extension cannot be
+ * drawn (1), but a wrong or missing extension is a mistake in the command
+ * line (2), as in a build with cairo. */
+static void test_format_without_cairo(void)
+{
+    char err[256];
+    static const char *const known[] = {"a.png", "dir.x/b.SVG", "c.pdf"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(rwp_check_format(known[i], err, sizeof err) == 1);
+        CHECK_MSG(strstr(err, "without cairo") != NULL, "%s: %s", known[i], err);
+    }
+    CHECK(rwp_check_format("d.txt", err, sizeof err) == 2);
+    CHECK_MSG(strstr(err, "unknown picture format '.txt'") != NULL, "%s", err);
+    CHECK(rwp_check_format("dir.png/e", err, sizeof err) == 2);
+    CHECK_MSG(strstr(err, "needs an extension") != NULL, "%s", err);
+}
+
 int main(void)
 {
+    test_format_without_cairo();
     test_json_values();
     test_json_errors();
     test_json_truncations();

@@ -13,10 +13,46 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Lower-case extension of path including the dot (".png"), or "" when
+ * there is none. Writes into ext[n]. */
+static void path_ext(const char *path, char *ext, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    ext[0] = '\0';
+    if (!dot || (slash && dot < slash) || n == 0)
+        return;
+    size_t i = 0;
+    for (; dot[i] && i + 1 < n; i++)
+        ext[i] = (char)tolower((unsigned char)dot[i]);
+    ext[i] = '\0';
+}
+
+/* The message for a name whose extension is none of .png, .svg and .pdf;
+ * 0 when it is one of them. */
+static int unknown_format(const char *path, char *errbuf, size_t errlen)
+{
+    char ext[16];
+    path_ext(path, ext, sizeof ext);
+    if (!strcmp(ext, ".png") || !strcmp(ext, ".svg") || !strcmp(ext, ".pdf"))
+        return 0;
+    if (ext[0])
+        snprintf(errbuf, errlen,
+                 "%s: unknown picture format '%s'; use .png, .svg or .pdf",
+                 path, ext);
+    else
+        snprintf(errbuf, errlen,
+                 "%s: the output name needs an extension: .png, .svg or .pdf",
+                 path);
+    return 1;
+}
+
 #ifndef RW_HAVE_CAIRO
 
 int rwp_check_format(const char *path, char *errbuf, size_t errlen)
 {
+    if (unknown_format(path, errbuf, errlen))
+        return 2; /* a mistake in the command line, as with cairo */
     snprintf(errbuf, errlen,
              "%s: this rewire was built without cairo, so it cannot draw "
              "pictures (install libcairo2-dev and rebuild)",
@@ -1063,21 +1099,6 @@ void rwp_grid_draw(cairo_t *cr, double x, double y, double w, double h,
 
 /* ================= output ================= */
 
-/* Lower-case extension of path including the dot (".png"), or "" when
- * there is none. Writes into ext[n]. */
-static void path_ext(const char *path, char *ext, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(path, '.');
-    ext[0] = '\0';
-    if (!dot || (slash && dot < slash) || n == 0)
-        return;
-    size_t i = 0;
-    for (; dot[i] && i + 1 < n; i++)
-        ext[i] = (char)tolower((unsigned char)dot[i]);
-    ext[i] = '\0';
-}
-
 typedef enum out_kind { OUT_PNG, OUT_SVG, OUT_PDF, OUT_NONE } out_kind;
 
 static out_kind kind_of(const char *path, char *errbuf, size_t errlen)
@@ -1104,14 +1125,7 @@ static out_kind kind_of(const char *path, char *errbuf, size_t errlen)
         return OUT_NONE;
 #endif
     }
-    if (ext[0])
-        snprintf(errbuf, errlen,
-                 "%s: unknown picture format '%s'; use .png, .svg or .pdf",
-                 path, ext);
-    else
-        snprintf(errbuf, errlen,
-                 "%s: the output name needs an extension: .png, .svg or .pdf",
-                 path);
+    unknown_format(path, errbuf, errlen);
     return OUT_NONE;
 }
 
