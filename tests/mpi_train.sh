@@ -240,6 +240,14 @@ mpi 2 "${cont[@]}" --out "$tmp/c2.json" > "$tmp/c2.txt" || fail "continual, 2 ra
 c1=$(field average_accuracy < "$tmp/c1.json"); c2=$(field average_accuracy < "$tmp/c2.json")
 [ -n "$c2" ] || fail "continual wrote no report"
 within "$c1" "$c2" 0.005 || fail "continual: average accuracy $c1 (1 rank) vs $c2 (2 ranks)"
+# Rehearsal: every rank adds its --replay-batch, and the training figures
+# count them all (they once counted one rank's: accuracies above 100%).
+mpi 2 continual --tasks split-blobs:2 --method replay --hidden 32 --epochs 3 --lr 0.01 \
+  --seed 2 > "$tmp/c3.txt" 2>&1 || fail "continual replay, 2 ranks"
+sed -n 's/.*train acc \([0-9.]*\)%.*/\1/p' "$tmp/c3.txt" > "$tmp/c3.acc"
+[ "$(wc -l < "$tmp/c3.acc")" -eq 2 ] || fail "no train accuracy per task in $(cat "$tmp/c3.txt")"
+awk '{ if (!($1 >= 90 && $1 <= 100)) bad++ } END { exit bad > 0 }' "$tmp/c3.acc" ||
+  fail "continual replay, 2 ranks: train accuracy not in [90%, 100%]: $(tr '\n' ' ' < "$tmp/c3.acc")"
 mpi 2 eval --model "$tmp/one.rwm" --data "$tmp/test.csv" > "$tmp/e2.txt" || fail "eval, 2 ranks"
 [ "$(wc -l < "$tmp/e2.txt")" -eq 1 ] || fail "eval printed $(wc -l < "$tmp/e2.txt") lines"
 mpi 2 eval --model "$tmp/missing.rwm" --data "$tmp/test.csv" > /dev/null 2>&1 &&

@@ -398,7 +398,9 @@ static rw_status step_report(run *r, double loss, size_t correct, size_t bs,
 {
     rw_run_state *rs = &r->rs;
     const rw_train_config *cfg = r->cfg;
-    size_t R = r->t.R;
+    /* The batch's rehearsal samples: R on every rank, and the summed loss
+     * and hits are over all of them. */
+    size_t R = r->t.R * (size_t)rw_dist_size();
     rs->loss_sum += loss * (double)(bs + R);
     rs->correct_sum += correct;
     rs->seen += bs + R;
@@ -531,13 +533,14 @@ static rw_status epoch_evaluate(run *r, rw_error *err)
 }
 
 /* The result's training time and throughput after `epochs` epochs (each
- * of the run's samples, rehearsal included, once per epoch). */
+ * of the run's samples once per epoch, and every rank's rehearsal). */
 static void result_time(run *r, size_t epochs)
 {
     rw_train_result *res = &r->res;
     res->train_seconds = r->rs.train_seconds;
     res->samples_per_second = r->rs.train_seconds > 0
-        ? (double)((r->n + r->t.R * r->batches) * epochs) / r->rs.train_seconds
+        ? (double)((r->n + r->t.R * (size_t)rw_dist_size() * r->batches) * epochs) /
+              r->rs.train_seconds
         : 0.0;
 }
 
