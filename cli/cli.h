@@ -98,6 +98,11 @@ bool cli_dist_agree(bool ok);
 void cli_dist_hold_errors(void);
 /* Whether this rank has been through cli_dist_agree. */
 bool cli_dist_agreed(void);
+/* After rw_train or rw_continual_run failed: true when every rank returned
+ * before training began (rw_dist_setup_failure): the failing rank (rank 0
+ * also for the others) has said why, and the ranks leave without
+ * rw_dist_abort. False otherwise: nothing printed. */
+bool cli_dist_setup_failed(const char *cmd, const rw_error *err);
 /* Between cli_dist_training(true) and (false) ranks meet in collectives,
  * so a rank that fails there must end them all (main: MPI_Abort). */
 void cli_dist_training(bool on);

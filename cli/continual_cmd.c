@@ -696,6 +696,8 @@ static bool run_tasks(cont_run *r)
     if (st == RW_OK)
         cli_dist_training(false);
     progress_clear(&ctx.prog);
+    if (st != RW_OK && cli_dist_setup_failed(C, &err))
+        return false;
     if (st != RW_OK)
         return cli_failed(C, &err);
     return true;

@@ -96,6 +96,21 @@ bool cli_dist_agree(bool ok)
 
 bool cli_dist_agreed(void) { return g_agreed; }
 
+bool cli_dist_setup_failed(const char *cmd, const rw_error *err)
+{
+    int first = rw_dist_setup_failure();
+    if (rw_dist_size() <= 1 || first < 0)
+        return false;
+    g_training = false; /* no rank waits in a collective: leave normally */
+    int rank = rw_dist_rank();
+    const char *msg = err->msg[0] ? err->msg : rw_status_str(err->status);
+    if (rank == first && rank != 0)
+        fprintf(stderr, "[rank %d] rewire %s: %s\n", rank, cmd, msg);
+    else if (rank == 0) /* its own error, or which rank failed */
+        fprintf(stderr, "rewire %s: %s\n", cmd, msg);
+    return true;
+}
+
 void cli_dist_training(bool on) { g_training = on; }
 bool cli_dist_in_training(void) { return g_training; }
 

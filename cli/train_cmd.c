@@ -662,7 +662,8 @@ static bool run_training(train_run *r)
     if (st == RW_ERR_INTERRUPTED && g_interrupted)
         return interrupted(r, &err);
     if (st != RW_OK) {
-        cli_fail_err(C, ctx.log_err.status != RW_OK ? &ctx.log_err : &err);
+        if (!cli_dist_setup_failed(C, &err))
+            cli_fail_err(C, ctx.log_err.status != RW_OK ? &ctx.log_err : &err);
         return false;
     }
     if (!finish_outputs(r))

@@ -1060,6 +1060,16 @@ void rw_dist_abort(int code);
  * of rw_dist_abort. Without ranks it returns `value`. */
 int rw_dist_min_int(int value);
 
+/* After rw_train or rw_continual_run failed under mpirun: the lowest rank
+ * whose set-up failed (a setting refused, a checkpoint that does not
+ * match, data or memory), when every rank returned before training began;
+ * those ranks return their own error and the others RW_ERR_DIST ("rank N
+ * failed before training"), so a program can report once and leave
+ * through rw_dist_finalize. -1 when training had begun (a rank may then be
+ * waiting in a collective: end the job with rw_dist_abort) or nothing
+ * failed before it. */
+int rw_dist_setup_failure(void);
+
 /* Communication of the last rw_train on this process. */
 typedef struct rw_dist_stats {
     int ranks;

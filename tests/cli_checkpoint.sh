@@ -132,6 +132,13 @@ grep -q "batch: 32 in the checkpoint, 64 now" "$tmp/o" ||
   fail "the message does not name the setting: $(cat "$tmp/o")"
 grep -q "rewire: set in the checkpoint, rigl now" "$tmp/o" ||
   fail "the message does not name the rewiring by its name: $(cat "$tmp/o")"
+# Reals in the fewest digits that are the value ("0.1", not the file's
+# "0.10000000000000001").
+"$rw" train --data "$tmp/data.csv" --hidden 256,256 --epsilon 8 --epochs 3 --batch 32 \
+  --optimizer momentum --lr 0.1 --quiet --seed 5 --rewire set --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
+  fail "resume with another learning rate"
+grep -q "lr: 0.02 in the checkpoint, 0.1 now" "$tmp/o" ||
+  fail "the message does not show the rates plainly: $(cat "$tmp/o")"
 # A plain model is not a checkpoint.
 "$rw" "${args[@]}" --resume "$tmp/full.rwm" > "$tmp/o" 2>&1 && fail "resume from a model"
 grep -q "without training state" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"

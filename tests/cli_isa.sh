@@ -58,4 +58,13 @@ for p in $runs auto; do
         "$(sed -E 's/.*"test_loss":([^,]*).*/\1/' <<<"$out")" ] ||
         fail "RW_ISA=$p: two runs differ"
 done
+# The data-parallel switches are refused when wrong, with one rank too;
+# empty is unset.
+expect_fail 1 "RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi" \
+    env RW_DIST_ALLREDUCE=tcp "$REWIRE" train --data spirals --hidden 8 --epochs 1 --quiet
+expect_fail 1 "RW_DIST_SHARD=yes: expected 0 or 1" \
+    env RW_DIST_SHARD=yes "$REWIRE" train --data spirals --hidden 8 --epochs 1 --quiet
+checks=$((checks + 1))
+RW_DIST_ALLREDUCE= RW_DIST_SHARD= "$REWIRE" train --data spirals --hidden 8 --epochs 1 \
+    --quiet > /dev/null 2>&1 || fail "empty RW_DIST_ALLREDUCE and RW_DIST_SHARD were refused"
 cli_end

@@ -163,6 +163,25 @@ setup_fails 3 "d=$tmp/train.csv; [ \"\$r\" != 0 ] && d=$tmp/only0.csv; $run1 \"\
 # others, waiting in the agreement, stop too.
 setup_fails 2 "[ \"\$r\" = 1 ] && export RW_ISA=bogus; $run1 $tmp/train.csv"
 grep -q "RW_ISA" "$tmp/setup.err" || fail "no RW_ISA message: $(cat "$tmp/setup.err")"
+# Set-up that the library refuses, inside rw_train, on every rank alike: a
+# setting, maintenance (one rank only), a checkpoint of other settings; and
+# on one rank only (its RW_DIST_SHARD): one report each time.
+setup_fails 2 "RW_DIST_SHARD=no $run1 $tmp/train.csv"
+[ "$(grep -c "RW_DIST_SHARD=no: expected 0 or 1" "$tmp/setup.err")" -eq 1 ] ||
+  fail "RW_DIST_SHARD=no: not one report: $(cat "$tmp/setup.err")"
+setup_fails 2 "$run1 $tmp/train.csv --maintain cbp"
+[ "$(grep -c "run on one rank only" "$tmp/setup.err")" -eq 1 ] ||
+  fail "--maintain under mpirun: not one report: $(cat "$tmp/setup.err")"
+"$rw" train --epochs 1 --quiet --data "$tmp/train.csv" --checkpoint "$tmp/other.rwm" > /dev/null ||
+  fail "checkpoint for the mismatch"
+setup_fails 2 "$run1 $tmp/train.csv --lr 0.5 --resume $tmp/other.rwm"
+[ "$(grep -c "lr: 0.001 in the checkpoint, 0.5 now" "$tmp/setup.err")" -eq 1 ] ||
+  fail "a mismatched resume under mpirun: not one report: $(cat "$tmp/setup.err")"
+setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_ALLREDUCE=tcp; $run1 $tmp/train.csv"
+grep -qF "[rank 1] rewire train: RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi" "$tmp/setup.err" ||
+  fail "rank 1's refused setting is not shown with its rank: $(cat "$tmp/setup.err")"
+grep -q "^rewire train: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
+  fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
 echo "set-up failures: every rank stops together, no MPI_Abort"
 
 # A failure on rank 0 alone during training (its checkpoint's folder gone

@@ -413,17 +413,46 @@ rw_status rw_dist_check(const rw_net *net, const char *when, rw_error *err)
 
 /* The environment's switches of the collectives, checked before the first
  * one: a value other than those named is refused, not taken for another. */
-/* name unset, or one of the NULL-ended choices. */
+/* name unset (or empty), or one of the NULL-ended choices. */
 static rw_status check_env(const char *name, const char *const *choices,
                            const char *expected, rw_error *err)
 {
     const char *v = getenv(name);
-    for (size_t i = 0; v && choices[i]; i++)
+    for (size_t i = 0; v && *v && choices[i]; i++)
         if (!strcmp(v, choices[i]))
             return RW_OK;
-    return v ? rw_fail(err, RW_ERR_ARG, "%s=%s: expected %s", name, v, expected)
-             : RW_OK;
+    return v && *v ? rw_fail(err, RW_ERR_ARG, "%s=%s: expected %s", name, v, expected)
+                   : RW_OK;
 }
+
+rw_status rw_dist_check_env(rw_error *err)
+{
+    static const char *const shard[] = {"0", "1", NULL};
+    static const char *const paths[] = {"shm", "ring", "mpi", NULL};
+    rw_status st = check_env("RW_DIST_SHARD", shard, "0 or 1", err);
+    return st == RW_OK ? check_env("RW_DIST_ALLREDUCE", paths, "shm, ring or mpi", err)
+                       : st;
+}
+
+static int g_setup_failed = -1; /* the first rank whose set-up failed */
+
+rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
+{
+    g_setup_failed = -1;
+    if (!rw_dist_on())
+        return st;
+    int ok = st == RW_OK;
+    if (rw_dist_min_int(ok) == 1)
+        return RW_OK;
+    int first = rw_dist_min_int(ok ? rw_dist_size() : rw_dist_rank());
+    g_setup_failed = first;
+    if (!ok)
+        return st;
+    return rw_fail(err, RW_ERR_DIST, "rank %d failed before training; every rank "
+                   "stops", first);
+}
+
+int rw_dist_setup_failure(void) { return g_setup_failed; }
 
 rw_status rw_dist_begin(rw_net *net, rw_error *err)
 {
@@ -433,13 +462,7 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
     g_share = 1.0;
     if (!rw_dist_on())
         return RW_OK;
-    rw_status st;
-    static const char *const shard[] = {"0", "1", NULL};
-    static const char *const paths[] = {"shm", "ring", "mpi", NULL};
-    if ((st = check_env("RW_DIST_SHARD", shard, "0 or 1", err)) != RW_OK ||
-        (st = check_env("RW_DIST_ALLREDUCE", paths, "shm, ring or mpi", err)) != RW_OK)
-        return st;
-    st = compare(checksum(net, false), "network shape and topology",
+    rw_status st = compare(checksum(net, false), "network shape and topology",
                            "before training (start every rank with the same "
                            "data, options and --seed)", err);
     if (st != RW_OK)

@@ -99,6 +99,15 @@ rw_status rw_dist_sum_block(float *v, size_t n, rw_error *err);
 /* Averages the traces that come from this rank's activations (per-neuron
  * activity, co-activation) with the same weights. */
 rw_status rw_dist_sync_traces(rw_net *net, rw_error *err);
+/* RW_DIST_SHARD and RW_DIST_ALLREDUCE unset, empty or a value they take;
+ * else RW_ERR_ARG naming the variable (with one rank too). */
+rw_status rw_dist_check_env(rw_error *err);
+/* Every rank's set-up outcome st, agreed before training starts (one small
+ * all-reduce; a second names the first rank that failed). Returns st on
+ * a rank that failed, RW_ERR_DIST ("rank N failed before training") on
+ * the others, RW_OK when all succeeded; afterwards rw_dist_setup_failure
+ * (rewire.h) names that rank, or -1. With one rank it returns st. */
+rw_status rw_dist_agree_begin(rw_status st, rw_error *err);
 /* Resets the statistics, checks that every rank built the same topology
  * and copies rank 0's weights and biases to every rank. */
 rw_status rw_dist_begin(rw_net *net, rw_error *err);

@@ -138,7 +138,7 @@ static rw_status sendrecv_f32(const float *s, size_t count, int to, float *r,
 
 static int parse_transport(const char *e)
 {
-    if (!e || !strcmp(e, "shm"))
+    if (!e || !*e || !strcmp(e, "shm")) /* empty: unset */
         return SUM_SHM;
     if (!strcmp(e, "ring"))
         return SUM_RING;

@@ -174,9 +174,22 @@ static void setting_value(const setting *s, char *out, size_t cap)
 }
 
 /* A value of SETG's text for a message: an enum's name where it has one
- * ("set" for "1"), else the text itself. */
-static const char *setting_shown(const setting *s, const char *text)
+ * ("set" for "1"), a real in the fewest digits that give it back ("0.1",
+ * not the file's "0.10000000000000001"), else the text itself; buf holds
+ * what needs one. */
+static const char *setting_shown(const setting *s, const char *text, char *buf,
+                                 size_t cap)
 {
+    if (s->real) {
+        char *e;
+        double d = strtod(text, &e);
+        for (int p = 1; e != text && !*e && p <= 17; p++) {
+            snprintf(buf, cap, "%.*g", p, d);
+            if (strtod(buf, NULL) == d)
+                return buf;
+        }
+        return text;
+    }
     if (!s->names)
         return text;
     char *end;
@@ -234,13 +247,14 @@ static int settings_diff(const char *path, const rw_train_config *c, char *out,
                 if (strlen(s[i].name) != (size_t)(sp - line) ||
                     strncmp(line, s[i].name, (size_t)(sp - line)) != 0)
                     continue;
-                char now[40];
+                char now[40], was_b[40], now_b[40];
                 setting_value(&s[i], now, sizeof now);
                 if (strcmp(sp + 1, now) != 0) {
                     int w = snprintf(out + used, cap - used, "%s%s: %s in the "
                                      "checkpoint, %s now", shown ? "; " : "",
-                                     s[i].name, setting_shown(&s[i], sp + 1),
-                                     setting_shown(&s[i], now));
+                                     s[i].name,
+                                     setting_shown(&s[i], sp + 1, was_b, sizeof was_b),
+                                     setting_shown(&s[i], now, now_b, sizeof now_b));
                     if (w > 0 && (size_t)w < cap - used) {
                         used += (size_t)w;
                         shown++;

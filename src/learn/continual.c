@@ -10,6 +10,7 @@
  *   forward transfer  = mean_{j>0}   (R[j-1][j] - b[j])
  */
 #include "learn/learn.h"
+#include "dist/dist.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -576,7 +577,9 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
     if (!res)
         return rw_fail(err, RW_ERR_ARG, "continual: result is NULL");
     rw_status st = check_run(net, tasks, cfg, err);
-    if (st != RW_OK)
+    /* Under mpirun every rank goes on, or all return (each task's rw_train
+     * agrees on its own set-up likewise). */
+    if ((st = rw_dist_agree_begin(st, err)) != RW_OK)
         return st;
     size_t T = tasks->n, C = rw_net_outputs(net), Lh = net->n_layers;
     int32_t *groups = NULL;

@@ -231,12 +231,13 @@ static bool can_shard(const rw_net *net, const rw_train_config *cfg)
            cfg->maintain.kind == RW_MAINTAIN_NONE && !cfg->drop_by_usage;
 }
 
-/* Scratch, the hooks' state and the start (fresh or from a checkpoint). */
+/* Scratch, the hooks' state and the start (fresh or from a checkpoint),
+ * on this rank alone: rw_train agrees on the outcome with the other ranks
+ * before rw_dist_begin. */
 static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
                            const rw_dataset *test, const rw_train_config *cfg,
                            rw_error *err)
 {
-    memset(r, 0, sizeof *r);
     r->net = net;
     r->train = train;
     r->test = test;
@@ -258,11 +259,11 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
     if (!t->order || !t->labels || !t->targets || !t->ridx)
         return RW_ERR_NOMEM;
     rw_status st;
-    if ((st = rw_net_reserve_batch(net, B + t->R, err)) != RW_OK ||
+    if ((st = rw_dist_check_env(err)) != RW_OK ||
+        (st = rw_net_reserve_batch(net, B + t->R, err)) != RW_OK ||
         (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
         (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||
         (st = rw_consolidation_begin(net, cfg, err)) != RW_OK ||
-        (st = rw_dist_begin(net, err)) != RW_OK ||
         (st = rw_maintain_begin(net, cfg, err)) != RW_OK)
         return st;
     for (size_t i = 0; i < n; i++)
@@ -606,10 +607,18 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
     if (!net || !train || !cfg)
         return rw_fail(err, RW_ERR_ARG, "train: NULL argument");
     rw_status st = rw_check_train_config(cfg, err);
-    if (st != RW_OK || (st = check_data(net, train, test, cfg, err)) != RW_OK)
-        return st;
+    if (st == RW_OK)
+        st = check_data(net, train, test, cfg, err);
     run r;
-    if ((st = run_begin(&r, net, train, test, cfg, err)) == RW_OK) {
+    memset(&r, 0, sizeof r);
+    if (st == RW_OK)
+        st = run_begin(&r, net, train, test, cfg, err);
+    /* Under mpirun all ranks start training or all return (the set-up's
+     * errors, above, are a rank's own: its data, its checkpoint file). */
+    st = rw_dist_agree_begin(st, err);
+    if (st == RW_OK)
+        st = rw_dist_begin(net, err);
+    if (st == RW_OK) {
         /* A finished run resumed trains nothing: its time from the
          * checkpoint, the test figures of the network as it stands. */
         if (r.rs.epoch >= cfg->epochs) {
