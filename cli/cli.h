@@ -107,7 +107,7 @@ bool cli_dist_setup_failed(const char *cmd, const rw_error *err);
  * so a rank that fails there must end them all (main: MPI_Abort). */
 void cli_dist_training(bool on);
 bool cli_dist_in_training(void);
-void cli_dist_report(FILE *f, double train_seconds);
+void cli_dist_report(FILE *f);
 
 /* The options of train (train_opts.c), which continual takes too. */
 extern const cli_opt cli_train_table[];

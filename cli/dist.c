@@ -122,7 +122,7 @@ void cli_dist_outputs(train_opts_t *o)
     o->quiet = true;
 }
 
-void cli_dist_report(FILE *f, double train_seconds)
+void cli_dist_report(FILE *f)
 {
     rw_dist_stats s = rw_dist_last_stats();
     if (s.ranks <= 1)
@@ -134,5 +134,5 @@ void cli_dist_report(FILE *f, double train_seconds)
             !strcmp(path, "shm") ? "shared memory"
             : !strcmp(path, "ring") ? "a ring of send-receives" : "MPI_Allreduce",
             s.sharded ? ", the optimizer step sharded over the ranks" : "",
-            train_seconds > 0 ? 100.0 * s.comm_seconds / train_seconds : 0.0);
+            100.0 * rw_dist_comm_share());
 }

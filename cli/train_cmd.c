@@ -280,8 +280,7 @@ static void print_json(const train_opts_t *o, rw_net *net,
     if (ds.ranks > 1) {
         printf(",\"allreduce_bytes_per_step\":%zu,\"comm_share\":",
                ds.bytes_per_step);
-        json_num(stdout, r->train_seconds > 0 ? ds.comm_seconds / r->train_seconds
-                                              : 0.0);
+        json_num(stdout, rw_dist_comm_share());
         printf(",\"allreduce_steps\":%zu,\"comm_seconds\":", ds.steps);
         json_num(stdout, ds.comm_seconds);
         printf(",\"topology_checks\":%zu,\"sharded_step\":%s,\"allreduce\":",
@@ -625,7 +624,7 @@ static void print_result(const train_run *r, const rw_train_result *res,
     else if (isfinite(res->test_loss))
         printf("; test loss %.6g", res->test_loss);
     printf("\n");
-    cli_dist_report(stdout, res->train_seconds);
+    cli_dist_report(stdout);
     if (r->o.save)
         printf("model saved to %s\n", r->o.save);
 }

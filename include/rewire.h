@@ -1083,6 +1083,11 @@ typedef struct rw_dist_stats {
                             * the whole step on every rank */
 } rw_dist_stats;
 rw_dist_stats rw_dist_last_stats(void);
+/* The share of the last rw_train's training time spent in collectives
+ * (comm_seconds over the time of that call's training steps: a resumed
+ * run's earlier time, which the result's train_seconds includes, is not
+ * in it); 0 with one rank. */
+double rw_dist_comm_share(void);
 /* How this process's ranks sum large buffers: "shm" (shared memory, every
  * rank on this machine), "ring" (send-receives), "mpi" (MPI_Allreduce), or
  * "none" with one rank. RW_DIST_ALLREDUCE=shm|ring|mpi chooses; shm, the

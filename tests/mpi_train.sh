@@ -249,6 +249,12 @@ for r in 1 3; do
   x=$(field test_accuracy < "$tmp/res$r.json")
   within "$f" "$x" 0.025 || fail "resumed with $r ranks: accuracy $x vs $f uninterrupted"
 done
+# The communication share is of this run's own training: train_seconds
+# also holds the killed run's time, which comm_seconds does not.
+cs=$(field comm_seconds < "$tmp/res3.json"); sh=$(field comm_share < "$tmp/res3.json")
+ts=$(field train_seconds < "$tmp/res3.json")
+awk -v c="$cs" -v s="$sh" -v t="$ts" 'BEGIN { exit !(s > 0 && s < 1 && c / s < t) }' ||
+  fail "resumed with 3 ranks: comm_share $sh (comm_seconds $cs) is of train_seconds $ts"
 echo "killed job resumed: 1 rank $(field test_accuracy < "$tmp/res1.json"), 3 ranks $(field test_accuracy < "$tmp/res3.json"), uninterrupted $f"
 
 # ---- 5. continual and eval ----

@@ -19,6 +19,16 @@ bool rw_dist_on(void) { return rw_dist_size() > 1; }
 bool rw_dist_root(void) { return rw_dist_rank() == 0; }
 rw_dist_stats rw_dist_last_stats(void) { return g_stats; }
 
+static double g_train_seconds; /* the last rw_train's own training time */
+
+void rw_dist_note_training(double seconds) { g_train_seconds = seconds; }
+
+double rw_dist_comm_share(void)
+{
+    return g_stats.ranks > 1 && g_train_seconds > 0.0
+               ? g_stats.comm_seconds / g_train_seconds : 0.0;
+}
+
 void rw_dist_slice(size_t B, size_t extra, size_t *off, size_t *len)
 {
     size_t P = (size_t)rw_dist_size(), r = (size_t)rw_dist_rank();
@@ -457,6 +467,7 @@ int rw_dist_setup_failure(void) { return g_setup_failed; }
 rw_status rw_dist_begin(rw_net *net, rw_error *err)
 {
     memset(&g_stats, 0, sizeof g_stats);
+    g_train_seconds = 0.0;
     g_stats.ranks = rw_dist_size();
     g_stale = false;
     g_share = 1.0;

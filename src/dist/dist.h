@@ -108,6 +108,9 @@ rw_status rw_dist_check_env(rw_error *err);
  * the others, RW_OK when all succeeded; afterwards rw_dist_setup_failure
  * (rewire.h) names that rank, or -1. With one rank it returns st. */
 rw_status rw_dist_agree_begin(rw_status st, rw_error *err);
+/* The training time of this rw_train call (a resumed run's earlier time
+ * excluded), for rw_dist_comm_share. */
+void rw_dist_note_training(double seconds);
 /* Resets the statistics, checks that every rank built the same topology
  * and copies rank 0's weights and biases to every rank. */
 rw_status rw_dist_begin(rw_net *net, rw_error *err);

@@ -207,6 +207,7 @@ typedef struct run {
     size_t n, B, batches, total_steps;
     bool resumed;           /* rs came from a checkpoint and is not used yet */
     double t0, epoch_secs0; /* the epoch's start, and the seconds before it */
+    double secs_resumed;    /* training time the checkpoint brought */
     double lr;              /* the last step's learning rate */
     bool shard;             /* the optimizer step is sharded over the ranks */
     rw_train_result res;
@@ -283,6 +284,7 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
     r->res.final_train_loss = r->res.final_train_accuracy = NAN;
     r->res.epochs = (size_t)r->rs.epoch;
     r->res.epochs_trained = 0;
+    r->secs_resumed = r->rs.train_seconds;
     r->shard = can_shard(net, cfg);
     return RW_OK;
 }
@@ -637,6 +639,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
             rw_status gs = rw_dist_gather_moments(net, err);
             st = st == RW_OK ? gs : st;
         }
+        rw_dist_note_training(r.rs.train_seconds - r.secs_resumed);
     }
     trainer_free(&r.t);
     return st;
