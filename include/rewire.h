@@ -1088,11 +1088,13 @@ rw_dist_stats rw_dist_last_stats(void);
  * run's earlier time, which the result's train_seconds includes, is not
  * in it); 0 with one rank. */
 double rw_dist_comm_share(void);
-/* How this process's ranks sum large buffers: "shm" (shared memory, every
- * rank on this machine), "ring" (send-receives), "mpi" (MPI_Allreduce), or
- * "none" with one rank. RW_DIST_ALLREDUCE=shm|ring|mpi chooses; shm, the
- * default, falls back to the ring where the ranks span machines. Before
- * the first sum it names the path that sum will take. */
+/* How the last rw_train's ranks summed their gradients: "shm" (shared
+ * memory, every rank on this machine), "ring" (send-receives), "mpi"
+ * (MPI_Allreduce: small buffers, or RW_DIST_ALLREDUCE=mpi without the
+ * sharded step), or "none" with one rank. RW_DIST_ALLREDUCE=shm|ring|mpi
+ * chooses; shm, the default, falls back to the ring where the ranks span
+ * machines or /dev/shm has no room, and ranks that choose differently all
+ * take the ring. Before any sum it names the path the first will take. */
 const char *rw_dist_transport(void);
 
 #ifdef __cplusplus

@@ -5,7 +5,8 @@
  * chunks, and each side of the size where the sum switches from
  * MPI_Allreduce to the reduce-scatter and all-gather; the all-gather with
  * a loader and a store; and the two paths against each other on values
- * that round, bit for bit, since they must add in the same order. Every
+ * that round, bit for bit, since they must add in the same order (4 ranks
+ * order the middle ones); a small sum's path (MPI_Allreduce). Every
  * rank checks its own result; the exit status is non-zero if any rank
  * fails. */
 #include "check.h"
@@ -66,11 +67,13 @@ static float rough(int rank, size_t i)
     return ((float)(h & 0xffffff) / 16777216.0f - 0.5f) * (float)(1 + rank);
 }
 
+/* Scaled, as training's loader scales each rank's gradients by its share
+ * (so that a multiply-add fused on some hops would show). */
 static void load_rough(void *ctx, size_t lo, size_t hi, float *dst, const float *add)
 {
     (void)ctx;
     for (size_t i = lo; i < hi; i++)
-        dst[i - lo] = rough(g_me, i) + (add ? add[i - lo] : 0.0f);
+        dst[i - lo] = 0.3f * rough(g_me, i) + (add ? add[i - lo] : 0.0f);
 }
 
 static float total(int P, size_t i)
@@ -182,9 +185,12 @@ static void check_same_bits(int P, int me)
     static const char *const paths[] = {"shm", "ring"};
     for (int k = 0; k < 2; k++) {
         CHECK(rw_dist_use_transport(paths[k], &err) == RW_OK);
+        rw_dist_reset_paths();
         for (size_t i = 0; i < n; i++)
             v[k][i] = rough(me, i);
         CHECK(rw_dist_sum_f32(v[k], n, &err) == RW_OK);
+        CHECK_MSG(!strcmp(rw_dist_transport(), paths[k]), "rank %d: %s took %s", me,
+                  paths[k], rw_dist_transport());
     }
     size_t differ = 0, rounded = 0;
     for (size_t i = 0; i < n; i++) {
@@ -201,9 +207,12 @@ static void check_same_bits(int P, int me)
     rw_dist_chunk(n, P, me, &lo, &hi);
     for (int k = 0; k < 2; k++) {
         CHECK(rw_dist_use_transport(paths[k], &err) == RW_OK);
+        rw_dist_reset_paths();
         g_me = me;
         g_loads = 0;
         CHECK(rw_dist_reduce_scatter_load_f32(v[k], n, load_rough, NULL, &err) == RW_OK);
+        CHECK_MSG(!strcmp(rw_dist_transport(), paths[k]), "rank %d: %s took %s", me,
+                  paths[k], rw_dist_transport());
     }
     differ = 0;
     for (size_t i = lo; i < hi; i++)
@@ -232,6 +241,14 @@ int main(int argc, char **argv)
                   me, paths[pi], rw_dist_transport());
     }
     CHECK(rw_dist_use_transport("tcp", &err) == RW_ERR_ARG);
+    /* Small sums take one MPI_Allreduce, and say so. */
+    CHECK(rw_dist_use_transport("shm", &err) == RW_OK);
+    rw_dist_reset_paths();
+    float small[3] = {1.0f, 2.0f, (float)me};
+    CHECK(rw_dist_sum_f32(small, 3, &err) == RW_OK);
+    CHECK(small[0] == (float)P && small[2] == (float)(P * (P - 1) / 2));
+    CHECK_MSG(!strcmp(rw_dist_transport(), "mpi"), "rank %d: a small sum took %s", me,
+              rw_dist_transport());
     check_same_bits(P, me);
     double d[3] = {me, 1.0, 0.25};
     CHECK(rw_dist_sum_f64(d, 3, &err) == RW_OK);

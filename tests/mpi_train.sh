@@ -19,8 +19,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 export OMP_NUM_THREADS=1
-# Open MPI's session files and shared-memory segments in $tmp: the jobs
-# killed below cannot remove theirs, and the trap then does.
+# Open MPI's session files and its transport's shared-memory segments in
+# $tmp: the jobs killed below cannot remove theirs, and the trap then does.
+# (rewire's own segments in /dev/shm are unlinked as soon as every rank
+# has mapped them.)
 mkdir -p "$tmp/ompi"
 export TMPDIR=$tmp/ompi OMPI_MCA_btl_vader_backing_directory=$tmp/ompi
 mpi() { local n=$1; shift; "$mpirun" --oversubscribe -np "$n" "$rw" "$@"; }
@@ -88,6 +90,20 @@ for path in shm ring; do
     fail "RW_DIST_ALLREDUCE=$path: $(cat "$tmp/path-$path.json")"
 done
 cmp -s "$tmp/path-shm.rwm" "$tmp/path-ring.rwm" || fail "shared memory and the ring trained different models"
+# No room in /dev/shm (a 64 KiB one, in a mount namespace of its own, where
+# this machine lets root make one): the ranks agree to take the ring.
+if unshare -m true 2> /dev/null; then
+  # shellcheck disable=SC2016
+  timeout 120 unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs /dev/shm && exec "$@"' sh \
+    env OMPI_MCA_btl_vader_backing_directory="$tmp/ompi" "$mpirun" --oversubscribe -np 2 \
+    "$rw" "${base[@]}" --hidden 512,512 --epochs 1 > "$tmp/full-shm.json" ||
+    fail "a full /dev/shm: exit $?"
+  grep -q '"allreduce":"ring"' "$tmp/full-shm.json" ||
+    fail "a full /dev/shm: not the ring: $(cat "$tmp/full-shm.json")"
+  echo "a full /dev/shm: the ring"
+else
+  echo "a full /dev/shm: not checked (no mount namespace here)"
+fi
 "$mpirun" --oversubscribe -np 2 "$rw" train --data "$tmp/train.csv" --hidden 32 \
   --density 0.1 --epochs 1 --quiet > "$tmp/path.out" || fail "2 ranks, default path"
 grep -q "all-reduced .* (shared memory, the optimizer step sharded" "$tmp/path.out" ||

@@ -468,6 +468,7 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
 {
     memset(&g_stats, 0, sizeof g_stats);
     g_train_seconds = 0.0;
+    rw_dist_reset_paths();
     g_stats.ranks = rw_dist_size();
     g_stale = false;
     g_share = 1.0;

@@ -41,16 +41,20 @@ rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err);
  * NULL) where the transport first needs it, and every other rank's chunk
  * [lo, hi) handed to store (src[i - lo] is value i) instead of left in v;
  * v is then scratch. Either may be NULL: the chunk is v's, or stays there.
- * Over shared memory this reads the other ranks' chunks where they lie. */
+ * Over shared memory this reads the other ranks' chunks where they lie.
+ * With one rank it does nothing. */
 typedef void (*rw_dist_store_fn)(void *ctx, size_t lo, size_t hi, const float *src);
 rw_status rw_dist_allgather_io_f32(float *v, size_t n, rw_dist_load_fn load,
                                    rw_dist_store_fn store, void *ctx,
                                    rw_error *err);
 /* For tests and benchmarks: large sums take this path from the next
- * collective on ("shm", "ring" or "mpi", as RW_DIST_ALLREDUCE); every rank
- * calls it at the same point. "shm" still takes the ring where the ranks
- * span machines. */
+ * collective on ("shm", "ring" or "mpi", as RW_DIST_ALLREDUCE), and the
+ * paths taken are forgotten; every rank calls it at the same point. "shm"
+ * still takes the ring where the ranks span machines. */
 rw_status rw_dist_use_transport(const char *name, rw_error *err);
+/* Forgets the paths the sums took (rw_dist_transport names the one taken
+ * since; rw_dist_begin calls it). */
+void rw_dist_reset_paths(void);
 /* Rank r's chunk [*lo, *hi) of n values cut into `ranks` contiguous
  * chunks whose sizes differ by at most one (buffer.c). */
 void rw_dist_chunk(size_t n, int ranks, int r, size_t *lo, size_t *hi);

@@ -2,18 +2,24 @@
  * builds on. The only file that includes mpi.h.
  *
  * Large sums take one of two paths, chosen once per run (RW_DIST_ALLREDUCE):
- * where every rank is on one machine, shared memory (MPI-3 shared windows:
- * each rank reads the others' values where they lie, no copy through Open
- * MPI's buffers or the kernel); otherwise the ring of send-receives. Both
- * add in the same order, so they give the same bits. */
+ * where every rank is on one machine, shared memory (each rank reads the
+ * others' values where they lie, no copy through Open MPI's buffers or the
+ * kernel); otherwise the ring of send-receives. Both add in the same order,
+ * so they give the same bits. */
 #include "dist/dist.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <mpi.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 static int g_rank = 0, g_size = 1, g_joined = 0;
 
@@ -21,12 +27,10 @@ static int g_rank = 0, g_size = 1, g_joined = 0;
  * it (every rank reaches it with the same n), kept for the run. */
 enum { SUM_UNSET = -1, SUM_RING, SUM_MPI, SUM_SHM };
 static int g_mode = SUM_UNSET;
-static int g_wanted = SUM_UNSET;   /* rw_dist_use_transport, else the env */
-/* Shared memory: the ranks of this machine (all of them, in SUM_SHM), one
- * window with a segment of g_cap floats per rank, and every rank's
- * segment mapped here. */
-static MPI_Comm g_node = MPI_COMM_NULL;
-static MPI_Win g_win = MPI_WIN_NULL;
+static int g_wanted = SUM_UNSET; /* rw_dist_use_transport, else the env */
+static unsigned g_took;          /* a bit per path the sums have taken */
+/* Shared memory: every rank's segment of g_cap floats, mapped here (this
+ * rank's to write, the others' to read). */
 static float **g_seg;
 static size_t g_cap;
 
@@ -59,10 +63,9 @@ rw_status rw_dist_init(int *argc, char ***argv, rw_error *err)
 
 static void shm_release(void)
 {
-    if (g_win != MPI_WIN_NULL) {
-        MPI_Win_unlock_all(g_win);
-        MPI_Win_free(&g_win);
-    }
+    for (int q = 0; g_seg && q < g_size; q++)
+        if (g_seg[q])
+            munmap(g_seg[q], g_cap * sizeof(float));
     rw_free(g_seg);
     g_seg = NULL;
     g_cap = 0;
@@ -73,8 +76,6 @@ void rw_dist_finalize(void)
     rw_dist_release_buffers();
     if (g_joined) {
         shm_release();
-        if (g_node != MPI_COMM_NULL)
-            MPI_Comm_free(&g_node);
         g_mode = g_wanted = SUM_UNSET;
         MPI_Finalize();
         g_joined = 0;
@@ -147,38 +148,40 @@ static int parse_transport(const char *e)
     return SUM_UNSET;
 }
 
+static int wanted(void)
+{
+    int want = g_wanted != SUM_UNSET ? g_wanted
+                                     : parse_transport(getenv("RW_DIST_ALLREDUCE"));
+    return want == SUM_UNSET ? SUM_RING : want; /* rw_train refuses it first */
+}
+
 /* The path for this run, decided on first use (a collective: every rank
- * calls it at the same point). Shared memory where every rank is on this
- * machine and RW_DIST_ALLREDUCE does not say otherwise; the ranks agree in
- * one small all-reduce, so that a rank that could not join them sends all
- * to the ring. */
+ * calls it at the same point, whatever it wants). Shared memory where every
+ * rank is on this machine and RW_DIST_ALLREDUCE does not say otherwise.
+ * One small all-reduce gathers every rank's wish and whether it shares
+ * the machine with all the others: ranks that wish differently all take
+ * the ring, rather than wait in different collectives. */
 static int sum_mode(void)
 {
     if (g_mode != SUM_UNSET)
         return g_mode;
-    int want = g_wanted != SUM_UNSET ? g_wanted
-                                     : parse_transport(getenv("RW_DIST_ALLREDUCE"));
-    if (want == SUM_UNSET) /* refused by rw_dist_begin before training */
-        want = SUM_RING;
-    int shm = 0;
-    if (want == SUM_SHM) {
-        if (g_node == MPI_COMM_NULL &&
-            MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0,
-                                MPI_INFO_NULL, &g_node) != MPI_SUCCESS)
-            g_node = MPI_COMM_NULL;
-        int here = 0;
-        if (g_node != MPI_COMM_NULL && MPI_Comm_size(g_node, &here) == MPI_SUCCESS &&
-            here == g_size) {
-            /* A window that cannot be had (no room for the segments)
-             * returns an error instead of ending the job. */
-            shm = MPI_Comm_set_errhandler(g_node, MPI_ERRORS_RETURN) == MPI_SUCCESS;
-        }
-        int all = 0;
-        if (MPI_Allreduce(&shm, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
-            all = 0;
-        shm = all;
+    int want = wanted(), here = 0;
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL,
+                            &node) == MPI_SUCCESS) {
+        int ranks = 0;
+        here = MPI_Comm_size(node, &ranks) == MPI_SUCCESS && ranks == g_size;
+        MPI_Comm_free(&node);
     }
-    g_mode = shm ? SUM_SHM : want == SUM_MPI ? SUM_MPI : SUM_RING;
+    int v[3] = {want, -want, here}, all[3] = {0, 0, 0};
+    if (MPI_Allreduce(v, all, 3, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+        all[0] = SUM_RING, all[1] = -SUM_RING, all[2] = 0;
+    if (all[0] != -all[1])
+        g_mode = SUM_RING;
+    else if (want == SUM_SHM)
+        g_mode = all[2] ? SUM_SHM : SUM_RING;
+    else
+        g_mode = want;
     return g_mode;
 }
 
@@ -190,25 +193,38 @@ rw_status rw_dist_use_transport(const char *name, rw_error *err)
                        name ? name : "(null)");
     g_wanted = m;
     g_mode = SUM_UNSET;
+    g_took = 0;
     return RW_OK;
 }
+
+void rw_dist_reset_paths(void) { g_took = 0; }
 
 const char *rw_dist_transport(void)
 {
     if (g_size <= 1)
         return "none";
-    switch (g_mode) {
-    case SUM_SHM: return "shm";
-    case SUM_MPI: return "mpi";
-    case SUM_RING: return "ring";
-    }
-    /* Not decided yet: what the first large sum will take, bar a failure. */
-    int want = g_wanted != SUM_UNSET ? g_wanted
-                                     : parse_transport(getenv("RW_DIST_ALLREDUCE"));
-    return want == SUM_MPI ? "mpi" : want == SUM_RING ? "ring" : "shm";
+    unsigned took = g_took;
+    if (!took) /* nothing summed yet: what the first sum will take */
+        took = 1u << (g_mode != SUM_UNSET ? g_mode : wanted());
+    return took & (1u << SUM_SHM) ? "shm" : took & (1u << SUM_RING) ? "ring" : "mpi";
 }
 
-/* ---- shared memory ---- */
+/* ---- shared memory ----
+ * Each rank's segment is a POSIX shared-memory object of its own, which
+ * every rank maps (the others read-only). Not MPI-3 shared windows: when
+ * Open MPI 4.1 cannot back a window (no room in /dev/shm), the rank that
+ * finds out returns while the others wait inside MPI_Win_allocate_shared,
+ * and the job hangs. Here every step that can fail is a rank's own, and
+ * the ranks agree on the outcome before anyone relies on it;
+ * posix_fallocate reserves the pages, so a full /dev/shm is an error now
+ * rather than a SIGBUS later. The objects are unlinked once every rank has
+ * mapped them, so a job killed later leaves nothing behind. */
+
+static void shm_name(char *buf, size_t cap, const uint64_t token[2], int rank)
+{
+    snprintf(buf, cap, "/rewire.%016llx.%llu.%d", (unsigned long long)token[0],
+             (unsigned long long)token[1], rank);
+}
 
 /* Segments of at least n floats on every rank (a collective; every rank
  * asks for the same n). On failure anywhere the run goes over to the ring
@@ -216,58 +232,74 @@ const char *rw_dist_transport(void)
 static rw_status shm_reserve(size_t n, int *ok, rw_error *err)
 {
     *ok = 1;
-    if (n <= g_cap && g_win != MPI_WIN_NULL)
+    if (g_seg && n <= g_cap)
         return RW_OK;
     shm_release();
     size_t cap = n + n / 4 + 1024; /* room for the topology to grow */
-    if (cap > (size_t)PTRDIFF_MAX / sizeof(float) / 2)
+    if (cap > SIZE_MAX / sizeof(float) || cap * sizeof(float) > (size_t)INT64_MAX)
         return rw_fail(err, RW_ERR_NOMEM, "rank %d: %zu floats of shared memory "
                        "is too many", g_rank, n);
-    int mine = 0, all = 0;
-    g_seg = rw_calloc((size_t)g_size, sizeof *g_seg, "shared-memory segments", err);
-    if (g_seg) {
-        MPI_Info info;
-        MPI_Info_create(&info);
-        /* Each segment on the memory of the rank that writes it. */
-        MPI_Info_set(info, "alloc_shared_noncontig", "true");
-        float *base = NULL;
-        mine = MPI_Win_allocate_shared((MPI_Aint)(cap * sizeof(float)),
-                                       (int)sizeof(float), info, g_node, &base,
-                                       &g_win) == MPI_SUCCESS;
-        MPI_Info_free(&info);
-        for (int q = 0; mine && q < g_size; q++) {
-            MPI_Aint size = 0;
-            int unit = 0;
-            mine = MPI_Win_shared_query(g_win, q, &size, &unit, &g_seg[q]) ==
-                       MPI_SUCCESS &&
-                   (size_t)size >= cap * sizeof(float);
+    size_t bytes = cap * sizeof(float);
+    /* A name no other job uses: rank 0's process and clock, and a count. */
+    static uint64_t generation;
+    uint64_t token[2] = {((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL), ++generation};
+    if (MPI_Bcast(token, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return rw_fail(err, RW_ERR_DIST, "rank %d: broadcast failed", g_rank);
+    char name[80];
+    shm_name(name, sizeof name, token, g_rank);
+    int mine = 0, all = 0, made = 0;
+    g_seg = rw_calloc((size_t)g_size, sizeof *g_seg, "shared-memory segments", NULL);
+    int fd = g_seg ? shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600) : -1;
+    if (fd >= 0) {
+        made = 1;
+        void *p = posix_fallocate(fd, 0, (off_t)bytes) == 0
+                      ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                      : MAP_FAILED;
+        close(fd);
+        if (p != MAP_FAILED) {
+            g_seg[g_rank] = p;
+            mine = 1;
         }
-        mine = mine && MPI_Win_lock_all(MPI_MODE_NOCHECK, g_win) == MPI_SUCCESS;
     }
     if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
         all = 0;
-    if (!all) {
-        /* A window some rank lacks cannot be freed (a collective); it
-         * stays until MPI_Finalize, unused. */
-        rw_free(g_seg);
-        g_seg = NULL;
-        g_win = MPI_WIN_NULL;
+    for (int q = 0; all && mine && q < g_size; q++) {
+        if (q == g_rank)
+            continue;
+        char other[80];
+        shm_name(other, sizeof other, token, q);
+        int o = shm_open(other, O_RDONLY, 0);
+        void *p = o >= 0 ? mmap(NULL, bytes, PROT_READ, MAP_SHARED, o, 0) : MAP_FAILED;
+        if (o >= 0)
+            close(o);
+        if (p == MAP_FAILED)
+            mine = 0;
+        else
+            g_seg[q] = p;
+    }
+    /* Every rank has mapped every segment, or failed to, once this
+     * all-reduce is done: the names can go. */
+    int both = 0;
+    if (all && MPI_Allreduce(&mine, &both, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=
+                   MPI_SUCCESS)
+        both = 0;
+    if (made)
+        shm_unlink(name);
+    g_cap = cap;
+    if (!both) {
+        shm_release();
         g_mode = SUM_RING;
         *ok = 0;
-        return RW_OK;
     }
-    g_cap = cap;
     return RW_OK;
 }
 
 /* What every rank wrote to its segment before, every rank sees after. */
 static rw_status shm_fence(rw_error *err)
 {
-    int rc = MPI_Win_sync(g_win);
-    if (rc == MPI_SUCCESS)
-        rc = MPI_Barrier(g_node);
-    if (rc == MPI_SUCCESS)
-        rc = MPI_Win_sync(g_win);
+    atomic_thread_fence(memory_order_seq_cst);
+    int rc = MPI_Barrier(MPI_COMM_WORLD);
+    atomic_thread_fence(memory_order_seq_cst);
     return rc == MPI_SUCCESS ? RW_OK : mpi_fail(err, rc, "shared-memory barrier");
 }
 
@@ -287,6 +319,7 @@ static rw_status shm_ready(size_t n, int *ok, rw_error *err)
 static rw_status shm_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
                                     void *ctx, rw_error *err)
 {
+    g_took |= 1u << SUM_SHM;
     float *mine = g_seg[g_rank];
     size_t lo, hi;
     rw_dist_chunk(n, g_size, g_rank, &lo, &hi);
@@ -330,6 +363,7 @@ static rw_status shm_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
 static rw_status shm_allgather(float *v, size_t n, rw_dist_load_fn load,
                                rw_dist_store_fn store, void *ctx, rw_error *err)
 {
+    g_took |= 1u << SUM_SHM;
     size_t lo, hi;
     rw_dist_chunk(n, g_size, g_rank, &lo, &hi);
     float *mine = g_seg[g_rank];
@@ -362,6 +396,7 @@ static rw_status shm_allgather(float *v, size_t n, rw_dist_load_fn load,
 static rw_status ring_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
                                      void *ctx, rw_error *err)
 {
+    g_took |= 1u << SUM_RING;
     size_t lo, hi, most = n / (size_t)g_size + 1;
     float *tmp = rw_dist_scratch(most, err);
     if (!tmp)
@@ -392,6 +427,7 @@ static rw_status ring_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
  * chunk it received last (its own first). */
 static rw_status ring_allgather(float *v, size_t n, rw_error *err)
 {
+    g_took |= 1u << SUM_RING;
     int next = (g_rank + 1) % g_size, prev = (g_rank + g_size - 1) % g_size;
     for (int k = 0; k + 1 < g_size; k++) {
         size_t slo, shi, lo, hi;
@@ -496,6 +532,7 @@ rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err)
         rw_status st = rw_dist_reduce_scatter_f32(v, n, err);
         return st == RW_OK ? rw_dist_allgather_f32(v, n, err) : st;
     }
+    g_took |= 1u << SUM_MPI;
     return allreduce(v, n, sizeof *v, MPI_FLOAT, MPI_SUM, err);
 }
 
