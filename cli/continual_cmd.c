@@ -489,10 +489,15 @@ static void write_json(FILE *f, const cont_args *a, const train_opts_t *o,
     fputs(",\"protect_strength\":", f);
     json_num(f, a->protect_strength);
     fprintf(f, ",\"connections\":%zu,\"epochs_per_task\":%zu,\"seed\":%llu,"
-               "\"threads\":%d}\n",
+               "\"threads\":%d,\"ranks\":%d",
             rw_net_connections(net), a->online ? (size_t)1 : o->tc.epochs,
             (unsigned long long)o->seed,
-            rw_get_threads());
+            rw_get_threads(), rw_dist_size());
+    if (rw_dist_size() > 1) {
+        fputs(",\"allreduce\":", f);
+        json_str(f, rw_dist_transport());
+    }
+    fputs("}\n", f);
 }
 
 static void print_table(rw_tasks *tasks, const rw_continual_result *r,
@@ -666,8 +671,12 @@ static void print_header(const cont_run *r)
             rw_tasks_classes(r->tasks),
             a->task_incremental ? ", task-incremental" : "");
     cli_print_network(r->net);
-    fprintf(stderr, ", %zu connections; method: %s; %zu epochs per task\n",
-            rw_net_connections(r->net), method_names[a->method], a->o.tc.epochs);
+    fprintf(stderr, ", %zu connections; method: %s; %zu epoch%s per task",
+            rw_net_connections(r->net), method_names[a->method], a->o.tc.epochs,
+            a->o.tc.epochs == 1 ? "" : "s");
+    if (rw_dist_size() > 1)
+        fprintf(stderr, "; data-parallel on %d ranks", rw_dist_size());
+    fputc('\n', stderr);
 }
 
 /* Runs the tasks with progress on stderr and the log. */
@@ -749,10 +758,10 @@ int cmd_continual(int argc, char **argv)
     cont_args *a = &r.a;
     cont_defaults(a);
     const cli_group groups[] = {
-        {.opts = continual_table, .target = a, .before = continual_intro,
-         .after = continual_outro},
+        {.opts = continual_table, .target = a, .before = continual_intro},
         {.opts = cli_train_table, .target = &a->o, .hidden = true},
-        {.opts = cli_maintain_table, .target = &a->o},
+        /* The notes after every option. */
+        {.opts = cli_maintain_table, .target = &a->o, .after = continual_outro},
     };
     const cli_command cmd = {C, 23, groups, sizeof groups / sizeof groups[0]};
     cli_dist_hold_errors();

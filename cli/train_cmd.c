@@ -45,10 +45,10 @@ static const char *const train_outro =
     "                         machine, else over a ring of send-receives\n"
     "                         (RW_DIST_ALLREDUCE=shm|ring|mpi, shm and ring\n"
     "                         giving the same bits; --json's \"allreduce\" says\n"
-    "                         which). Every\n"
-    "                         rank reads the same data and options; rank 0 alone\n"
-    "                         prints, logs, saves, plots and checkpoints. A\n"
-    "                         checkpoint resumes with any number of ranks.\n"
+    "                         which). Every rank reads the same data and\n"
+    "                         options; rank 0 alone prints, logs, saves, plots\n"
+    "                         and checkpoints. A checkpoint resumes with any\n"
+    "                         number of ranks.\n"
     "                         --threads defaults to the cores over the ranks per\n"
     "                         machine (mpirun binds 1 or 2 ranks to one core\n"
     "                         each: use mpirun --bind-to none for more threads).\n"
@@ -677,9 +677,9 @@ int cmd_train(int argc, char **argv)
     memset(&r, 0, sizeof r);
     cli_train_defaults(&r.o);
     const cli_group groups[] = {
-        {.opts = cli_train_table, .target = &r.o, .before = train_intro,
-         .after = train_outro},
-        {.opts = cli_maintain_table, .target = &r.o},
+        {.opts = cli_train_table, .target = &r.o, .before = train_intro},
+        /* The notes after every option. */
+        {.opts = cli_maintain_table, .target = &r.o, .after = train_outro},
     };
     const cli_command cmd = {C, 23, groups, sizeof groups / sizeof groups[0]};
     cli_dist_hold_errors();
