@@ -198,6 +198,10 @@ grep -qF "[rank 1] rewire train: RW_DIST_ALLREDUCE=tcp: expected shm, ring or mp
   fail "rank 1's refused setting is not shown with its rank: $(cat "$tmp/setup.err")"
 grep -q "^rewire train: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
   fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
+# Ranks given different switches would wait in different collectives.
+setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_SHARD=0; $run1 $tmp/train.csv"
+[ "$(grep -c "ranks were given different RW_DIST_SHARD or RW_DIST_ALLREDUCE" "$tmp/setup.err")" -eq 1 ] ||
+  fail "ranks with different RW_DIST_SHARD: not one report: $(cat "$tmp/setup.err")"
 echo "set-up failures: every rank stops together, no MPI_Abort"
 
 # A failure on rank 0 alone during training (its checkpoint's folder gone

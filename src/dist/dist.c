@@ -452,8 +452,20 @@ rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
     if (!rw_dist_on())
         return st;
     int ok = st == RW_OK;
-    if (rw_dist_min_int(ok) == 1)
-        return RW_OK;
+    if (rw_dist_min_int(ok) == 1) {
+        /* The switches that choose collectives, alike on every rank, or
+         * ranks would wait in different ones: the smallest and the largest
+         * of a code of both. */
+        const char *a = getenv("RW_DIST_ALLREDUCE");
+        int path = !a || !*a || !strcmp(a, "shm") ? 0 : !strcmp(a, "ring") ? 1 : 2;
+        int code = 3 * (int)rw_dist_shard_wanted() + path;
+        if (rw_dist_min_int(code) == -rw_dist_min_int(-code))
+            return RW_OK;
+        g_setup_failed = 0;
+        return rw_fail(err, RW_ERR_ARG, "the ranks were given different "
+                       "RW_DIST_SHARD or RW_DIST_ALLREDUCE; give every rank the "
+                       "same (mpirun -x NAME)");
+    }
     int first = rw_dist_min_int(ok ? rw_dist_size() : rw_dist_rank());
     g_setup_failed = first;
     if (!ok)
