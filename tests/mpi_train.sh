@@ -160,21 +160,28 @@ setup_fails() {
   [ "$rc" -ne 0 ] || fail "$2: exit 0"
   if grep -q "MPI_ABORT" "$tmp/setup.err"; then fail "$2: aborted: $(cat "$tmp/setup.err")"; fi
 }
+# said_once TEXT WHAT: TEXT is in $tmp/setup.err exactly once.
+said_once() {
+  [ "$(grep -c -- "$1" "$tmp/setup.err")" -eq 1 ] || fail "$2: not said once: $(cat "$tmp/setup.err")"
+}
+# rank1_reports TEXT WHO: rank 1's error TEXT marked with its rank, and rank
+# 0's "rank 1 failed before training" after WHO ("rewire" or "rewire train").
+rank1_reports() {
+  grep -qF "[rank 1] rewire train: $1" "$tmp/setup.err" ||
+    fail "rank 1's error is not shown with its rank: $(cat "$tmp/setup.err")"
+  grep -q "^$2: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
+    fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
+}
 run1="exec \"$rw\" train --epochs 1 --quiet --data"
 setup_fails 2 "$run1 $tmp/nosuch.csv"
-[ "$(grep -c "nosuch.csv: not found" "$tmp/setup.err")" -eq 1 ] ||
-  fail "the set-up error is not said once: $(cat "$tmp/setup.err")"
+said_once "nosuch.csv: not found" "a missing data file"
 # Only rank 1 lacks its data: its message, marked with its rank, and rank 0
 # says why it stops.
 setup_fails 2 "d=$tmp/train.csv; [ \"\$r\" = 1 ] && d=$tmp/only0.csv; $run1 \"\$d\""
-grep -qF "[rank 1] rewire train: $tmp/only0.csv: not found" "$tmp/setup.err" ||
-  fail "rank 1's error is not shown with its rank: $(cat "$tmp/setup.err")"
-grep -q "^rewire: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
-  fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
+rank1_reports "$tmp/only0.csv: not found" rewire
 # Three ranks, two without data: one of them reports.
 setup_fails 3 "d=$tmp/train.csv; [ \"\$r\" != 0 ] && d=$tmp/only0.csv; $run1 \"\$d\""
-[ "$(grep -c "only0.csv: not found" "$tmp/setup.err")" -eq 1 ] ||
-  fail "ranks 1 and 2: not one report: $(cat "$tmp/setup.err")"
+said_once "only0.csv: not found" "ranks 1 and 2 without data"
 # RW_ISA that one rank refuses (as on a machine without the path): the
 # others, waiting in the agreement, stop too.
 setup_fails 2 "[ \"\$r\" = 1 ] && export RW_ISA=bogus; $run1 $tmp/train.csv"
@@ -183,25 +190,19 @@ grep -q "RW_ISA" "$tmp/setup.err" || fail "no RW_ISA message: $(cat "$tmp/setup.
 # setting, maintenance (one rank only), a checkpoint of other settings; and
 # on one rank only (its RW_DIST_SHARD): one report each time.
 setup_fails 2 "RW_DIST_SHARD=no $run1 $tmp/train.csv"
-[ "$(grep -c "RW_DIST_SHARD=no: expected 0 or 1" "$tmp/setup.err")" -eq 1 ] ||
-  fail "RW_DIST_SHARD=no: not one report: $(cat "$tmp/setup.err")"
+said_once "RW_DIST_SHARD=no: expected 0 or 1" "RW_DIST_SHARD=no"
 setup_fails 2 "$run1 $tmp/train.csv --maintain cbp"
-[ "$(grep -c "run on one rank only" "$tmp/setup.err")" -eq 1 ] ||
-  fail "--maintain under mpirun: not one report: $(cat "$tmp/setup.err")"
+said_once "run on one rank only" "--maintain under mpirun"
 "$rw" train --epochs 1 --quiet --data "$tmp/train.csv" --checkpoint "$tmp/other.rwm" > /dev/null ||
   fail "checkpoint for the mismatch"
 setup_fails 2 "$run1 $tmp/train.csv --lr 0.5 --resume $tmp/other.rwm"
-[ "$(grep -c "lr: 0.001 in the checkpoint, 0.5 now" "$tmp/setup.err")" -eq 1 ] ||
-  fail "a mismatched resume under mpirun: not one report: $(cat "$tmp/setup.err")"
+said_once "lr: 0.001 in the checkpoint, 0.5 now" "a mismatched resume under mpirun"
 setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_ALLREDUCE=tcp; $run1 $tmp/train.csv"
-grep -qF "[rank 1] rewire train: RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi" "$tmp/setup.err" ||
-  fail "rank 1's refused setting is not shown with its rank: $(cat "$tmp/setup.err")"
-grep -q "^rewire train: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
-  fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
+rank1_reports "RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi" "rewire train"
 # Ranks given different switches would wait in different collectives.
 setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_SHARD=0; $run1 $tmp/train.csv"
-[ "$(grep -c "ranks were given different RW_DIST_SHARD or RW_DIST_ALLREDUCE" "$tmp/setup.err")" -eq 1 ] ||
-  fail "ranks with different RW_DIST_SHARD: not one report: $(cat "$tmp/setup.err")"
+said_once "ranks were given different RW_DIST_SHARD or RW_DIST_ALLREDUCE" \
+  "ranks with different RW_DIST_SHARD"
 echo "set-up failures: every rank stops together, no MPI_Abort"
 
 # A failure on rank 0 alone during training (its checkpoint's folder gone

@@ -312,6 +312,30 @@ static rw_status shm_ready(size_t n, int *ok, rw_error *err)
     return shm_reserve(n, ok, err);
 }
 
+/* This rank's values of [lo, hi) plus add (what the other ranks summed),
+ * into v's chunk: own + add, in both paths. */
+static void add_own(float *v, size_t lo, size_t hi, const float *add,
+                    rw_dist_load_fn load, void *ctx)
+{
+    if (load) {
+        load(ctx, lo, hi, v + lo, add);
+    } else {
+        float *restrict d = v + lo;
+        for (size_t i = 0; i < hi - lo; i++)
+            d[i] += add[i];
+    }
+}
+
+/* Chunk [a, b) of this rank's values into its segment: from load, or v. */
+static void put_chunk(float *mine, const float *v, size_t a, size_t b,
+                      rw_dist_load_fn load, void *ctx)
+{
+    if (load)
+        load(ctx, a, b, mine + a, NULL);
+    else
+        memcpy(mine + a, v + a, (b - a) * sizeof *v);
+}
+
 /* The reduce-scatter: every rank writes the chunks the others sum to its
  * segment, then sums its own chunk from theirs in the ring's order (below),
  * so the two paths give the same bits: chunk c is
@@ -329,10 +353,7 @@ static rw_status shm_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
     for (int k = 1; k < g_size; k++) {
         size_t a, b;
         rw_dist_chunk(n, g_size, (g_rank + k) % g_size, &a, &b);
-        if (load)
-            load(ctx, a, b, mine + a, NULL);
-        else
-            memcpy(mine + a, v + a, (b - a) * sizeof *v);
+        put_chunk(mine, v, a, b, load, ctx);
     }
     rw_status st = shm_fence(err);
     if (st != RW_OK)
@@ -347,13 +368,7 @@ static rw_status shm_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
         }
         acc = tmp;
     }
-    if (load) {
-        load(ctx, lo, hi, v + lo, acc);
-    } else {
-        float *restrict d = v + lo;
-        for (size_t i = 0; i < hi - lo; i++)
-            d[i] += acc[i];
-    }
+    add_own(v, lo, hi, acc, load, ctx);
     /* No rank writes its segment again before every rank has read it. */
     return shm_fence(err);
 }
@@ -366,11 +381,7 @@ static rw_status shm_allgather(float *v, size_t n, rw_dist_load_fn load,
     g_took |= 1u << SUM_SHM;
     size_t lo, hi;
     rw_dist_chunk(n, g_size, g_rank, &lo, &hi);
-    float *mine = g_seg[g_rank];
-    if (load)
-        load(ctx, lo, hi, mine + lo, NULL);
-    else
-        memcpy(mine + lo, v + lo, (hi - lo) * sizeof *v);
+    put_chunk(g_seg[g_rank], v, lo, hi, load, ctx);
     rw_status st = shm_fence(err);
     if (st != RW_OK)
         return st;
@@ -412,13 +423,7 @@ static rw_status ring_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
                                     1, err);
         if (st != RW_OK)
             return st;
-        if (load) {
-            load(ctx, lo, hi, v + lo, tmp);
-        } else {
-            float *restrict d = v + lo;
-            for (size_t i = 0; i < hi - lo; i++)
-                d[i] += tmp[i];
-        }
+        add_own(v, lo, hi, tmp, load, ctx);
     }
     return RW_OK;
 }
