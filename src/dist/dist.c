@@ -449,6 +449,10 @@ static int g_setup_failed = -1; /* the first rank whose set-up failed */
 rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
 {
     g_setup_failed = -1;
+    /* No statistics of an earlier run survive a set-up that fails. */
+    memset(&g_stats, 0, sizeof g_stats);
+    g_stats.ranks = rw_dist_size();
+    g_train_seconds = 0.0;
     if (!rw_dist_on())
         return st;
     int ok = st == RW_OK;
@@ -489,8 +493,11 @@ rw_status rw_dist_begin(rw_net *net, rw_error *err)
     rw_status st = compare(checksum(net, false), "network shape and topology",
                            "before training (start every rank with the same "
                            "data, options and --seed)", err);
-    if (st != RW_OK)
+    if (st != RW_OK) {
+        /* Every rank knows it, before training: rank 0 reports. */
+        g_setup_failed = 0;
         return st;
+    }
     /* Horovod's convention: rank 0's parameters are everyone's. */
     size_t n = fused_len(net);
     float *buf = rw_dist_buffer(n, err);

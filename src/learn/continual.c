@@ -577,39 +577,35 @@ rw_status rw_continual_run(rw_net *net, rw_tasks *tasks,
     if (!res)
         return rw_fail(err, RW_ERR_ARG, "continual: result is NULL");
     rw_status st = check_run(net, tasks, cfg, err);
-    /* Under mpirun every rank goes on, or all return (each task's rw_train
-     * agrees on its own set-up likewise). */
-    if ((st = rw_dist_agree_begin(st, err)) != RW_OK)
-        return st;
-    size_t T = tasks->n, C = rw_net_outputs(net), Lh = net->n_layers;
+    size_t T = st == RW_OK ? tasks->n : 0, C = st == RW_OK ? rw_net_outputs(net) : 0;
+    size_t Lh = st == RW_OK ? net->n_layers : 0;
     int32_t *groups = NULL;
     rw_memory *mem = NULL;
-    if ((st = result_alloc(res, T, Lh, err)) != RW_OK)
-        return st;
-
-    if (cfg->task_incremental) {
+    if (st == RW_OK)
+        st = result_alloc(res, T, Lh, err);
+    if (st == RW_OK && cfg->task_incremental) {
         if (!(groups = rw_alloc(C, sizeof(int32_t), "class groups", err)))
-            return RW_ERR_NOMEM;
-        if ((st = rw_tasks_class_groups(tasks, groups, err)) != RW_OK)
-            goto done;
-        for (size_t c = tasks->classes; c < C; c++)
-            groups[c] = -1;
+            st = RW_ERR_NOMEM;
+        else if ((st = rw_tasks_class_groups(tasks, groups, err)) == RW_OK)
+            for (size_t c = tasks->classes; c < C; c++)
+                groups[c] = -1;
     }
-    if (cfg->memory &&
-        !(mem = rw_memory_create(cfg->memory, tasks->features, C, err))) {
+    if (st == RW_OK && cfg->memory &&
+        !(mem = rw_memory_create(cfg->memory, tasks->features, C, err)))
         st = err ? err->status : RW_ERR_NOMEM;
-        goto done;
-    }
     /* Separate streams, so that one method's draws never shift another's. */
     rw_rng mem_rng, fisher_rng;
     rw_rng_seed(&mem_rng, cfg->train.seed ^ 0x6d656d6f72790001ULL);
     rw_rng_seed(&fisher_rng, cfg->train.seed ^ 0x6669736865720002ULL);
     rw_rng snp_rng;
     rw_rng_seed(&snp_rng, cfg->train.seed ^ 0x736e700000000003ULL);
-    for (size_t j = 0; j < T && !cfg->online; j++)
-        if ((st = rw_continual_accuracy(net, tasks->t[j].test, groups,
-                                        &res->baseline[j], err)) != RW_OK)
-            goto done;
+    for (size_t j = 0; st == RW_OK && j < T && !cfg->online; j++)
+        st = rw_continual_accuracy(net, tasks->t[j].test, groups, &res->baseline[j],
+                                   err);
+    /* Under mpirun every rank goes on, or all return (each task's rw_train
+     * agrees on its own set-up likewise). */
+    if ((st = rw_dist_agree_begin(st, err)) != RW_OK)
+        goto done;
 
     for (size_t i = 0; i < T; i++) {
         const rw_dataset *train = rw_tasks_train(tasks, i, err);
