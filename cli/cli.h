@@ -90,9 +90,10 @@ void cli_dist_threads(int threads);
 void cli_dist_outputs(train_opts_t *o);
 /* Every rank says whether its set-up (options, data, network) worked;
  * true when all did. When one failed the others return false as well (rank
- * 0 saying so), and all leave without MPI_Abort: none is inside a
- * collective. Call on every rank, on success and failure alike. */
-bool cli_dist_agree(bool ok);
+ * 0 saying so, "rewire CMD: rank N failed before training"), and all
+ * leave without MPI_Abort: none is inside a collective. Call on every
+ * rank, on success and failure alike. */
+bool cli_dist_agree(const char *cmd, bool ok);
 /* From a command's start to cli_dist_agree, a rank other than 0 holds its
  * error messages back: they are shown only when rank 0 had none. */
 void cli_dist_hold_errors(void);

@@ -779,7 +779,7 @@ int cmd_continual(int argc, char **argv)
         ok = r.tasks && build_net(&r);
     }
     /* Under mpirun every rank gets here, and all go on or all stop. */
-    if (!cli_dist_agree(ok)) {
+    if (!cli_dist_agree(C, ok)) {
         run_free(&r);
         return rc >= 0 ? rc : 1;
     }

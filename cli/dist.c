@@ -77,7 +77,7 @@ static void release_errors(bool show)
     g_held = NULL;
 }
 
-bool cli_dist_agree(bool ok)
+bool cli_dist_agree(const char *cmd, bool ok)
 {
     g_agreed = true;
     if (rw_dist_size() <= 1)
@@ -89,8 +89,8 @@ bool cli_dist_agree(bool ok)
     int reporter = all ? size : rw_dist_min_int(ok ? size : rank);
     release_errors(!ok && rank == reporter);
     if (!all && ok && rank == 0)
-        fprintf(stderr, "rewire: rank %d failed before training; every rank "
-                        "stops\n", reporter);
+        fprintf(stderr, "rewire %s: rank %d failed before training; every rank "
+                        "stops\n", cmd, reporter);
     return all;
 }
 

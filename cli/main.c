@@ -135,7 +135,7 @@ static int run(int argc, char **argv)
             cli_dist_hold_errors();
         fprintf(stderr, "rewire: %s\n", err.msg);
         if (agree)
-            cli_dist_agree(false);
+            cli_dist_agree(g_cmd->name, false);
         return 2;
     }
     if (strcmp(cmd, "help") == 0 && argc > 2) {

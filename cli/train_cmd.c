@@ -695,7 +695,7 @@ int cmd_train(int argc, char **argv)
         ok = open_data(&r) && check_data(&r) && build_net(&r) && open_outputs(&r);
     }
     /* Under mpirun every rank gets here, and all go on or all stop. */
-    if (!cli_dist_agree(ok)) {
+    if (!cli_dist_agree(C, ok)) {
         run_free(&r);
         return rc >= 0 ? rc : 1;
     }

@@ -164,12 +164,12 @@ setup_fails() {
 said_once() {
   [ "$(grep -c -- "$1" "$tmp/setup.err")" -eq 1 ] || fail "$2: not said once: $(cat "$tmp/setup.err")"
 }
-# rank1_reports TEXT WHO: rank 1's error TEXT marked with its rank, and rank
-# 0's "rank 1 failed before training" after WHO ("rewire" or "rewire train").
+# rank1_reports TEXT: rank 1's error TEXT marked with its rank, and rank 0's
+# "rank 1 failed before training".
 rank1_reports() {
   grep -qF "[rank 1] rewire train: $1" "$tmp/setup.err" ||
     fail "rank 1's error is not shown with its rank: $(cat "$tmp/setup.err")"
-  grep -q "^$2: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
+  grep -q "^rewire train: rank 1 failed before training; every rank stops" "$tmp/setup.err" ||
     fail "rank 0 does not say why it stops: $(cat "$tmp/setup.err")"
 }
 run1="exec \"$rw\" train --epochs 1 --quiet --data"
@@ -178,7 +178,7 @@ said_once "nosuch.csv: not found" "a missing data file"
 # Only rank 1 lacks its data: its message, marked with its rank, and rank 0
 # says why it stops.
 setup_fails 2 "d=$tmp/train.csv; [ \"\$r\" = 1 ] && d=$tmp/only0.csv; $run1 \"\$d\""
-rank1_reports "$tmp/only0.csv: not found" rewire
+rank1_reports "$tmp/only0.csv: not found"
 # Three ranks, two without data: one of them reports.
 setup_fails 3 "d=$tmp/train.csv; [ \"\$r\" != 0 ] && d=$tmp/only0.csv; $run1 \"\$d\""
 said_once "only0.csv: not found" "ranks 1 and 2 without data"
@@ -198,7 +198,7 @@ said_once "run on one rank only" "--maintain under mpirun"
 setup_fails 2 "$run1 $tmp/train.csv --lr 0.5 --resume $tmp/other.rwm"
 said_once "lr: 0.001 in the checkpoint, 0.5 now" "a mismatched resume under mpirun"
 setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_ALLREDUCE=tcp; $run1 $tmp/train.csv"
-rank1_reports "RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi" "rewire train"
+rank1_reports "RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi"
 # Ranks given different switches would wait in different collectives.
 setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_SHARD=0; $run1 $tmp/train.csv"
 said_once "ranks were given different RW_DIST_SHARD or RW_DIST_ALLREDUCE" \
