@@ -9,7 +9,7 @@
  * array and the transport), on each path. Best of 30, and the median, per
  * size. docs/distributed.md checks the ring model
  * against it.
- *   mpirun -np N build/bench/mpi_allreduce */
+ *   mpirun -np N build/bench/mpi_allreduce [FLOATS ...] */
 #include "dist/dist.h"
 
 #include <mpi.h>
@@ -65,8 +65,25 @@ int main(int argc, char **argv)
     int r, p;
     MPI_Comm_rank(MPI_COMM_WORLD, &r);
     MPI_Comm_size(MPI_COMM_WORLD, &p);
-    const size_t sizes[2] = {2797012, 152212};
-    for (int si = 0; si < 2; si++) {
+    /* The benchmark network's buffers, or the float counts given. */
+    size_t sizes[16] = {2797012, 152212};
+    int ns = 2;
+    if (argc > 1) {
+        ns = 0;
+        for (int i = 1; i < argc && ns < 16; i++) {
+            char *end;
+            unsigned long long v = strtoull(argv[i], &end, 10);
+            if (end == argv[i] || *end || v == 0 || v > ((size_t)1 << 30)) {
+                if (r == 0)
+                    fprintf(stderr, "mpi_allreduce: argument %d, '%s': expected a "
+                                    "float count from 1 to 2^30\n", i, argv[i]);
+                rw_dist_finalize();
+                return 2;
+            }
+            sizes[ns++] = (size_t)v;
+        }
+    }
+    for (int si = 0; si < ns; si++) {
         size_t n = sizes[si], per = (n + (size_t)p - 1) / (size_t)p, pad = per * (size_t)p;
         float *v = calloc(pad, sizeof *v), *w = calloc(pad, sizeof *w);
         if (!v || !w)

@@ -1092,9 +1092,10 @@ double rw_dist_comm_share(void);
  * memory, every rank on this machine), "ring" (send-receives), "mpi"
  * (MPI_Allreduce: small buffers, or RW_DIST_ALLREDUCE=mpi without the
  * sharded step), or "none" with one rank. RW_DIST_ALLREDUCE=shm|ring|mpi
- * chooses; shm, the default, falls back to the ring where the ranks span
- * machines or /dev/shm has no room, and ranks that choose differently all
- * take the ring. Before any sum it names the path the first will take. */
+ * chooses; shm, the default, takes the ring for buffers under 2^18
+ * floats, where the ranks span machines or where /dev/shm has no room.
+ * The report names shared memory when any sum took it. Before any sum it
+ * names the path the first will take. */
 const char *rw_dist_transport(void);
 
 #ifdef __cplusplus

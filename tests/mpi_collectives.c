@@ -87,7 +87,10 @@ static float total(int P, size_t i)
 static void check_path(int P, int me)
 {
     rw_error err;
-    const size_t sizes[] = {0, 1, 2, 3, 5, 1000, 65535, 65536, 65536 * 3 + 7};
+    /* each side of where sums leave MPI_Allreduce (2^16) and where shared
+     * memory takes over from the ring (2^18) */
+    const size_t sizes[] = {0, 1, 2, 3, 5, 1000, 65535, 65536, 65536 * 3 + 7,
+                            262143, 262144 + 5};
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         size_t n = sizes[si];
         float *v = malloc((n + 1) * sizeof *v);
@@ -175,7 +178,7 @@ static void check_path(int P, int me)
 static void check_same_bits(int P, int me)
 {
     rw_error err;
-    const size_t n = 65536 * 2 + 11;
+    const size_t n = 262144 * 2 + 11; /* over shared memory, where it is on */
     float *v[2];
     for (int k = 0; k < 2; k++) {
         v[k] = malloc(n * sizeof *v[k]);

@@ -80,11 +80,13 @@ if RW_DIST_SHARD=yes "$mpirun" --oversubscribe -x RW_DIST_SHARD -np 2 "$rw" "${b
   fail "RW_DIST_SHARD=yes was taken"
 fi
 grep -q "RW_DIST_SHARD=yes: expected 0 or 1" "$tmp/sh.err" || fail "unclear: $(cat "$tmp/sh.err")"
-# Shared memory (the default on one machine) and the ring add in the same
-# order: at 3 ranks, where the order matters, the same model file.
+# Shared memory (the default on one machine, for buffers of 2^18 floats and
+# more: here about 297,000) and the ring add in the same order: at 3 ranks, where
+# the order matters, the same model file.
+big=(train --data "$tmp/train.csv" --hidden 1024,256 --batch 64 --quiet --json --seed 3)
 for path in shm ring; do
   RW_DIST_ALLREDUCE=$path "$mpirun" --oversubscribe -x RW_DIST_ALLREDUCE -np 3 "$rw" \
-    "${base[@]}" --rewire set --rewire-every 15 --optim adamw --epochs 1 \
+    "${big[@]}" --optim adamw --epochs 1 \
     --save "$tmp/path-$path.rwm" > "$tmp/path-$path.json" || fail "RW_DIST_ALLREDUCE=$path"
   grep -q "\"allreduce\":\"$path\"" "$tmp/path-$path.json" ||
     fail "RW_DIST_ALLREDUCE=$path: $(cat "$tmp/path-$path.json")"
@@ -96,7 +98,7 @@ if unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs /dev/shm' 2> /dev/null; th
   # shellcheck disable=SC2016
   timeout 120 unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs /dev/shm && exec "$@"' sh \
     env OMPI_MCA_btl_vader_backing_directory="$tmp/ompi" "$mpirun" --oversubscribe -np 2 \
-    "$rw" "${base[@]}" --hidden 512,512 --epochs 1 > "$tmp/full-shm.json" ||
+    "$rw" "${big[@]}" --epochs 1 > "$tmp/full-shm.json" ||
     fail "a full /dev/shm: exit $?"
   grep -q '"allreduce":"ring"' "$tmp/full-shm.json" ||
     fail "a full /dev/shm: not the ring: $(cat "$tmp/full-shm.json")"
@@ -104,8 +106,8 @@ if unshare -m sh -c 'mount -t tmpfs -o size=64k tmpfs /dev/shm' 2> /dev/null; th
 else
   echo "a full /dev/shm: not checked (no mount namespace here)"
 fi
-"$mpirun" --oversubscribe -np 2 "$rw" train --data "$tmp/train.csv" --hidden 32 \
-  --density 0.1 --epochs 1 --quiet > "$tmp/path.out" || fail "2 ranks, default path"
+"$mpirun" --oversubscribe -np 2 "$rw" train --data "$tmp/train.csv" --hidden 1024,256 \
+  --epochs 1 --quiet > "$tmp/path.out" || fail "2 ranks, default path"
 grep -q "all-reduced .* (shared memory, the optimizer step sharded" "$tmp/path.out" ||
   fail "the summary does not name the path: $(cat "$tmp/path.out")"
 if RW_DIST_ALLREDUCE=tcp "$mpirun" --oversubscribe -x RW_DIST_ALLREDUCE -np 2 "$rw" \
