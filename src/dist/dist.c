@@ -422,8 +422,8 @@ rw_status rw_dist_check(const rw_net *net, const char *when, rw_error *err)
 }
 
 /* The environment's switches of the collectives, checked before the first
- * one: a value other than those named is refused, not taken for another. */
-/* name unset (or empty), or one of the NULL-ended choices. */
+ * one: name unset (or empty), or one of the NULL-ended choices; another
+ * value is refused, not taken for one of them. */
 static rw_status check_env(const char *name, const char *const *choices,
                            const char *expected, rw_error *err)
 {
@@ -446,13 +446,19 @@ rw_status rw_dist_check_env(rw_error *err)
 
 static int g_setup_failed = -1; /* the first rank whose set-up failed */
 
-rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
+/* Statistics of a run that starts: none of an earlier one survive. */
+static void reset_stats(void)
 {
-    g_setup_failed = -1;
-    /* No statistics of an earlier run survive a set-up that fails. */
     memset(&g_stats, 0, sizeof g_stats);
     g_stats.ranks = rw_dist_size();
     g_train_seconds = 0.0;
+    rw_dist_reset_paths();
+}
+
+rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
+{
+    g_setup_failed = -1;
+    reset_stats(); /* also when the set-up fails */
     if (!rw_dist_on())
         return st;
     int ok = st == RW_OK;
@@ -460,9 +466,7 @@ rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
         /* The switches that choose collectives, alike on every rank, or
          * ranks would wait in different ones: the smallest and the largest
          * of a code of both. */
-        const char *a = getenv("RW_DIST_ALLREDUCE");
-        int path = !a || !*a || !strcmp(a, "shm") ? 0 : !strcmp(a, "ring") ? 1 : 2;
-        int code = 3 * (int)rw_dist_shard_wanted() + path;
+        int code = 3 * (int)rw_dist_shard_wanted() + rw_dist_wanted_path();
         if (rw_dist_min_int(code) == -rw_dist_min_int(-code))
             return RW_OK;
         g_setup_failed = 0;
@@ -482,10 +486,7 @@ int rw_dist_setup_failure(void) { return g_setup_failed; }
 
 rw_status rw_dist_begin(rw_net *net, rw_error *err)
 {
-    memset(&g_stats, 0, sizeof g_stats);
-    g_train_seconds = 0.0;
-    rw_dist_reset_paths();
-    g_stats.ranks = rw_dist_size();
+    reset_stats();
     g_stale = false;
     g_share = 1.0;
     if (!rw_dist_on())

@@ -55,6 +55,10 @@ rw_status rw_dist_use_transport(const char *name, rw_error *err);
 /* Forgets the paths the sums took (rw_dist_transport names the one taken
  * since; rw_dist_begin calls it). */
 void rw_dist_reset_paths(void);
+/* The path this rank was asked for (rw_dist_use_transport, else
+ * RW_DIST_ALLREDUCE), as a number from 0 to 2, the same on ranks asked
+ * alike. */
+int rw_dist_wanted_path(void);
 /* Rank r's chunk [*lo, *hi) of n values cut into `ranks` contiguous
  * chunks whose sizes differ by at most one (buffer.c). */
 void rw_dist_chunk(size_t n, int ranks, int r, size_t *lo, size_t *hi);

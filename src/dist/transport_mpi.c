@@ -155,6 +155,8 @@ static int wanted(void)
     return want == SUM_UNSET ? SUM_RING : want; /* rw_train refuses it first */
 }
 
+int rw_dist_wanted_path(void) { return wanted(); }
+
 /* The path for this run, decided on first use (a collective: every rank
  * calls it at the same point, whatever it wants). Shared memory where every
  * rank is on this machine and RW_DIST_ALLREDUCE does not say otherwise.
@@ -261,8 +263,7 @@ static rw_status shm_reserve(size_t n, int *ok, rw_error *err)
             mine = 1;
         }
     }
-    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
-        all = 0;
+    all = rw_dist_min_int(mine);
     for (int q = 0; all && mine && q < g_size; q++) {
         if (q == g_rank)
             continue;
@@ -279,10 +280,7 @@ static rw_status shm_reserve(size_t n, int *ok, rw_error *err)
     }
     /* Every rank has mapped every segment, or failed to, once this
      * all-reduce is done: the names can go. */
-    int both = 0;
-    if (all && MPI_Allreduce(&mine, &both, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=
-                   MPI_SUCCESS)
-        both = 0;
+    int both = all ? rw_dist_min_int(mine) : 0;
     if (made)
         shm_unlink(name);
     g_cap = cap;

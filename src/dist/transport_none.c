@@ -52,6 +52,7 @@ rw_status rw_dist_use_transport(const char *name, rw_error *err)
 
 const char *rw_dist_transport(void) { return "none"; }
 void rw_dist_reset_paths(void) {}
+int rw_dist_wanted_path(void) { return 0; }
 
 rw_status rw_dist_sum_f64(double *v, size_t n, rw_error *err)
 {
