@@ -1037,10 +1037,13 @@ rw_status rw_net_diagnose(rw_net *net, const float *x, size_t n, double tau,
  * MPI call is made. One training at a time per process. */
 
 /* Joins the ranks when started by mpirun (MPI_Init), else does nothing.
- * Call once, before anything else; argc/argv may be NULL. RW_ERR_DIST when
- * MPI fails to start. */
+ * Call once, before anything else; argc/argv may be NULL. Where another
+ * library of the process (mpi4py, say) has started MPI already, joins its
+ * MPI_COMM_WORLD and leaves MPI to that library to end. RW_ERR_DIST when
+ * MPI fails to start, or was finalized already (it cannot start twice in
+ * one process). */
 rw_status rw_dist_init(int *argc, char ***argv, rw_error *err);
-/* Leaves the ranks (MPI_Finalize) if rw_dist_init joined them; frees the
+/* Leaves the ranks (MPI_Finalize if rw_dist_init started MPI); frees the
  * communication buffers. Safe to call without rw_dist_init. */
 void rw_dist_finalize(void);
 /* This process's rank (0 .. size-1) and the number of ranks (1 without

@@ -3,7 +3,7 @@
 #   scripts/deps.sh build     compiler, CMake, oneDNN, zlib, cairo, LAPACK, Open MPI
 #   scripts/deps.sh test      build + clang/libFuzzer, valgrind, and the
 #                             Python tests' python3-pytest, -numpy, -scipy,
-#                             -sklearn (for Debian's /usr/bin/python3)
+#                             -sklearn, -mpi4py (for Debian's /usr/bin/python3)
 #   scripts/deps.sh data      dataset-fashion-mnist (optional; no error if absent)
 #   scripts/deps.sh reference python3-torch, python3-numpy (fixture script)
 #   scripts/deps.sh bench     python3-torch with OpenBLAS (bench_train --torch)
@@ -17,7 +17,8 @@ case "${1:-build}" in
   test) want=(gcc make cmake pkg-config libdnnl-dev zlib1g-dev libcairo2-dev liblapack-dev
               libopenmpi-dev openmpi-bin
               clang libclang-rt-14-dev valgrind
-              python3 python3-pytest python3-numpy python3-scipy python3-sklearn) ;;
+              python3 python3-pytest python3-numpy python3-scipy python3-sklearn
+              python3-mpi4py) ;;
   data) want=(dataset-fashion-mnist) ;;
   reference) want=(python3-torch python3-numpy) ;;
   bench) want=(python3-torch python3-numpy libopenblas0-pthread) ;;

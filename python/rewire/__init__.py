@@ -11,6 +11,7 @@ need scikit-learn, and Layer.to_scipy() SciPy, both imported on first use.
 """
 from ._lib import path as library_path
 from .data import ContinualResult, Dataset, continual, load_dataset, metrics
+from .dist import dist_abort, dist_finalize, dist_init, rank, ranks
 from .errors import (ArgumentError, DataError, DistError, DivergedError, Error,
                      FileError, FormatError, Interrupted, OutOfMemoryError,
                      UnsupportedError)
@@ -25,7 +26,8 @@ __all__ = ["Network", "Layer", "TrainResult", "MLPClassifier", "MLPRegressor",
            "Error", "ArgumentError", "OutOfMemoryError", "FileError",
            "FormatError", "DataError", "DivergedError", "UnsupportedError", "DistError",
            "Interrupted", "set_threads", "get_threads", "version", "gemm_info",
-           "isa", "set_isa", "isa_supported",
+           "isa", "set_isa", "isa_supported", "dist_init", "dist_finalize",
+           "dist_abort", "rank", "ranks",
            "library_path", "TRAIN_OPTIONS"]
 
 

@@ -72,6 +72,12 @@ class LayerInfo(ctypes.Structure):
                 ("density", c_double), ("parameters", c_size)]
 
 
+class DistStats(ctypes.Structure):
+    _fields_ = [("ranks", c_int), ("steps", c_size), ("bytes_per_step", c_size),
+                ("comm_seconds", c_double), ("checks", c_size),
+                ("sharded", c_int)]
+
+
 class LayerView(ctypes.Structure):
     _fields_ = [("kind", c_int), ("inputs", c_size), ("outputs", c_size),
                 ("connections", c_size), ("weights", c_float_p),
@@ -323,8 +329,16 @@ _fn("rw_set_isa", c_int, ctypes.c_char_p, _E)
 _fn("rw_isa_supported", c_int, ctypes.c_char_p)
 _fn("rw_isa_check", c_int, _E)
 _fn("rw_dist_available", c_int)
+_fn("rw_dist_init", c_int, ctypes.c_void_p, ctypes.c_void_p, _E)
+_fn("rw_dist_finalize", None)
 _fn("rw_dist_rank", c_int)
 _fn("rw_dist_size", c_int)
+_fn("rw_dist_abort", None, c_int)
+_fn("rw_dist_min_int", c_int, c_int)
+_fn("rw_dist_setup_failure", c_int)
+_fn("rw_dist_last_stats", DistStats)
+_fn("rw_dist_comm_share", c_double)
+_fn("rw_dist_transport", ctypes.c_char_p)
 
 _fn("rw_net_config_defaults", NetConfig)
 _fn("rw_net_config_mlp", c_int, ctypes.POINTER(NetConfig), c_size, c_size_p,

@@ -2,7 +2,7 @@
 import ctypes
 import numpy as np
 
-from . import _arrays, _lib
+from . import _arrays, _lib, dist
 from .errors import check, from_status
 from .network import Network, Run, _Data, train_config
 
@@ -327,6 +327,7 @@ def continual(tasks, network=(256, 256), *, method="naive",
                                                       ctypes.byref(err)), err)
                 net.set_input_transform(shift, scale)
 
+        dist.warn_if_alone()
         run = Run(callback, net.n_layers)
         reports = []
         task_exc = []
@@ -344,14 +345,14 @@ def continual(tasks, network=(256, 256), *, method="naive",
                        "memory": r.memory}
                 reports.append(rep)
                 if run.interrupted:
-                    return 1
+                    return 1 if run.agree(True) else 0
                 if task_callback is not None and task_callback(rep) is False:
                     run.stopped = True
-                    return 1
+                    return 1 if run.agree(True) else 0
             except BaseException as e:  # re-raised after the run
                 task_exc.append(e)
-                return 1
-            return 0
+                return 1 if run.agree(True) else 0
+            return 1 if run.agree(False) else 0
 
         task_fn = _lib.TASK_FN(on_task)
         cc.train.on_progress = run.progress_fn

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from . import _arrays, _lib
+from . import _arrays, _lib, dist
 from .errors import Interrupted, check, from_status
 
 _SIZE_MAX = 2**63 - 1
@@ -283,6 +283,9 @@ class Run:
     def __init__(self, callback, n_layers):
         self.callback = callback
         self.n_layers = n_layers
+        # Under mpirun every rank runs the callbacks; what stops training is
+        # agreed, so that all ranks stop at the same epoch (dist.py).
+        self.ranks = _lib.rw_dist_size()
         self.history = []
         self.exc = None
         self.interrupted = False
@@ -295,26 +298,35 @@ class Run:
         return 1 if self.interrupted or self.exc is not None else 0
 
     def _epoch(self, s, user):
+        stop = False
         try:
             m = epoch_metrics(s.contents, self.n_layers)
             self.history.append(m)
             if self.interrupted:
-                return 1
-            if self.callback is not None and self.callback(m) is False:
-                self.stopped = True
-                return 1
+                stop = True
+            elif self.callback is not None and self.callback(m) is False:
+                self.stopped = stop = True
         except BaseException as e:  # noqa: B902 - re-raised after rw_train
             self.exc = e
-            return 1
-        return 0
+            stop = True
+        return 1 if self.agree(stop) else 0
+
+    def agree(self, stop):
+        """stop, or another rank's wish to stop (then `stopped`)."""
+        if self.ranks > 1 and dist.agree_stop(stop) and not stop:
+            self.stopped = stop = True
+        return stop
 
     def _on_sigint(self, signum, frame):
         self.interrupted = True
 
     def __enter__(self):
         # Only the main thread receives signals; a handler the caller set
-        # up themselves is left alone.
-        if (threading.current_thread() is threading.main_thread() and
+        # up themselves is left alone. Under mpirun, Ctrl-C goes to mpirun,
+        # which ends every rank (a rank stopping alone would leave the
+        # others waiting).
+        if (self.ranks == 1 and
+                threading.current_thread() is threading.main_thread() and
                 signal.getsignal(signal.SIGINT) is signal.default_int_handler):
             self._old = signal.signal(signal.SIGINT, self._on_sigint)
         return self
@@ -339,7 +351,7 @@ class Run:
                                 st)
             e.result = result
             raise e
-        raise from_status(st, err)
+        raise dist.mark_agreed(from_status(st, err))
 
 
 class TrainResult:
@@ -347,7 +359,10 @@ class TrainResult:
     (`history`, a list of dicts) and `stopped` (a callback returned False).
     epochs counts the run's epochs, resumed ones included; epochs_trained
     those of this call (0 when resume= names a finished run, whose
-    train_loss and train_accuracy are then NaN)."""
+    train_loss and train_accuracy are then NaN). Under mpirun (after
+    rewire.dist_init) ranks, allreduce, allreduce_bytes_per_step,
+    comm_share and sharded_step are those of `rewire train --json`; with
+    one rank they are 1, "none", 0, 0.0 and False."""
 
     def __init__(self, r, history, stopped):
         self.epochs = r.epochs
@@ -360,6 +375,8 @@ class TrainResult:
         self.test_accuracy = r.test_accuracy
         self.history = history
         self.stopped = stopped
+        for k, v in dist.run_stats().items():
+            setattr(self, k, v)
 
     def __repr__(self):
         return ("TrainResult(epochs=%d, train_seconds=%.3f, train_loss=%.4g, "
@@ -840,6 +857,7 @@ class Network:
                 rep.close()
 
     def _run(self, train, test, cfg, callback=None):
+        dist.warn_if_alone()
         run = Run(callback, self.n_layers)
         cfg.on_progress = run.progress_fn
         cfg.on_epoch = run.epoch_fn

@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 static int g_rank = 0, g_size = 1, g_joined = 0;
+/* Whether rw_dist_init started MPI (and rw_dist_finalize ends it), or found
+ * it started by another library of the process, such as mpi4py. */
+static int g_owned = 0;
 
 /* How large buffers are summed: decided by the first collective that needs
  * it (every rank reaches it with the same n), kept for the run. */
@@ -49,12 +52,26 @@ static int launched_by_mpi(void)
 
 rw_status rw_dist_init(int *argc, char ***argv, rw_error *err)
 {
-    if (g_joined || !launched_by_mpi())
+    if (g_joined)
         return RW_OK;
-    int provided = 0;
-    /* Only the thread that trains calls MPI; OpenMP threads never do. */
-    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-        return rw_fail(err, RW_ERR_DIST, "MPI failed to start");
+    int started = 0, ended = 0;
+    MPI_Finalized(&ended);
+    if (ended)
+        return rw_fail(err, RW_ERR_DIST,
+                       "MPI has already been finalized in this process "
+                       "(rw_dist_finalize, or another library); it cannot "
+                       "start again");
+    MPI_Initialized(&started);
+    if (!started) {
+        if (!launched_by_mpi())
+            return RW_OK;
+        int provided = 0;
+        /* Only the thread that trains calls MPI; OpenMP threads never do. */
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) !=
+            MPI_SUCCESS)
+            return rw_fail(err, RW_ERR_DIST, "MPI failed to start");
+        g_owned = 1;
+    }
     g_joined = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
@@ -77,8 +94,9 @@ void rw_dist_finalize(void)
     if (g_joined) {
         shm_release();
         g_mode = g_wanted = SUM_UNSET;
-        MPI_Finalize();
-        g_joined = 0;
+        if (g_owned)
+            MPI_Finalize();
+        g_joined = g_owned = 0;
         g_rank = 0;
         g_size = 1;
     }

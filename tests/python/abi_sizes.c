@@ -28,6 +28,7 @@ int main(void)
     SIZE(rw_continual_config, "ContinualConfig");
     SIZE(rw_continual_result, "ContinualResult");
     SIZE(rw_rng, "RNG");
+    SIZE(rw_dist_stats, "DistStats");
     printf("offset OptimConfig.adam_global_steps %zu\n",
            offsetof(rw_optim_config, adam_global_steps));
     printf("offset DataOptions.synth_seed %zu\n",

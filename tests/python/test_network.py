@@ -504,3 +504,28 @@ def test_label_column_is_kept_in_the_model(tmp_path):
     with pytest.raises(TypeError):
         net.label_column = "middle"
     assert net.label_column == 5
+
+
+def test_one_process_reports_one_rank(spirals, monkeypatch):
+    # Without mpirun dist_init joins nothing; the result says so. (Under
+    # mpirun: tests/mpi_python.sh.)
+    for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"):
+        monkeypatch.delenv(v, raising=False)
+    assert rewire.dist_init() == 1 and rewire.dist_init() == 1
+    assert (rewire.rank(), rewire.ranks()) == (0, 1)
+    x, y = spirals[:2]
+    r = rewire.Network([2, 16, 3]).train(x, y, epochs=1)
+    assert (r.ranks, r.allreduce, r.allreduce_bytes_per_step, r.comm_share,
+            r.sharded_step) == (1, "none", 0, 0.0, False)
+    rewire.dist_abort(3)  # one rank: returns
+
+
+def test_mpirun_without_dist_init_warns(spirals, monkeypatch):
+    from rewire import dist
+    if not rewire._lib.rw_dist_available():
+        pytest.skip("this library was built without MPI")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    monkeypatch.setitem(dist._state, "warned", False)
+    x, y = spirals[:2]
+    with pytest.warns(RuntimeWarning, match=r"dist_init\(\) was not called"):
+        rewire.Network([2, 16, 3]).train(x, y, epochs=1)

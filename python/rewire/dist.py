@@ -1,0 +1,139 @@
+"""Data-parallel training under mpirun, as `mpirun -np N rewire train`.
+
+    import rewire
+    rewire.dist_init()                # joins the ranks mpirun started
+    x, y = rewire.load_dataset("fashion-mnist")
+    net = rewire.Network([784, 1000, 1000, 10], epsilon=20)
+    r = net.train(x, y, epochs=3, rewire="set")   # every rank, same data
+    if rewire.rank() == 0:
+        print(r.ranks, r.comm_share)
+        net.save("model.rwm")
+
+After dist_init, Network.train and rewire.continual are data-parallel by
+themselves (the library's rw_train): every rank runs the same script on the
+same data, takes its share of every batch (batch= is the global batch),
+and ends with the same network. What the script itself prints or writes is
+its own business: do it on rank 0.
+
+Each rank must reach every training call, and a callback's wish to stop is
+agreed: when the callback of any rank returns False (or raises), every rank
+stops after that epoch. Ctrl-C goes to mpirun, which ends the job. An
+exception that nothing catches on one rank would leave the others waiting
+in a collective, so dist_init installs a sys.excepthook that prints it and
+ends every rank (rw_dist_abort, a non-zero exit); a failure before
+training, which every rank reports alike, is left to end normally.
+"""
+import atexit
+import ctypes
+import os
+import sys
+import warnings
+
+from . import _lib
+from .errors import check
+
+# The variables mpirun (Open MPI) or a PMI launcher (MPICH's Hydra, Slurm)
+# sets in every rank; the library looks for the same (transport_mpi.c).
+_LAUNCH_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK")
+
+_state = {"joined": False, "hook": None, "warned": False}
+
+
+def launched_by_mpirun():
+    """Whether this process was started by mpirun (or a PMI launcher)."""
+    return any(v in os.environ for v in _LAUNCH_VARS)
+
+
+def dist_init():
+    """Joins the ranks when this process was started by mpirun, and returns
+    their number (1 without mpirun, or with a library built without MPI).
+    Call it once, before training; calling it again does nothing. Where
+    mpi4py (or another library) has started MPI already, it joins that
+    MPI_COMM_WORLD. Raises rewire.DistError when MPI fails to start."""
+    if not _state["joined"]:
+        err = _lib.Error_t()
+        check(_lib.rw_dist_init(None, None, ctypes.byref(err)), err)
+        _state["joined"] = True
+        atexit.register(dist_finalize)
+        if _lib.rw_dist_size() > 1 and _state["hook"] is None:
+            _state["hook"] = sys.excepthook
+            sys.excepthook = _end_every_rank
+    return _lib.rw_dist_size()
+
+
+def dist_finalize():
+    """Leaves the ranks (MPI_Finalize when dist_init started MPI). Runs by
+    itself at exit; MPI cannot start again in the same process."""
+    if _state["joined"]:
+        _state["joined"] = False
+        if _state["hook"] is not None and sys.excepthook is _end_every_rank:
+            sys.excepthook = _state["hook"]
+        _state["hook"] = None
+        _lib.rw_dist_finalize()
+
+
+def rank():
+    """This process's rank, 0 .. ranks() - 1 (0 before dist_init)."""
+    return _lib.rw_dist_rank()
+
+
+def ranks():
+    """The number of ranks (1 before dist_init, or without mpirun)."""
+    return _lib.rw_dist_size()
+
+
+def dist_abort(code=1):
+    """Ends every rank with exit status `code` (MPI_Abort); with one rank it
+    returns and does nothing. For an error that one rank alone met while the
+    others may be waiting in training."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _lib.rw_dist_abort(int(code))
+
+
+def _end_every_rank(tp, value, tb):
+    hook = _state["hook"] or sys.__excepthook__
+    hook(tp, value, tb)
+    if _lib.rw_dist_size() > 1 and not getattr(value, "all_ranks", False):
+        sys.stderr.write("[rank %d] rewire: an uncaught %s ends every rank\n"
+                         % (_lib.rw_dist_rank(), tp.__name__))
+        dist_abort(1)
+
+
+def agree_stop(local):
+    """Whether any rank wants to stop (local: this rank's wish). A
+    collective: every rank calls it at the same point of training."""
+    if _lib.rw_dist_size() <= 1:
+        return bool(local)
+    return _lib.rw_dist_min_int(0 if local else 1) == 0
+
+
+def warn_if_alone():
+    """Started by mpirun without dist_init: each process would train alone,
+    on all the data. Says so once."""
+    if (not _state["warned"] and _lib.rw_dist_size() == 1 and
+            launched_by_mpirun() and _lib.rw_dist_available()):
+        _state["warned"] = True
+        warnings.warn("started by mpirun, but rewire.dist_init() was not "
+                      "called: every process trains alone on all the data. "
+                      "Call rewire.dist_init() first to train data-parallel.",
+                      RuntimeWarning, stacklevel=3)
+
+
+def mark_agreed(e):
+    """Marks an exception from a failed run that every rank raised alike (a
+    failure before training), so that leaving through it ends no rank."""
+    if _lib.rw_dist_size() > 1 and _lib.rw_dist_setup_failure() >= 0:
+        e.all_ranks = True
+    return e
+
+
+def run_stats():
+    """The last run's communication, as TrainResult reports it."""
+    s = _lib.rw_dist_last_stats()
+    n = _lib.rw_dist_size()
+    return {"ranks": n,
+            "allreduce": (_lib.rw_dist_transport() or b"none").decode(),
+            "allreduce_bytes_per_step": s.bytes_per_step if n > 1 else 0,
+            "comm_share": _lib.rw_dist_comm_share() if n > 1 else 0.0,
+            "sharded_step": bool(s.sharded) if n > 1 else False}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Data-parallel training from Python (rewire.dist_init) under mpirun, with
+# tests/python/mpi_dist.py on every rank:
+#   1. 2 ranks against 1 process, a static sparse network: the predictions
+#      agree on >= 99.5% of the test samples, the accuracy within 0.2
+#      points; the result reports the ranks, the path and the bytes;
+#   2. SET: both ranks end with the same network, byte for byte, and the
+#      accuracy is within 0.5 points of 1 process;
+#   3. a callback that stops on rank 1 stops both ranks after that epoch
+#      (train) or task (continual);
+#   4. an exception on one rank ends the job (non-zero, no hang) with a
+#      message naming the rank;
+#   5. a failure before training on one rank: every rank raises, marked
+#      as agreed, and the job exits non-zero without MPI_Abort;
+#   6. mpirun without dist_init: a warning;
+#   7. with mpi4py (python3-mpi4py, which scripts/deps.sh test installs)
+#      starting MPI first: rewire joins its ranks, and the job ends cleanly.
+#   tests/mpi_python.sh path/to/mpirun path/to/mpi_dist.py
+set -u
+mpirun=${1:?path to mpirun}
+script=${2:?path to mpi_dist.py}
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export OMP_NUM_THREADS=1
+mkdir -p "$tmp/ompi"
+export TMPDIR=$tmp/ompi OMPI_MCA_btl_vader_backing_directory=$tmp/ompi
+# Bounded, so that a rank left waiting fails the test instead of hanging it.
+mpi() { timeout 120 "$mpirun" --oversubscribe -np 2 "$py" "$script" "$@"; }
+field() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" "$2"; }
+within() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
+
+# ---- 1. static sparse network ----
+"$py" "$script" train "$tmp/one" > "$tmp/one.out" 2>&1 || { cat "$tmp/one.out"; fail "1 process"; }
+mpi train "$tmp/two" > "$tmp/two.out" 2>&1 || { cat "$tmp/two.out"; fail "2 ranks"; }
+for r in 0 1; do
+  [ "$(field ranks "$tmp/two.rank$r.json")" = 2 ] || fail "rank $r: $(cat "$tmp/two.rank$r.json")"
+  field allreduce "$tmp/two.rank$r.json" | grep -Eq '"(shm|ring)"' ||
+    fail "rank $r: no transport in $(cat "$tmp/two.rank$r.json")"
+  [ "$(field bytes "$tmp/two.rank$r.json")" -gt 0 ] || fail "rank $r: no byte count"
+done
+[ "$(field ranks "$tmp/one.rank0.json")" = 1 ] || fail "1 process: $(cat "$tmp/one.rank0.json")"
+[ "$(field allreduce "$tmp/one.rank0.json")" = '"none"' ] || fail "1 process: a transport"
+agree=$(paste -d' ' "$tmp/one.pred" "$tmp/two.pred" | awk '$1 == $2 { s++ } END { print s / NR }')
+awk -v a="$agree" 'BEGIN { exit !(a >= 0.995) }' || fail "predictions agree on only $agree"
+a1=$(field accuracy "$tmp/one.rank0.json"); a2=$(field accuracy "$tmp/two.rank0.json")
+within "$a1" "$a2" 0.002 || fail "static: accuracy $a1 (1 process) vs $a2 (2 ranks)"
+echo "static: predictions agree on $agree; accuracy $a1 vs $a2"
+
+# ---- 2. SET: the same network on both ranks ----
+"$py" "$script" train "$tmp/set1" set > "$tmp/set1.out" 2>&1 || { cat "$tmp/set1.out"; fail "SET, 1 process"; }
+mpi train "$tmp/set2" set > "$tmp/set2.out" 2>&1 || { cat "$tmp/set2.out"; fail "SET, 2 ranks"; }
+m0=$(field model "$tmp/set2.rank0.json"); m1=$(field model "$tmp/set2.rank1.json")
+[ -n "$m0" ] && [ "$m0" = "$m1" ] || fail "SET: the ranks' networks differ ($m0, $m1)"
+a1=$(field accuracy "$tmp/set1.rank0.json"); a2=$(field accuracy "$tmp/set2.rank0.json")
+within "$a1" "$a2" 0.005 || fail "SET: accuracy $a1 (1 process) vs $a2 (2 ranks)"
+echo "SET: both ranks' networks identical; accuracy $a1 vs $a2"
+
+# ---- 3. a callback that stops on one rank stops both ----
+mpi stop "$tmp/stop" > "$tmp/stop.out" 2>&1 || { cat "$tmp/stop.out"; fail "stop"; }
+for r in 0 1; do
+  [ "$(field epochs "$tmp/stop.rank$r.json")" = 1 ] || fail "stop, rank $r: $(cat "$tmp/stop.rank$r.json")"
+  [ "$(field stopped "$tmp/stop.rank$r.json")" = true ] || fail "stop, rank $r: not stopped"
+  [ "$(field tasks "$tmp/stop.rank$r.json")" = 1 ] || fail "stop, rank $r: continual went on"
+done
+[ "$(field model "$tmp/stop.rank0.json")" = "$(field model "$tmp/stop.rank1.json")" ] ||
+  fail "stop: the ranks' networks differ"
+echo "stop: both ranks stopped after epoch 1, and continual after task 1"
+
+# ---- 4. an exception on one rank ends the job ----
+mpi raise "$tmp/raise" > "$tmp/raise.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/raise.out"; fail "raise: exit $rc (124: a rank was left waiting)"; }
+grep -q "rank 1's callback gives up" "$tmp/raise.out" || fail "raise: the exception is not shown"
+grep -q "\[rank 1\] rewire: an uncaught RuntimeError ends every rank" "$tmp/raise.out" ||
+  fail "raise: no message naming the rank"
+[ ! -e "$tmp/raise.rank0.done" ] || fail "raise: rank 0 trained on after rank 1 failed"
+echo "raise: the job ended ($rc)"
+
+# ---- 5. a failure before training, on rank 1 ----
+mpi setup "$tmp/setup" > "$tmp/setup.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/setup.out"; fail "setup: exit $rc"; }
+grep -q "^FileError True cannot open model .*missing.ckpt" "$tmp/setup.rank1.err" ||
+  fail "setup, rank 1: $(cat "$tmp/setup.rank1.err" 2>&1)"
+grep -q "^DistError True rank 1 failed before training" "$tmp/setup.rank0.err" ||
+  fail "setup, rank 0: $(cat "$tmp/setup.rank0.err" 2>&1)"
+if grep -q "MPI_ABORT" "$tmp/setup.out"; then fail "setup: MPI_Abort for a failure every rank agreed on"; fi
+echo "setup: both ranks raised, no abort"
+
+# ---- 6. mpirun without dist_init ----
+mpi alone "$tmp/alone" > "$tmp/alone.out" 2>&1 || { cat "$tmp/alone.out"; fail "alone"; }
+grep -q "rewire.dist_init() was not called" "$tmp/alone.out" || fail "alone: no warning"
+echo "alone: warned"
+# ---- 7. mpi4py first ----
+if "$py" -c "import mpi4py" 2>/dev/null; then
+  mpi mpi4py "$tmp/m4" > "$tmp/m4.out" 2>&1 || { cat "$tmp/m4.out"; fail "mpi4py"; }
+  [ "$(field ranks "$tmp/m4.rank1.json")" = 2 ] || fail "mpi4py: $(cat "$tmp/m4.rank1.json")"
+  [ "$(field model "$tmp/m4.rank0.json")" = "$(field model "$tmp/two.rank0.json")" ] ||
+    fail "mpi4py: another network than rewire's own start of MPI gave"
+  echo "mpi4py: joined its ranks, the same network"
+else
+  echo "mpi4py: skipped (python3-mpi4py is not installed; scripts/deps.sh test installs it)"
+fi
+echo "mpi_python: all passed"
