@@ -20,16 +20,10 @@ set -u
 mpirun=${1:?path to mpirun}
 script=${2:?path to mpi_dist.py}
 py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-export OMP_NUM_THREADS=1
-mkdir -p "$tmp/ompi"
-export TMPDIR=$tmp/ompi OMPI_MCA_btl_vader_backing_directory=$tmp/ompi
+. "$(dirname "$0")/lib_mpi.sh"
 # Bounded, so that a rank left waiting fails the test instead of hanging it.
 mpi() { timeout 120 "$mpirun" --oversubscribe -np 2 "$py" "$script" "$@"; }
 field() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" "$2"; }
-within() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
 
 # ---- 1. static sparse network ----
 "$py" "$script" train "$tmp/one" > "$tmp/one.out" 2>&1 || { cat "$tmp/one.out"; fail "1 process"; }

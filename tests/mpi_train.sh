@@ -15,19 +15,9 @@
 set -u
 rw=${1:?path to rewire}
 mpirun=${2:?path to mpirun}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-export OMP_NUM_THREADS=1
-# Open MPI's session files and its transport's shared-memory segments in
-# $tmp: the jobs killed below cannot remove theirs, and the trap then does.
-# (rewire's own segments in /dev/shm are unlinked as soon as every rank
-# has mapped them.)
-mkdir -p "$tmp/ompi"
-export TMPDIR=$tmp/ompi OMPI_MCA_btl_vader_backing_directory=$tmp/ompi
+. "$(dirname "$0")/lib_mpi.sh"
 mpi() { local n=$1; shift; "$mpirun" --oversubscribe -np "$n" "$rw" "$@"; }
 field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
-within() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
 
 # 4 classes of noisy points in 32 dimensions (fixed seed), 1000 held out.
 awk 'BEGIN { srand(11); for (i = 0; i < 6000; i++) { c = i % 4; line = "";
