@@ -14,7 +14,12 @@
 #      as agreed, and the job exits non-zero without MPI_Abort;
 #   6. mpirun without dist_init: a warning;
 #   7. with mpi4py (python3-mpi4py, which scripts/deps.sh test installs)
-#      starting MPI first: rewire joins its ranks, and the job ends cleanly.
+#      starting MPI first: rewire joins its ranks, and the job ends cleanly;
+#      MPI finalized by mpi4py after rewire started it: a clear error, no
+#      crash and no second MPI_Finalize;
+#   8. sys.exit on one rank, and SIGINT to one rank: the job ends;
+#   9. scikit-learn estimators without random_state: the ranks agree on a
+#      seed and end with the same network; mpirun -np 1: no warning.
 #   tests/mpi_python.sh path/to/mpirun path/to/mpi_dist.py
 set -u
 mpirun=${1:?path to mpirun}
@@ -94,7 +99,49 @@ if "$py" -c "import mpi4py" 2>/dev/null; then
   [ "$(field model "$tmp/m4.rank0.json")" = "$(field model "$tmp/two.rank0.json")" ] ||
     fail "mpi4py: another network than rewire's own start of MPI gave"
   echo "mpi4py: joined its ranks, the same network"
+  mpi finalized "$tmp/fin" > "$tmp/fin.out" 2>&1
+  rc=$?
+  [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/fin.out"; fail "finalized: exit $rc"; }
+  grep -q "^DistError MPI was finalized after rw_dist_init" "$tmp/fin.rank1.err" ||
+    { cat "$tmp/fin.out"; fail "finalized: $(cat "$tmp/fin.rank1.err" 2>&1)"; }
+  if grep -q "MPI_Finalize() function was called after\|Segmentation" "$tmp/fin.out"; then
+    cat "$tmp/fin.out"; fail "finalized: MPI called after MPI_Finalize"
+  fi
+  echo "finalized: a clear error"
 else
   echo "mpi4py: skipped (python3-mpi4py is not installed; scripts/deps.sh test installs it)"
 fi
+# ---- 8. sys.exit, and SIGINT, on one rank ----
+mpi sysexit "$tmp/sx" > "$tmp/sx.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/sx.out"; fail "sysexit: exit $rc (124: a rank was left waiting)"; }
+grep -q "\[rank 1\] rewire: sys.exit(3) on this rank alone ends every rank" "$tmp/sx.out" ||
+  { cat "$tmp/sx.out"; fail "sysexit: no message"; }
+[ ! -e "$tmp/sx.rank0.done" ] || fail "sysexit: rank 0 trained on"
+echo "sysexit: the job ended ($rc)"
+mpi sigint "$tmp/si" > "$tmp/si.out" 2>&1 &
+job=$!
+for _ in $(seq 100); do [ -s "$tmp/si.pid1" ] && break; sleep 0.1; done
+[ -s "$tmp/si.pid1" ] || fail "sigint: rank 1 did not start"
+sleep 1
+kill -INT "$(cat "$tmp/si.pid1")"
+wait "$job"
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/si.out"; fail "sigint: exit $rc (124: a rank was left waiting)"; }
+grep -q "^Interrupted False" "$tmp/si.rank1.err" || { cat "$tmp/si.out"; fail "sigint: rank 1 was not interrupted"; }
+[ ! -e "$tmp/si.rank0.done" ] || fail "sigint: rank 0 trained on"
+echo "sigint: rank 1 interrupted, the job ended ($rc)"
+
+# ---- 9. estimators without random_state; one rank ----
+mpi estimator "$tmp/est" > "$tmp/est.out" 2>&1 || { cat "$tmp/est.out"; fail "estimator"; }
+[ -n "$(field model "$tmp/est.rank0.json")" ] &&
+  [ "$(field model "$tmp/est.rank0.json")" = "$(field model "$tmp/est.rank1.json")" ] ||
+  fail "estimator: the ranks' networks differ"
+echo "estimator: the ranks agreed on a seed"
+timeout 120 "$mpirun" -np 1 "$py" "$script" train "$tmp/np1" > "$tmp/np1.out" 2>&1 ||
+  { cat "$tmp/np1.out"; fail "-np 1"; }
+if grep -q "RuntimeWarning" "$tmp/np1.out"; then cat "$tmp/np1.out"; fail "-np 1: a warning"; fi
+[ "$(field model "$tmp/np1.rank0.json")" = "$(field model "$tmp/one.rank0.json")" ] ||
+  fail "-np 1: another network than without mpirun"
+echo "-np 1: no warning, the same network"
 echo "mpi_python: all passed"

@@ -327,10 +327,9 @@ def continual(tasks, network=(256, 256), *, method="naive",
                                                       ctypes.byref(err)), err)
                 net.set_input_transform(shift, scale)
 
-        dist.warn_if_alone()
+        dist.warn_if_alone(stacklevel=3)
         run = Run(callback, net.n_layers)
         reports = []
-        task_exc = []
 
         def on_task(r, user):
             try:
@@ -350,7 +349,7 @@ def continual(tasks, network=(256, 256), *, method="naive",
                     run.stopped = True
                     return 1 if run.agree(True) else 0
             except BaseException as e:  # re-raised after the run
-                task_exc.append(e)
+                run.exc = run.exc or e
                 return 1 if run.agree(True) else 0
             return 1 if run.agree(False) else 0
 
@@ -392,8 +391,6 @@ def continual(tasks, network=(256, 256), *, method="naive",
             out.history = run.history
         finally:
             _lib.rw_continual_result_free(ctypes.byref(res))
-        if task_exc:
-            raise task_exc[0]
         run.finish(st, err, out)
         result = out
     finally:

@@ -15,13 +15,16 @@ same data, takes its share of every batch (batch= is the global batch),
 and ends with the same network. What the script itself prints or writes is
 its own business: do it on rank 0.
 
-Each rank must reach every training call, and a callback's wish to stop is
-agreed: when the callback of any rank returns False (or raises), every rank
-stops after that epoch. Ctrl-C goes to mpirun, which ends the job. An
-exception that nothing catches on one rank would leave the others waiting
-in a collective, so dist_init installs a sys.excepthook that prints it and
-ends every rank (rw_dist_abort, a non-zero exit); a failure before
-training, which every rank reports alike, is left to end normally.
+Each rank must reach every training call. What stops training is agreed
+at an epoch's (or task's) end: when the callback of any rank returns False
+or raises, or a SIGINT reaches a rank, every rank stops there. An exception
+that nothing catches on one rank would leave the others waiting in a
+collective, so dist_init installs a sys.excepthook that prints it and ends
+every rank (rw_dist_abort, a non-zero exit); an exception that every rank
+raises alike at the end of a run (a failure rw_train agreed on before
+training, an interrupt on every rank) is marked all_ranks and left to end
+normally. A sys.exit in a callback on some ranks only ends every rank too;
+outside training, leave one rank early with dist_abort, not sys.exit.
 """
 import atexit
 import ctypes
@@ -108,16 +111,50 @@ def agree_stop(local):
     return _lib.rw_dist_min_int(0 if local else 1) == 0
 
 
-def warn_if_alone():
-    """Started by mpirun without dist_init: each process would train alone,
-    on all the data. Says so once."""
-    if (not _state["warned"] and _lib.rw_dist_size() == 1 and
-            launched_by_mpirun() and _lib.rw_dist_available()):
-        _state["warned"] = True
-        warnings.warn("started by mpirun, but rewire.dist_init() was not "
-                      "called: every process trains alone on all the data. "
-                      "Call rewire.dist_init() first to train data-parallel.",
-                      RuntimeWarning, stacklevel=3)
+def warn_if_alone(stacklevel=2):
+    """Started by mpirun without dist_init, or with a library built without
+    MPI: each process would train alone, on all the data. Says so once."""
+    if _state["warned"] or _state["joined"] or not launched_by_mpirun():
+        return
+    if not _lib.rw_dist_available():
+        why = ("started by mpirun, but this librewire was built without MPI "
+               "(rewire.version() says so): every process trains alone on "
+               "all the data")
+    elif _lib.rw_dist_size() == 1:
+        why = ("started by mpirun, but rewire.dist_init() was not called: "
+               "every process trains alone on all the data. Call "
+               "rewire.dist_init() first to train data-parallel.")
+    else:
+        return
+    _state["warned"] = True
+    warnings.warn(why, RuntimeWarning, stacklevel=stacklevel)
+
+
+def agree_seed(seed):
+    """One seed for every rank (the smallest rank's wish): the estimators
+    draw theirs from random_state, which may differ per process. A
+    collective under mpirun."""
+    if _lib.rw_dist_size() <= 1:
+        return seed
+    return _lib.rw_dist_min_int(int(seed))
+
+
+def leave_together(e):
+    """After a run that every rank ended at the same point, with e this
+    rank's exception or None: when every rank leaves with one, e is marked
+    all_ranks (leaving through it ends no rank); a SystemExit on some ranks
+    only, which sys.excepthook never sees, ends every rank here."""
+    everyone = _lib.rw_dist_min_int(0 if e is None else 1) == 1
+    if e is None:
+        return None
+    if everyone:
+        e.all_ranks = True
+    elif isinstance(e, SystemExit):
+        code = e.code if isinstance(e.code, int) and e.code else 1
+        sys.stderr.write("[rank %d] rewire: sys.exit(%r) on this rank alone "
+                         "ends every rank\n" % (_lib.rw_dist_rank(), e.code))
+        dist_abort(code)
+    return e
 
 
 def mark_agreed(e):

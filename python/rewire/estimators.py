@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from . import dist
 from .network import Network
 
 try:  # scikit-learn >= 1.6
@@ -148,7 +149,10 @@ class _RewireMLP(BaseEstimator):
         return r
 
     def _seed(self):
-        return int(check_random_state(self.random_state).randint(2**31 - 1))
+        # Under mpirun every rank must build the same network and shuffle
+        # alike: the ranks agree on one seed.
+        return dist.agree_seed(
+            int(check_random_state(self.random_state).randint(2**31 - 1)))
 
     def _check_epochs(self):
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:

@@ -295,6 +295,10 @@ class Run:
         self.epoch_fn = _lib.EPOCH_FN(self._epoch)
 
     def _progress(self, p, user):
+        # With ranks, only the agreed stop at an epoch's end may end
+        # training (a rank stopping alone would leave the others waiting).
+        if self.ranks > 1:
+            return 0
         return 1 if self.interrupted or self.exc is not None else 0
 
     def _epoch(self, s, user):
@@ -312,9 +316,14 @@ class Run:
         return 1 if self.agree(stop) else 0
 
     def agree(self, stop):
-        """stop, or another rank's wish to stop (then `stopped`)."""
-        if self.ranks > 1 and dist.agree_stop(stop) and not stop:
-            self.stopped = stop = True
+        """stop, or another rank's wish to stop (then `stopped`). Every
+        rank calls it at the same point; it never raises."""
+        try:
+            if self.ranks > 1 and dist.agree_stop(stop) and not stop:
+                self.stopped = stop = True
+        except BaseException as e:  # noqa: B902 - re-raised after rw_train
+            self.exc = self.exc or e
+            stop = True
         return stop
 
     def _on_sigint(self, signum, frame):
@@ -322,11 +331,9 @@ class Run:
 
     def __enter__(self):
         # Only the main thread receives signals; a handler the caller set
-        # up themselves is left alone. Under mpirun, Ctrl-C goes to mpirun,
-        # which ends every rank (a rank stopping alone would leave the
-        # others waiting).
-        if (self.ranks == 1 and
-                threading.current_thread() is threading.main_thread() and
+        # up themselves is left alone. Under mpirun a SIGINT that reaches
+        # the ranks stops them all at the end of the epoch (agreed there).
+        if (threading.current_thread() is threading.main_thread() and
                 signal.getsignal(signal.SIGINT) is signal.default_int_handler):
             self._old = signal.signal(signal.SIGINT, self._on_sigint)
         return self
@@ -338,20 +345,23 @@ class Run:
 
     def finish(self, st, err, result):
         """Raises what the run's end calls for, or returns normally."""
-        if st == _lib.OK:
-            return
+        e = None
         if st == _lib.ERR_INTERRUPTED:
             if self.exc is not None:
-                raise self.exc
-            if self.stopped:
-                return
-            e = from_status(st, err)
-            if self.interrupted:
-                e = Interrupted("training interrupted (Ctrl-C): " + e.message,
-                                st)
-            e.result = result
+                e = self.exc
+            elif not self.stopped:
+                e = from_status(st, err)
+                if self.interrupted:
+                    e = Interrupted("training interrupted (Ctrl-C): " +
+                                    e.message, st)
+                e.result = result
+        elif st != _lib.OK:
+            e = dist.mark_agreed(from_status(st, err))
+        if self.ranks > 1 and st in (_lib.OK, _lib.ERR_INTERRUPTED):
+            # Every rank ended training at the same point.
+            e = dist.leave_together(e)
+        if e is not None:
             raise e
-        raise dist.mark_agreed(from_status(st, err))
 
 
 class TrainResult:
@@ -857,7 +867,7 @@ class Network:
                 rep.close()
 
     def _run(self, train, test, cfg, callback=None):
-        dist.warn_if_alone()
+        dist.warn_if_alone(stacklevel=4)
         run = Run(callback, self.n_layers)
         cfg.on_progress = run.progress_fn
         cfg.on_epoch = run.epoch_fn

@@ -439,7 +439,9 @@ rw_status rw_dist_check_env(rw_error *err)
 {
     static const char *const shard[] = {"0", "1", NULL};
     static const char *const paths[] = {"shm", "ring", "mpi", NULL};
-    rw_status st = check_env("RW_DIST_SHARD", shard, "0 or 1", err);
+    rw_status st = rw_dist_check_transport(err);
+    if (st == RW_OK)
+        st = check_env("RW_DIST_SHARD", shard, "0 or 1", err);
     return st == RW_OK ? check_env("RW_DIST_ALLREDUCE", paths, "shm, ring or mpi", err)
                        : st;
 }

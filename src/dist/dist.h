@@ -59,6 +59,9 @@ void rw_dist_reset_paths(void);
  * RW_DIST_ALLREDUCE), as a number from 0 to 2, the same on ranks asked
  * alike. */
 int rw_dist_wanted_path(void);
+/* RW_ERR_DIST when the ranks were joined but MPI has been finalized since
+ * (by another library of the process): no collective may run. */
+rw_status rw_dist_check_transport(rw_error *err);
 /* Rank r's chunk [*lo, *hi) of n values cut into `ranks` contiguous
  * chunks whose sizes differ by at most one (buffer.c). */
 void rw_dist_chunk(size_t n, int ranks, int r, size_t *lo, size_t *hi);

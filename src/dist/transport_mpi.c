@@ -88,13 +88,36 @@ static void shm_release(void)
     g_cap = 0;
 }
 
+/* Whether MPI can still be called: joined, and not finalized since (by
+ * another library of the process, such as mpi4py's MPI.Finalize). */
+static int usable(void)
+{
+    int ended = 0;
+    if (!g_joined)
+        return 0;
+    MPI_Finalized(&ended);
+    return !ended;
+}
+
+rw_status rw_dist_check_transport(rw_error *err)
+{
+    if (g_joined && !usable())
+        return rw_fail(err, RW_ERR_DIST,
+                       "MPI was finalized after rw_dist_init (by another "
+                       "library of this process, such as mpi4py's "
+                       "MPI.Finalize): the %d ranks can no longer train "
+                       "together", g_size);
+    return RW_OK;
+}
+
 void rw_dist_finalize(void)
 {
     rw_dist_release_buffers();
     if (g_joined) {
+        int ended = !usable();
         shm_release();
         g_mode = g_wanted = SUM_UNSET;
-        if (g_owned)
+        if (g_owned && !ended)
             MPI_Finalize();
         g_joined = g_owned = 0;
         g_rank = 0;
@@ -108,13 +131,13 @@ int rw_dist_available(void) { return 1; }
 
 void rw_dist_abort(int code)
 {
-    if (g_joined && g_size > 1)
+    if (g_size > 1 && usable())
         MPI_Abort(MPI_COMM_WORLD, code);
 }
 
 int rw_dist_min_int(int value)
 {
-    if (!g_joined || g_size <= 1)
+    if (g_size <= 1 || !usable())
         return value;
     int least = 0;
     if (MPI_Allreduce(&value, &least, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=

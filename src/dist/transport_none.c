@@ -14,6 +14,7 @@ int rw_dist_size(void) { return 1; }
 int rw_dist_available(void) { return 0; }
 void rw_dist_abort(int code) {}
 int rw_dist_min_int(int value) { return value; }
+rw_status rw_dist_check_transport(rw_error *err) { return RW_OK; }
 
 rw_status rw_dist_sum_f32(float *v, size_t n, rw_error *err)
 {

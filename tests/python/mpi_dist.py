@@ -12,7 +12,11 @@ raise: rank 1's callback raises after epoch 1 while rank 0 trains on
 (the job must end).
 setup: rank 1 alone asks to resume from a missing checkpoint.
 alone: trains without dist_init (the warning).
-mpi4py: mpi4py starts MPI first; rewire joins it and mpi4py ends it."""
+mpi4py: mpi4py starts MPI first; rewire joins it and mpi4py ends it.
+sysexit: rank 1's callback calls sys.exit(3) while rank 0 trains on.
+sigint: trains long; tests/mpi_python.sh sends SIGINT to rank 1 (OUT.pid1).
+estimator: MLPClassifier with random_state=None (a seed per process).
+finalized: mpi4py's MPI.Finalize after rewire started MPI, then training."""
 import hashlib
 import json
 import os
@@ -31,6 +35,9 @@ if mode == "mpi4py":
     from mpi4py import MPI
 if mode != "alone":
     n = rewire.dist_init()
+if mode == "finalized":
+    from mpi4py import MPI
+    MPI.Finalize()
     assert n == rewire.ranks() and 0 <= rewire.rank() < n
 rank = rewire.rank()
 rewire.set_threads(1)
@@ -99,5 +106,42 @@ elif mode == "setup":
             f.write("%s %s %s\n" % (type(e).__name__,
                                     getattr(e, "all_ranks", False), e))
         raise
+elif mode == "sysexit":
+    def cb(m):
+        if rank == 1 and m["epoch"] == 1:
+            sys.exit(3)
+    net.train(x, y, epochs=3, callback=cb, **opts)
+    net.train(x, y, epochs=20, **opts)
+    with open("%s.rank%d.done" % (out, rank), "w") as f:
+        f.write("finished\n")
+elif mode == "sigint":
+    with open("%s.pid%d" % (out, rank), "w") as f:
+        f.write("%d\n" % os.getpid())
+    try:
+        net.train(x, y, epochs=400, **opts)
+    except rewire.Interrupted as e:
+        with open("%s.rank%d.err" % (out, rank), "w") as f:
+            f.write("Interrupted %s\n" % getattr(e, "all_ranks", False))
+        raise
+    # Rank 0 stopped with rank 1 (agreed) and trains on: rank 1's
+    # Interrupted must end the job, or this waits for ever.
+    net.train(x, y, epochs=20, **opts)
+    with open("%s.rank%d.done" % (out, rank), "w") as f:
+        f.write("finished\n")
+elif mode == "estimator":
+    clf = rewire.MLPClassifier(hidden_layer_sizes=(64,), rewire="set",
+                               epsilon=2, max_iter=2, batch_size=64)
+    clf.fit(x, y)
+    clf.partial_fit(x, y)
+    with open("%s.rank%d.json" % (out, rank), "w") as f:
+        json.dump({"model": hashlib.sha256(
+            clf.network_.to_bytes()).hexdigest()}, f)
+elif mode == "finalized":
+    try:
+        net.train(x, y, epochs=1, **opts)
+    except rewire.DistError as e:
+        with open("%s.rank%d.err" % (out, rank), "w") as f:
+            f.write("DistError %s\n" % e)
+        sys.exit(1)
 else:
     sys.exit("mpi_dist.py: unknown mode " + mode)

@@ -526,6 +526,15 @@ def test_mpirun_without_dist_init_warns(spirals, monkeypatch):
         pytest.skip("this library was built without MPI")
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
     monkeypatch.setitem(dist._state, "warned", False)
+    monkeypatch.setitem(dist._state, "joined", False)
     x, y = spirals[:2]
-    with pytest.warns(RuntimeWarning, match=r"dist_init\(\) was not called"):
+    with pytest.warns(RuntimeWarning, match=r"dist_init\(\) was not called") as w:
+        rewire.Network([2, 16, 3]).train(x, y, epochs=1)
+    assert w[0].filename == __file__  # it points at the caller's line
+    # Once joined (here: a single process), no warning.
+    monkeypatch.setitem(dist._state, "warned", False)
+    monkeypatch.setitem(dist._state, "joined", True)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         rewire.Network([2, 16, 3]).train(x, y, epochs=1)
