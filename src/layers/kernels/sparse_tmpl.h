@@ -84,20 +84,31 @@ KINLINE float kv_sum(KV v)
 }
 
 /* The rows a kernel reads at random are fetched ahead. A layer whose rows
- * fit the caches (PF_NEAR) fetches each tile KPF_NEAR connections ahead,
- * one prefetch per 256 bytes (the hardware brings the neighbouring lines;
- * AVX2, 1000x1000 at 5%: forward 0.42 -> 0.37 ms against one per line). A
- * layer whose rows stream from memory (PF_FAR) fetches the whole rest of
- * each row in its first tile, every line, KPF_FAR connections ahead, so the
- * later tiles (PF_NONE) find it in the cache. */
-enum { PF_NONE, PF_NEAR, PF_FAR };
+ * fit the caches fetches each tile KPF_NEAR connections ahead: the forward
+ * and weight-gradient kernels one line per 256 bytes (PF_NEAR: the
+ * hardware brings the neighbouring lines; AVX2, 1000x1000 at 5%: forward
+ * 0.42 -> 0.37 ms against one per line), the backward kernel every line
+ * (PF_LINES: its error rows come from further away; on Zen 3, best of 40
+ * runs alternating in one process, the AVX2 backward pass took 0.90-0.97x
+ * the time at 1-2% density, 0.93-1.02x at 5-20%; the generic one
+ * 0.89-0.94x at 1-2%, 0.98-1.01x at 5-20%). A layer whose rows stream from
+ * memory (PF_FAR) fetches the whole rest of each row in its first tile,
+ * every line, KPF_FAR connections ahead, so the later tiles (PF_NONE) find
+ * it in the cache. */
+enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
+/* The backward kernel's prefetch for rows that fit the caches: PF_LINES,
+ * or PF_NEAR where a path keeps one per 256 bytes (the AVX-512 path, whose
+ * 512-byte tiles were never measured with PF_LINES). */
+#ifndef BWD_PF
+#define BWD_PF PF_LINES
+#endif
 #define KPF_NEAR 8
 #define KPF_FAR 24
 
 KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 {
-    if (mode == PF_NEAR)
-        for (int u = 0; u < nv * VW; u += 64)
+    if (mode == PF_NEAR || mode == PF_LINES)
+        for (int u = 0; u < nv * VW; u += mode == PF_NEAR ? 64 : 16)
             __builtin_prefetch(p + u, 0, 0);
     else if (mode == PF_FAR)
         for (size_t u = 0; u < rest; u += 16)
@@ -108,7 +119,8 @@ KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 
 /* The prefetch mode of the tile at column j of a row range from j0, and
  * the floats left in the range. */
-#define TILE_PF(j) (stream ? ((j) == j0 ? PF_FAR : PF_NONE) : PF_NEAR), end - (j)
+#define TILE_PF_AS(j, near) (stream ? ((j) == j0 ? PF_FAR : PF_NONE) : (near)), end - (j)
+#define TILE_PF(j) TILE_PF_AS(j, PF_NEAR)
 
 /* Each driver is compiled twice, for rows that fit the caches and rows
  * that stream from memory (the `stream` flag is a constant in each). */
@@ -283,20 +295,20 @@ KINLINE void bwd_input_body(const float *restrict d, const float *restrict xi,
     size_t j = j0, end = j0 + n;
     for (; j + BWD_NV * VW <= end; j += BWD_NV * VW)
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), BWD_NV, dact);
+                 TILE_PF_AS(j, BWD_PF), BWD_NV, dact);
     if (BWD_NV > 4 && j + 4 * VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), 4, dact);
+                 TILE_PF_AS(j, BWD_PF), 4, dact);
         j += 4 * VW;
     }
     if (BWD_NV > 2 && j + 2 * VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), 2, dact);
+                 TILE_PF_AS(j, BWD_PF), 2, dact);
         j += 2 * VW;
     }
     if (BWD_NV > 1 && j + VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF(j), 1, dact);
+                 TILE_PF_AS(j, BWD_PF), 1, dact);
         j += VW;
     }
     for (; j < end; j++) {
