@@ -10,6 +10,8 @@
 #define BWD_NV 8
 #define BWD_X_MEM 0
 #define GRAD_NV 8
-/* One prefetch per 256 bytes in the backward pass too (not measured here). */
+/* One prefetch per 256 bytes, in the backward pass too (not measured
+ * otherwise: no AVX-512 CPU was at hand). */
 #define BWD_PF PF_NEAR
+#define PF_NEAR_FLOATS 64
 #include "sparse_tmpl.h"

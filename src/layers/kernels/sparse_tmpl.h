@@ -85,9 +85,11 @@ KINLINE float kv_sum(KV v)
 
 /* The rows a kernel reads at random are fetched ahead. A layer whose rows
  * fit the caches fetches each tile KPF_NEAR connections ahead: the forward
- * and weight-gradient kernels one line per 256 bytes (PF_NEAR: the
+ * and weight-gradient kernels one line per PF_NEAR_FLOATS (PF_NEAR: the
  * hardware brings the neighbouring lines; AVX2, 1000x1000 at 5%: forward
- * 0.42 -> 0.37 ms against one per line), the backward kernel every line
+ * 0.42 -> 0.37 ms with one per 256 bytes against one per line, and one per
+ * 128 bytes took 0.85-1.0x the time of one per 256 at 1-20%, best of 40
+ * runs alternating in one process), the backward kernel every line
  * (PF_LINES: its error rows come from further away; on Zen 3, best of 40
  * runs alternating in one process, the AVX2 backward pass took 0.90-0.97x
  * the time at 1-2% density, 0.93-1.02x at 5-20%; the generic one
@@ -96,11 +98,14 @@ KINLINE float kv_sum(KV v)
  * every line, KPF_FAR connections ahead, so the later tiles (PF_NONE) find
  * it in the cache. */
 enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
-/* The backward kernel's prefetch for rows that fit the caches: PF_LINES,
- * or PF_NEAR where a path keeps one per 256 bytes (the AVX-512 path, whose
- * 512-byte tiles were never measured with PF_LINES). */
+/* The backward kernel's prefetch for rows that fit the caches, PF_LINES,
+ * and PF_NEAR's spacing: the AVX-512 path keeps PF_NEAR at one per 256
+ * bytes in both (its 512-byte tiles were never measured otherwise). */
 #ifndef BWD_PF
 #define BWD_PF PF_LINES
+#endif
+#ifndef PF_NEAR_FLOATS
+#define PF_NEAR_FLOATS 32
 #endif
 #define KPF_NEAR 8
 #define KPF_FAR 24
@@ -108,7 +113,7 @@ enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
 KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 {
     if (mode == PF_NEAR || mode == PF_LINES)
-        for (int u = 0; u < nv * VW; u += mode == PF_NEAR ? 64 : 16)
+        for (int u = 0; u < nv * VW; u += mode == PF_NEAR ? PF_NEAR_FLOATS : 16)
             __builtin_prefetch(p + u, 0, 0);
     else if (mode == PF_FAR)
         for (size_t u = 0; u < rest; u += 16)
