@@ -1,0 +1,118 @@
+/* Two builds of the sparse kernels, A and B, timed against each other in
+ * one process (bench/kernel_ab.sh compiles them and this): a 1000x1000
+ * layer, batch 128, one thread, forward and backward (ReLU), alternating
+ * A and B at every repetition, best of ROUNDS each. On a shared machine
+ * whose speed drifts over seconds, two benchmark processes run one after
+ * the other disagree by more than a kernel change; alternating every few
+ * milliseconds in one process they do not. Also checks that A and B give
+ * the same bits (a prefetch or a schedule changes no result).
+ *
+ *   kernel_ab DENSITIES ROUNDS     e.g. kernel_ab 0.2,0.05,0.01 40
+ */
+#include "internal.h"
+#include "layers/kernels/kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern const rw_sparse_kernels rw_kernels_ab_A, rw_kernels_ab_B;
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    const size_t I = 1000, O = 1000, B = 128;
+    char list[256] = "0.2,0.1,0.05,0.02,0.01";
+    if (argc > 1)
+        snprintf(list, sizeof list, "%s", argv[1]);
+    int rounds = argc > 2 ? atoi(argv[2]) : 40;
+    if (rounds < 1 || rounds > 100000) {
+        fprintf(stderr, "kernel_ab: ROUNDS must be 1..100000, got %s\n", argv[2]);
+        return 2;
+    }
+    rw_set_threads(1);
+    rw_rng rng;
+    rw_rng_seed(&rng, 3);
+    rw_error err;
+    float *x = rw_alloc(I * B, sizeof(float), "x", &err);
+    /* One input-error buffer for both sides (two would sit at other
+     * offsets from the layer's rows and could favour one side), copied
+     * out after each pass to compare the results. */
+    float *dxb = rw_alloc(I * B, sizeof(float), "dx", &err);
+    float *dx[2] = {rw_alloc(I * B, sizeof(float), "dx", &err),
+                    rw_alloc(I * B, sizeof(float), "dx", &err)};
+    float *y[2] = {rw_alloc(O * B, sizeof(float), "y", &err),
+                   rw_alloc(O * B, sizeof(float), "y", &err)};
+    if (!x || !dxb || !dx[0] || !dx[1] || !y[0] || !y[1]) {
+        fprintf(stderr, "kernel_ab: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < I * B; i++)
+        x[i] = (float)rw_rng_uniform(&rng);
+    const rw_sparse_kernels *K[2] = {&rw_kernels_ab_A, &rw_kernels_ab_B};
+    printf("1000x1000, batch 128, 1 thread; best of %d alternating runs, ms\n",
+           rounds);
+    printf("%8s %9s %9s %9s %9s %8s %8s %8s %6s\n", "density", "A fwd",
+           "A bwd", "B fwd", "B bwd", "B/A fwd", "B/A bwd", "B/A", "bits");
+    for (char *p = strtok(list, ","); p; p = strtok(NULL, ",")) {
+        double dens = atof(p);
+        if (!(dens > 0 && dens <= 1)) {
+            fprintf(stderr, "kernel_ab: a density must be in (0, 1], got %s\n", p);
+            return 2;
+        }
+        rw_layer L;
+        rw_rng_seed(&rng, 5);
+        if (rw_layer_init_sparse(&L, I, O, (size_t)(dens * (double)(I * O)),
+                                 RW_ACT_RELU, &rng, &err) != RW_OK) {
+            fprintf(stderr, "kernel_ab: %s\n", err.msg);
+            return 1;
+        }
+        for (size_t k = 0; k < L.nw; k++)
+            L.w[k] = (float)(rw_rng_normal(&rng) * 0.05);
+        L.a = rw_alloc(O * B, sizeof(float), "a", &err);
+        L.d = rw_alloc(O * B, sizeof(float), "d", &err);
+        if (!L.a || !L.d) {
+            fprintf(stderr, "kernel_ab: %s\n", err.msg);
+            return 1;
+        }
+        for (size_t i = 0; i < O * B; i++)
+            L.d[i] = (float)(rw_rng_uniform(&rng) - 0.5);
+        double bf[2] = {1e30, 1e30}, bb[2] = {1e30, 1e30};
+        bool same = true;
+        for (int r = 0; r < rounds; r++)
+            for (int v = 0; v < 2; v++) {
+                int k = (r & 1) ? 1 - v : v; /* ABBA: neither goes first */
+                rw_kernels_set_test_table(K[k]);
+                double t0 = cpu_now();
+                for (int j = 0; j < 3; j++)
+                    rw_sparse_forward(&L, x, B);
+                double t1 = cpu_now();
+                for (int j = 0; j < 3; j++)
+                    rw_sparse_backward_act(&L, x, dxb, B, RW_ACT_RELU);
+                double t2 = cpu_now();
+                memcpy(y[k], L.a, O * B * sizeof(float));
+                memcpy(dx[k], dxb, I * B * sizeof(float));
+                if ((t1 - t0) / 3 < bf[k])
+                    bf[k] = (t1 - t0) / 3;
+                if ((t2 - t1) / 3 < bb[k])
+                    bb[k] = (t2 - t1) / 3;
+            }
+        same = !memcmp(y[0], y[1], O * B * sizeof(float)) &&
+               !memcmp(dx[0], dx[1], I * B * sizeof(float));
+        printf("%7.2f%% %9.3f %9.3f %9.3f %9.3f %8.3f %8.3f %8.3f %6s\n",
+               100 * dens, bf[0] * 1e3, bb[0] * 1e3, bf[1] * 1e3, bb[1] * 1e3,
+               bf[1] / bf[0], bb[1] / bb[0], (bf[1] + bb[1]) / (bf[0] + bb[0]),
+               same ? "same" : "DIFFER");
+        fflush(stdout);
+        rw_layer_free(&L);
+    }
+    rw_kernels_set_test_table(NULL);
+    return 0;
+}
