@@ -18,6 +18,7 @@
  */
 #include "internal.h"
 
+#include "bench_layer.h"
 #include "bench_util.h"
 #include "fma_probe.h"
 
@@ -137,25 +138,8 @@ int main(int argc, char **argv)
             }
             rw_rng_seed(&rng, 5 + d); /* the same layer for every path */
             rw_layer L;
-            size_t nnz = (size_t)(densities[d] * (double)I * (double)O);
-            rw_status st =
-                densities[d] >= 1.0
-                    ? rw_layer_init_dense(&L, I, O, RW_ACT_RELU, &err)
-                    : rw_layer_init_sparse(&L, I, O, nnz, RW_ACT_RELU, &rng, &err);
-            if (st != RW_OK) {
-                fprintf(stderr, "%s\n", err.msg);
+            if (!bench_layer(&L, I, O, B, densities[d], &rng))
                 return 1;
-            }
-            for (size_t k = 0; k < L.nw; k++)
-                L.w[k] = (float)(rw_rng_normal(&rng) * 0.05);
-            L.a = rw_alloc(O * B, sizeof(float), "a", &err);
-            L.d = rw_alloc(O * B, sizeof(float), "d", &err);
-            if (!L.a || !L.d) {
-                fprintf(stderr, "%s\n", err.msg);
-                return 1;
-            }
-            for (size_t i = 0; i < O * B; i++)
-                L.d[i] = (float)(rw_rng_uniform(&rng) - 0.5);
             double fwd = 0;
             double t = time_layer(&L, x, dx, B, reps, &fwd);
             if (densities[d] >= 1.0)

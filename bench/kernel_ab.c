@@ -9,7 +9,7 @@
  *
  *   kernel_ab DENSITIES ROUNDS     e.g. kernel_ab 0.2,0.05,0.01 40
  */
-#include "internal.h"
+#include "bench_layer.h"
 #include "layers/kernels/kernels.h"
 
 #include <stdio.h>
@@ -69,21 +69,12 @@ int main(int argc, char **argv)
         }
         rw_layer L;
         rw_rng_seed(&rng, 5);
-        if (rw_layer_init_sparse(&L, I, O, (size_t)(dens * (double)(I * O)),
-                                 RW_ACT_RELU, &rng, &err) != RW_OK) {
-            fprintf(stderr, "kernel_ab: %s\n", err.msg);
-            return 1;
+        if (dens >= 1.0) {
+            fprintf(stderr, "kernel_ab: density 1 is the GEMM, not the sparse kernels\n");
+            return 2;
         }
-        for (size_t k = 0; k < L.nw; k++)
-            L.w[k] = (float)(rw_rng_normal(&rng) * 0.05);
-        L.a = rw_alloc(O * B, sizeof(float), "a", &err);
-        L.d = rw_alloc(O * B, sizeof(float), "d", &err);
-        if (!L.a || !L.d) {
-            fprintf(stderr, "kernel_ab: %s\n", err.msg);
+        if (!bench_layer(&L, I, O, B, dens, &rng))
             return 1;
-        }
-        for (size_t i = 0; i < O * B; i++)
-            L.d[i] = (float)(rw_rng_uniform(&rng) - 0.5);
         double bf[2] = {1e30, 1e30}, bb[2] = {1e30, 1e30};
         bool same = true;
         for (int r = 0; r < rounds; r++)

@@ -58,7 +58,7 @@ link=$build/bench/CMakeFiles/bench_sparse.dir/link.txt
 [ -f "$link" ] || { echo "kernel_ab.sh: no $link (build bench_sparse first)" >&2; exit 2; }
 libs=$(sed 's/.*librewire\.a//' "$link")
 # shellcheck disable=SC2086
-gcc $cdefs -Isrc $cincs -O2 -std=c11 -fopenmp -Wno-psabi bench/kernel_ab.c \
+gcc $cdefs -Isrc -Ibench $cincs -O2 -std=c11 -fopenmp -Wno-psabi bench/kernel_ab.c \
   "$tmp/A.o" "$tmp/B.o" "$build/librewire.a" $libs -o "$tmp/kernel_ab"
 echo "A: $rev ($(git rev-parse --short "$rev")), B: the working tree; path $isa; $(lscpu | sed -n 's/^Model name: *//p')"
 "$tmp/kernel_ab" "$dens" "$rounds"

@@ -29,6 +29,10 @@ py=/usr/bin/python3
 # Bounded, so that a rank left waiting fails the test instead of hanging it.
 mpi() { timeout 120 "$mpirun" --oversubscribe -np 2 "$py" "$script" "$@"; }
 field() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" "$2"; }
+# ended RC WHAT OUT: the job failed, as it should, and did not time out.
+ended() {
+  [ "$1" -ne 0 ] && [ "$1" -ne 124 ] || { cat "$3"; fail "$2: exit $1 (124: a rank was left waiting)"; }
+}
 
 # ---- 1. static sparse network ----
 "$py" "$script" train "$tmp/one" > "$tmp/one.out" 2>&1 || { cat "$tmp/one.out"; fail "1 process"; }
@@ -70,7 +74,7 @@ echo "stop: both ranks stopped after epoch 1, and continual after task 1"
 # ---- 4. an exception on one rank ends the job ----
 mpi raise "$tmp/raise" > "$tmp/raise.out" 2>&1
 rc=$?
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/raise.out"; fail "raise: exit $rc (124: a rank was left waiting)"; }
+ended "$rc" raise "$tmp/raise.out"
 grep -q "rank 1's callback gives up" "$tmp/raise.out" || fail "raise: the exception is not shown"
 grep -q "\[rank 1\] rewire: an uncaught RuntimeError ends every rank" "$tmp/raise.out" ||
   fail "raise: no message naming the rank"
@@ -80,7 +84,7 @@ echo "raise: the job ended ($rc)"
 # ---- 5. a failure before training, on rank 1 ----
 mpi setup "$tmp/setup" > "$tmp/setup.out" 2>&1
 rc=$?
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/setup.out"; fail "setup: exit $rc"; }
+ended "$rc" setup "$tmp/setup.out"
 grep -q "^FileError True cannot open model .*missing.ckpt" "$tmp/setup.rank1.err" ||
   fail "setup, rank 1: $(cat "$tmp/setup.rank1.err" 2>&1)"
 grep -q "^DistError True rank 1 failed before training" "$tmp/setup.rank0.err" ||
@@ -101,7 +105,7 @@ if "$py" -c "import mpi4py" 2>/dev/null; then
   echo "mpi4py: joined its ranks, the same network"
   mpi finalized "$tmp/fin" > "$tmp/fin.out" 2>&1
   rc=$?
-  [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/fin.out"; fail "finalized: exit $rc"; }
+  ended "$rc" finalized "$tmp/fin.out"
   grep -q "^DistError MPI was finalized after rw_dist_init" "$tmp/fin.rank1.err" ||
     { cat "$tmp/fin.out"; fail "finalized: $(cat "$tmp/fin.rank1.err" 2>&1)"; }
   if grep -q "MPI_Finalize() function was called after\|Segmentation" "$tmp/fin.out"; then
@@ -114,7 +118,7 @@ fi
 # ---- 8. sys.exit, and SIGINT, on one rank ----
 mpi sysexit "$tmp/sx" > "$tmp/sx.out" 2>&1
 rc=$?
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/sx.out"; fail "sysexit: exit $rc (124: a rank was left waiting)"; }
+ended "$rc" sysexit "$tmp/sx.out"
 grep -q "\[rank 1\] rewire: sys.exit(3) on this rank alone ends every rank" "$tmp/sx.out" ||
   { cat "$tmp/sx.out"; fail "sysexit: no message"; }
 [ ! -e "$tmp/sx.rank0.done" ] || fail "sysexit: rank 0 trained on"
@@ -127,7 +131,7 @@ sleep 1
 kill -INT "$(cat "$tmp/si.pid1")"
 wait "$job"
 rc=$?
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { cat "$tmp/si.out"; fail "sigint: exit $rc (124: a rank was left waiting)"; }
+ended "$rc" sigint "$tmp/si.out"
 grep -q "^Interrupted False" "$tmp/si.rank1.err" || { cat "$tmp/si.out"; fail "sigint: rank 1 was not interrupted"; }
 [ ! -e "$tmp/si.rank0.done" ] || fail "sigint: rank 0 trained on"
 echo "sigint: rank 1 interrupted, the job ended ($rc)"
