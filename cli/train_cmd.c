@@ -1,5 +1,9 @@
 /* rewire train: build a network from the data's shape and the options,
  * train it with progress output, log, save and plot. */
+/* SA_ONSTACK is XSI. */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700
+#endif
 #include "cli.h"
 #include "plot/plot.h"
 
@@ -35,7 +39,10 @@ static const char *const train_outro =
     "                         every batch, the gradients are summed over the\n"
     "                         ranks once per step, and the ranks take the same\n"
     "                         step and rewire alike (checked by a checksum after\n"
-    "                         each rewiring), so results match one process. When\n"
+    "                         each rewiring), so results match one process up\n"
+    "                         to the order of float additions (closest when N\n"
+    "                         divides --batch: uneven shares sum differently,\n"
+    "                         which Adam and rewiring amplify). When\n"
     "                         no trace, pruning, maintenance or consolidation\n"
     "                         reads the gradients, each rank steps the optimizer\n"
     "                         on its 1/N of the parameters and the ranks then\n"
@@ -78,8 +85,22 @@ static volatile sig_atomic_t g_interrupted;
 
 static void on_sigint(int sig)
 {
+    (void)sig;
     g_interrupted = 1;
-    signal(sig, SIG_DFL);
+}
+
+/* The handler runs on an alternate stack (rw_signal_stack: oneDNN's GEMM
+ * kernels keep data below the stack pointer), and only once: a second
+ * Ctrl-C kills. */
+static void catch_sigint(rw_error *err)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    if (rw_signal_stack(err) == RW_OK)
+        sigaction(SIGINT, &sa, NULL);
 }
 
 static int on_progress(const rw_progress *p, void *user)
@@ -649,7 +670,7 @@ static bool run_training(train_run *r)
     rw_error_clear(&err);
     rw_train_result res;
     if (rw_dist_size() <= 1)
-        signal(SIGINT, on_sigint);
+        catch_sigint(&err);
     cli_dist_training(true);
     rw_status st = rw_train(r->net, r->train, r->test, &o->tc, &res, &err);
     /* A rank that failed in training may have left the others waiting in a

@@ -78,6 +78,18 @@ void rw_error_clear(rw_error *err);
 int rw_set_threads(int n);
 /* The thread count that library calls from the calling thread use. */
 int rw_get_threads(void);
+/* For programs that handle signals while the library works (a Ctrl-C
+ * that stops training, a SIGTERM of a batch system): gives the calling
+ * thread, and each thread of its OpenMP team at the current thread count,
+ * an alternate signal stack where it has none (sigaltstack, 64 KiB each,
+ * kept for the thread's life). Install the handlers with SA_ONSTACK.
+ * Needed because the JIT GEMM kernels of oneDNN 2.6 (Debian 12's) keep
+ * data below the stack pointer, which a handler that runs on the same
+ * stack overwrites: the heap is then corrupted (measured: a loop of
+ * dnnl_sgemm with an empty SIGUSR1 handler aborted in 4 of 4 runs, none
+ * with the handler on an alternate stack). Call it again after raising
+ * the thread count. RW_ERR_NOMEM when a stack cannot be set up. */
+rw_status rw_signal_stack(rw_error *err);
 
 /* Human-readable name of the GEMM library and the kernel it dispatches to
  * on this CPU, e.g. "oneDNN 2.6.3 (avx512_core)". Static storage. */

@@ -330,6 +330,12 @@ class Run:
         self.interrupted = True
 
     def __enter__(self):
+        # Python's handlers run on the alternate signal stack (SA_ONSTACK)
+        # where the thread has one: give it one, and its OpenMP threads,
+        # since a handler that runs on the stack of oneDNN's GEMM corrupts
+        # the heap (rw_signal_stack). Best effort: without it a signal may
+        # still be caught, only less safely.
+        _lib.rw_signal_stack(ctypes.byref(_lib.Error_t()))
         # Only the main thread receives signals; a handler the caller set
         # up themselves is left alone. Under mpirun a SIGINT that reaches
         # the ranks stops them all at the end of the epoch (agreed there).

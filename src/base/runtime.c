@@ -1,7 +1,15 @@
-/* Threads, version, time and CRC helpers. */
+/* Threads, signal stacks, version, time and CRC helpers. */
+/* sigaltstack is XSI. */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700
+#endif
 #include "base/base.h"
 
+#include <errno.h>
 #include <omp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -14,6 +22,42 @@ int rw_set_threads(int n)
 }
 
 int rw_get_threads(void) { return omp_get_max_threads(); }
+
+/* An alternate signal stack for the calling thread, unless it has one: a
+ * signal handler then runs there, not below the stack pointer of the code
+ * it interrupts. */
+static int own_signal_stack(void)
+{
+    stack_t old;
+    if (sigaltstack(NULL, &old) != 0)
+        return 0;
+    if (!(old.ss_flags & SS_DISABLE))
+        return 1;
+    size_t size = (size_t)1 << 16;
+    if (size < (size_t)SIGSTKSZ)
+        size = (size_t)SIGSTKSZ;
+    /* Kept for the thread's life: a stack in use may not be freed. */
+    void *mem = malloc(size);
+    if (!mem)
+        return 0;
+    stack_t ss = {.ss_sp = mem, .ss_size = size, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        free(mem);
+        return 0;
+    }
+    return 1;
+}
+
+rw_status rw_signal_stack(rw_error *err)
+{
+    int ok = own_signal_stack();
+#pragma omp parallel reduction(&& : ok)
+    ok = own_signal_stack();
+    return ok ? RW_OK
+              : rw_fail(err, RW_ERR_NOMEM,
+                        "cannot set up an alternate signal stack: %s",
+                        strerror(errno));
+}
 
 const char *rw_version(void) { return RW_VERSION_STRING; }
 

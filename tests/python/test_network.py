@@ -538,3 +538,60 @@ def test_mpirun_without_dist_init_warns(spirals, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rewire.Network([2, 16, 3]).train(x, y, epochs=1)
+
+
+_SIGNALS = r"""
+import os, signal, sys, threading, time
+import numpy as np
+import rewire
+g = np.random.default_rng(4)
+x = g.normal(size=(2048, 256)).astype(np.float32)
+y = (x[:, 0] > 0).astype(np.int32)
+
+
+def fit():
+    net = rewire.Network([256, 384, 2], seed=2)
+    net.train(x, y, epochs=6, batch=128, threads=1, standardize=False)
+    return net.to_bytes()
+
+
+quiet = fit()
+hits = []
+signal.signal(signal.SIGUSR1, lambda s, f: hits.append(s))
+done = threading.Event()
+
+
+def sender():
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+    while not done.is_set():
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.0002)
+
+
+t = threading.Thread(target=sender)
+t.start()
+noisy = fit()
+done.set()
+t.join()
+print(len(hits), noisy == quiet)
+"""
+
+
+def test_signals_during_dense_training_change_nothing(tmp_path):
+    # A Python signal handler while the GEMM runs (rw_signal_stack): the
+    # same network as without signals, and no corrupted heap (without the
+    # alternate stack: "corrupted size vs. prev_size", oneDNN 2.6). In a
+    # process of its own: pytest's faulthandler sets up an alternate stack
+    # for the main thread, which would hide the fault.
+    import subprocess
+    import sys
+    script = tmp_path / "signals.py"
+    script.write_text(_SIGNALS)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(os.path.dirname(__file__), "..", "..",
+                                     "python")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    hits, same = r.stdout.split()
+    assert int(hits) > 50 and same == "True", r.stdout
