@@ -12,6 +12,7 @@
 #      message naming the rank;
 #   5. a failure before training on one rank: every rank raises, marked
 #      as agreed, and the job exits non-zero without MPI_Abort;
+#   5b. a shard of the data on each rank: refused by every rank alike;
 #   6. mpirun without dist_init: a warning;
 #   7. with mpi4py (python3-mpi4py, which scripts/deps.sh test installs)
 #      starting MPI first: rewire joins its ranks, and the job ends cleanly;
@@ -91,6 +92,17 @@ grep -q "^DistError True rank 1 failed before training" "$tmp/setup.rank0.err" |
   fail "setup, rank 0: $(cat "$tmp/setup.rank0.err" 2>&1)"
 if grep -q "MPI_ABORT" "$tmp/setup.out"; then fail "setup: MPI_Abort for a failure every rank agreed on"; fi
 echo "setup: both ranks raised, no abort"
+
+# ---- 5b. a shard of the data on each rank: refused before training ----
+mpi shard "$tmp/shard" > "$tmp/shard.out" 2>&1
+rc=$?
+ended "$rc" shard "$tmp/shard.out"
+for r in 0 1; do
+  grep -q "^DistError True the 2 ranks disagree on the training data and settings before training" \
+    "$tmp/shard.rank$r.err" || { cat "$tmp/shard.out"; fail "shard, rank $r: $(cat "$tmp/shard.rank$r.err" 2>&1)"; }
+done
+if grep -q "MPI_ABORT" "$tmp/shard.out"; then fail "shard: MPI_Abort for a failure every rank agreed on"; fi
+echo "shard: refused on both ranks, no abort"
 
 # ---- 6. mpirun without dist_init ----
 mpi alone "$tmp/alone" > "$tmp/alone.out" 2>&1 || { cat "$tmp/alone.out"; fail "alone"; }

@@ -197,7 +197,20 @@ said_once "ranks were given different RW_DIST_SHARD or RW_DIST_ALLREDUCE" \
   "ranks with different RW_DIST_SHARD"
 # Another --seed on rank 1: another topology, found before training.
 setup_fails 2 "s=3; [ \"\$r\" = 1 ] && s=4; $run1 $tmp/train.csv --density 0.1 --seed \$s"
-said_once "disagree on the network shape and topology before training" "another --seed on rank 1"
+said_once "disagree on the training data and settings before training" "another --seed on rank 1"
+# A shard of the data on each rank (the habit of other frameworks), of the
+# same size and of another: found before training, not trained apart or
+# left waiting.
+head -n 2500 "$tmp/train.csv" > "$tmp/shard0.csv"
+tail -n 2500 "$tmp/train.csv" > "$tmp/shard1.csv"
+setup_fails 2 "$run1 $tmp/shard\$r.csv --density 0.1 --seed 3"
+said_once "disagree on the training data and settings before training" "a shard of the data on each rank"
+tail -n 1000 "$tmp/train.csv" > "$tmp/shard1.csv"
+setup_fails 2 "$run1 $tmp/shard\$r.csv --density 0.1 --seed 3"
+said_once "disagree on the training data and settings before training" "shards of other sizes"
+# Another --lr on rank 1: the same topology, other training.
+setup_fails 2 "l=0.01; [ \"\$r\" = 1 ] && l=0.02; $run1 $tmp/train.csv --density 0.1 --lr \$l"
+said_once "disagree on the training data and settings before training" "another --lr on rank 1"
 echo "set-up failures: every rank stops together, no MPI_Abort"
 
 # A failure on rank 0 alone during training (its checkpoint's folder gone

@@ -486,16 +486,21 @@ rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
 
 int rw_dist_setup_failure(void) { return g_setup_failed; }
 
-rw_status rw_dist_begin(rw_net *net, rw_error *err)
+rw_status rw_dist_begin(rw_net *net, uint64_t setup, rw_error *err)
 {
     reset_stats();
     g_stale = false;
     g_share = 1.0;
     if (!rw_dist_on())
         return RW_OK;
-    rw_status st = compare(checksum(net, false), "network shape and topology",
-                           "before training (start every rank with the same "
-                           "data, options and --seed)", err);
+    rw_status st = compare(setup, "training data and settings",
+                           "before training (give every rank all the data and "
+                           "the same options: each rank takes its share of "
+                           "every batch itself)", err);
+    if (st == RW_OK)
+        st = compare(checksum(net, false), "network shape and topology",
+                     "before training (start every rank with the same "
+                     "data, options and --seed)", err);
     if (st != RW_OK) {
         /* Every rank knows it, before training: rank 0 reports. */
         g_setup_failed = 0;

@@ -122,9 +122,10 @@ rw_status rw_dist_agree_begin(rw_status st, rw_error *err);
 /* The training time of this rw_train call (a resumed run's earlier time
  * excluded), for rw_dist_comm_share. */
 void rw_dist_note_training(double seconds);
-/* Resets the statistics, checks that every rank built the same topology
- * and copies rank 0's weights and biases to every rank. */
-rw_status rw_dist_begin(rw_net *net, rw_error *err);
+/* Resets the statistics, checks that every rank was given the same
+ * `setup` (a hash of the settings and the training data) and built the
+ * same topology, and copies rank 0's weights and biases to every rank. */
+rw_status rw_dist_begin(rw_net *net, uint64_t setup, rw_error *err);
 /* Compares a checksum of every layer's topology and weights across ranks
  * (one small all-reduce); RW_ERR_DIST, naming `when`, if they differ.
  * Every rank sees the same outcome. */

@@ -204,6 +204,7 @@ typedef struct run {
     trainer t;
     rw_run_state rs;
     uint64_t fp; /* checkpoint fingerprint (0 without checkpoints) */
+    uint64_t setup; /* under mpirun: settings, data, checkpoint steps */
     size_t n, B, batches, total_steps;
     bool resumed;           /* rs came from a checkpoint and is not used yet */
     double t0, epoch_secs0; /* the epoch's start, and the seconds before it */
@@ -272,6 +273,13 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
     rw_rng_seed(&r->rs.rng, cfg->seed ^ 0x5eedf00dULL);
     r->fp = cfg->checkpoint_path || cfg->resume_path
                 ? rw_checkpoint_fingerprint(cfg, train, t->R, C) : 0;
+    /* Under mpirun the ranks compare it before training (rw_dist_begin),
+     * with what decides the collectives of checkpoints: ranks given other
+     * data (a shard each, say) or other options would train apart or wait
+     * for each other. */
+    if (rw_dist_size() > 1)
+        r->setup = (r->fp ? r->fp : rw_checkpoint_fingerprint(cfg, train, t->R, C)) ^
+                   (cfg->checkpoint_path ? 0x9e3779b97f4a7c15ULL * (cfg->checkpoint_every + 1) : 0);
     if (cfg->resume_path) {
         rw_maint_view mv;
         rw_maintain_view(net, cfg, &mv);
@@ -619,7 +627,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
      * errors, above, are a rank's own: its data, its checkpoint file). */
     st = rw_dist_agree_begin(st, err);
     if (st == RW_OK)
-        st = rw_dist_begin(net, err);
+        st = rw_dist_begin(net, r.setup, err);
     if (st == RW_OK) {
         /* A finished run resumed trains nothing: its time from the
          * checkpoint, the test figures of the network as it stands. */

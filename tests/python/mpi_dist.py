@@ -16,7 +16,8 @@ mpi4py: mpi4py starts MPI first; rewire joins it and mpi4py ends it.
 sysexit: rank 1's callback calls sys.exit(3) while rank 0 trains on.
 sigint: trains long; tests/mpi_python.sh sends SIGINT to rank 1 (OUT.pid1).
 estimator: MLPClassifier with random_state=None (a seed per process).
-finalized: mpi4py's MPI.Finalize after rewire started MPI, then training."""
+finalized: mpi4py's MPI.Finalize after rewire started MPI, then training.
+shard: each rank trains on its own half of the data (refused)."""
 import hashlib
 import json
 import os
@@ -136,6 +137,14 @@ elif mode == "estimator":
     with open("%s.rank%d.json" % (out, rank), "w") as f:
         json.dump({"model": hashlib.sha256(
             clf.network_.to_bytes()).hexdigest()}, f)
+elif mode == "shard":
+    # Each rank given its own half, as other frameworks want it.
+    try:
+        net.train(x[rank::2], y[rank::2], epochs=1, **opts)
+    except rewire.DistError as e:
+        with open("%s.rank%d.err" % (out, rank), "w") as f:
+            f.write("DistError %s %s\n" % (getattr(e, "all_ranks", False), e))
+        raise
 elif mode == "finalized":
     try:
         net.train(x, y, epochs=1, **opts)
