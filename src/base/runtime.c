@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <omp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +24,14 @@ int rw_set_threads(int n)
 
 int rw_get_threads(void) { return omp_get_max_threads(); }
 
+/* The stacks given out, kept for the threads' lives: a stack in use may
+ * not be freed, and a pointer kept here is one that leak checkers (and
+ * readers) can follow. */
+#define MAX_SIGNAL_STACKS 4096
+/* volatile: never read, so the compiler would drop the stores. */
+static void *volatile signal_stacks[MAX_SIGNAL_STACKS];
+static _Atomic size_t signal_stack_count;
+
 /* An alternate signal stack for the calling thread, unless it has one: a
  * signal handler then runs there, not below the stack pointer of the code
  * it interrupts. */
@@ -36,7 +45,11 @@ static int own_signal_stack(void)
     size_t size = (size_t)1 << 16;
     if (size < (size_t)SIGSTKSZ)
         size = (size_t)SIGSTKSZ;
-    /* Kept for the thread's life: a stack in use may not be freed. */
+    size_t slot = atomic_fetch_add(&signal_stack_count, 1);
+    if (slot >= MAX_SIGNAL_STACKS) {
+        errno = ENOMEM;
+        return 0;
+    }
     void *mem = malloc(size);
     if (!mem)
         return 0;
@@ -45,6 +58,7 @@ static int own_signal_stack(void)
         free(mem);
         return 0;
     }
+    signal_stacks[slot] = mem;
     return 1;
 }
 
