@@ -105,9 +105,8 @@ def _end_every_rank(tp, value, tb):
 
 def agree_stop(local):
     """Whether any rank wants to stop (local: this rank's wish). A
-    collective: every rank calls it at the same point of training."""
-    if _lib.rw_dist_size() <= 1:
-        return bool(local)
+    collective: every rank calls it at the same point of training. With one
+    rank rw_dist_min_int returns its argument."""
     return _lib.rw_dist_min_int(0 if local else 1) == 0
 
 
@@ -134,8 +133,6 @@ def agree_seed(seed):
     """One seed for every rank (the smallest rank's wish): the estimators
     draw theirs from random_state, which may differ per process. A
     collective under mpirun."""
-    if _lib.rw_dist_size() <= 1:
-        return seed
     return _lib.rw_dist_min_int(int(seed))
 
 

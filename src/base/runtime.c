@@ -64,7 +64,8 @@ static int own_signal_stack(void)
 
 rw_status rw_signal_stack(rw_error *err)
 {
-    int ok = own_signal_stack();
+    int ok = 1;
+    /* The team includes the calling thread. */
 #pragma omp parallel reduction(&& : ok)
     ok = own_signal_stack();
     return ok ? RW_OK
