@@ -34,10 +34,20 @@ field() { sed -n "s/.*\"$1\": \([^,}]*\).*/\1/p" "$2"; }
 ended() {
   [ "$1" -ne 0 ] && [ "$1" -ne 124 ] || { cat "$3"; fail "$2: exit $1 (124: a rank was left waiting)"; }
 }
+# runs MODE NAME [ARG]: the 2-rank job must succeed (output in $tmp/NAME.out).
+runs() {
+  mpi "$1" "$tmp/$2" ${3:+"$3"} > "$tmp/$2.out" 2>&1 || { cat "$tmp/$2.out"; fail "$1 ($2)"; }
+}
+# fails MODE NAME: the 2-rank job must fail, not hang; its status in rc.
+fails() {
+  mpi "$1" "$tmp/$2" > "$tmp/$2.out" 2>&1
+  rc=$?
+  ended "$rc" "$1" "$tmp/$2.out"
+}
 
 # ---- 1. static sparse network ----
 "$py" "$script" train "$tmp/one" > "$tmp/one.out" 2>&1 || { cat "$tmp/one.out"; fail "1 process"; }
-mpi train "$tmp/two" > "$tmp/two.out" 2>&1 || { cat "$tmp/two.out"; fail "2 ranks"; }
+runs train two
 for r in 0 1; do
   [ "$(field ranks "$tmp/two.rank$r.json")" = 2 ] || fail "rank $r: $(cat "$tmp/two.rank$r.json")"
   field allreduce "$tmp/two.rank$r.json" | grep -Eq '"(shm|ring)"' ||
@@ -54,7 +64,7 @@ echo "static: predictions agree on $agree; accuracy $a1 vs $a2"
 
 # ---- 2. SET: the same network on both ranks ----
 "$py" "$script" train "$tmp/set1" set > "$tmp/set1.out" 2>&1 || { cat "$tmp/set1.out"; fail "SET, 1 process"; }
-mpi train "$tmp/set2" set > "$tmp/set2.out" 2>&1 || { cat "$tmp/set2.out"; fail "SET, 2 ranks"; }
+runs train set2 set
 m0=$(field model "$tmp/set2.rank0.json"); m1=$(field model "$tmp/set2.rank1.json")
 [ -n "$m0" ] && [ "$m0" = "$m1" ] || fail "SET: the ranks' networks differ ($m0, $m1)"
 a1=$(field accuracy "$tmp/set1.rank0.json"); a2=$(field accuracy "$tmp/set2.rank0.json")
@@ -62,7 +72,7 @@ within "$a1" "$a2" 0.005 || fail "SET: accuracy $a1 (1 process) vs $a2 (2 ranks)
 echo "SET: both ranks' networks identical; accuracy $a1 vs $a2"
 
 # ---- 3. a callback that stops on one rank stops both ----
-mpi stop "$tmp/stop" > "$tmp/stop.out" 2>&1 || { cat "$tmp/stop.out"; fail "stop"; }
+runs stop stop
 for r in 0 1; do
   [ "$(field epochs "$tmp/stop.rank$r.json")" = 1 ] || fail "stop, rank $r: $(cat "$tmp/stop.rank$r.json")"
   [ "$(field stopped "$tmp/stop.rank$r.json")" = true ] || fail "stop, rank $r: not stopped"
@@ -73,9 +83,7 @@ done
 echo "stop: both ranks stopped after epoch 1, and continual after task 1"
 
 # ---- 4. an exception on one rank ends the job ----
-mpi raise "$tmp/raise" > "$tmp/raise.out" 2>&1
-rc=$?
-ended "$rc" raise "$tmp/raise.out"
+fails raise raise
 grep -q "rank 1's callback gives up" "$tmp/raise.out" || fail "raise: the exception is not shown"
 grep -q "\[rank 1\] rewire: an uncaught RuntimeError ends every rank" "$tmp/raise.out" ||
   fail "raise: no message naming the rank"
@@ -83,9 +91,7 @@ grep -q "\[rank 1\] rewire: an uncaught RuntimeError ends every rank" "$tmp/rais
 echo "raise: the job ended ($rc)"
 
 # ---- 5. a failure before training, on rank 1 ----
-mpi setup "$tmp/setup" > "$tmp/setup.out" 2>&1
-rc=$?
-ended "$rc" setup "$tmp/setup.out"
+fails setup setup
 grep -q "^FileError True cannot open model .*missing.ckpt" "$tmp/setup.rank1.err" ||
   fail "setup, rank 1: $(cat "$tmp/setup.rank1.err" 2>&1)"
 grep -q "^DistError True rank 1 failed before training" "$tmp/setup.rank0.err" ||
@@ -94,9 +100,7 @@ if grep -q "MPI_ABORT" "$tmp/setup.out"; then fail "setup: MPI_Abort for a failu
 echo "setup: both ranks raised, no abort"
 
 # ---- 5b. a shard of the data on each rank: refused before training ----
-mpi shard "$tmp/shard" > "$tmp/shard.out" 2>&1
-rc=$?
-ended "$rc" shard "$tmp/shard.out"
+fails shard shard
 for r in 0 1; do
   grep -q "^DistError True the 2 ranks disagree on the training data and settings before training" \
     "$tmp/shard.rank$r.err" || { cat "$tmp/shard.out"; fail "shard, rank $r: $(cat "$tmp/shard.rank$r.err" 2>&1)"; }
@@ -105,19 +109,17 @@ if grep -q "MPI_ABORT" "$tmp/shard.out"; then fail "shard: MPI_Abort for a failu
 echo "shard: refused on both ranks, no abort"
 
 # ---- 6. mpirun without dist_init ----
-mpi alone "$tmp/alone" > "$tmp/alone.out" 2>&1 || { cat "$tmp/alone.out"; fail "alone"; }
+runs alone alone
 grep -q "rewire.dist_init() was not called" "$tmp/alone.out" || fail "alone: no warning"
 echo "alone: warned"
 # ---- 7. mpi4py first ----
 if "$py" -c "import mpi4py" 2>/dev/null; then
-  mpi mpi4py "$tmp/m4" > "$tmp/m4.out" 2>&1 || { cat "$tmp/m4.out"; fail "mpi4py"; }
+  runs mpi4py m4
   [ "$(field ranks "$tmp/m4.rank1.json")" = 2 ] || fail "mpi4py: $(cat "$tmp/m4.rank1.json")"
   [ "$(field model "$tmp/m4.rank0.json")" = "$(field model "$tmp/two.rank0.json")" ] ||
     fail "mpi4py: another network than rewire's own start of MPI gave"
   echo "mpi4py: joined its ranks, the same network"
-  mpi finalized "$tmp/fin" > "$tmp/fin.out" 2>&1
-  rc=$?
-  ended "$rc" finalized "$tmp/fin.out"
+  fails finalized fin
   grep -q "^DistError MPI was finalized after rw_dist_init" "$tmp/fin.rank1.err" ||
     { cat "$tmp/fin.out"; fail "finalized: $(cat "$tmp/fin.rank1.err" 2>&1)"; }
   if grep -q "MPI_Finalize() function was called after\|Segmentation" "$tmp/fin.out"; then
@@ -128,9 +130,7 @@ else
   echo "mpi4py: skipped (python3-mpi4py is not installed; scripts/deps.sh test installs it)"
 fi
 # ---- 8. sys.exit, and SIGINT, on one rank ----
-mpi sysexit "$tmp/sx" > "$tmp/sx.out" 2>&1
-rc=$?
-ended "$rc" sysexit "$tmp/sx.out"
+fails sysexit sx
 grep -q "\[rank 1\] rewire: sys.exit(3) on this rank alone ends every rank" "$tmp/sx.out" ||
   { cat "$tmp/sx.out"; fail "sysexit: no message"; }
 [ ! -e "$tmp/sx.rank0.done" ] || fail "sysexit: rank 0 trained on"
@@ -149,7 +149,7 @@ grep -q "^Interrupted False" "$tmp/si.rank1.err" || { cat "$tmp/si.out"; fail "s
 echo "sigint: rank 1 interrupted, the job ended ($rc)"
 
 # ---- 9. estimators without random_state; one rank ----
-mpi estimator "$tmp/est" > "$tmp/est.out" 2>&1 || { cat "$tmp/est.out"; fail "estimator"; }
+runs estimator est
 [ -n "$(field model "$tmp/est.rank0.json")" ] &&
   [ "$(field model "$tmp/est.rank0.json")" = "$(field model "$tmp/est.rank1.json")" ] ||
   fail "estimator: the ranks' networks differ"
