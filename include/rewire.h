@@ -710,7 +710,9 @@ typedef struct rw_train_config {
     /* Checkpoints: the complete training state (network, topology,
      * optimizer state, traces, RNG, epoch, step and sample order) is
      * written atomically to `checkpoint_path` every `checkpoint_every`
-     * steps (0: after each epoch). A checkpoint is also a model file. */
+     * steps (0: after each epoch). A checkpoint is also a model file.
+     * A path whose folder cannot be written is refused (RW_ERR_IO) before
+     * the first step, not at the first checkpoint. */
     const char *checkpoint_path;
     size_t checkpoint_every;
     /* Resume: continue the run saved in this checkpoint. The net passed to

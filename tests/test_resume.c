@@ -487,6 +487,32 @@ static void test_fingerprint_maint(void)
     remove(plain);
 }
 
+/* A checkpoint that cannot be written is refused before the first step,
+ * not an epoch later, and leaves the network as it was. */
+static void test_unwritable(void)
+{
+    rw_set_threads(1);
+    static const setup s = {"unwritable", RW_REWIRE_SET, 0, RW_OPT_ADAM, 0, 0,
+                            1, 12, 32, 120, 16, RW_MAINTAIN_NONE, 0};
+    rw_error err;
+    rw_dataset *ds = make_data(s.n, s.features, 5);
+    rw_train_config tc = make_config(&s, NULL);
+    char ck[256];
+    snprintf(ck, sizeof ck, "%s/no_such_folder/ck.rwm", RW_TMPDIR);
+    tc.checkpoint_path = ck;
+    stopper stop = {0, 1000};
+    tc.on_progress = stop_after;
+    tc.user = &stop;
+    rw_net *net = make_net(&s);
+    float w0 = net->layers[0].w[0];
+    CHECK(rw_train(net, ds, NULL, &tc, NULL, &err) == RW_ERR_IO);
+    CHECK(strstr(err.msg, ck) && strstr(err.msg, "checked before training"));
+    CHECK(stop.seen == 0);
+    CHECK(net->layers[0].w[0] == w0);
+    rw_net_free(net);
+    rw_dataset_free(ds);
+}
+
 int main(void)
 {
     static const setup setups[] = {
@@ -518,5 +544,6 @@ int main(void)
         test_bit_exact(&setups[i]);
     test_fingerprint();
     test_fingerprint_maint();
+    test_unwritable();
     TEST_MAIN_END();
 }

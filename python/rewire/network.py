@@ -287,6 +287,7 @@ class Run:
         # agreed, so that all ranks stop at the same epoch (dist.py).
         self.ranks = _lib.rw_dist_size()
         self.history = []
+        self.steps = 0  # steps reported: 0 when rw_train failed at set-up
         self.exc = None
         self.interrupted = False
         self.stopped = False
@@ -295,6 +296,7 @@ class Run:
         self.epoch_fn = _lib.EPOCH_FN(self._epoch)
 
     def _progress(self, p, user):
+        self.steps += 1
         # With ranks, only the agreed stop at an epoch's end may end
         # training (a rank stopping alone would leave the others waiting).
         if self.ranks > 1:
@@ -861,10 +863,18 @@ class Network:
                                      "(%d)" % self.classes)
                 keep.append(g)
                 cfg.class_groups = _arrays.i32_ptr(g)
-            if standardize and options.get("resume") is None and \
-                    self.input_transform is None:
+            fitted = standardize and options.get("resume") is None and \
+                self.input_transform is None
+            if fitted:
                 self.fit_standardize(train.x, shape)
-            return self._run(train, tst, cfg, callback)
+            try:
+                return self._run(train, tst, cfg, callback)
+            except BaseException:
+                # Refused before its first step (a checkpoint folder that
+                # is missing, say): the network stays as it was.
+                if fitted and not self._steps_run:
+                    self.set_input_transform(None, None)
+                raise
         finally:
             train.close()
             if tst is not None:
@@ -873,6 +883,7 @@ class Network:
                 rep.close()
 
     def _run(self, train, test, cfg, callback=None):
+        self._steps_run = 0
         dist.warn_if_alone(stacklevel=4)
         run = Run(callback, self.n_layers)
         cfg.on_progress = run.progress_fn
@@ -890,6 +901,7 @@ class Network:
             finally:
                 self._training = False
                 _TRAINING[0] -= 1
+        self._steps_run = run.steps
         result = TrainResult(res, run.history, run.stopped)
         run.finish(st, err, result)
         return result

@@ -482,6 +482,26 @@ static void remove_stale_temps(const char *path)
     closedir(d);
 }
 
+rw_status rw_file_probe_writable(const char *path, const char *what,
+                                 rw_error *err)
+{
+    char tmp[4200];
+    if (!path || !*path)
+        return rw_fail(err, RW_ERR_ARG, "%s: empty path", what);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+        sizeof tmp)
+        return rw_fail(err, RW_ERR_ARG, "%s path is too long (%zu bytes)", what,
+                       strlen(path));
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return rw_fail(err, RW_ERR_IO, "%s: cannot write the %s there "
+                       "(checked before training): %s", path, what,
+                       strerror(errno));
+    fclose(f);
+    remove(tmp);
+    return RW_OK;
+}
+
 static rw_status save_impl(const rw_net *net, const char *path,
                            const rw_model_section *x, size_t nx, rw_error *err)
 {

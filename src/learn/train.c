@@ -261,7 +261,12 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
     if (!t->order || !t->labels || !t->targets || !t->ridx)
         return RW_ERR_NOMEM;
     rw_status st;
+    /* The checkpoint's folder is checked now, not an epoch from now (only
+     * rank 0 writes it). */
     if ((st = rw_dist_check_env(err)) != RW_OK ||
+        (cfg->checkpoint_path && rw_dist_root() &&
+         (st = rw_file_probe_writable(cfg->checkpoint_path, "checkpoint",
+                                      err)) != RW_OK) ||
         (st = rw_net_reserve_batch(net, B + t->R, err)) != RW_OK ||
         (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
         (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||

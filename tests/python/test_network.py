@@ -131,6 +131,19 @@ def test_resume_from_a_checkpoint(spirals, tmp_path):
     np.testing.assert_array_equal(again.forward(x), full.forward(x))
 
 
+def test_unwritable_checkpoint_fails_before_training(spirals, tmp_path):
+    x, y, _, _ = spirals
+    net = rewire.Network([2, 16, 2], seed=2)
+    before = net.forward(x)
+    seen = []
+    ck = str(tmp_path / "no_such_folder" / "run.rwm")
+    with pytest.raises(rewire.FileError, match="checked before training"):
+        net.train(x, y, epochs=2, checkpoint=ck, threads=1,
+                  callback=lambda m: seen.append(m) or True)
+    assert seen == []
+    np.testing.assert_array_equal(net.forward(x), before)
+
+
 def test_save_load_round_trip(trained, spirals, tmp_path):
     _, _, xt, _ = spirals
     p = tmp_path / "m.rwm"
