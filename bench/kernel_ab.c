@@ -7,6 +7,11 @@
  * milliseconds in one process they do not. Also checks that A and B give
  * the same bits (a prefetch or a schedule changes no result).
  *
+ * Two estimates of B's time over A's: the ratio of the best times, and the
+ * median of the ratios of each round's pair (with the quartiles), which a
+ * noisy neighbour that slows whole rounds disturbs less: A and B of one
+ * round ran within milliseconds of each other.
+ *
  *   kernel_ab DENSITIES ROUNDS     e.g. kernel_ab 0.2,0.05,0.01 40
  */
 #include "bench_layer.h"
@@ -18,6 +23,12 @@
 #include <time.h>
 
 extern const rw_sparse_kernels rw_kernels_ab_A, rw_kernels_ab_B;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 static double cpu_now(void)
 {
@@ -59,8 +70,14 @@ int main(int argc, char **argv)
     const rw_sparse_kernels *K[2] = {&rw_kernels_ab_A, &rw_kernels_ab_B};
     printf("1000x1000, batch 128, 1 thread; best of %d alternating runs, ms\n",
            rounds);
-    printf("%8s %9s %9s %9s %9s %8s %8s %8s %6s\n", "density", "A fwd",
-           "A bwd", "B fwd", "B bwd", "B/A fwd", "B/A bwd", "B/A", "bits");
+    double *pair = malloc((size_t)rounds * 3 * sizeof *pair);
+    if (!pair) {
+        fprintf(stderr, "kernel_ab: out of memory\n");
+        return 1;
+    }
+    printf("%8s %9s %9s %9s %9s %8s %8s %8s  %-22s %6s\n", "density", "A fwd",
+           "A bwd", "B fwd", "B bwd", "B/A fwd", "B/A bwd", "B/A",
+           "median B/A (quartiles)", "bits");
     for (char *p = strtok(list, ","); p; p = strtok(NULL, ",")) {
         double dens = atof(p);
         if (!(dens > 0 && dens <= 1)) {
@@ -77,7 +94,8 @@ int main(int argc, char **argv)
             return 1;
         double bf[2] = {1e30, 1e30}, bb[2] = {1e30, 1e30};
         bool same = true;
-        for (int r = 0; r < rounds; r++)
+        for (int r = 0; r < rounds; r++) {
+            double tf[2], tb[2];
             for (int v = 0; v < 2; v++) {
                 int k = (r & 1) ? 1 - v : v; /* ABBA: neither goes first */
                 rw_kernels_set_test_table(K[k]);
@@ -94,16 +112,25 @@ int main(int argc, char **argv)
                     bf[k] = (t1 - t0) / 3;
                 if ((t2 - t1) / 3 < bb[k])
                     bb[k] = (t2 - t1) / 3;
+                tf[k] = t1 - t0;
+                tb[k] = t2 - t1;
             }
+            pair[r] = (tf[1] + tb[1]) / (tf[0] + tb[0]);
+        }
+        qsort(pair, (size_t)rounds, sizeof *pair, cmp_double);
+        char med[40];
+        snprintf(med, sizeof med, "%.3f (%.3f-%.3f)", pair[rounds / 2],
+                 pair[rounds / 4], pair[(3 * rounds) / 4]);
         same = !memcmp(y[0], y[1], O * B * sizeof(float)) &&
                !memcmp(dx[0], dx[1], I * B * sizeof(float));
-        printf("%7.2f%% %9.3f %9.3f %9.3f %9.3f %8.3f %8.3f %8.3f %6s\n",
+        printf("%7.2f%% %9.3f %9.3f %9.3f %9.3f %8.3f %8.3f %8.3f  %-22s %6s\n",
                100 * dens, bf[0] * 1e3, bb[0] * 1e3, bf[1] * 1e3, bb[1] * 1e3,
                bf[1] / bf[0], bb[1] / bb[0], (bf[1] + bb[1]) / (bf[0] + bb[0]),
-               same ? "same" : "DIFFER");
+               med, same ? "same" : "DIFFER");
         fflush(stdout);
         rw_layer_free(&L);
     }
     rw_kernels_set_test_table(NULL);
+    free(pair);
     return 0;
 }
