@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "plot/plot.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -94,6 +95,13 @@ int main(int argc, char **argv)
         rw_dist_abort(1);
     }
     int rc = run(argc, argv);
+    /* What a command printed must have reached its reader: a full disk or
+     * a closed pipe (info --json > /dev/full) is a failure, not exit 0. */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+        fprintf(stderr, "rewire: cannot write to standard output: %s\n",
+                errno ? strerror(errno) : "write error");
+        rc = 1;
+    }
     /* A rank that failed while the others may wait for it in a collective
      * ends them all; failures before training were agreed on by every
      * rank (cli_dist_agree), and commands of rank 0 alone wait for no

@@ -472,6 +472,16 @@ static void plot_warn(int rc, const char *errbuf, bool quiet, const char *what,
 static bool check_writable(const char *path, const char *what)
 {
     char probe[4200];
+    struct stat sb;
+    if (!*path) {
+        cli_fail(C, "the %s path is empty: expected a file name", what);
+        return false;
+    }
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_fail(C, "%s: is a folder: expected a file name for the %s", path,
+                 what);
+        return false;
+    }
     snprintf(probe, sizeof probe, "%s.probe.%ld", path, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0666);
     if (fd < 0) {

@@ -74,7 +74,9 @@ void rw_error_clear(rw_error *err);
  * cores, until they call rw_set_threads themselves. A program that predicts
  * from several threads at once (rw_net_predict_with) may call
  * rw_set_threads(1) in each of them so that they do not oversubscribe the
- * cores. n <= 0 means all cores. Returns the count set. */
+ * cores. n <= 0 means all cores; more than RW_MAX_THREADS sets
+ * RW_MAX_THREADS. Returns the count set. */
+#define RW_MAX_THREADS 1024
 int rw_set_threads(int n);
 /* The thread count that library calls from the calling thread use. */
 int rw_get_threads(void);

@@ -85,6 +85,16 @@ printf '0.5,1,2,3,0.75
 cmp -s "$tmp/reg1" "$tmp/reg2" && [ "$(wc -l < "$tmp/reg1")" -eq 2 ] &&
   awk -F, '{ if (NF != 2) exit 1 }' "$tmp/reg1" || fail "regression predictions: $(cat "$tmp/reg1") / $(cat "$tmp/reg2")"
 "$rw" info --model "$tmp/m.rwm" --json > "$tmp/info.json" || fail "info"
+# Output that cannot be written is a failure (a full disk: /dev/full).
+if [ -w /dev/full ]; then
+    for cmd in "info --model $tmp/m.rwm --json" "eval --model $tmp/m.rwm --data $tmp/test.csv" \
+               "--version"; do
+        # shellcheck disable=SC2086
+        "$rw" $cmd > /dev/full 2> "$tmp/err" && fail "'rewire $cmd > /dev/full' exited 0"
+        grep -q "cannot write to standard output" "$tmp/err" ||
+            fail "'rewire $cmd > /dev/full': $(head -c 300 "$tmp/err")"
+    done
+fi
 grep -q '"layers":\[' "$tmp/info.json" && grep -q '"parameters":' "$tmp/info.json" &&
   grep -q '"neurons":16' "$tmp/info.json" || fail "info json: $(cat "$tmp/info.json")"
 

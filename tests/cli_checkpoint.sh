@@ -178,5 +178,15 @@ for opt in --save --checkpoint; do
   grep -q "cannot write the .* there (checked before training)" "$tmp/o" ||
     fail "unclear $opt message: $(cat "$tmp/o")"
   [ $(( $(date +%s) - start )) -lt 20 ] || fail "$opt was checked only after training"
+  # A folder where the file should be, and an empty name.
+  mkdir -p "$tmp/afolder"
+  "$rw" "${args[@]}" --epochs 50 "$opt" "$tmp/afolder" > "$tmp/o" 2>&1 &&
+    fail "$opt naming a folder succeeded"
+  grep -q "afolder: is a folder: expected a file name" "$tmp/o" ||
+    fail "unclear $opt folder message: $(cat "$tmp/o")"
+  "$rw" "${args[@]}" --epochs 50 "$opt" "" > "$tmp/o" 2>&1 &&
+    fail "$opt with an empty name succeeded"
+  grep -q "path is empty: expected a file name" "$tmp/o" ||
+    fail "unclear $opt empty-name message: $(cat "$tmp/o")"
 done
 echo "checkpoint tests passed"

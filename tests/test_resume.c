@@ -509,6 +509,10 @@ static void test_unwritable(void)
     CHECK(strstr(err.msg, ck) && strstr(err.msg, "checked before training"));
     CHECK(stop.seen == 0);
     CHECK(net->layers[0].w[0] == w0);
+    tc.checkpoint_path = RW_TMPDIR; /* a folder */
+    CHECK(rw_train(net, ds, NULL, &tc, NULL, &err) == RW_ERR_IO);
+    CHECK(strstr(err.msg, "is a folder: expected a file name"));
+    CHECK(stop.seen == 0);
     rw_net_free(net);
     rw_dataset_free(ds);
 }

@@ -42,6 +42,10 @@ static void test_set_threads_per_thread(void)
     /* ... and its own setting does not reach back to this one. */
     CHECK_MSG(rw_get_threads() == mine, "main thread now has %d, set %d",
               rw_get_threads(), mine);
+    /* More than the library can start is capped (libgomp crashed when
+     * thread creation failed). */
+    CHECK(rw_set_threads(100000) == RW_MAX_THREADS &&
+          rw_get_threads() == RW_MAX_THREADS);
     rw_set_threads(initial);
 }
 

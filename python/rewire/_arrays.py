@@ -149,7 +149,9 @@ def number(v, name, lo, hi, integer=False):
         if not np.isfinite(v):
             raise ValueError("%s must be finite, got %r" % (name, v))
     if v < lo or v > hi:
-        raise ValueError("%s must be between %g and %g, got %r" % (name, lo, hi, v))
+        # Whole-number limits in full ("1048576", not "1.04858e+06").
+        shown = "%d and %d" % (lo, hi) if integer else "%g and %g" % (lo, hi)
+        raise ValueError("%s must be between %s, got %r" % (name, shown, v))
     return v
 
 

@@ -24,8 +24,10 @@ _KIND_NAMES = {v: k for k, v in _lib.LAYER_KINDS.items()}
 
 
 def set_threads(n=0):
-    """Threads for all library work (n <= 0: all cores). Returns the count."""
-    return _lib.rw_set_threads(int(n))
+    """Threads for all library work, 1 to 1024 (0: all cores). Returns the
+    count."""
+    return _lib.rw_set_threads(_arrays.number(n, "threads", 0, 1024,
+                                              integer=True))
 
 
 def get_threads():

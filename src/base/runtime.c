@@ -18,6 +18,10 @@ int rw_set_threads(int n)
 {
     if (n <= 0)
         n = omp_get_num_procs();
+    /* More threads than this only fail to start (libgomp aborts, or
+     * crashes, once thread creation fails). */
+    if (n > RW_MAX_THREADS)
+        n = RW_MAX_THREADS;
     omp_set_num_threads(n);
     return n;
 }

@@ -486,8 +486,13 @@ rw_status rw_file_probe_writable(const char *path, const char *what,
                                  rw_error *err)
 {
     char tmp[4200];
+    struct stat sb;
     if (!path || !*path)
-        return rw_fail(err, RW_ERR_ARG, "%s: empty path", what);
+        return rw_fail(err, RW_ERR_ARG, "the %s path is empty: expected a "
+                       "file name", what);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return rw_fail(err, RW_ERR_IO, "%s: is a folder: expected a file name "
+                       "for the %s", path, what);
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
         sizeof tmp)
         return rw_fail(err, RW_ERR_ARG, "%s path is too long (%zu bytes)", what,

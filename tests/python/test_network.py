@@ -142,6 +142,8 @@ def test_unwritable_checkpoint_fails_before_training(spirals, tmp_path):
                   callback=lambda m: seen.append(m) or True)
     assert seen == []
     np.testing.assert_array_equal(net.forward(x), before)
+    with pytest.raises(rewire.FileError, match="is a folder: expected a file name"):
+        net.train(x, y, epochs=2, checkpoint=str(tmp_path), threads=1)
 
 
 def test_save_load_round_trip(trained, spirals, tmp_path):
@@ -343,6 +345,11 @@ def test_error_classes():
 def test_threads_and_info():
     n = rewire.get_threads()
     assert rewire.set_threads(1) == 1
+    # Beyond what the library can start: refused, not a crash in libgomp.
+    for bad in (1025, 100000, -5):
+        with pytest.raises(ValueError, match="threads must be between 0 and 1024"):
+            rewire.set_threads(bad)
+    assert rewire.get_threads() == 1
     rewire.set_threads(n)
     assert rewire.version() == rewire.__version__
     assert rewire.gemm_info()
