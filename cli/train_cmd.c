@@ -407,6 +407,36 @@ static bool check_data(const train_run *r)
     return true;
 }
 
+/* Whether the checkpoint's network has the layers the options describe:
+ * each layer's activation (--activation) and, unless neuron turnover may
+ * have changed them, its neurons (--hidden). */
+static bool resume_matches(const train_opts_t *o, const rw_net_config *cfg,
+                           const rw_net *net)
+{
+    rw_error err;
+    for (size_t l = 0; l < cfg->n_layers; l++) {
+        rw_layer_info li;
+        if (rw_net_layer_info(net, l, &li, &err) != RW_OK)
+            return cli_failed(C, &err);
+        const rw_layer_spec *sp = &cfg->layers[l];
+        if (li.act != sp->act) {
+            cli_fail(C, "%s: layer %zu has activation %s, but these options "
+                        "give %s (--activation must be the one it was "
+                        "trained with)", o->tc.resume_path, l + 1,
+                     rw_activation_name(li.act), rw_activation_name(sp->act));
+            return false;
+        }
+        if (!o->tc.plasticity.neuron_turnover && li.outputs != sp->units) {
+            cli_fail(C, "%s: layer %zu has %zu neurons, but these options "
+                        "give %zu (--hidden must be the one it was trained "
+                        "with)", o->tc.resume_path, l + 1, li.outputs,
+                     sp->units);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The network the options describe, or the one in the checkpoint that
  * --resume names; a new one standardises its inputs unless told not to. */
 static bool build_net(train_run *r)
@@ -433,6 +463,8 @@ static bool build_net(train_run *r)
                      cfg.n_inputs, cfg.n_layers);
             return false;
         }
+        if (r->net && !resume_matches(o, &cfg, r->net))
+            return false;
     } else {
         r->net = rw_net_create(&cfg, &err);
         /* The model keeps where the labels were, for eval and predict. */

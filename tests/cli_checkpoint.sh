@@ -113,6 +113,17 @@ cmp -s "$tmp/full3.rwm" "$tmp/resumed3.rwm" ||
   fail "resume with --drop-by-usage from a checkpoint without its state"
 grep -q "holds no maintenance state" "$tmp/o" || fail "unclear message: $(cat "$tmp/o")"
 
+# Other layer sizes or another activation are refused, naming the option
+# (the checkpoint's network was used as it was, with --hidden ignored).
+"$rw" "${args[@]/256,256/256,128}" --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
+  fail "resume with other --hidden"
+grep -q "layer 2 has 256 neurons, but these options give 128 (--hidden" "$tmp/o" ||
+  fail "unclear --hidden message: $(cat "$tmp/o")"
+"$rw" "${args[@]}" --activation tanh --resume "$tmp/ck.rwm" > "$tmp/o" 2>&1 &&
+  fail "resume with other --activation"
+grep -q "layer 1 has activation relu, but these options give tanh (--activation" "$tmp/o" ||
+  fail "unclear --activation message: $(cat "$tmp/o")"
+
 # Other data with the same sample count is refused.
 sed '7s/^\(.\)/9/' "$tmp/data.csv" > "$tmp/data2.csv"
 cmp -s "$tmp/data.csv" "$tmp/data2.csv" && fail "the edited data is the same"
