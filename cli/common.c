@@ -77,7 +77,17 @@ bool cli_parse_size(const char *cmd, const char *opt, const char *s,
                     size_t min, size_t max, size_t *out)
 {
     uint64_t v;
-    if (negative_whole(s)) {
+    /* A negative number, or one past 64 bits, is out of the option's own
+     * range (not "at most 18446744073709551615"). */
+    bool whole = s && *s, past_64_bits = false;
+    for (const char *p = s; whole && *p; p++)
+        whole = isdigit((unsigned char)*p);
+    if (whole) {
+        errno = 0;
+        (void)strtoull(s, NULL, 10);
+        past_64_bits = errno == ERANGE;
+    }
+    if (negative_whole(s) || past_64_bits) {
         cli_fail(cmd, "%s must be between %zu and %zu, got %s", opt, min, max, s);
         return false;
     }

@@ -160,6 +160,7 @@ expect_error "--lr expects a number" "$rw" train --data spirals --lr fast
 expect_error "--optimizer must be" "$rw" train --data spirals --optimizer rmsprop
 expect_error "--hidden expects positive sizes" "$rw" train --data spirals --hidden 10,,4
 expect_error "--epochs must be between 1 and 1000000, got -1" "$rw" train --data spirals --epochs -1
+expect_error "--epochs must be between 1 and 1000000, got 99999999999999999999" "$rw" train --data spirals --epochs 99999999999999999999
 expect_error "--seed expects a whole number of 0 or more, got -1" "$rw" train --data spirals --seed -1
 expect_error "--seed expects a whole number" "$rw" train --data spirals --seed " -1"
 expect_error "--hidden expects positive sizes" "$rw" train --data spirals --hidden "10, -5"
