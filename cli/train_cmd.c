@@ -526,6 +526,82 @@ static bool check_writable(const char *path, const char *what)
     return true;
 }
 
+/* A path's folder made absolute, with its file name: two paths of files
+ * that do not exist yet name the same file when these agree. */
+static bool canonical(const char *path, char *out, size_t cap)
+{
+    char dir[4200];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return false;
+    int len = snprintf(out, cap, "%s/%s", real, base);
+    free(real);
+    return len > 0 && (size_t)len < cap;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea || eb)
+        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ca[4200], cb[4200];
+    return canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) &&
+           strcmp(ca, cb) == 0;
+}
+
+/* No output overwrites another output or a file the run reads: --log
+ * good.csv replaced the training data, and --save X --checkpoint X wrote
+ * one over the other. */
+static bool distinct_outputs(const train_opts_t *o)
+{
+    const struct { const char *path, *opt; } out[] = {
+        {o->save, "--save"},
+        {o->tc.checkpoint_path, "--checkpoint"},
+        {o->log, "--log"},
+    };
+    const size_t n_out = sizeof out / sizeof out[0];
+    for (size_t i = 0; i < n_out; i++) {
+        if (!out[i].path || !*out[i].path)
+            continue;
+        for (size_t j = i + 1; j < n_out; j++)
+            if (out[j].path && *out[j].path && same_file(out[i].path, out[j].path)) {
+                cli_fail(C, "%s and %s name the same file (%s): one would "
+                            "overwrite the other", out[i].opt, out[j].opt,
+                         out[i].path);
+                return false;
+            }
+        /* The inputs: --data and --test (a file, or images,labels). */
+        const struct { const char *list, *opt; } in[] = {
+            {o->data, "--data"}, {o->test, "--test"}};
+        for (size_t k = 0; k < 2; k++) {
+            if (!in[k].list)
+                continue;
+            char part[4200];
+            for (const char *p = in[k].list; *p;) {
+                size_t len = strcspn(p, ",");
+                snprintf(part, sizeof part, "%.*s", (int)len, p);
+                struct stat sb;
+                if (stat(part, &sb) == 0 && same_file(out[i].path, part)) {
+                    cli_fail(C, "%s %s would overwrite the data that %s "
+                                "reads", out[i].opt, out[i].path, in[k].opt);
+                    return false;
+                }
+                p += len + (p[len] == ',');
+            }
+        }
+    }
+    return true;
+}
+
 /* The log, the plot folder and, before training, the connectivity map of
  * the initial network. With --plot and no --log the log goes to
  * DIR/run.jsonl, which the learning curves are drawn from. */
@@ -533,7 +609,8 @@ static bool open_outputs(train_run *r)
 {
     static char plot_log[4200];
     train_opts_t *o = &r->o;
-    if ((o->save && !check_writable(o->save, "model")) ||
+    if (!distinct_outputs(o) ||
+        (o->save && !check_writable(o->save, "model")) ||
         (o->tc.checkpoint_path && rw_dist_rank() == 0 &&
          !check_writable(o->tc.checkpoint_path, "checkpoint")))
         return false;

@@ -159,6 +159,15 @@ expect_error "--epochs expects a whole number" "$rw" train --data spirals --epoc
 expect_error "--lr expects a number" "$rw" train --data spirals --lr fast
 expect_error "--optimizer must be" "$rw" train --data spirals --optimizer rmsprop
 expect_error "--hidden expects positive sizes" "$rw" train --data spirals --hidden 10,,4
+# No output overwrites an input or another output.
+cp "$tmp/test.csv" "$tmp/test_copy.csv"
+expect_error "--log $tmp/test.csv would overwrite the data that --test reads" \
+  "$rw" train --data "$tmp/train.csv" --test "$tmp/test.csv" --hidden 4 --epochs 1 --log "$tmp/test.csv"
+cmp -s "$tmp/test.csv" "$tmp/test_copy.csv" || fail "--log over the test data changed it"
+expect_error "--save and --checkpoint name the same file" \
+  "$rw" train --data spirals --hidden 4 --epochs 1 --save "$tmp/same.rwm" --checkpoint "$tmp/./same.rwm"
+expect_error "--save and --log name the same file" \
+  "$rw" train --data spirals --hidden 4 --epochs 1 --save "$tmp/m.rwm" --log "$tmp/m.rwm"
 expect_error "--epochs must be between 1 and 1000000, got -1" "$rw" train --data spirals --epochs -1
 expect_error "--epochs must be between 1 and 1000000, got 99999999999999999999" "$rw" train --data spirals --epochs 99999999999999999999
 expect_error "--seed expects a whole number of 0 or more, got -1" "$rw" train --data spirals --seed -1
