@@ -14,6 +14,10 @@ int cli_fail(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same for a library error. */
 int cli_fail_err(const char *cmd, const rw_error *err);
+/* Warns on stderr when the CSV file `path` had a first line taken for a
+ * header although some of its fields are numbers (a data line with a
+ * typo, dropped). */
+void cli_note_header(const char *cmd, const char *path, const rw_dataset *ds);
 /* Prints the library's error (NULL: "out of memory"); returns false, for
  * the steps of a command that return whether they went well. */
 bool cli_failed(const char *cmd, const rw_error *err);

@@ -73,6 +73,17 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
     return true;
 }
 
+void cli_note_header(const char *cmd, const char *path, const rw_dataset *ds)
+{
+    size_t numbers, fields;
+    size_t line = rw_dataset_csv_header(ds, &numbers, &fields);
+    if (line && numbers)
+        fprintf(stderr, "rewire %s: note: %s: line %zu is read as a header "
+                        "and not used, though %zu of its %zu fields are "
+                        "numbers; if it is data, correct it\n", cmd, path,
+                line, numbers, fields);
+}
+
 bool cli_parse_size(const char *cmd, const char *opt, const char *s,
                     size_t min, size_t max, size_t *out)
 {

@@ -122,6 +122,7 @@ static int open_model_data(const char *cmd, const model_args *a, rw_net **net,
                                  "--label-column)", err.msg);
         return cli_fail_err(cmd, &err);
     }
+    cli_note_header(cmd, a->data, *ds);
     if (rw_dataset_features(*ds) != rw_net_inputs(*net))
         return cli_fail(cmd, "%s has %zu features per sample but the model %s "
                              "expects %zu", rw_dataset_name(*ds),

@@ -349,11 +349,14 @@ static bool open_data(train_run *r)
     r->full = rw_dataset_open(o->data, RW_SPLIT_TRAIN, &o->dopts, &err);
     if (!r->full)
         return cli_failed(C, &err);
+    cli_note_header(C, o->data, r->full);
     if (o->test || cli_is_builtin(o->data, true)) {
         r->test = rw_dataset_open(o->test ? o->test : o->data, RW_SPLIT_TEST,
                                   &o->dopts, &err);
         if (!r->test)
             return cli_failed(C, &err);
+        if (o->test)
+            cli_note_header(C, o->test, r->test);
     } else if (o->holdout > 0.0) {
         rw_dataset *rest = NULL;
         if (rw_dataset_split(r->full, o->holdout, o->seed, &rest, &r->test, &err) != RW_OK)

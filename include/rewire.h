@@ -466,6 +466,13 @@ rw_status rw_dataset_set_image_shape(rw_dataset *ds, size_t h, size_t w,
 const char *rw_dataset_class_name(const rw_dataset *ds, size_t c);
 /* Short description ("fashion-mnist train: 60000 x 784, 10 classes"). */
 const char *rw_dataset_name(const rw_dataset *ds);
+/* A CSV file whose first line was taken as a header (a field that is not
+ * a number): that line's number, and in *numbers and *fields how many of
+ * its fields are numbers and how many it has. A header of names has no
+ * numbers; a data line with a typo ("1,,0") has some, and the program may
+ * warn that it was dropped. 0 when the data had no header. */
+size_t rw_dataset_csv_header(const rw_dataset *ds, size_t *numbers,
+                             size_t *fields);
 
 /* Splits off the last `fraction` of a shuffled copy (seeded) as a second
  * dataset; `rest` receives the remaining samples. Both are new. */

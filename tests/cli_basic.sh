@@ -159,6 +159,15 @@ expect_error "--epochs expects a whole number" "$rw" train --data spirals --epoc
 expect_error "--lr expects a number" "$rw" train --data spirals --lr fast
 expect_error "--optimizer must be" "$rw" train --data spirals --optimizer rmsprop
 expect_error "--hidden expects positive sizes" "$rw" train --data spirals --hidden 10,,4
+# A first line taken for a header though it holds numbers is reported
+# (a data line with a typo would otherwise vanish); a header of names is not.
+{ echo "1,,1,1,1,1,0"; tail -n 3 "$tmp/test.csv"; } > "$tmp/typo.csv"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/typo.csv" > "$tmp/out" 2> "$tmp/err" ||
+  fail "predict on typo.csv: $(cat "$tmp/err")"
+grep -q "typo.csv: line 1 is read as a header and not used, though 6 of its 7 fields are numbers" "$tmp/err" ||
+  fail "no header note for typo.csv: $(cat "$tmp/err")"
+"$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" > "$tmp/out" 2> "$tmp/err" || fail "predict"
+grep -q "read as a header" "$tmp/err" && fail "a header of names was reported: $(cat "$tmp/err")"
 # No output overwrites an input or another output.
 cp "$tmp/test.csv" "$tmp/test_copy.csv"
 expect_error "--log $tmp/test.csv would overwrite the data that --test reads" \

@@ -405,6 +405,26 @@ static rw_dataset *csv_mem(const char *text, const rw_data_options *o,
     return rw_csv_parse_memory(text, strlen(text), "data.csv", o, err);
 }
 
+/* The header the CSV reader took: none, a header of names, or a data line
+ * with a typo (some fields numbers), which the CLI warns about. */
+static void test_csv_header_report(void)
+{
+    rw_error err;
+    size_t numbers = 99, fields = 99;
+    rw_dataset *d = csv_mem("1,2,0\n3,4,1\n", NULL, &err);
+    CHECK(d && rw_dataset_csv_header(d, &numbers, &fields) == 0 &&
+          numbers == 0 && fields == 0);
+    rw_dataset_free(d);
+    d = csv_mem("\nx,y,label\n1,2,0\n3,4,1\n", NULL, &err);
+    CHECK(d && rw_dataset_csv_header(d, &numbers, &fields) == 2 &&
+          numbers == 0 && fields == 3);
+    rw_dataset_free(d);
+    d = csv_mem("1,,0\n1,2,0\n3,4,1\n", NULL, &err);
+    CHECK(d && rw_dataset_csv_header(d, &numbers, &fields) == 1 &&
+          numbers == 2 && fields == 3 && rw_dataset_size(d) == 2);
+    rw_dataset_free(d);
+}
+
 static void test_csv_good(void)
 {
     rw_error err;
@@ -1039,6 +1059,7 @@ int main(void)
     test_numbers();
     test_idx_good();
     test_idx_bad();
+    test_csv_header_report();
     test_csv_good();
     test_csv_bad();
     test_arrays_split();

@@ -157,6 +157,7 @@ typedef struct csv_state {
     size_t ncols;      /* 0 until the first non-blank line */
     size_t first_line; /* where ncols was set */
     int header;
+    size_t header_numbers; /* fields of the header that are numbers */
     size_t label_col;  /* SIZE_MAX: no label column */
     size_t f;          /* features per row: ncols - 1, or ncols */
     size_t rows, row_cap;
@@ -374,15 +375,18 @@ static rw_status first_line(csv_state *st, const char *s, size_t nf,
         st->label_col = lc == RW_LABEL_LAST ? nf - 1 : (size_t)lc;
         st->f = nf - 1;
     }
+    size_t numbers = 0;
     for (size_t k = 0; k < nf; k++) {
         double v;
         rw_num_status ns = rw_parse_double(s + st->fields[k].off,
                                            st->fields[k].len, &v);
-        if (ns == RW_NUM_SYNTAX || ns == RW_NUM_EMPTY) {
+        if (ns == RW_NUM_SYNTAX || ns == RW_NUM_EMPTY)
             st->header = 1;
-            return RW_OK;
-        }
+        else
+            numbers++;
     }
+    if (st->header)
+        st->header_numbers = numbers;
     return RW_OK;
 }
 
@@ -505,6 +509,11 @@ static rw_dataset *csv_finish(csv_state *st)
         ds->classes = (size_t)st->max_label + 1;
         ds->labels = shrink(st->lab, st->rows, st->row_cap, sizeof(int32_t));
         st->lab = NULL;
+    }
+    if (st->header) {
+        ds->header_line = st->first_line;
+        ds->header_numbers = st->header_numbers;
+        ds->header_fields = st->ncols;
     }
     rw_dataset_describe(ds, rw_base_name(st->name));
     return ds;

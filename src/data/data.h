@@ -23,6 +23,9 @@ struct rw_dataset {
     const char *const *class_names; /* static table or NULL */
     char name[256];
     int borrowed;         /* x, labels, y belong to the caller (wrap) */
+    /* A CSV file's header: its line (0: none) and how many of its fields
+     * are numbers (a data line taken for a header has some). */
+    size_t header_line, header_numbers, header_fields;
 };
 
 /* Allocates an empty dataset with room for n x f features (+labels when

@@ -71,6 +71,16 @@ const int32_t *rw_dataset_labels(const rw_dataset *ds)
 const float *rw_dataset_y(const rw_dataset *ds) { return ds ? ds->y : NULL; }
 const char *rw_dataset_name(const rw_dataset *ds) { return ds ? ds->name : ""; }
 
+size_t rw_dataset_csv_header(const rw_dataset *ds, size_t *numbers,
+                             size_t *fields)
+{
+    if (numbers)
+        *numbers = ds ? ds->header_numbers : 0;
+    if (fields)
+        *fields = ds ? ds->header_fields : 0;
+    return ds ? ds->header_line : 0;
+}
+
 rw_status rw_dataset_set_image_shape(rw_dataset *ds, size_t h, size_t w,
                                      rw_error *err)
 {
