@@ -7,7 +7,9 @@
 #   bench/mpi_scaling.sh path/to/rewire [RUNS] [EPOCHS] [SAMPLES]
 # RUNS: space-separated RANKSxTHREADS (default "1x2 2x1 1x1 3x1 4x1"),
 # each optionally with a suffix for the earlier designs, measured in the
-# same run: ":ring" the sharded step over the ring of send-receives instead
+# same run: ":gathered" the sharded step over shared memory with a copy of
+# the weights on every rank, all-gathered after each step
+# (RW_DIST_SHARED_WEIGHTS=0), ":ring" the sharded step over the ring of send-receives instead
 # of shared memory (RW_DIST_ALLREDUCE=ring), ":unsharded" the all-reduce
 # and the whole optimizer step on every rank (RW_DIST_SHARD=0, the ring),
 # ":mpi" that with Open MPI's MPI_Allreduce (RW_DIST_SHARD=0
@@ -27,7 +29,7 @@ awk -v n="$samples" 'BEGIN { srand(5); for (i = 0; i < n; i++) { c = i % 10; lin
   for (j = 0; j < 784; j++) line = line sprintf("%.3f,", (j % 10 == c) * 0.3 + rand());
   print line c } }' > "$tmp/data.csv"
 field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
-printf "%-8s %-12s %12s %14s %10s %12s %8s %9s\n" net run samples/s bytes/step comm% comm_ms/step sharded allreduce
+printf "%-8s %-12s %12s %14s %10s %12s %8s %7s %9s\n" net run samples/s bytes/step comm% comm_ms/step sharded shared allreduce
 for net in dense sparse5; do
   extra=()
   [ "$net" = sparse5 ] && extra=(--density 0.05 --rewire set)
@@ -36,15 +38,16 @@ for net in dense sparse5; do
     [ "$shape" != "$run" ] && variant=${run#*:}
     r=${shape%x*} t=${shape#*x}
     case "$variant" in
-      "") envs=(RW_DIST_SHARD=1 RW_DIST_ALLREDUCE=shm) ;;
-      ring) envs=(RW_DIST_SHARD=1 RW_DIST_ALLREDUCE=ring) ;;
-      unsharded) envs=(RW_DIST_SHARD=0 RW_DIST_ALLREDUCE=ring) ;;
-      mpi) envs=(RW_DIST_SHARD=0 RW_DIST_ALLREDUCE=mpi) ;;
-      *) echo "mpi_scaling.sh: unknown variant :$variant (expected :ring, :unsharded or :mpi)" >&2; exit 2 ;;
+      "") envs=(RW_DIST_SHARD=1 RW_DIST_SHARED_WEIGHTS=1 RW_DIST_ALLREDUCE=shm) ;;
+      gathered) envs=(RW_DIST_SHARD=1 RW_DIST_SHARED_WEIGHTS=0 RW_DIST_ALLREDUCE=shm) ;;
+      ring) envs=(RW_DIST_SHARD=1 RW_DIST_SHARED_WEIGHTS=1 RW_DIST_ALLREDUCE=ring) ;;
+      unsharded) envs=(RW_DIST_SHARD=0 RW_DIST_SHARED_WEIGHTS=1 RW_DIST_ALLREDUCE=ring) ;;
+      mpi) envs=(RW_DIST_SHARD=0 RW_DIST_SHARED_WEIGHTS=1 RW_DIST_ALLREDUCE=mpi) ;;
+      *) echo "mpi_scaling.sh: unknown variant :$variant (expected :gathered, :ring, :unsharded or :mpi)" >&2; exit 2 ;;
     esac
     # --bind-to none: Open MPI binds 1 or 2 ranks to one core each by
     # default, which would give a 1-rank, 2-thread run a single core.
-    out=$(env "${envs[@]}" mpirun -x RW_DIST_SHARD -x RW_DIST_ALLREDUCE \
+    out=$(env "${envs[@]}" mpirun -x RW_DIST_SHARD -x RW_DIST_SHARED_WEIGHTS -x RW_DIST_ALLREDUCE \
       --oversubscribe --bind-to none -np "$r" "$rw" train --data "$tmp/data.csv" \
       --holdout 0.05 --hidden 1000,1000,1000 --epochs "$epochs" --batch 128 \
       --threads "$t" --quiet --json "${extra[@]}")
@@ -54,9 +57,10 @@ for net in dense sparse5; do
     csec=$(field comm_seconds <<< "$out")
     steps=$(field allreduce_steps <<< "$out")
     sharded=$(field sharded_step <<< "$out")
+    shared=$(field shared_weights <<< "$out")
     path=$(field allreduce <<< "$out" | tr -d '"')
     awk -v n="$net" -v run="$run" -v s="$sps" -v b="${bytes:-0}" -v c="${share:-0}" \
-        -v t="${csec:-0}" -v k="${steps:-1}" -v h="${sharded:--}" -v p="${path:--}" 'BEGIN {
-      printf "%-8s %-12s %12.0f %14d %9.1f%% %12.3f %8s %9s\n", n, run, s, b, 100 * c, 1000 * t / k, h, p }'
+        -v t="${csec:-0}" -v k="${steps:-1}" -v h="${sharded:--}" -v w="${shared:--}" -v p="${path:--}" 'BEGIN {
+      printf "%-8s %-12s %12.0f %14d %9.1f%% %12.3f %8s %7s %9s\n", n, run, s, b, 100 * c, 1000 * t / k, h, w, p }'
   done
 done

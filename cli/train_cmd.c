@@ -304,8 +304,10 @@ static void print_json(const train_opts_t *o, rw_net *net,
         json_num(stdout, rw_dist_comm_share());
         printf(",\"allreduce_steps\":%zu,\"comm_seconds\":", ds.steps);
         json_num(stdout, ds.comm_seconds);
-        printf(",\"topology_checks\":%zu,\"sharded_step\":%s,\"allreduce\":",
-               ds.checks, ds.sharded ? "true" : "false");
+        printf(",\"topology_checks\":%zu,\"sharded_step\":%s,"
+               "\"shared_weights\":%s,\"allreduce\":",
+               ds.checks, ds.sharded ? "true" : "false",
+               ds.shared_weights ? "true" : "false");
         json_str(stdout, rw_dist_transport());
     }
     if (o->save) {

@@ -1107,6 +1107,10 @@ typedef struct rw_dist_stats {
                             * of the parameters (reduce-scatter, step,
                             * all-gather of the weights); 0: all-reduce and
                             * the whole step on every rank */
+    int shared_weights;    /* 1: the sharded step's weights were one copy in
+                            * shared memory that every rank maps (no
+                            * all-gather; RW_DIST_SHARED_WEIGHTS=0 turns it
+                            * off) */
 } rw_dist_stats;
 rw_dist_stats rw_dist_last_stats(void);
 /* The share of the last rw_train's training time spent in collectives

@@ -59,6 +59,20 @@ for extra in "--rewire none --optim adamw" "--rewire set --rewire-every 15 --opt
   grep -q '"sharded_step":true' "$tmp/sh1.json" || fail "not sharded: $(cat "$tmp/sh1.json")"
   grep -q '"sharded_step":false' "$tmp/sh0.json" || fail "RW_DIST_SHARD=0 sharded"
   cmp -s "$tmp/sh1.rwm" "$tmp/sh0.rwm" || fail "sharded and unsharded models differ ($extra)"
+  # The sharded step over shared memory keeps one copy of the weights that
+  # every rank writes its chunk of; with the all-gather instead, and with
+  # checkpoints every 7 steps (each takes the weights back to the layers'
+  # own arrays), the same bits.
+  grep -q '"shared_weights":true' "$tmp/sh1.json" || fail "weights not shared: $(cat "$tmp/sh1.json")"
+  # shellcheck disable=SC2086
+  RW_DIST_SHARED_WEIGHTS=0 "$mpirun" --oversubscribe -x RW_DIST_SHARED_WEIGHTS -np 2 "$rw" \
+    "${base[@]}" $extra --epochs 2 --save "$tmp/sw0.rwm" > "$tmp/sw0.json" || fail "gathered: $extra"
+  grep -q '"shared_weights":false' "$tmp/sw0.json" || fail "RW_DIST_SHARED_WEIGHTS=0 shared them"
+  cmp -s "$tmp/sh1.rwm" "$tmp/sw0.rwm" || fail "shared and gathered weights differ ($extra)"
+  # shellcheck disable=SC2086
+  mpi 2 "${base[@]}" $extra --epochs 2 --checkpoint "$tmp/sw.ckpt" --checkpoint-every 7 \
+    --save "$tmp/sw1.rwm" > /dev/null || fail "shared, checkpoints: $extra"
+  cmp -s "$tmp/sh1.rwm" "$tmp/sw1.rwm" || fail "checkpoints changed the shared run ($extra)"
 done
 # What reads the summed gradients (here the usage traces) keeps the whole
 # step on every rank.
@@ -71,8 +85,8 @@ if RW_DIST_SHARD=yes "$mpirun" --oversubscribe -x RW_DIST_SHARD -np 2 "$rw" "${b
 fi
 grep -q "RW_DIST_SHARD=yes: expected 0 or 1" "$tmp/sh.err" || fail "unclear: $(cat "$tmp/sh.err")"
 # Shared memory (the default on one machine, for buffers of 2^18 floats and
-# more: here about 297,000) and the ring add in the same order: at 3 ranks, where
-# the order matters, the same model file.
+# more: here about 297,000; the weights one copy) and the ring add in the
+# same order: at 3 ranks, where the order matters, the same model file.
 big=(train --data "$tmp/train.csv" --hidden 1024,256 --batch 64 --quiet --json --seed 3)
 for path in shm ring; do
   RW_DIST_ALLREDUCE=$path "$mpirun" --oversubscribe -x RW_DIST_ALLREDUCE -np 3 "$rw" \
@@ -193,8 +207,13 @@ setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_ALLREDUCE=tcp; $run1 $tmp/train
 rank1_reports "RW_DIST_ALLREDUCE=tcp: expected shm, ring or mpi"
 # Ranks given different switches would wait in different collectives.
 setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_SHARD=0; $run1 $tmp/train.csv"
-said_once "ranks were given different RW_DIST_SHARD or RW_DIST_ALLREDUCE" \
+said_once "ranks were given different RW_DIST_SHARD, RW_DIST_SHARED_WEIGHTS or RW_DIST_ALLREDUCE" \
   "ranks with different RW_DIST_SHARD"
+setup_fails 2 "[ \"\$r\" = 1 ] && export RW_DIST_SHARED_WEIGHTS=0; $run1 $tmp/train.csv"
+said_once "ranks were given different RW_DIST_SHARD, RW_DIST_SHARED_WEIGHTS or RW_DIST_ALLREDUCE" \
+  "ranks with different RW_DIST_SHARED_WEIGHTS"
+setup_fails 2 "export RW_DIST_SHARED_WEIGHTS=2; $run1 $tmp/train.csv"
+said_once "RW_DIST_SHARED_WEIGHTS=2: expected 0 or 1" "RW_DIST_SHARED_WEIGHTS=2"
 # Another --seed on rank 1: another topology, found before training.
 setup_fails 2 "s=3; [ \"\$r\" = 1 ] && s=4; $run1 $tmp/train.csv --density 0.1 --seed \$s"
 said_once "disagree on the training data and settings before training" "another --seed on rank 1"

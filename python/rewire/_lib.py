@@ -75,7 +75,7 @@ class LayerInfo(ctypes.Structure):
 class DistStats(ctypes.Structure):
     _fields_ = [("ranks", c_int), ("steps", c_size), ("bytes_per_step", c_size),
                 ("comm_seconds", c_double), ("checks", c_size),
-                ("sharded", c_int)]
+                ("sharded", c_int), ("shared_weights", c_int)]
 
 
 class LayerView(ctypes.Structure):

@@ -170,4 +170,5 @@ def run_stats():
             "allreduce": (_lib.rw_dist_transport() or b"none").decode(),
             "allreduce_bytes_per_step": s.bytes_per_step if n > 1 else 0,
             "comm_share": _lib.rw_dist_comm_share() if n > 1 else 0.0,
-            "sharded_step": bool(s.sharded) if n > 1 else False}
+            "sharded_step": bool(s.sharded) if n > 1 else False,
+            "shared_weights": bool(s.shared_weights) if n > 1 else False}

@@ -285,6 +285,108 @@ static rw_status gather_layers(rw_net *net, pick_fn pick, rw_error *err)
     return st;
 }
 
+/* ---- shared weights ----
+ * Over shared memory the ranks need not hold a copy of the weights each:
+ * one region, mapped by every rank, holds every layer's weights and biases
+ * (each array at a 64-byte boundary), and the layers point into it. Each
+ * rank's optimizer then writes its chunk there and one barrier publishes
+ * the step: no all-gather, no copy. The layers' own arrays stay allocated,
+ * unused, and take the region's values back (rw_dist_own_weights) before
+ * anything may read the weights while another rank writes them or move
+ * them (rewiring, checkpoints, the end of an epoch or of rw_train); the
+ * next step shares them again. Ranks also read the same pages in the
+ * forward and backward passes, as threads of one process do. */
+static bool g_shared;       /* the layers' weights point into g_region */
+static bool g_share_off;    /* no region this run: the all-gather */
+static float *g_region;
+static float *g_own[RW_MAX_LAYERS][2]; /* the layers' arrays meanwhile */
+static size_t g_at[RW_MAX_LAYERS][2];  /* where each array lies in the region */
+
+bool rw_dist_shared_weights_wanted(void)
+{
+    const char *e = getenv("RW_DIST_SHARED_WEIGHTS");
+    return !(e && !strcmp(e, "0"));
+}
+
+/* The region's layout; returns its length in floats. */
+static size_t region_layout(const rw_net *net)
+{
+    size_t at = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        size_t len[2] = {L->nw, L->out};
+        for (int k = 0; k < 2; k++) {
+            g_at[l][k] = at;
+            at += (len[k] + 15) & ~(size_t)15;
+        }
+    }
+    return at;
+}
+
+typedef struct region_job {
+    rw_net *net;
+    float *region;
+} region_job;
+
+static void put_region(void *ctx, rw_layer *L, int bias, size_t a, size_t e,
+                       size_t pos)
+{
+    (void)pos;
+    const region_job *j = ctx;
+    size_t l = (size_t)(L - j->net->layers);
+    memcpy(j->region + g_at[l][bias] + a, (bias ? L->b : L->w) + a,
+           (e - a) * sizeof(float));
+}
+
+/* The first step over shared memory: this rank's chunk, just stepped, into
+ * the region, one barrier, and the layers point at the region. The region
+ * is a collective that every rank reaches at the same step. */
+static rw_status share_weights(rw_net *net, rw_error *err)
+{
+    size_t n = region_layout(net);
+    void *p = NULL;
+    rw_status st = rw_dist_shared_region(n * sizeof(float), &p, err);
+    if (st != RW_OK)
+        return st;
+    if (!p) {
+        g_share_off = true;
+        return RW_OK;
+    }
+    region_job j = {net, p};
+    rw_net_fused_range(net, g_lo, g_hi, put_region, &j);
+    if ((st = rw_dist_fence(err)) != RW_OK)
+        return st;
+    g_region = p;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        g_own[l][0] = L->w;
+        g_own[l][1] = L->b;
+        L->w = g_region + g_at[l][0];
+        L->b = g_region + g_at[l][1];
+    }
+    g_shared = true;
+    g_stats.shared_weights = 1;
+    return RW_OK;
+}
+
+void rw_dist_own_weights(rw_net *net)
+{
+    if (!g_shared)
+        return;
+    double t0 = rw_now();
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        if (L->nw)
+            memcpy(g_own[l][0], L->w, L->nw * sizeof(float));
+        if (L->out)
+            memcpy(g_own[l][1], L->b, L->out * sizeof(float));
+        L->w = g_own[l][0];
+        L->b = g_own[l][1];
+    }
+    g_shared = false;
+    g_stats.comm_seconds += rw_now() - t0;
+}
+
 rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
                              double lr, rw_error *err)
 {
@@ -293,11 +395,24 @@ rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
     if (st != RW_OK)
         return st;
     g_stale = true;
+    double t0 = rw_now();
+    if (g_shared) {
+        st = rw_dist_fence(err);
+        g_stats.comm_seconds += rw_now() - t0;
+        return st;
+    }
+    if (!g_share_off && rw_dist_shared_weights_wanted()) {
+        st = share_weights(net, err);
+        g_stats.comm_seconds += rw_now() - t0;
+        if (st != RW_OK || g_shared)
+            return st;
+    }
     return gather_layers(net, pick_w, err);
 }
 
 rw_status rw_dist_gather_moments(rw_net *net, rw_error *err)
 {
+    rw_dist_own_weights(net);
     if (!g_stale)
         return RW_OK;
     g_stale = false;
@@ -442,6 +557,8 @@ rw_status rw_dist_check_env(rw_error *err)
     rw_status st = rw_dist_check_transport(err);
     if (st == RW_OK)
         st = check_env("RW_DIST_SHARD", shard, "0 or 1", err);
+    if (st == RW_OK)
+        st = check_env("RW_DIST_SHARED_WEIGHTS", shard, "0 or 1", err);
     return st == RW_OK ? check_env("RW_DIST_ALLREDUCE", paths, "shm, ring or mpi", err)
                        : st;
 }
@@ -468,13 +585,15 @@ rw_status rw_dist_agree_begin(rw_status st, rw_error *err)
         /* The switches that choose collectives, alike on every rank, or
          * ranks would wait in different ones: the smallest and the largest
          * of a code of both. */
-        int code = 3 * (int)rw_dist_shard_wanted() + rw_dist_wanted_path();
+        int code = 6 * (int)rw_dist_shared_weights_wanted() +
+                   3 * (int)rw_dist_shard_wanted() + rw_dist_wanted_path();
         if (rw_dist_min_int(code) == -rw_dist_min_int(-code))
             return RW_OK;
         g_setup_failed = 0;
         return rw_fail(err, RW_ERR_ARG, "the ranks were given different "
-                       "RW_DIST_SHARD or RW_DIST_ALLREDUCE; give every rank the "
-                       "same (mpirun -x NAME)");
+                       "RW_DIST_SHARD, RW_DIST_SHARED_WEIGHTS or "
+                       "RW_DIST_ALLREDUCE; give every rank the same (mpirun -x "
+                       "NAME)");
     }
     int first = rw_dist_min_int(ok ? rw_dist_size() : rw_dist_rank());
     g_setup_failed = first;
@@ -490,6 +609,7 @@ rw_status rw_dist_begin(rw_net *net, uint64_t setup, rw_error *err)
 {
     reset_stats();
     g_stale = false;
+    g_share_off = false;
     g_share = 1.0;
     if (!rw_dist_on())
         return RW_OK;

@@ -47,6 +47,15 @@ typedef void (*rw_dist_store_fn)(void *ctx, size_t lo, size_t hi, const float *s
 rw_status rw_dist_allgather_io_f32(float *v, size_t n, rw_dist_load_fn load,
                                    rw_dist_store_fn store, void *ctx,
                                    rw_error *err);
+/* A region of at least `bytes` bytes of shared memory that every rank maps
+ * for reading and writing, at *p (a collective: every rank asks for the
+ * same size). *p is NULL on every rank where the sums do not take shared
+ * memory (ranks on several machines, RW_DIST_ALLREDUCE other than shm) or
+ * any rank could not map it. Kept and reused until rw_dist_finalize. */
+rw_status rw_dist_shared_region(size_t bytes, void **p, rw_error *err);
+/* A barrier after which every rank sees what every rank wrote to shared
+ * memory before it. */
+rw_status rw_dist_fence(rw_error *err);
 /* For tests and benchmarks: large sums take this path from the next
  * collective on ("shm", "ring" or "mpi", as RW_DIST_ALLREDUCE), and the
  * paths taken are forgotten; every rank calls it at the same point. "shm"
@@ -104,13 +113,25 @@ void rw_dist_shard_scale(float f);
 rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
                              double lr, rw_error *err);
 rw_status rw_dist_gather_moments(rw_net *net, rw_error *err);
+/* Over shared memory the sharded step's weights are one copy that every
+ * rank maps (dist.c): from its second step on, each rank's optimizer
+ * writes its chunk of the weights and biases straight into the region the
+ * layers then point to, and one barrier replaces the all-gather.
+ * rw_dist_gather_moments gives every layer its own arrays back (with the
+ * region's values) before anything reads or moves them; so does
+ * rw_dist_own_weights, without communicating: at the end of every epoch
+ * and on every way out of rw_train.
+ * RW_DIST_SHARED_WEIGHTS=0 keeps the all-gather. */
+bool rw_dist_shared_weights_wanted(void);
+void rw_dist_own_weights(rw_net *net);
 /* Weighted sum over ranks of a block of n floats computed from this rank's
  * share of the batch (RigL's dense gradient blocks). */
 rw_status rw_dist_sum_block(float *v, size_t n, rw_error *err);
 /* Averages the traces that come from this rank's activations (per-neuron
  * activity, co-activation) with the same weights. */
 rw_status rw_dist_sync_traces(rw_net *net, rw_error *err);
-/* RW_DIST_SHARD and RW_DIST_ALLREDUCE unset, empty or a value they take;
+/* RW_DIST_SHARD, RW_DIST_SHARED_WEIGHTS and RW_DIST_ALLREDUCE unset, empty
+ * or a value they take;
  * else RW_ERR_ARG naming the variable (with one rank too). */
 rw_status rw_dist_check_env(rw_error *err);
 /* Every rank's set-up outcome st, agreed before training starts (one small

@@ -88,6 +88,18 @@ static void shm_release(void)
     g_cap = 0;
 }
 
+/* The region every rank writes (rw_dist_shared_region, below). */
+static void *g_region;
+static size_t g_region_bytes;
+
+static void region_release(void)
+{
+    if (g_region)
+        munmap(g_region, g_region_bytes);
+    g_region = NULL;
+    g_region_bytes = 0;
+}
+
 /* Whether MPI can still be called: joined, and not finalized since (by
  * another library of the process, such as mpi4py's MPI.Finalize). */
 static int usable(void)
@@ -116,6 +128,7 @@ void rw_dist_finalize(void)
     if (g_joined) {
         int ended = !usable();
         shm_release();
+        region_release();
         g_mode = g_wanted = SUM_UNSET;
         if (g_owned && !ended)
             MPI_Finalize();
@@ -333,6 +346,66 @@ static rw_status shm_reserve(size_t n, int *ok, rw_error *err)
     return RW_OK;
 }
 
+/* ---- one region every rank writes: the sharded step's weights ----
+ * A POSIX shared-memory object that rank 0 makes and every rank maps for
+ * reading and writing; the same rules as the segments above (reserved
+ * pages, the outcome agreed, unlinked once mapped). Kept, and reused while
+ * it is large enough, until rw_dist_finalize (g_region, above). */
+rw_status rw_dist_shared_region(size_t bytes, void **p, rw_error *err)
+{
+    *p = NULL;
+    if (g_size == 1 || sum_mode() != SUM_SHM)
+        return RW_OK;
+    if (g_region && bytes <= g_region_bytes) {
+        *p = g_region;
+        return RW_OK;
+    }
+    region_release();
+    size_t cap = bytes + bytes / 4 + 4096;
+    if (bytes > SIZE_MAX / 2 || cap > (size_t)INT64_MAX)
+        return rw_fail(err, RW_ERR_NOMEM, "rank %d: %zu bytes of shared memory "
+                       "is too many", g_rank, bytes);
+    static uint64_t generation;
+    uint64_t token[2] = {((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL),
+                         ++generation | (uint64_t)1 << 63};
+    if (MPI_Bcast(token, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return rw_fail(err, RW_ERR_DIST, "rank %d: broadcast failed", g_rank);
+    char name[80];
+    shm_name(name, sizeof name, token, 0);
+    void *m = MAP_FAILED;
+    if (g_rank == 0) {
+        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd >= 0) {
+            if (posix_fallocate(fd, 0, (off_t)cap) == 0)
+                m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            close(fd);
+            if (m == MAP_FAILED)
+                shm_unlink(name);
+        }
+    }
+    int made = rw_dist_min_int(g_rank != 0 || m != MAP_FAILED);
+    if (made && g_rank != 0) {
+        int fd = shm_open(name, O_RDWR, 0);
+        if (fd >= 0) {
+            m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            close(fd);
+        }
+    }
+    /* Every rank has mapped the region, or failed to: the name can go. */
+    int all = made ? rw_dist_min_int(m != MAP_FAILED) : 0;
+    if (made && g_rank == 0)
+        shm_unlink(name);
+    if (!all) {
+        if (m != MAP_FAILED)
+            munmap(m, cap);
+        return RW_OK;
+    }
+    g_region = m;
+    g_region_bytes = cap;
+    *p = m;
+    return RW_OK;
+}
+
 /* What every rank wrote to its segment before, every rank sees after. */
 static rw_status shm_fence(rw_error *err)
 {
@@ -350,6 +423,11 @@ static rw_status shm_fence(rw_error *err)
  * 0.32; 400,000: 0.35, 0.68 against 0.57, 0.70; 1,000,000: 1.81, 1.72
  * against 2.87, 2.61; 2,797,012: 4.84, 5.06 against 8.35, 8.12. */
 #define SHM_MIN_FLOATS ((size_t)1 << 18)
+
+rw_status rw_dist_fence(rw_error *err)
+{
+    return g_size == 1 ? RW_OK : shm_fence(err);
+}
 
 /* Ready for n floats in shared memory? */
 static rw_status shm_ready(size_t n, int *ok, rw_error *err)

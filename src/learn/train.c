@@ -608,6 +608,9 @@ static rw_status train_epoch(run *r, rw_train_result *result, rw_error *err)
     for (; r->rs.batch < r->batches; r->rs.batch++, r->rs.step++)
         if ((st = train_step(r, err)) != RW_OK)
             return st;
+    /* The epoch's end reads the weights and hands them to callbacks: each
+     * rank's own again, not the sharded step's shared ones (dist.c). */
+    rw_dist_own_weights(r->net);
     if ((st = epoch_rewire(r, err)) != RW_OK ||
         (st = epoch_evaluate(r, err)) != RW_OK ||
         (st = epoch_report(r, result, err)) != RW_OK)
@@ -654,6 +657,7 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
         }
         rw_dist_note_training(r.rs.train_seconds - r.secs_resumed);
     }
+    rw_dist_own_weights(net); /* on every way out, errors too */
     trainer_free(&r.t);
     return st;
 }
