@@ -29,16 +29,20 @@ double rw_dist_comm_share(void)
                ? g_stats.comm_seconds / g_train_seconds : 0.0;
 }
 
-void rw_dist_slice(size_t B, size_t extra, size_t *off, size_t *len)
+static size_t g_batch, g_extra; /* the current batch, for every rank's share */
+
+/* Rank r's share [*off, *off + *len) of a batch of B (plus `extra` on
+ * every rank) and its weight. */
+static double slice_of(size_t B, size_t extra, size_t r, size_t *off, size_t *len)
 {
-    size_t P = (size_t)rw_dist_size(), r = (size_t)rw_dist_rank();
+    size_t P = (size_t)rw_dist_size();
     /* Contiguous shares that differ by at most one sample. */
     size_t base = B / P, rem = B % P;
     size_t mine = base + (r < rem);
     *off = r * base + (r < rem ? r : rem);
     *len = mine;
     size_t total = B + extra * P;
-    g_share = total ? (double)(mine + extra) / (double)total : 0.0;
+    double share = total ? (double)(mine + extra) / (double)total : 0.0;
     if (mine == 0) {
         /* No sample for this rank: it passes the batch's first sample with
          * weight 0, so that every rank runs the same code (traces, RNG
@@ -46,8 +50,23 @@ void rw_dist_slice(size_t B, size_t extra, size_t *off, size_t *len)
         *off = 0;
         *len = 1;
         if (!extra)
-            g_share = 0.0;
+            share = 0.0;
     }
+    return share;
+}
+
+void rw_dist_slice(size_t B, size_t extra, size_t *off, size_t *len)
+{
+    g_batch = B;
+    g_extra = extra;
+    g_share = slice_of(B, extra, (size_t)rw_dist_rank(), off, len);
+}
+
+/* Rank q's weight in the current batch. */
+static float share_of(int q)
+{
+    size_t off, len;
+    return (float)slice_of(g_batch, g_extra, (size_t)q, &off, &len);
 }
 
 /* The length of the fused order: every layer's weights and biases. */
@@ -172,6 +191,169 @@ static void load_grads(void *ctx, size_t lo, size_t hi, float *dst,
     g->seconds += rw_now() - t0;
 }
 
+/* ---- shared weights ----
+ * Over shared memory the ranks need not hold a copy of the weights each:
+ * one region, mapped by every rank, holds every layer's weights and biases
+ * (each array at a 64-byte boundary), and the layers point into it. Each
+ * rank's optimizer then writes its chunk there and one barrier publishes
+ * the step: no all-gather, no copy. The layers' own arrays stay allocated,
+ * unused, and take the region's values back (rw_dist_own_weights) before
+ * anything may read the weights while another rank writes them or move
+ * them (rewiring, checkpoints, the end of an epoch or of rw_train); the
+ * next step shares them again. Ranks also read the same pages in the
+ * forward and backward passes, as threads of one process do. */
+#define SHARED_MAX_RANKS 64 /* more take the all-gather */
+static bool g_shared;       /* the layers' arrays point into g_region */
+static bool g_share_off;    /* no region this run: the all-gather */
+static float *g_region;
+static size_t g_area;       /* floats per area of the region */
+static float *g_own[RW_MAX_LAYERS][4]; /* the layers' arrays meanwhile */
+static size_t g_at[RW_MAX_LAYERS][2];  /* where each array lies in an area */
+
+bool rw_dist_shared_weights_wanted(void)
+{
+    const char *e = getenv("RW_DIST_SHARED_WEIGHTS");
+    return !(e && !strcmp(e, "0"));
+}
+
+/* The region's layout; returns its length in floats. */
+static size_t region_layout(const rw_net *net)
+{
+    size_t at = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        size_t len[2] = {L->nw, L->out};
+        for (int k = 0; k < 2; k++) {
+            g_at[l][k] = at;
+            at += (len[k] + 15) & ~(size_t)15;
+        }
+    }
+    return at;
+}
+
+typedef struct region_job {
+    rw_net *net;
+    float *region;
+} region_job;
+
+static void put_region(void *ctx, rw_layer *L, int bias, size_t a, size_t e,
+                       size_t pos)
+{
+    (void)pos;
+    const region_job *j = ctx;
+    size_t l = (size_t)(L - j->net->layers);
+    memcpy(j->region + g_at[l][bias] + a, (bias ? L->b : L->w) + a,
+           (e - a) * sizeof(float));
+}
+
+/* The first step over shared memory: this rank's chunk, just stepped, into
+ * the region, one barrier, and the layers point at the region: their
+ * weights and biases at its first area, their gradients at this rank's
+ * area (area 1 + rank), which the backward pass then writes and the other
+ * ranks read in the reduce-scatter (shared_reduce_scatter). The region is
+ * a collective that every rank reaches at the same step. */
+static rw_status share_weights(rw_net *net, rw_error *err)
+{
+    size_t n = region_layout(net), areas = (size_t)rw_dist_size() + 1, bytes;
+    if (rw_dist_size() > SHARED_MAX_RANKS || !rw_mul_ok(n, areas * sizeof(float), &bytes)) {
+        g_share_off = true;
+        return RW_OK;
+    }
+    void *p = NULL;
+    rw_status st = rw_dist_shared_region(bytes, &p, err);
+    if (st != RW_OK)
+        return st;
+    if (!p) {
+        g_share_off = true;
+        return RW_OK;
+    }
+    region_job j = {net, p};
+    rw_net_fused_range(net, g_lo, g_hi, put_region, &j);
+    if ((st = rw_dist_fence(err)) != RW_OK)
+        return st;
+    g_region = p;
+    g_area = n;
+    float *grads = g_region + (size_t)(1 + rw_dist_rank()) * n;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        g_own[l][0] = L->w;
+        g_own[l][1] = L->b;
+        g_own[l][2] = L->gw;
+        g_own[l][3] = L->gb;
+        L->w = g_region + g_at[l][0];
+        L->b = g_region + g_at[l][1];
+        L->gw = grads + g_at[l][0];
+        L->gb = grads + g_at[l][1];
+    }
+    g_shared = true;
+    g_stats.shared_weights = 1;
+    return RW_OK;
+}
+
+void rw_dist_own_weights(rw_net *net)
+{
+    if (!g_shared)
+        return;
+    double t0 = rw_now();
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l];
+        float **a[4] = {&L->w, &L->b, &L->gw, &L->gb};
+        size_t len[4] = {L->nw, L->out, L->nw, L->out};
+        for (int k = 0; k < 4; k++) {
+            if (len[k])
+                memcpy(g_own[l][k], *a[k], len[k] * sizeof(float));
+            *a[k] = g_own[l][k];
+        }
+    }
+    g_shared = false;
+    g_stats.comm_seconds += rw_now() - t0;
+}
+
+/* The reduce-scatter over the region: every rank's gradients lie in its
+ * area, written there by its backward pass, so after one barrier each rank
+ * sums its chunk straight from them, scaling each rank's by its weight, in
+ * the ring's order (chunk c is v_c + (v_{c-1} + (... + (v_{c+1})))), as
+ * the segments and the ring do; the bits are theirs. No rank writes its
+ * area again (the next backward pass) before the barrier that ends the
+ * step, by which time every rank has read it. */
+typedef struct sum_job {
+    rw_net *net;
+    float *buf;
+    float share[SHARED_MAX_RANKS];
+} sum_job;
+
+static void sum_piece(void *ctx, rw_layer *L, int bias, size_t a, size_t e,
+                      size_t pos)
+{
+    const sum_job *j = ctx;
+    int P = rw_dist_size(), r = rw_dist_rank();
+    size_t l = (size_t)(L - j->net->layers), at = g_at[l][bias] + a, m = e - a;
+    float *restrict d = j->buf + pos + a;
+    const float *restrict v = g_region + (size_t)(1 + (r + 1) % P) * g_area + at;
+    float s = j->share[(r + 1) % P];
+    for (size_t i = 0; i < m; i++)
+        d[i] = s * v[i];
+    for (int k = 2; k <= P; k++) {
+        int q = (r + k) % P;
+        v = g_region + (size_t)(1 + q) * g_area + at;
+        s = j->share[q];
+        for (size_t i = 0; i < m; i++)
+            d[i] = s * v[i] + d[i];
+    }
+}
+
+static rw_status shared_reduce_scatter(rw_net *net, float *buf, rw_error *err)
+{
+    rw_status st = rw_dist_fence(err);
+    if (st != RW_OK)
+        return st;
+    sum_job j = {net, buf, {0}};
+    for (int q = 0; q < rw_dist_size(); q++)
+        j.share[q] = share_of(q);
+    rw_net_fused_range(net, g_lo, g_hi, sum_piece, &j);
+    return RW_OK;
+}
+
 rw_status rw_dist_reduce_grads(rw_net *net, double *loss, size_t *correct,
                                rw_error *err)
 {
@@ -209,7 +391,14 @@ rw_status rw_dist_reduce_grads_sharded(rw_net *net, double *loss,
     rw_dist_chunk(n, rw_dist_size(), rw_dist_rank(), &g_lo, &g_hi);
     grad_loader gl = {net, (float)g_share, 0.0, true, 0, NULL, NULL, 0.0};
     double t0 = rw_now();
-    rw_status st = rw_dist_reduce_scatter_load_f32(buf, n, load_grads, &gl, err);
+    rw_status st;
+    if (g_shared) {
+        st = shared_reduce_scatter(net, buf, err);
+        if (st == RW_OK)
+            gl.sumsq = rw_sum_squares_f32(buf + g_lo, g_hi - g_lo);
+    } else {
+        st = rw_dist_reduce_scatter_load_f32(buf, n, load_grads, &gl, err);
+    }
     g_stats.comm_seconds += rw_now() - t0 - gl.seconds;
     if (st != RW_OK)
         return st;
@@ -283,108 +472,6 @@ static rw_status gather_layers(rw_net *net, pick_fn pick, rw_error *err)
                                             &j, err);
     g_stats.comm_seconds += rw_now() - t0;
     return st;
-}
-
-/* ---- shared weights ----
- * Over shared memory the ranks need not hold a copy of the weights each:
- * one region, mapped by every rank, holds every layer's weights and biases
- * (each array at a 64-byte boundary), and the layers point into it. Each
- * rank's optimizer then writes its chunk there and one barrier publishes
- * the step: no all-gather, no copy. The layers' own arrays stay allocated,
- * unused, and take the region's values back (rw_dist_own_weights) before
- * anything may read the weights while another rank writes them or move
- * them (rewiring, checkpoints, the end of an epoch or of rw_train); the
- * next step shares them again. Ranks also read the same pages in the
- * forward and backward passes, as threads of one process do. */
-static bool g_shared;       /* the layers' weights point into g_region */
-static bool g_share_off;    /* no region this run: the all-gather */
-static float *g_region;
-static float *g_own[RW_MAX_LAYERS][2]; /* the layers' arrays meanwhile */
-static size_t g_at[RW_MAX_LAYERS][2];  /* where each array lies in the region */
-
-bool rw_dist_shared_weights_wanted(void)
-{
-    const char *e = getenv("RW_DIST_SHARED_WEIGHTS");
-    return !(e && !strcmp(e, "0"));
-}
-
-/* The region's layout; returns its length in floats. */
-static size_t region_layout(const rw_net *net)
-{
-    size_t at = 0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const rw_layer *L = &net->layers[l];
-        size_t len[2] = {L->nw, L->out};
-        for (int k = 0; k < 2; k++) {
-            g_at[l][k] = at;
-            at += (len[k] + 15) & ~(size_t)15;
-        }
-    }
-    return at;
-}
-
-typedef struct region_job {
-    rw_net *net;
-    float *region;
-} region_job;
-
-static void put_region(void *ctx, rw_layer *L, int bias, size_t a, size_t e,
-                       size_t pos)
-{
-    (void)pos;
-    const region_job *j = ctx;
-    size_t l = (size_t)(L - j->net->layers);
-    memcpy(j->region + g_at[l][bias] + a, (bias ? L->b : L->w) + a,
-           (e - a) * sizeof(float));
-}
-
-/* The first step over shared memory: this rank's chunk, just stepped, into
- * the region, one barrier, and the layers point at the region. The region
- * is a collective that every rank reaches at the same step. */
-static rw_status share_weights(rw_net *net, rw_error *err)
-{
-    size_t n = region_layout(net);
-    void *p = NULL;
-    rw_status st = rw_dist_shared_region(n * sizeof(float), &p, err);
-    if (st != RW_OK)
-        return st;
-    if (!p) {
-        g_share_off = true;
-        return RW_OK;
-    }
-    region_job j = {net, p};
-    rw_net_fused_range(net, g_lo, g_hi, put_region, &j);
-    if ((st = rw_dist_fence(err)) != RW_OK)
-        return st;
-    g_region = p;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        rw_layer *L = &net->layers[l];
-        g_own[l][0] = L->w;
-        g_own[l][1] = L->b;
-        L->w = g_region + g_at[l][0];
-        L->b = g_region + g_at[l][1];
-    }
-    g_shared = true;
-    g_stats.shared_weights = 1;
-    return RW_OK;
-}
-
-void rw_dist_own_weights(rw_net *net)
-{
-    if (!g_shared)
-        return;
-    double t0 = rw_now();
-    for (size_t l = 0; l < net->n_layers; l++) {
-        rw_layer *L = &net->layers[l];
-        if (L->nw)
-            memcpy(g_own[l][0], L->w, L->nw * sizeof(float));
-        if (L->out)
-            memcpy(g_own[l][1], L->b, L->out * sizeof(float));
-        L->w = g_own[l][0];
-        L->b = g_own[l][1];
-    }
-    g_shared = false;
-    g_stats.comm_seconds += rw_now() - t0;
 }
 
 rw_status rw_dist_shard_step(rw_net *net, const rw_optim_config *opt,
