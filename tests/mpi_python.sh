@@ -53,6 +53,8 @@ for r in 0 1; do
   field allreduce "$tmp/two.rank$r.json" | grep -Eq '"(shm|ring)"' ||
     fail "rank $r: no transport in $(cat "$tmp/two.rank$r.json")"
   [ "$(field bytes "$tmp/two.rank$r.json")" -gt 0 ] || fail "rank $r: no byte count"
+  [ "$(field shared_weights "$tmp/two.rank$r.json")" = true ] ||
+    fail "rank $r: the weights were not shared: $(cat "$tmp/two.rank$r.json")"
 done
 [ "$(field ranks "$tmp/one.rank0.json")" = 1 ] || fail "1 process: $(cat "$tmp/one.rank0.json")"
 [ "$(field allreduce "$tmp/one.rank0.json")" = '"none"' ] || fail "1 process: a transport"

@@ -381,8 +381,8 @@ class TrainResult:
     those of this call (0 when resume= names a finished run, whose
     train_loss and train_accuracy are then NaN). Under mpirun (after
     rewire.dist_init) ranks, allreduce, allreduce_bytes_per_step,
-    comm_share and sharded_step are those of `rewire train --json`; with
-    one rank they are 1, "none", 0, 0.0 and False."""
+    comm_share, sharded_step and shared_weights are those of `rewire train
+    --json`; with one rank they are 1, "none", 0, 0.0, False and False."""
 
     def __init__(self, r, history, stopped):
         self.epochs = r.epochs

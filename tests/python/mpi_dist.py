@@ -62,7 +62,8 @@ if mode in ("train", "alone", "mpi4py"):
     r = net.train(x, y, epochs=1, **opts)
     rec = {"ranks": r.ranks, "allreduce": r.allreduce,
            "bytes": r.allreduce_bytes_per_step, "comm_share": r.comm_share,
-           "sharded_step": r.sharded_step, "epochs": r.epochs,
+           "sharded_step": r.sharded_step,
+           "shared_weights": r.shared_weights, "epochs": r.epochs,
            "model": hashlib.sha256(net.to_bytes()).hexdigest(),
            "accuracy": net.evaluate(xt, yt)["accuracy"]}
     with open("%s.rank%d.json" % (out, rank), "w") as f:

@@ -536,7 +536,8 @@ def test_one_process_reports_one_rank(spirals, monkeypatch):
     x, y = spirals[:2]
     r = rewire.Network([2, 16, 3]).train(x, y, epochs=1)
     assert (r.ranks, r.allreduce, r.allreduce_bytes_per_step, r.comm_share,
-            r.sharded_step) == (1, "none", 0, 0.0, False)
+            r.sharded_step, r.shared_weights) == (1, "none", 0, 0.0, False,
+                                                  False)
     rewire.dist_abort(3)  # one rank: returns
 
 
