@@ -85,7 +85,19 @@ typedef struct train_opts_t {
     bool lr_set;
     unsigned sparse_kinds; /* given: 1 --epsilon, 2 --density, 4 --erk */
     bool momentum_set;
+    unsigned given; /* options that apply only with others (CLI_GIVEN_*) */
 } train_opts_t;
+
+/* train_opts_t.given: options that do something only beside another. */
+enum {
+    CLI_GIVEN_HOLDOUT = 1u << 0,     /* without --test */
+    CLI_GIVEN_PRUNE_TO = 1u << 1,    /* --prune-to, --prune-start, --prune-end: */
+    CLI_GIVEN_PRUNE_START = 1u << 2, /* with --prune */
+    CLI_GIVEN_PRUNE_END = 1u << 3,
+    CLI_GIVEN_LR_MIN = 1u << 4,      /* with --schedule cosine */
+    CLI_GIVEN_STEP_EPOCHS = 1u << 5, /* --step-*: with --schedule step */
+    CLI_GIVEN_STEP_GAMMA = 1u << 6,
+};
 
 /* Under mpirun (dist.c): threads = the option, or by default this rank's
  * share of the cores; on ranks other than 0, no files and no progress
@@ -120,7 +132,9 @@ extern const cli_opt cli_train_table[];
 void cli_train_defaults(train_opts_t *o);
 /* The rules between train's options, after parsing: one of --epsilon,
  * --density and --erk; --prune needs --prune-to and makes the layers
- * sparse; --momentum needs a momentum optimizer and --drop-by-usage
+ * sparse; options that do nothing without another (--holdout with --test,
+ * --prune-to/start/end without --prune, --lr-min without a cosine schedule
+ * or above --lr, --step-* without the step schedule) are refused; --momentum needs a momentum optimizer and --drop-by-usage
  * rewiring; SGD and momentum default to lr 0.01; --sparse defaults to SET;
  * the seed goes to the data and the training. Returns -1 to go on or an
  * exit code (the error printed). */

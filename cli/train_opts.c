@@ -27,11 +27,23 @@ static void then_rewire(void *t)
         ((T *)t)->sparse = true;
 }
 static void then_lr(void *t) { ((T *)t)->lr_set = true; }
+static void then_holdout(void *t) { ((T *)t)->given |= CLI_GIVEN_HOLDOUT; }
+static void then_prune_to(void *t) { ((T *)t)->given |= CLI_GIVEN_PRUNE_TO; }
+static void then_prune_start(void *t) { ((T *)t)->given |= CLI_GIVEN_PRUNE_START; }
+static void then_prune_end(void *t) { ((T *)t)->given |= CLI_GIVEN_PRUNE_END; }
+static void then_lr_min(void *t) { ((T *)t)->given |= CLI_GIVEN_LR_MIN; }
+static void then_step_epochs(void *t) { ((T *)t)->given |= CLI_GIVEN_STEP_EPOCHS; }
+static void then_step_gamma(void *t) { ((T *)t)->given |= CLI_GIVEN_STEP_GAMMA; }
 static void then_regrow(void *t) { ((T *)t)->tc.plasticity.neuron_turnover = 1; }
 
 static bool parse_hidden(const char *cmd, const char *arg, void *t)
 {
     T *o = t;
+    if (!*arg) {
+        cli_fail(cmd, "--hidden is empty: expected sizes such as 256,256, or "
+                      "'none' for no hidden layer");
+        return false;
+    }
     o->n_hidden = cli_parse_list(cmd, "--hidden", arg, o->hidden, RW_MAX_LAYERS - 1);
     return o->n_hidden >= 0;
 }
@@ -98,6 +110,7 @@ const cli_opt cli_train_table[] = {
      .help = "test data; default: a named dataset's test split,\n"
              "else --holdout of the training file"},
     {.type = CLI_DOUBLE, .name = "holdout", .arg = "F", CLI_FIELD(T, holdout),
+     .then = then_holdout,
      .min = 0.0, .max = 0.9,
      .help = "share of a training file held out as the test set\n"
              "when there is no --test (default 0.1)"},
@@ -168,11 +181,13 @@ const cli_opt cli_train_table[] = {
      .help = "gradual pruning: magnitude, usage or hebbian; without\n"
              "--sparse/--density it starts from full density"},
     {.type = CLI_DOUBLE, .name = "prune-to", .arg = "D", CLI_FIELD(T, PL.prune_to),
+     .then = then_prune_to,
      .min = 1e-9, .max = 1.0, .help = "target density of the pruned layers"},
     {.type = CLI_DOUBLE, .name = "prune-start", .arg = "F",
-     CLI_FIELD(T, PL.prune_start), .min = 0.0, .max = 1.0,
+     CLI_FIELD(T, PL.prune_start), .min = 0.0, .max = 1.0, .then = then_prune_start,
      .help = "start of the cubic schedule, share of training (0.1)"},
     {.type = CLI_DOUBLE, .name = "prune-end", .arg = "F", CLI_FIELD(T, PL.prune_end),
+     .then = then_prune_end,
      .min = 0.0, .max = 1.0, .help = "end of the schedule (0.7); fine-tuning after it"},
     {.type = CLI_SIZE, .name = "prune-every", .arg = "N", CLI_FIELD(T, PL.prune_every),
      .min = 1, .max = (double)SIZE_MAX,
@@ -221,11 +236,14 @@ const cli_opt cli_train_table[] = {
     {.type = CLI_CHOICE, .name = "schedule", .arg = "S", CLI_FIELD(T, tc.schedule),
      .choices = schedules, .help = "constant (default), step or cosine"},
     {.type = CLI_DOUBLE, .name = "lr-min", .arg = "F", CLI_FIELD(T, tc.lr_min),
+     .then = then_lr_min,
      .min = 0.0, .max = 1e6, .help = "cosine schedule floor (default 0)"},
     {.type = CLI_SIZE, .name = "step-epochs", .arg = "N", CLI_FIELD(T, tc.step_epochs),
+     .then = then_step_epochs,
      .min = 1, .max = 1000000,
      .help = "step schedule period in epochs (default 3)"},
     {.type = CLI_DOUBLE, .name = "step-gamma", .arg = "F", CLI_FIELD(T, tc.step_gamma),
+     .then = then_step_gamma,
      .min = 0.0, .max = 1.0, .help = "step schedule factor (default 0.1)"},
     {.type = CLI_DOUBLE, .name = "clip-grad", .arg = "F", CLI_FIELD(T, tc.clip_grad),
      .min = 1e-12, .max = 1e12,
@@ -336,6 +354,28 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
         return cli_fail(cmd, "--checkpoint-every needs --checkpoint FILE") + 1;
     if (pl->prune != RW_PRUNE_NONE && !(pl->prune_to > 0.0))
         return cli_fail(cmd, "--prune needs --prune-to D (the target density)") + 1;
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } prune_opts[] = {{CLI_GIVEN_PRUNE_TO, "--prune-to"},
+                      {CLI_GIVEN_PRUNE_START, "--prune-start"},
+                      {CLI_GIVEN_PRUNE_END, "--prune-end"}};
+    for (size_t i = 0; i < 3; i++)
+        if ((o->given & prune_opts[i].bit) && pl->prune == RW_PRUNE_NONE)
+            return cli_fail(cmd, "%s shapes gradual pruning, and this run does "
+                                 "not prune (give --prune magnitude, usage or "
+                                 "hebbian)", prune_opts[i].name) + 1;
+    if ((o->given & CLI_GIVEN_HOLDOUT) && o->test)
+        return cli_fail(cmd, "--holdout splits a test set off the training "
+                             "file, and --test gives one: give one of them") + 1;
+    if ((o->given & CLI_GIVEN_LR_MIN) && o->tc.schedule != RW_SCHED_COSINE)
+        return cli_fail(cmd, "--lr-min is the cosine schedule's floor: give "
+                             "--schedule cosine") + 1;
+    if ((o->given & (CLI_GIVEN_STEP_EPOCHS | CLI_GIVEN_STEP_GAMMA)) &&
+        o->tc.schedule != RW_SCHED_STEP)
+        return cli_fail(cmd, "%s shapes the step schedule: give --schedule step",
+                        o->given & CLI_GIVEN_STEP_EPOCHS ? "--step-epochs"
+                                                         : "--step-gamma") + 1;
     if (pl->prune != RW_PRUNE_NONE && !o->sparse) {
         /* Pruning needs sparse storage: start from every connection. */
         o->sparse = true;
@@ -347,6 +387,10 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
     if (o->tc.optim.kind != RW_OPT_ADAM && o->tc.optim.kind != RW_OPT_ADAMW &&
         !o->lr_set)
         o->tc.lr = 0.01;
+    if ((o->given & CLI_GIVEN_LR_MIN) && o->tc.lr_min > o->tc.lr)
+        return cli_fail(cmd, "--lr-min %g is above the learning rate %g: the "
+                             "cosine schedule falls from --lr to --lr-min",
+                        o->tc.lr_min, o->tc.lr) + 1;
     if (o->sparse)
         o->tc.rewire = o->rewire_choice < 0 ? RW_REWIRE_SET
                                             : (rw_rewire_kind)o->rewire_choice;

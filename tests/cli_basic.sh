@@ -69,6 +69,13 @@ printf '0,0,0,0,0,1
 expect_error "7 features per sample" "$rw" predict --model "$tmp/m.rwm" --data "$tmp/test.csv" --no-labels
 expect_error "exclude each other" "$rw" predict --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels --label-column first
 expect_error "does not apply" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels
+# Options that would do nothing beside the others are refused, naming why.
+expect_error "--hidden is empty" "$rw" train --data "$tmp/train.csv" --hidden ""
+expect_error "this run does not prune" "$rw" train --data "$tmp/train.csv" --prune-to 0.2
+expect_error "give one of them" "$rw" train --data "$tmp/train.csv" --test "$tmp/test.csv" --holdout 0.3
+expect_error "give --schedule cosine" "$rw" train --data "$tmp/train.csv" --lr-min 0.0001
+expect_error "above the learning rate" "$rw" train --data "$tmp/train.csv" --schedule cosine --lr-min 0.5
+expect_error "give --schedule step" "$rw" train --data "$tmp/train.csv" --step-gamma 0.5
 # eval still needs labels: a raw file is not read as unlabelled there
 expect_error "expected a class label" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/raw.csv"
 # a regression model (4 inputs, 2 outputs): raw rows, and rows with a float

@@ -151,6 +151,14 @@ static void check_parse(void)
     CHECK(o.sparse && o.tc.rewire == RW_REWIRE_SET && o.tc.drop_fraction == 0.1);
     CHECK(parse_train("--data xor --prune magnitude --prune-to 0.2", &o) == -1);
     CHECK(o.sparse && o.sparse_param == 1.0 && o.tc.rewire == RW_REWIRE_NONE);
+    CHECK(parse_train("--data xor --prune usage --prune-to 0.2 --prune-start 0.3 "
+                      "--prune-end 0.6 --holdout 0.2 --schedule cosine --lr-min "
+                      "0.0001", &o) == -1);
+    CHECK(o.tc.plasticity.prune_start == 0.3 && o.holdout == 0.2 &&
+          o.tc.lr_min == 0.0001);
+    CHECK(parse_train("--data xor --schedule step --step-epochs 2 --step-gamma 0.5",
+                      &o) == -1);
+    CHECK(o.tc.step_epochs == 2 && o.tc.step_gamma == 0.5);
     CHECK(parse_train("--data xor --regrow-neurons --activation tanh", &o) == -1);
     CHECK(o.tc.plasticity.regrow_neurons && o.tc.plasticity.neuron_turnover);
     CHECK(o.act == RW_ACT_TANH);
@@ -172,6 +180,12 @@ static void check_parse(void)
         "--data xor --epsilon 8 --density 0.1", "--data xor --erk 0.1 --epsilon 4",
         "--data xor --momentum 0.5", "--data xor --optimizer sgd --momentum 0.5",
         "--data xor --drop-by-usage", "--data xor --sparse --rewire none --drop-by-usage",
+        "--data xor --prune-to 0.5", "--data xor --prune-start 0.2",
+        "--data xor --prune-end 0.5", "--data xor --test xor --holdout 0.2",
+        "--data xor --lr-min 0.0001", "--data xor --schedule step --lr-min 0.0001",
+        "--data xor --schedule cosine --lr 0.001 --lr-min 0.01",
+        "--data xor --optimizer sgd --schedule cosine --lr-min 0.02",
+        "--data xor --step-epochs 2", "--data xor --schedule cosine --step-gamma 0.5",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_MSG(parse_train(bad[i], &o) == 2, "%s", bad[i]);
