@@ -367,14 +367,16 @@ static bool open_data(train_run *r)
     } else if (o->holdout > 0.0) {
         rw_dataset *rest = NULL;
         if (rw_dataset_split(r->full, o->holdout, o->seed, &rest, &r->test, &err) != RW_OK)
-            return cli_failed(C, &err);
+            return cli_fail(C, "%s: --holdout %g: %s (give --test, or more "
+                             "rows)", o->data, o->holdout, err.msg), false;
         rw_dataset_free(r->full);
         r->full = rest;
     }
     if (o->val_split > 0.0) {
         if (rw_dataset_split(r->full, o->val_split, o->seed + 1, &r->train,
                              &r->val, &err) != RW_OK)
-            return cli_failed(C, &err);
+            return cli_fail(C, "%s: --val-split %g: %s", o->data, o->val_split,
+                             err.msg), false;
     } else {
         r->train = r->full;
         r->full = NULL;

@@ -71,6 +71,8 @@ expect_error "exclude each other" "$rw" predict --model "$tmp/m.rwm" --data "$tm
 expect_error "does not apply" "$rw" eval --model "$tmp/m.rwm" --data "$tmp/raw.csv" --no-labels
 # Options that would do nothing beside the others are refused, naming why.
 expect_error "--hidden is empty" "$rw" train --data "$tmp/train.csv" --hidden ""
+head -2 "$tmp/train.csv" > "$tmp/row.csv"
+expect_error "row.csv: --holdout 0.1: " "$rw" train --data "$tmp/row.csv"
 expect_error "this run does not prune" "$rw" train --data "$tmp/train.csv" --prune-to 0.2
 expect_error "give one of them" "$rw" train --data "$tmp/train.csv" --test "$tmp/test.csv" --holdout 0.3
 expect_error "give --schedule cosine" "$rw" train --data "$tmp/train.csv" --lr-min 0.0001

@@ -390,6 +390,9 @@ static void test_idx_bad(void)
     snprintf(spec, sizeof spec, "%s,%s", tmp("img.idx"), tmp("nolabels.idx"));
     ds = rw_dataset_open(spec, RW_SPLIT_TRAIN, NULL, &err);
     EXPECT_FAIL(ds, err, RW_ERR_IO, "nolabels.idx: not found");
+    snprintf(spec, sizeof spec, "%s,%s", tmp("img.idx"), TMP);
+    ds = rw_dataset_open(spec, RW_SPLIT_TRAIN, NULL, &err);
+    EXPECT_FAIL(ds, err, RW_ERR_IO, "is a folder, expected a file", "IDX pair");
     ds = rw_idx_load_files(tmp("none.idx"), tmp("lab.idx"), 0, &err);
     EXPECT_FAIL(ds, err, RW_ERR_IO, "none.idx: cannot open");
     /* One IDX file alone. */
@@ -639,7 +642,16 @@ static void test_csv_bad(void)
     ds = rw_csv_load_file(tmp("missing.csv"), &o, &err);
     EXPECT_FAIL(ds, err, RW_ERR_IO, "missing.csv: cannot open");
     ds = rw_dataset_open(TMP, RW_SPLIT_TRAIN, &o, &err);
-    EXPECT_FAIL(ds, err, RW_ERR_IO, "not a regular file");
+    EXPECT_FAIL(ds, err, RW_ERR_IO, "is a folder, expected a file");
+    /* Lines that end in CR alone (classic Mac OS) read as one line. */
+    write_text(tmp("cr.csv"), "1,2,0\r3,4,1\r5,6,0\r");
+    ds = rw_dataset_open(tmp("cr.csv"), RW_SPLIT_TRAIN, &o, &err);
+    EXPECT_FAIL(ds, err, RW_ERR_FORMAT, "cr.csv: line 1: a carriage return",
+                "LF or CRLF");
+    write_text(tmp("crlf.csv"), "1,2,0\r\n3,4,1\r\n");
+    ds = rw_dataset_open(tmp("crlf.csv"), RW_SPLIT_TRAIN, &o, &err);
+    CHECK(ds && rw_dataset_size(ds) == 2);
+    rw_dataset_free(ds);
     ds = rw_dataset_open("no-such-set", RW_SPLIT_TRAIN, &o, &err);
     EXPECT_FAIL(ds, err, RW_ERR_ARG, "unknown dataset \"no-such-set\"", "spirals");
     ds = rw_dataset_open("", RW_SPLIT_TRAIN, &o, &err);

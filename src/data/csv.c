@@ -395,6 +395,11 @@ static rw_status csv_line(csv_state *st, const char *s, size_t len)
     st->line++;
     if (len && s[len - 1] == '\r')
         len--;
+    if (memchr(s, '\r', len))
+        return rw_fail(st->err, RW_ERR_FORMAT, "%s: line %zu: a carriage return "
+                       "inside the line: lines that end in CR alone (classic "
+                       "Mac OS) are not read; expected LF or CRLF line ends "
+                       "(tr '\\r' '\\n' converts the file)", st->name, st->line);
     if (st->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
         s += 3; /* UTF-8 byte order mark */
         len -= 3;

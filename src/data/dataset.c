@@ -313,6 +313,16 @@ static int is_regular_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Why a path that should be a data file is not one. */
+static const char *not_a_file(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return "not found";
+    return S_ISDIR(st.st_mode) ? "is a folder, expected a file"
+                               : "not a regular file";
+}
+
 /* Finds DIR/BASE.gz or else DIR/BASE; when neither exists, leaves the .gz
  * name in `path` and returns 0. */
 static int find_idx_file(const char *dir, const char *base, char *path,
@@ -425,8 +435,8 @@ rw_dataset *rw_dataset_open(const char *spec, rw_split split,
     }
     struct stat st;
     if (stat(spec, &st) == 0) {
-        rw_fail(err, RW_ERR_IO, "%s: not a regular file (expected a CSV file)",
-                spec);
+        rw_fail(err, RW_ERR_IO, "%s: %s (a CSV file, an IDX pair or a dataset "
+                "name)", spec, not_a_file(spec));
         return NULL;
     }
 
@@ -451,8 +461,8 @@ rw_dataset *rw_dataset_open(const char *spec, rw_split split,
         memcpy(buf, spec, len + 1);
         buf[k] = '\0';
         const char *missing = is_regular_file(buf) ? buf + k + 1 : buf;
-        rw_fail(err, RW_ERR_IO, "%s: not found (reading the IDX pair "
-                "IMAGES,LABELS \"%s\")", missing, spec);
+        rw_fail(err, RW_ERR_IO, "%s: %s (reading the IDX pair "
+                "IMAGES,LABELS \"%s\")", missing, not_a_file(missing), spec);
         rw_free(buf);
         return NULL;
     }
@@ -461,7 +471,7 @@ rw_dataset *rw_dataset_open(const char *spec, rw_split split,
     if ((len > 4 && strcmp(spec + len - 4, ".csv") == 0) ||
         (len > 7 && strcmp(spec + len - 7, ".csv.gz") == 0) ||
         strchr(spec, '/')) {
-        rw_fail(err, RW_ERR_IO, "%s: not found", spec);
+        rw_fail(err, RW_ERR_IO, "%s: %s", spec, not_a_file(spec));
         return NULL;
     }
     rw_fail(err, RW_ERR_ARG, "unknown dataset \"%s\": not a built-in name "
