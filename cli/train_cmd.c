@@ -511,31 +511,11 @@ static void plot_warn(int rc, const char *errbuf, bool quiet, const char *what,
 }
 
 /* Whether FILE can be written, found before training rather than after
- * it: the model and the checkpoint are written as FILE.tmp.* beside FILE
- * and renamed, so a file created there stands for them. */
+ * it (rw_check_writable). */
 static bool check_writable(const char *path, const char *what)
 {
-    char probe[4200];
-    struct stat sb;
-    if (!*path) {
-        cli_fail(C, "the %s path is empty: expected a file name", what);
-        return false;
-    }
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        cli_fail(C, "%s: is a folder: expected a file name for the %s", path,
-                 what);
-        return false;
-    }
-    snprintf(probe, sizeof probe, "%s.probe.%ld", path, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0) {
-        cli_fail(C, "%s: cannot write the %s there (checked before training): "
-                    "%s", path, what, strerror(errno));
-        return false;
-    }
-    close(fd);
-    unlink(probe);
-    return true;
+    rw_error err;
+    return rw_check_writable(path, what, &err) == RW_OK || cli_failed(C, &err);
 }
 
 /* A path's folder made absolute, with its file name: two paths of files

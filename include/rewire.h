@@ -774,6 +774,14 @@ rw_status rw_train(rw_net *net, const rw_dataset *train,
  * untouched for 10 minutes. On failure the previous file is
  * intact. Format: docs/model-format.md. */
 rw_status rw_net_save(const rw_net *net, const char *path, rw_error *err);
+/* Whether a model or checkpoint can be written to `path`, found before
+ * the work that produces it: it creates and removes the temporary file
+ * that a save renames into place ("<path>.tmp.<pid>"). RW_ERR_ARG for an
+ * empty or too long path, RW_ERR_IO naming the path and the cause (a
+ * folder, a missing folder, no permission) otherwise; `what` ("model",
+ * "checkpoint") is named in the message. rw_train checks its
+ * checkpoint_path this way. */
+rw_status rw_check_writable(const char *path, const char *what, rw_error *err);
 /* Loads a network saved by rw_net_save. Every count is checked against the
  * bytes that remain before anything is allocated; the CRC32 is verified. */
 rw_net *rw_net_load(const char *path, rw_error *err);

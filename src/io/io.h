@@ -77,12 +77,6 @@ rw_status rw_checkpoint_write(const rw_net *net, const rw_train_config *cfg,
                               uint64_t fp, const rw_run_state *rs,
                               const rw_maint_view *mv, const size_t *order,
                               size_t n, rw_error *err);
-/* Whether a model or checkpoint can be written to path, found before
- * training rather than at the first checkpoint: it creates and removes
- * the temporary file that a write renames into place (PATH.tmp.PID).
- * RW_ERR_IO, naming the path and what is wrong, when it cannot. */
-rw_status rw_file_probe_writable(const char *path, const char *what,
-                                 rw_error *err);
 /* Reads the run state and sample order of cfg->resume_path into rs and
  * order[0..n) (the network itself is loaded by the caller), and for a run
  * with maintenance or drop_by_usage the MNTS section into mv's arrays and

@@ -482,8 +482,7 @@ static void remove_stale_temps(const char *path)
     closedir(d);
 }
 
-rw_status rw_file_probe_writable(const char *path, const char *what,
-                                 rw_error *err)
+rw_status rw_check_writable(const char *path, const char *what, rw_error *err)
 {
     char tmp[4200];
     struct stat sb;
