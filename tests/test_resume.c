@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <string.h>
+#include <unistd.h>
 
 typedef struct setup {
     const char *name;
@@ -515,6 +516,16 @@ static void test_unwritable(void)
     CHECK(stop.seen == 0);
     rw_net_free(net);
     rw_dataset_free(ds);
+    /* The probe itself: it leaves nothing behind where it succeeds. */
+    char ok[256], left[300];
+    snprintf(ok, sizeof ok, "%s/probe_ok.rwm", RW_TMPDIR);
+    snprintf(left, sizeof left, "%s.tmp.%ld", ok, (long)getpid());
+    CHECK(rw_check_writable(ok, "model", &err) == RW_OK);
+    CHECK(access(ok, F_OK) != 0 && access(left, F_OK) != 0);
+    CHECK(rw_check_writable("", "model", &err) == RW_ERR_ARG);
+    CHECK(strstr(err.msg, "the model path is empty"));
+    CHECK(rw_check_writable(ck, "model", &err) == RW_ERR_IO);
+    CHECK(strstr(err.msg, ck) && strstr(err.msg, "No such file"));
 }
 
 int main(void)
