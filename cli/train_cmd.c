@@ -31,7 +31,8 @@ static const char *const train_outro =
     "\n"
     "Ctrl-C stops at the end of the batch, saves --save's model as it stands,\n"
     "names the checkpoint that --resume continues from and exits 130; a second\n"
-    "Ctrl-C kills the run (under mpirun Ctrl-C kills it).\n"
+    "Ctrl-C kills the run (under mpirun Ctrl-C kills it). A run started with\n"
+    "SIGINT ignored (nohup, a background job of a script) keeps ignoring it.\n"
     "\n"
     "data-parallel, in a build with MPI (rewire --version says so):\n"
     "  mpirun -np N rewire train ...   trains on N ranks. --batch is the global\n"
@@ -96,16 +97,31 @@ static void on_sigint(int sig)
 
 /* The handler runs on an alternate stack (rw_signal_stack: oneDNN's GEMM
  * kernels keep data below the stack pointer), and only once: a second
- * Ctrl-C kills. */
+ * Ctrl-C kills. A SIGINT the tool was started ignoring (a job started
+ * in the background by a shell without job control, nohup) stays
+ * ignored. release_sigint puts back what was there. */
+static struct sigaction g_old_sigint;
+static bool g_sigint_caught;
+
 static void catch_sigint(rw_error *err)
 {
     struct sigaction sa;
+    if (sigaction(SIGINT, NULL, &g_old_sigint) != 0 ||
+        g_old_sigint.sa_handler == SIG_IGN)
+        return;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     if (rw_signal_stack(err) == RW_OK)
-        sigaction(SIGINT, &sa, NULL);
+        g_sigint_caught = sigaction(SIGINT, &sa, NULL) == 0;
+}
+
+static void release_sigint(void)
+{
+    if (g_sigint_caught)
+        sigaction(SIGINT, &g_old_sigint, NULL);
+    g_sigint_caught = false;
 }
 
 static int on_progress(const rw_progress *p, void *user)
@@ -788,7 +804,7 @@ static bool run_training(train_run *r)
      * collective: the flag stays, and main ends them all. */
     if (st == RW_OK)
         cli_dist_training(false);
-    signal(SIGINT, SIG_DFL);
+    release_sigint();
     progress_clear(&ctx.prog);
     if (st == RW_ERR_INTERRUPTED && g_interrupted)
         return interrupted(r, &err);

@@ -168,9 +168,11 @@ grep -q -- "--clip-grad" "$tmp/o" || fail "no hint in: $(cat "$tmp/o")"
   --clip-grad 1 --quiet --json > "$tmp/o" 2>&1 || fail "clipped run: $(cat "$tmp/o")"
 grep -Eq '"test_accuracy":(0\.[0-9]+|1)[,}]' "$tmp/o" || fail "clipped run gave: $(cat "$tmp/o")"
 # Ctrl-C (SIGINT) stops at the end of a batch: exit 130, the model saved
-# as it stands, and the way back named.
-"$rw" "${args[@]}" --epochs 50 --save "$tmp/int.rwm" --checkpoint "$tmp/int.ck" \
-  --checkpoint-every 50 > "$tmp/o" 2>&1 &
+# as it stands, and the way back named. (A shell without job control
+# starts background commands with SIGINT ignored, which the tool keeps:
+# env puts the default back, as a terminal's foreground job has it.)
+env --default-signal=INT "$rw" "${args[@]}" --epochs 50 --save "$tmp/int.rwm" \
+  --checkpoint "$tmp/int.ck" --checkpoint-every 50 > "$tmp/o" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do [ -s "$tmp/int.ck" ] && break; sleep 0.05; done
 kill -INT "$pid"
@@ -180,6 +182,17 @@ rc=$?
 grep -q "interrupted (training stopped" "$tmp/o" || fail "no interruption message: $(cat "$tmp/o")"
 grep -q -- "--resume $tmp/int.ck" "$tmp/o" || fail "no resume hint: $(cat "$tmp/o")"
 "$rw" info --model "$tmp/int.rwm" > /dev/null || fail "the interrupted run saved no model"
+# Started with SIGINT ignored (nohup, a background job of a script), the
+# tool does not take it up: the run ends as if nothing had been sent.
+"$rw" "${args[@]}" --epochs 2 --save "$tmp/ign.rwm" --checkpoint "$tmp/ign.ck" \
+  --checkpoint-every 50 > "$tmp/o" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do [ -s "$tmp/ign.ck" ] && break; sleep 0.05; done
+kill -INT "$pid" 2> /dev/null || true # it may have finished
+wait "$pid"
+rc=$?
+[ "$rc" = 0 ] || fail "an ignored SIGINT gave exit $rc: $(cat "$tmp/o")"
+! grep -q "interrupted" "$tmp/o" || fail "an ignored SIGINT interrupted: $(cat "$tmp/o")"
 
 # An output that cannot be written is refused before training starts.
 for opt in --save --checkpoint; do
