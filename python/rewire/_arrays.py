@@ -50,7 +50,7 @@ def features(x, n_features=None, what="x"):
     return a
 
 
-def labels(y, n, n_classes=None, what="y"):
+def labels(y, n, n_classes=None, what="y", xwhat="x"):
     """y as int32 class indices (n,) in 0..n_classes-1."""
     a = np.asarray(_dense(y))
     if a.ndim == 2 and a.shape[1] == 1:
@@ -59,8 +59,8 @@ def labels(y, n, n_classes=None, what="y"):
         raise ValueError("%s must be a 1-D array of class indices, got shape %s"
                          % (what, a.shape))
     if a.shape[0] != n:
-        raise ValueError("%s has %d labels but x has %d samples"
-                         % (what, a.shape[0], n))
+        raise ValueError("%s has %d labels but %s has %d samples"
+                         % (what, a.shape[0], xwhat, n))
     if a.dtype.kind == "b":
         a = a.astype(np.int32)
     if a.dtype.kind == "f":
@@ -80,7 +80,7 @@ def labels(y, n, n_classes=None, what="y"):
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
-def targets(y, n, n_targets=None, what="y"):
+def targets(y, n, n_targets=None, what="y", xwhat="x"):
     """y as float32 (n, targets) regression targets."""
     a = np.asarray(_dense(y))
     if a.ndim == 1:
@@ -89,8 +89,8 @@ def targets(y, n, n_targets=None, what="y"):
         raise ValueError("%s must be a 1-D or 2-D array of targets, got shape "
                          "%s" % (what, a.shape))
     if a.shape[0] != n:
-        raise ValueError("%s has %d rows but x has %d samples"
-                         % (what, a.shape[0], n))
+        raise ValueError("%s has %d rows but %s has %d samples"
+                         % (what, a.shape[0], xwhat, n))
     if n_targets is not None and a.shape[1] != n_targets:
         raise ValueError("%s has %d targets per sample but the network has %d "
                          "outputs" % (what, a.shape[1], n_targets))

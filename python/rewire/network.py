@@ -599,7 +599,15 @@ class Network:
     @classmethod
     def from_bytes(cls, data, name="<bytes>"):
         """Loads a model from the bytes of a model file."""
-        data = bytes(data)
+        if isinstance(data, str):
+            raise TypeError("from_bytes takes the bytes of a model file (bytes, "
+                            "bytearray or memoryview), not a str; to read a file "
+                            "use rewire.Network.load(path)")
+        try:
+            data = bytes(data)
+        except TypeError:
+            raise TypeError("from_bytes takes bytes, bytearray or memoryview, "
+                            "got %s" % type(data).__name__) from None
         err = _lib.Error_t()
         h = _lib.rw_net_load_buffer(data, len(data), _arrays.text(name, "name"),
                                     ctypes.byref(err))
@@ -799,10 +807,12 @@ class Network:
         n = x.shape[0]
         if n == 0:
             raise ValueError("%s has no samples" % what)
+        ywhat = what.replace("x", "y")  # x_test -> y_test, replay x -> replay y
         if self.classes:
-            return _Data(x, _arrays.labels(y, n, self.classes), self.classes,
-                         image_shape)
-        return _Data(x, _arrays.targets(y, n, self.outputs), 0, image_shape)
+            return _Data(x, _arrays.labels(y, n, self.classes, ywhat, what),
+                         self.classes, image_shape)
+        return _Data(x, _arrays.targets(y, n, self.outputs, ywhat, what), 0,
+                     image_shape)
 
     # ---- training
 
@@ -859,7 +869,18 @@ class Network:
                 rep = self._data(replay[0], replay[1], "replay x")
                 cfg.replay = rep.handle
             if class_groups is not None:
-                g = np.ascontiguousarray(class_groups, dtype=np.int32)
+                a = np.asarray(class_groups)
+                whole = a.dtype.kind in "iu" or (
+                    a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and
+                    bool(np.all(a == np.floor(a))))
+                if not whole or (a.size and (a.min() < 0 or a.max() >= 2**31)):
+                    raise ValueError("class_groups must be whole numbers from 0, "
+                                     "one group per class, got %r"
+                                     % (class_groups,))
+                g = np.ascontiguousarray(a, dtype=np.int32)
+                if g.ndim != 1:
+                    raise ValueError("class_groups must be 1-D, one group per "
+                                     "class, got shape %s" % (g.shape,))
                 if g.shape != (max(self.classes, 1),) or not self.classes:
                     raise ValueError("class_groups needs one group per class "
                                      "(%d)" % self.classes)

@@ -180,6 +180,10 @@ def test_file_errors(tmp_path):
     for junk in (b"", b"\0" * 3, os.urandom(200)):
         with pytest.raises(rewire.Error):
             rewire.Network.from_bytes(junk)
+    with pytest.raises(TypeError, match="not a str; to read a file"):
+        rewire.Network.from_bytes("model.rwm")
+    with pytest.raises(TypeError, match="got float"):
+        rewire.Network.from_bytes(1.5)
 
 
 def test_input_checks_and_conversion(trained):
@@ -386,6 +390,14 @@ def test_library_refusals_do_not_crash(spirals, tmp_path):
         net.train(x, y, epochs=1, resume=str(tmp_path / "none.rwm"))
     with pytest.raises(ValueError, match="class_groups"):
         net.train(x, y, epochs=1, class_groups=[0])
+    for bad in ("ab", [0.5, 1], [-1, 0], [[0, 1]]):
+        with pytest.raises(ValueError, match="class_groups must be"):
+            net.train(x, y, epochs=1, class_groups=bad)
+    # The test set's labels are named as such.
+    with pytest.raises(ValueError, match="y_test has 3 labels but x_test has"):
+        net.train(x, y, epochs=1, test=(x, y[:3]))
+    with pytest.raises(ValueError, match="replay y has 3 labels"):
+        net.train(x, y, epochs=1, replay=(x, y[:3]))
     with pytest.raises(ValueError, match="features"):
         net.train(x, y, epochs=1, replay=(np.zeros((4, 3)), np.zeros(4)))
     dense = rewire.Network([2, 4, 2])
