@@ -384,6 +384,8 @@ _fn("rw_dataset_wrap", _P, f32_array(), c_i32_p, c_float_p, c_size, c_size,
     c_size, c_size, _E)
 _fn("rw_dataset_free", None, _P)
 _fn("rw_dataset_size", c_size, _P)
+_fn("rw_dataset_csv_header", c_size, _P, ctypes.POINTER(c_size),
+    ctypes.POINTER(c_size))
 _fn("rw_dataset_features", c_size, _P)
 _fn("rw_dataset_classes", c_size, _P)
 _fn("rw_dataset_targets", c_size, _P)

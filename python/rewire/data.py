@@ -1,5 +1,7 @@
 """Datasets as NumPy arrays, and continual learning over task sequences."""
 import ctypes
+import warnings
+
 import numpy as np
 
 from . import _arrays, _lib, dist
@@ -48,7 +50,22 @@ def _open(spec, split, opts):
                              ctypes.byref(opts), ctypes.byref(err))
     if not h:
         raise from_status(err.status, err)
+    _note_header(spec, h)
     return h
+
+
+def _note_header(spec, h):
+    """Warns, as the CLI notes, when a CSV's first line was taken for a
+    header though some of its fields are numbers (a data line with a typo,
+    dropped)."""
+    numbers, fields = _lib.c_size(0), _lib.c_size(0)
+    line = _lib.rw_dataset_csv_header(h, ctypes.byref(numbers),
+                                      ctypes.byref(fields))
+    if line and numbers.value:
+        warnings.warn("%s: line %d is read as a header and not used, though %d "
+                      "of its %d fields are numbers; if it is data, correct it"
+                      % (spec, line, numbers.value, fields.value),
+                      RuntimeWarning, stacklevel=3)
 
 
 def _aligned_copy(src, shape):
@@ -102,7 +119,10 @@ def load_dataset(spec, split="train", *, label_column="last",
     or an IDX pair "IMAGES,LABELS" (raw or .gz). split ("train" or "test")
     picks the part of a named dataset. label_column ("last", "first" or a
     0-based index) and regression apply to CSV; samples and seed to the
-    generated datasets (samples per split, 0: the default).
+    generated datasets (samples per split, 0: the default). A CSV file's
+    first line is a header when a field is not a number; where some of its
+    fields are numbers (a data line with a typo) a RuntimeWarning says it
+    was dropped.
     """
     h = _open(spec, split, _options(label_column, regression, samples, seed))
     try:

@@ -2,6 +2,7 @@
 import gzip
 import os
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -55,6 +56,17 @@ def test_csv(tmp_path):
     assert isinstance(e.value, ValueError)
     with pytest.raises(OSError):
         rewire.load_dataset(str(tmp_path / "none.csv"))
+    # A first line taken for a header though it holds numbers (a typo in a
+    # data line) is dropped with a warning; a header of names is not.
+    typo = tmp_path / "typo.csv"
+    typo.write_text("1,,0\n1,2,0\n3,4,1\n")
+    with pytest.warns(RuntimeWarning, match="line 1 is read as a header and "
+                      "not used, though 2 of its 3 fields are numbers"):
+        x, y = rewire.load_dataset(str(typo))
+    assert len(y) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rewire.load_dataset(str(p))
 
 
 def _idx(path, data, dims, gz=False):
