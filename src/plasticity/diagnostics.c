@@ -22,6 +22,31 @@ extern void dsyevd_(const char *jobz, const char *uplo, const int *n,
                     const int *lwork, int *iwork, const int *liwork,
                     int *info);
 
+/* Where OpenBLAS provides LAPACK (Debian's libopenblas0 behind
+ * liblapack.so.3), dsyrk and dsyevd run on a thread pool of its own, a
+ * thread per core, whose threads then spin for a while before they sleep:
+ * into the next epoch, beside the training threads or, under mpirun, the
+ * other ranks. These calls run on the calling thread alone instead, which
+ * also makes the figures independent of the core count. Weak: the
+ * reference LAPACK has no such functions. */
+extern int openblas_get_num_threads(void) __attribute__((weak));
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+
+static int lapack_threads_one(void)
+{
+    int was = openblas_get_num_threads && openblas_set_num_threads
+                  ? openblas_get_num_threads() : 0;
+    if (was > 1)
+        openblas_set_num_threads(1);
+    return was;
+}
+
+static void lapack_threads_back(int was)
+{
+    if (was > 1)
+        openblas_set_num_threads(was);
+}
+
 /* Effective rank exp(H(p)), p_i = s_i / sum s, of the column-major rows x
  * cols matrix A. The singular values are the square roots of the
  * eigenvalues of the k x k Gram matrix (A^T A or A A^T, k the smaller
@@ -45,6 +70,7 @@ static rw_status erank_colmajor(const double *a, size_t rows, size_t cols,
         rw_free(g);
         return RW_ERR_NOMEM;
     }
+    int threads = lapack_threads_one();
     if (n <= m) /* A^T A, n x n */
         dsyrk_("U", "T", &n, &m, &one, a, &m, &zero, g, &k);
     else /* A A^T, m x m */
@@ -67,6 +93,7 @@ static rw_status erank_colmajor(const double *a, size_t rows, size_t cols,
             st = rw_fail(err, RW_ERR_UNSUPPORTED, "LAPACK dsyevd failed (info %d)",
                          info);
     }
+    lapack_threads_back(threads);
     rw_free(iwork);
     rw_free(work);
     rw_free(g);
