@@ -194,9 +194,11 @@ static void load_grads(void *ctx, size_t lo, size_t hi, float *dst,
 /* ---- shared weights ----
  * Over shared memory the ranks need not hold a copy of the weights each:
  * one region, mapped by every rank, holds every layer's weights and biases
- * (each array at a 64-byte boundary), and the layers point into it. Each
- * rank's optimizer then writes its chunk there and one barrier publishes
- * the step: no all-gather, no copy. The layers' own arrays stay allocated,
+ * (each array at a 64-byte boundary), then every rank's gradients in the
+ * same layout, and the layers point into it. Each rank's optimizer writes
+ * its chunk of the weights there and one barrier publishes the step: no
+ * all-gather, no copy; the reduce-scatter reads the other ranks'
+ * gradients where their backward passes wrote them. The layers' own arrays stay allocated,
  * unused, and take the region's values back (rw_dist_own_weights) before
  * anything may read the weights while another rank writes them or move
  * them (rewiring, checkpoints, the end of an epoch or of rw_train); the
