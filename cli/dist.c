@@ -128,11 +128,12 @@ void cli_dist_report(FILE *f)
     if (s.ranks <= 1)
         return;
     const char *path = rw_dist_transport();
-    fprintf(f, "ranks: %d; all-reduced %zu bytes per step over %zu steps (%s%s); "
+    fprintf(f, "ranks: %d; all-reduced %zu bytes per step over %zu steps (%s%s%s); "
                "%.1f%% of the training time in communication\n",
             s.ranks, s.bytes_per_step, s.steps,
             !strcmp(path, "shm") ? "shared memory"
             : !strcmp(path, "ring") ? "a ring of send-receives" : "MPI_Allreduce",
             s.sharded ? ", the optimizer step sharded over the ranks" : "",
+            s.shared_weights ? ", one copy of the weights in shared memory" : "",
             100.0 * rw_dist_comm_share());
 }

@@ -371,6 +371,7 @@ static rw_status shared_reduce_scatter(rw_net *net, float *buf, rw_error *err)
     rw_status st = rw_dist_fence(err);
     if (st != RW_OK)
         return st;
+    rw_dist_took_shared();
     sum_job j = {net, buf, {0}};
     for (int q = 0; q < rw_dist_size(); q++)
         j.share[q] = share_of(q);

@@ -56,6 +56,8 @@ rw_status rw_dist_shared_region(size_t bytes, void **p, rw_error *err);
 /* A barrier after which every rank sees what every rank wrote to shared
  * memory before it. */
 rw_status rw_dist_fence(rw_error *err);
+/* A sum ran over the shared region: rw_dist_transport says "shm". */
+void rw_dist_took_shared(void);
 /* For tests and benchmarks: large sums take this path from the next
  * collective on ("shm", "ring" or "mpi", as RW_DIST_ALLREDUCE), and the
  * paths taken are forgotten; every rank calls it at the same point. "shm"

@@ -77,3 +77,5 @@ rw_status rw_dist_shared_region(size_t bytes, void **p, rw_error *err)
 }
 
 rw_status rw_dist_fence(rw_error *err) { return RW_OK; }
+
+void rw_dist_took_shared(void) {}
