@@ -890,14 +890,7 @@ class Network:
                 self.input_transform is None
             if fitted:
                 self.fit_standardize(train.x, shape)
-            try:
-                return self._run(train, tst, cfg, callback)
-            except BaseException:
-                # Refused before its first step (a checkpoint folder that
-                # is missing, say): the network stays as it was.
-                if fitted and not self._steps_run:
-                    self.set_input_transform(None, None)
-                raise
+            return self._run(train, tst, cfg, callback, fitted)
         finally:
             train.close()
             if tst is not None:
@@ -905,29 +898,36 @@ class Network:
             if rep is not None:
                 rep.close()
 
-    def _run(self, train, test, cfg, callback=None):
-        self._steps_run = 0
-        dist.warn_if_alone(stacklevel=4)
+    def _run(self, train, test, cfg, callback=None, fitted=False):
+        """rw_train with the callbacks; fitted: train() fitted the input
+        standardisation just before, and takes it back when training is
+        refused before its first step (a checkpoint folder that is missing,
+        say), so that the network stays as it was."""
         run = Run(callback, self.n_layers)
-        cfg.on_progress = run.progress_fn
-        cfg.on_epoch = run.epoch_fn
-        res = _lib.TrainResult()
-        err = _lib.Error_t()
-        with self._lock, run:
-            self._training = True
-            _TRAINING[0] += 1
-            try:
-                st = _lib.rw_train(self._h, train.handle,
-                                   test.handle if test is not None else None,
-                                   ctypes.byref(cfg), ctypes.byref(res),
-                                   ctypes.byref(err))
-            finally:
-                self._training = False
-                _TRAINING[0] -= 1
-        self._steps_run = run.steps
-        result = TrainResult(res, run.history, run.stopped)
-        run.finish(st, err, result)
-        return result
+        try:
+            dist.warn_if_alone(stacklevel=4)
+            cfg.on_progress = run.progress_fn
+            cfg.on_epoch = run.epoch_fn
+            res = _lib.TrainResult()
+            err = _lib.Error_t()
+            with self._lock, run:
+                self._training = True
+                _TRAINING[0] += 1
+                try:
+                    st = _lib.rw_train(self._h, train.handle,
+                                       test.handle if test is not None else None,
+                                       ctypes.byref(cfg), ctypes.byref(res),
+                                       ctypes.byref(err))
+                finally:
+                    self._training = False
+                    _TRAINING[0] -= 1
+            result = TrainResult(res, run.history, run.stopped)
+            run.finish(st, err, result)
+            return result
+        except BaseException:
+            if fitted and not run.steps:
+                self.set_input_transform(None, None)
+            raise
 
     # ---- inference
 
