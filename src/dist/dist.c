@@ -258,9 +258,9 @@ static void put_region(void *ctx, rw_layer *L, int bias, size_t a, size_t e,
  * Such a layer's gradients are copied to the rank's area in order
  * instead, before the barrier; a dense layer's GEMM writes them in rows,
  * in place. */
-static bool scattered(const rw_layer *L, int bias)
+static bool scattered(const rw_layer *L)
 {
-    return !bias && L->kind != RW_LAYER_DENSE;
+    return L->kind != RW_LAYER_DENSE;
 }
 
 /* The first step over shared memory: this rank's chunk, just stepped, into
@@ -299,7 +299,7 @@ static rw_status share_weights(rw_net *net, rw_error *err)
         g_own[l][3] = L->gb;
         L->w = g_region + g_at[l][0];
         L->b = g_region + g_at[l][1];
-        if (!scattered(L, 0))
+        if (!scattered(L))
             L->gw = grads + g_at[l][0];
         L->gb = grads + g_at[l][1];
     }
@@ -365,7 +365,7 @@ static rw_status shared_reduce_scatter(rw_net *net, float *buf, rw_error *err)
     float *mine = g_region + (size_t)(1 + rw_dist_rank()) * g_area;
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
-        if (scattered(L, 0) && L->nw)
+        if (scattered(L) && L->nw)
             memcpy(mine + g_at[l][0], L->gw, L->nw * sizeof(float));
     }
     rw_status st = rw_dist_fence(err);

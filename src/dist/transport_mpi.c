@@ -282,6 +282,46 @@ static void shm_name(char *buf, size_t cap, const uint64_t token[2], int rank)
              (unsigned long long)token[1], rank);
 }
 
+/* A name no other job uses, the same on every rank (a collective): rank
+ * 0's process and clock, and a count of the objects this process made. */
+static rw_status shm_token(uint64_t token[2], rw_error *err)
+{
+    static uint64_t generation;
+    token[0] = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+    token[1] = ++generation;
+    if (MPI_Bcast(token, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return rw_fail(err, RW_ERR_DIST, "rank %d: broadcast failed", g_rank);
+    return RW_OK;
+}
+
+/* A new object `name` of `bytes` reserved bytes, mapped for writing, or
+ * MAP_FAILED; *made says whether the name was created (to unlink). */
+static void *shm_create(const char *name, size_t bytes, int *made)
+{
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    *made = fd >= 0;
+    if (fd < 0)
+        return MAP_FAILED;
+    void *p = posix_fallocate(fd, 0, (off_t)bytes) == 0
+                  ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                  : MAP_FAILED;
+    close(fd);
+    return p;
+}
+
+/* Another rank's object `name`, mapped for reading (and writing), or
+ * MAP_FAILED. */
+static void *shm_attach(const char *name, size_t bytes, int writable)
+{
+    int fd = shm_open(name, writable ? O_RDWR : O_RDONLY, 0);
+    if (fd < 0)
+        return MAP_FAILED;
+    void *p = mmap(NULL, bytes, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                   MAP_SHARED, fd, 0);
+    close(fd);
+    return p;
+}
+
 /* Segments of at least n floats on every rank (a collective; every rank
  * asks for the same n). On failure anywhere the run goes over to the ring
  * for good: *ok is then 0 on every rank. */
@@ -296,26 +336,18 @@ static rw_status shm_reserve(size_t n, int *ok, rw_error *err)
         return rw_fail(err, RW_ERR_NOMEM, "rank %d: %zu floats of shared memory "
                        "is too many", g_rank, n);
     size_t bytes = cap * sizeof(float);
-    /* A name no other job uses: rank 0's process and clock, and a count. */
-    static uint64_t generation;
-    uint64_t token[2] = {((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL), ++generation};
-    if (MPI_Bcast(token, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return rw_fail(err, RW_ERR_DIST, "rank %d: broadcast failed", g_rank);
+    uint64_t token[2];
+    rw_status st = shm_token(token, err);
+    if (st != RW_OK)
+        return st;
     char name[80];
     shm_name(name, sizeof name, token, g_rank);
     int mine = 0, all = 0, made = 0;
     g_seg = rw_calloc((size_t)g_size, sizeof *g_seg, "shared-memory segments", NULL);
-    int fd = g_seg ? shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600) : -1;
-    if (fd >= 0) {
-        made = 1;
-        void *p = posix_fallocate(fd, 0, (off_t)bytes) == 0
-                      ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                      : MAP_FAILED;
-        close(fd);
-        if (p != MAP_FAILED) {
-            g_seg[g_rank] = p;
-            mine = 1;
-        }
+    void *own = g_seg ? shm_create(name, bytes, &made) : MAP_FAILED;
+    if (own != MAP_FAILED) {
+        g_seg[g_rank] = own;
+        mine = 1;
     }
     all = rw_dist_min_int(mine);
     for (int q = 0; all && mine && q < g_size; q++) {
@@ -323,10 +355,7 @@ static rw_status shm_reserve(size_t n, int *ok, rw_error *err)
             continue;
         char other[80];
         shm_name(other, sizeof other, token, q);
-        int o = shm_open(other, O_RDONLY, 0);
-        void *p = o >= 0 ? mmap(NULL, bytes, PROT_READ, MAP_SHARED, o, 0) : MAP_FAILED;
-        if (o >= 0)
-            close(o);
+        void *p = shm_attach(other, bytes, 0);
         if (p == MAP_FAILED)
             mine = 0;
         else
@@ -365,35 +394,20 @@ rw_status rw_dist_shared_region(size_t bytes, void **p, rw_error *err)
     if (bytes > SIZE_MAX / 2 || cap > (size_t)INT64_MAX)
         return rw_fail(err, RW_ERR_NOMEM, "rank %d: %zu bytes of shared memory "
                        "is too many", g_rank, bytes);
-    static uint64_t generation;
-    uint64_t token[2] = {((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL),
-                         ++generation | (uint64_t)1 << 63};
-    if (MPI_Bcast(token, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return rw_fail(err, RW_ERR_DIST, "rank %d: broadcast failed", g_rank);
+    uint64_t token[2];
+    rw_status st = shm_token(token, err);
+    if (st != RW_OK)
+        return st;
     char name[80];
     shm_name(name, sizeof name, token, 0);
-    void *m = MAP_FAILED;
-    if (g_rank == 0) {
-        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-        if (fd >= 0) {
-            if (posix_fallocate(fd, 0, (off_t)cap) == 0)
-                m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            close(fd);
-            if (m == MAP_FAILED)
-                shm_unlink(name);
-        }
-    }
+    int created = 0;
+    void *m = g_rank == 0 ? shm_create(name, cap, &created) : MAP_FAILED;
     int made = rw_dist_min_int(g_rank != 0 || m != MAP_FAILED);
-    if (made && g_rank != 0) {
-        int fd = shm_open(name, O_RDWR, 0);
-        if (fd >= 0) {
-            m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            close(fd);
-        }
-    }
+    if (made && g_rank != 0)
+        m = shm_attach(name, cap, 1);
     /* Every rank has mapped the region, or failed to: the name can go. */
     int all = made ? rw_dist_min_int(m != MAP_FAILED) : 0;
-    if (made && g_rank == 0)
+    if (created)
         shm_unlink(name);
     if (!all) {
         if (m != MAP_FAILED)

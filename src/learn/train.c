@@ -265,8 +265,8 @@ static rw_status run_begin(run *r, rw_net *net, const rw_dataset *train,
      * rank 0 writes it). */
     if ((st = rw_dist_check_env(err)) != RW_OK ||
         (cfg->checkpoint_path && rw_dist_root() &&
-         (st = rw_check_writable(cfg->checkpoint_path, "checkpoint",
-                                      err)) != RW_OK) ||
+         (st = rw_check_writable(cfg->checkpoint_path, "checkpoint", err)) !=
+             RW_OK) ||
         (st = rw_net_reserve_batch(net, B + t->R, err)) != RW_OK ||
         (st = rw_net_ensure_moments(net, cfg->optim.kind, err)) != RW_OK ||
         (st = rw_plasticity_begin(net, cfg, err)) != RW_OK ||
