@@ -114,6 +114,11 @@ int main(int argc, char **argv)
         fflush(stderr);
         rw_dist_abort(rc);
     }
+    if (rw_dist_leave(&err) != RW_OK) {
+        fprintf(stderr, "rewire: %s; stopping every rank\n", err.msg);
+        fflush(stderr);
+        rw_dist_abort(rc ? rc : 1);
+    }
     rw_dist_finalize();
     return rc;
 }

@@ -1075,8 +1075,17 @@ rw_status rw_net_diagnose(rw_net *net, const float *x, size_t n, double tau,
  * one process). */
 rw_status rw_dist_init(int *argc, char ***argv, rw_error *err);
 /* Leaves the ranks (MPI_Finalize if rw_dist_init started MPI); frees the
- * communication buffers. Safe to call without rw_dist_init. */
+ * communication buffers. Safe to call without rw_dist_init. Every rank
+ * must call it; call rw_dist_leave first to learn whether they will. */
 void rw_dist_finalize(void);
+/* Waits until every rank has come to leave (a barrier that lets MPI
+ * progress), then returns RW_OK: rw_dist_finalize follows. RW_ERR_DIST,
+ * naming the ranks, as soon as another rank waits in a collective call of
+ * the library that this rank has not made, such as training that this
+ * rank skipped by leaving early: that rank would wait for ever, and so
+ * would MPI_Finalize here, so end the job with rw_dist_abort. Without
+ * ranks, or after MPI was finalized, RW_OK at once. */
+rw_status rw_dist_leave(rw_error *err);
 /* This process's rank (0 .. size-1) and the number of ranks (1 without
  * MPI or mpirun). */
 int rw_dist_rank(void);

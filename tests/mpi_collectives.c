@@ -6,7 +6,10 @@
  * MPI_Allreduce to the reduce-scatter and all-gather; the all-gather with
  * a loader and a store; and the two paths against each other on values
  * that round, bit for bit, since they must add in the same order (4 ranks
- * order the middle ones); a small sum's path (MPI_Allreduce). Every
+ * order the middle ones); a small sum's path (MPI_Allreduce); leaving
+ * (rw_dist_leave): the last rank leaves while the others wait in a call
+ * it has not made, and is told so, joins the call and leaves again, now
+ * with the others, one of them late. Every
  * rank checks its own result; the exit status is non-zero if any rank
  * fails. */
 #include "check.h"
@@ -17,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static float value(int rank, size_t i) { return (float)(rank * 7 + (int)(i % 97)) * 0.5f; }
 
@@ -226,6 +230,28 @@ static void check_same_bits(int P, int me)
     free(v[1]);
 }
 
+/* The last rank leaves first, while the others wait in a collective: it
+ * is told, names them, makes the call after all, and then every rank
+ * leaves, rank 0 a moment after the others (which wait for it). */
+static void check_leave(int P, int me)
+{
+    rw_error err;
+    if (me == P - 1) {
+        err.msg[0] = '\0';
+        CHECK(rw_dist_leave(&err) == RW_ERR_DIST);
+        char want[80];
+        snprintf(want, sizeof want, "rank %d is leaving while rank ", me);
+        CHECK_MSG(strstr(err.msg, want) && strstr(err.msg, "waits in a collective"),
+                  "rank %d: %s", me, err.msg);
+    }
+    CHECK(rw_dist_min_int(me + 1) == 1);
+    if (me == 0) {
+        struct timespec ts = {0, 300000000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK_MSG(rw_dist_leave(&err) == RW_OK, "rank %d: %s", me, err.msg);
+}
+
 int main(int argc, char **argv)
 {
     rw_error err;
@@ -260,6 +286,10 @@ int main(int argc, char **argv)
     MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (me == 0 && !any)
         printf("collectives agree on %d ranks\n", P);
+    check_leave(P, me);
     rw_dist_finalize();
+    if (me == 0 && rw_test_failures == 0)
+        printf("leaving: told, then waited\n");
+    any |= rw_test_failures > 0;
     return any;
 }

@@ -18,7 +18,9 @@
 #      starting MPI first: rewire joins its ranks, and the job ends cleanly;
 #      MPI finalized by mpi4py after rewire started it: a clear error, no
 #      crash and no second MPI_Finalize;
-#   8. sys.exit on one rank, and SIGINT to one rank: the job ends;
+#   8. sys.exit on one rank, in a callback or before training that the
+#      other rank starts, and SIGINT to one rank: the job ends; a rank that
+#      leaves 3 s after the other: the job ends normally;
 #   9. scikit-learn estimators without random_state: the ranks agree on a
 #      seed and end with the same network; mpirun -np 1: no warning.
 #   tests/mpi_python.sh path/to/mpirun path/to/mpi_dist.py
@@ -137,6 +139,15 @@ grep -q "\[rank 1\] rewire: sys.exit(3) on this rank alone ends every rank" "$tm
   { cat "$tmp/sx.out"; fail "sysexit: no message"; }
 [ ! -e "$tmp/sx.rank0.done" ] || fail "sysexit: rank 0 trained on"
 echo "sysexit: the job ended ($rc)"
+fails exit0 x0
+grep -q "\[rank 1\] rewire: rank 1 is leaving while rank 0 waits in a collective call that rank 1 never makes" "$tmp/x0.out" ||
+  { cat "$tmp/x0.out"; fail "exit0: no message"; }
+[ ! -e "$tmp/x0.rank0.done" ] || fail "exit0: rank 0 trained on"
+echo "exit0: the job ended ($rc)"
+runs late late
+[ -e "$tmp/late.rank0.done" ] && [ -e "$tmp/late.rank1.done" ] || fail "late: a rank did not finish"
+if grep -q "stopping every rank" "$tmp/late.out"; then cat "$tmp/late.out"; fail "late: stopped"; fi
+echo "late: rank 1 waited for rank 0"
 mpi sigint "$tmp/si" > "$tmp/si.out" 2>&1 &
 job=$!
 for _ in $(seq 100); do [ -s "$tmp/si.pid1" ] && break; sleep 0.1; done

@@ -23,8 +23,12 @@ collective, so dist_init installs a sys.excepthook that prints it and ends
 every rank (rw_dist_abort, a non-zero exit); an exception that every rank
 raises alike at the end of a run (a failure rw_train agreed on before
 training, an interrupt on every rank) is marked all_ranks and left to end
-normally. A sys.exit in a callback on some ranks only ends every rank too;
-outside training, leave one rank early with dist_abort, not sys.exit.
+normally. A sys.exit in a callback on some ranks only ends every rank too.
+A rank that leaves early outside training (a sys.exit, or a script that
+skips a training call on some ranks) waits at exit for the others, and
+ends every rank (exit status 1, with a message naming the ranks) as soon
+as one of them is waiting in a collective call that it never makes;
+dist_abort(code) ends every rank at once with a status of your choice.
 """
 import atexit
 import ctypes
@@ -66,12 +70,23 @@ def dist_init():
 
 def dist_finalize():
     """Leaves the ranks (MPI_Finalize when dist_init started MPI). Runs by
-    itself at exit; MPI cannot start again in the same process."""
+    itself at exit; MPI cannot start again in the same process. It first
+    waits for every rank to leave too; when another rank is waiting in
+    training that this rank never joined (it left early: a sys.exit or the
+    end of the script on some ranks only), it says so and ends every rank
+    with exit status 1 (dist_abort) instead of waiting for ever."""
     if _state["joined"]:
         _state["joined"] = False
         if _state["hook"] is not None and sys.excepthook is _end_every_rank:
             sys.excepthook = _state["hook"]
         _state["hook"] = None
+        err = _lib.Error_t()
+        if _lib.rw_dist_leave(ctypes.byref(err)) != 0:
+            sys.stderr.write("[rank %d] rewire: %s; stopping every rank\n"
+                             % (_lib.rw_dist_rank(),
+                                bytes(err.msg).split(b"\0", 1)[0]
+                                .decode("utf-8", "replace")))
+            dist_abort(1)
         _lib.rw_dist_finalize()
 
 

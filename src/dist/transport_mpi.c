@@ -32,6 +32,56 @@ enum { SUM_UNSET = -1, SUM_RING, SUM_MPI, SUM_SHM };
 static int g_mode = SUM_UNSET;
 static int g_wanted = SUM_UNSET; /* rw_dist_use_transport, else the env */
 static unsigned g_took;          /* a bit per path the sums have taken */
+/* The board of calls: how many collectives this rank has entered, in a
+ * window that every rank can read (rw_dist_leave), on a communicator of
+ * its own so that the leaving ranks' barrier never meets a collective of
+ * training. MPI_WIN_NULL where MPI's memory model makes a plain store
+ * unreadable to the others (the separate model); rw_dist_leave then
+ * waits as MPI_Finalize would. */
+static MPI_Comm g_leave_comm = MPI_COMM_NULL;
+static MPI_Win g_board = MPI_WIN_NULL;
+static uint64_t *g_calls;
+
+/* Every collective below counts itself here before it starts, so that a
+ * rank that left can tell that another waits in a call it never makes. */
+static void entered(void)
+{
+    if (g_calls)
+        __atomic_store_n(g_calls, *g_calls + 1, __ATOMIC_RELEASE);
+}
+
+static void board_open(void)
+{
+    if (g_size <= 1 || MPI_Comm_dup(MPI_COMM_WORLD, &g_leave_comm) != MPI_SUCCESS) {
+        g_leave_comm = MPI_COMM_NULL;
+        return;
+    }
+    uint64_t *base = NULL;
+    if (MPI_Win_allocate((MPI_Aint)sizeof *base, (int)sizeof *base, MPI_INFO_NULL,
+                         g_leave_comm, &base, &g_board) != MPI_SUCCESS) {
+        g_board = MPI_WIN_NULL;
+        return;
+    }
+    int *model = NULL, found = 0;
+    MPI_Win_get_attr(g_board, MPI_WIN_MODEL, &model, &found);
+    *base = 0;
+    /* Every rank's counter is 0 before any rank reads one. */
+    MPI_Barrier(g_leave_comm);
+    if (found && model && *model == MPI_WIN_UNIFIED)
+        g_calls = base;
+}
+
+static void board_close(int ended)
+{
+    if (!ended && g_board != MPI_WIN_NULL)
+        MPI_Win_free(&g_board);
+    if (!ended && g_leave_comm != MPI_COMM_NULL)
+        MPI_Comm_free(&g_leave_comm);
+    g_board = MPI_WIN_NULL;
+    g_leave_comm = MPI_COMM_NULL;
+    g_calls = NULL;
+}
+
 /* Shared memory: every rank's segment of g_cap floats, mapped here (this
  * rank's to write, the others' to read). */
 static float **g_seg;
@@ -75,6 +125,7 @@ rw_status rw_dist_init(int *argc, char ***argv, rw_error *err)
     g_joined = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    board_open();
     return RW_OK;
 }
 
@@ -129,6 +180,7 @@ void rw_dist_finalize(void)
         int ended = !usable();
         shm_release();
         region_release();
+        board_close(ended);
         g_mode = g_wanted = SUM_UNSET;
         if (g_owned && !ended)
             MPI_Finalize();
@@ -136,6 +188,57 @@ void rw_dist_finalize(void)
         g_rank = 0;
         g_size = 1;
     }
+}
+
+/* The others' counts, read through the board: 1 and *who, *theirs for
+ * the first rank that has entered more collectives than `mine`. */
+static int board_ahead(uint64_t mine, int *who, uint64_t *theirs)
+{
+    for (int q = 0; q < g_size; q++) {
+        uint64_t c = 0;
+        if (q == g_rank || MPI_Get(&c, 1, MPI_UINT64_T, q, 0, 1, MPI_UINT64_T,
+                                   g_board) != MPI_SUCCESS ||
+            MPI_Win_flush(q, g_board) != MPI_SUCCESS)
+            continue;
+        if (c > mine) {
+            *who = q;
+            *theirs = c;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+rw_status rw_dist_leave(rw_error *err)
+{
+    if (g_size <= 1 || !usable() || g_leave_comm == MPI_COMM_NULL)
+        return RW_OK;
+    /* A barrier that an earlier call left unfinished is still this rank's
+     * arrival: the next call waits on it rather than post another. */
+    static MPI_Request req = MPI_REQUEST_NULL;
+    if (req == MPI_REQUEST_NULL && MPI_Ibarrier(g_leave_comm, &req) != MPI_SUCCESS)
+        return RW_OK; /* MPI_Finalize waits as it would have */
+    int open = g_calls && MPI_Win_lock_all(MPI_MODE_NOCHECK, g_board) == MPI_SUCCESS;
+    uint64_t mine = g_calls ? *g_calls : 0, theirs = 0;
+    int done = 0, who = -1;
+    long nap = 50000; /* ns, doubling to 20 ms */
+    while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+        if (open && board_ahead(mine, &who, &theirs))
+            break;
+        struct timespec ts = {0, nap};
+        nanosleep(&ts, NULL);
+        nap = nap < 20000000 ? nap * 2 : nap;
+    }
+    if (open)
+        MPI_Win_unlock_all(g_board);
+    if (who < 0)
+        return RW_OK;
+    return rw_fail(err, RW_ERR_DIST,
+                   "rank %d is leaving while rank %d waits in a collective call "
+                   "that rank %d never makes (call %llu; rank %d made %llu): "
+                   "the ranks ran different code (an early exit or return on "
+                   "some ranks only)", g_rank, who, g_rank,
+                   (unsigned long long)theirs, g_rank, (unsigned long long)mine);
 }
 
 int rw_dist_rank(void) { return g_rank; }
@@ -152,6 +255,7 @@ int rw_dist_min_int(int value)
 {
     if (g_size <= 1 || !usable())
         return value;
+    entered();
     int least = 0;
     if (MPI_Allreduce(&value, &least, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=
         MPI_SUCCESS)
@@ -230,6 +334,7 @@ static int sum_mode(void)
         MPI_Comm_free(&node);
     }
     int v[3] = {want, -want, here}, all[3] = {0, 0, 0};
+    entered();
     if (MPI_Allreduce(v, all, 3, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
         all[0] = SUM_RING, all[1] = -SUM_RING, all[2] = 0;
     if (all[0] != -all[1])
@@ -289,6 +394,7 @@ static rw_status shm_token(uint64_t token[2], rw_error *err)
     static uint64_t generation;
     token[0] = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
     token[1] = ++generation;
+    entered();
     if (MPI_Bcast(token, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
         return rw_fail(err, RW_ERR_DIST, "rank %d: broadcast failed", g_rank);
     return RW_OK;
@@ -423,6 +529,7 @@ rw_status rw_dist_shared_region(size_t bytes, void **p, rw_error *err)
 /* What every rank wrote to its segment before, every rank sees after. */
 static rw_status shm_fence(rw_error *err)
 {
+    entered();
     atomic_thread_fence(memory_order_seq_cst);
     int rc = MPI_Barrier(MPI_COMM_WORLD);
     atomic_thread_fence(memory_order_seq_cst);
@@ -549,6 +656,7 @@ static rw_status shm_allgather(float *v, size_t n, rw_dist_load_fn load,
 static rw_status ring_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
                                      void *ctx, rw_error *err)
 {
+    entered();
     g_took |= 1u << SUM_RING;
     size_t lo, hi, most = n / (size_t)g_size + 1;
     float *tmp = rw_dist_scratch(most, err);
@@ -574,6 +682,7 @@ static rw_status ring_reduce_scatter(float *v, size_t n, rw_dist_load_fn load,
  * chunk it received last (its own first). */
 static rw_status ring_allgather(float *v, size_t n, rw_error *err)
 {
+    entered();
     g_took |= 1u << SUM_RING;
     int next = (g_rank + 1) % g_size, prev = (g_rank + g_size - 1) % g_size;
     for (int k = 0; k + 1 < g_size; k++) {
@@ -647,6 +756,7 @@ rw_status rw_dist_allgather_f32(float *v, size_t n, rw_error *err)
 static rw_status allreduce(void *v, size_t n, size_t size, MPI_Datatype type,
                            MPI_Op op, rw_error *err)
 {
+    entered();
     char *p = v;
     for (size_t c0 = 0; c0 < n; c0 += (size_t)INT_MAX) {
         size_t m = n - c0 < (size_t)INT_MAX ? n - c0 : (size_t)INT_MAX;
@@ -694,6 +804,7 @@ rw_status rw_dist_bcast(void *buf, size_t n, rw_error *err)
 {
     if (g_size == 1)
         return RW_OK;
+    entered();
     unsigned char *p = buf;
     for (size_t c0 = 0; c0 < n; c0 += (size_t)INT_MAX) {
         size_t m = n - c0 < (size_t)INT_MAX ? n - c0 : (size_t)INT_MAX;

@@ -14,6 +14,9 @@ setup: rank 1 alone asks to resume from a missing checkpoint.
 alone: trains without dist_init (the warning).
 mpi4py: mpi4py starts MPI first; rewire joins it and mpi4py ends it.
 sysexit: rank 1's callback calls sys.exit(3) while rank 0 trains on.
+exit0: rank 1 calls sys.exit(0) before training, which rank 0 then starts
+(the job must end, non-zero).
+late: both train; rank 0 takes 3 s longer to leave (the job ends normally).
 sigint: trains long; tests/mpi_python.sh sends SIGINT to rank 1 (OUT.pid1).
 estimator: MLPClassifier with random_state=None (a seed per process).
 finalized: mpi4py's MPI.Finalize after rewire started MPI, then training.
@@ -114,6 +117,19 @@ elif mode == "sysexit":
             sys.exit(3)
     net.train(x, y, epochs=3, callback=cb, **opts)
     net.train(x, y, epochs=20, **opts)
+    with open("%s.rank%d.done" % (out, rank), "w") as f:
+        f.write("finished\n")
+elif mode == "exit0":
+    if rank == 1:
+        sys.exit(0)
+    net.train(x, y, epochs=20, **opts)
+    with open("%s.rank%d.done" % (out, rank), "w") as f:
+        f.write("finished\n")
+elif mode == "late":
+    net.train(x, y, epochs=1, **opts)
+    if rank == 0:
+        import time
+        time.sleep(3)
     with open("%s.rank%d.done" % (out, rank), "w") as f:
         f.write("finished\n")
 elif mode == "sigint":
