@@ -54,11 +54,12 @@ RW_HOT void rw_row_sums(const float *restrict d, float *restrict out,
 {
     for (size_t o = o0; o < o1; o++) {
         const float *r = d + o * B;
-        rw_v16 acc = rw_v16_splat(0.0f);
+        float acc[16] = {0};
         size_t j = 0;
         for (; j + 16 <= B; j += 16)
-            acc += rw_v16_load(r + j);
-        float s = rw_v16_sum(acc);
+            RW_UNROLL16 for (int k = 0; k < 16; k++)
+                acc[k] += r[j + k];
+        float s = rw_lanes_sum(acc);
         for (; j < B; j++)
             s += r[j];
         out[o] = s;

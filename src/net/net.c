@@ -844,13 +844,12 @@ rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
 /* Sum of squares of a[0..n) in 16 float lanes, returned as a double. */
 RW_HOT static double sum_squares(const float *restrict a, size_t n)
 {
-    rw_v16 acc = rw_v16_splat(0.0f);
+    float acc[16] = {0};
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        rw_v16 v = rw_v16_load(a + i);
-        acc += v * v;
-    }
-    double s = rw_v16_sum(acc);
+    for (; i + 16 <= n; i += 16)
+        RW_UNROLL16 for (int k = 0; k < 16; k++)
+            acc[k] += a[i + k] * a[i + k];
+    double s = rw_lanes_sum(acc);
     for (; i < n; i++)
         s += (double)a[i] * a[i];
     return s;

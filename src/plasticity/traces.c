@@ -141,11 +141,12 @@ typedef rw_v4 v4f;
 /* Dot product of n values in 16 lanes, then the tail. */
 RW_VINLINE float dot(const float *a, const float *b, size_t n)
 {
-    rw_v16 acc = rw_v16_splat(0.0f);
+    float acc[16] = {0};
     size_t j = 0;
     for (; j + 16 <= n; j += 16)
-        acc += rw_v16_load(a + j) * rw_v16_load(b + j);
-    float s = rw_v16_sum_halved(acc);
+        RW_UNROLL16 for (int k = 0; k < 16; k++)
+            acc[k] += a[j + k] * b[j + k];
+    float s = rw_lanes_sum_halved(acc);
     for (; j < n; j++)
         s += a[j] * b[j];
     return s;
@@ -262,10 +263,11 @@ RW_HOT static double mean_of(const float *v, size_t n)
     double s = 0.0;
     for (size_t b = 0; b < n; b += 4096) {
         size_t e = n - b < 4096 ? n : b + 4096, j = b;
-        rw_v16 acc = rw_v16_splat(0.0f);
+        float acc[16] = {0};
         for (; j + 16 <= e; j += 16)
-            acc += rw_v16_load(v + j);
-        double t = rw_v16_sum_halved(acc);
+            RW_UNROLL16 for (int k = 0; k < 16; k++)
+                acc[k] += v[j + k];
+        double t = rw_lanes_sum_halved(acc);
         for (; j < e; j++)
             t += v[j];
         s += t;
