@@ -262,14 +262,17 @@ RW_HOT static double mean_of(const float *v, size_t n)
 {
     double s = 0.0;
     for (size_t b = 0; b < n; b += 4096) {
-        size_t e = n - b < 4096 ? n : b + 4096, j = b;
+        /* Indexed from the block's own start: indexed from b, GCC 12
+         * turned the 16 lanes into 16 scalar adds. */
+        const float *blk = v + b;
+        size_t m = n - b < 4096 ? n - b : 4096, j = 0;
         float acc[16] = {0};
-        for (; j + 16 <= e; j += 16)
+        for (; j + 16 <= m; j += 16)
             RW_UNROLL16 for (int k = 0; k < 16; k++)
-                acc[k] += v[j + k];
+                acc[k] += blk[j + k];
         double t = rw_lanes_sum_halved(acc);
-        for (; j < e; j++)
-            t += v[j];
+        for (; j < m; j++)
+            t += blk[j];
         s += t;
     }
     return n ? s / (double)n : 0.0;
