@@ -35,41 +35,65 @@ bool cli_failed(const char *cmd, const rw_error *err)
     return false;
 }
 
-/* Whether s is "-" followed by a whole number (a negative one). */
-static bool negative_whole(const char *s)
+/* What a string is as a whole number, read once: a number that fits 64
+ * bits (*v), one past them, a negative one ("-" and digits), or none. */
+typedef enum { WHOLE_OK, WHOLE_TOO_BIG, WHOLE_NEGATIVE, WHOLE_NOT } whole_kind;
+
+static whole_kind read_whole(const char *s, uint64_t *v)
 {
-    if (!s || s[0] != '-' || !isdigit((unsigned char)s[1]))
-        return false;
-    for (const char *p = s + 1; *p; p++)
+    if (!s || !*s)
+        return WHOLE_NOT;
+    const char *d = s[0] == '-' ? s + 1 : s;
+    if (!isdigit((unsigned char)*d))
+        return WHOLE_NOT;
+    for (const char *p = d; *p; p++)
         if (!isdigit((unsigned char)*p))
-            return false;
-    return true;
+            return WHOLE_NOT;
+    if (d != s)
+        return WHOLE_NEGATIVE;
+    errno = 0;
+    unsigned long long u = strtoull(s, NULL, 10);
+    if (errno == ERANGE)
+        return WHOLE_TOO_BIG;
+    *v = (uint64_t)u;
+    return WHOLE_OK;
 }
 
 bool cli_parse_u64(const char *cmd, const char *opt, const char *s,
                    uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    if (negative_whole(s)) {
+    switch (read_whole(s, out)) {
+    case WHOLE_OK:
+        return true;
+    case WHOLE_NEGATIVE:
         cli_fail(cmd, "%s expects a whole number of 0 or more, got %s", opt, s);
         return false;
-    }
-    if (!s || !isdigit((unsigned char)*s)) {
-        cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s ? s : "");
-        return false;
-    }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end == '\0' && errno == ERANGE) {
+    case WHOLE_TOO_BIG:
         cli_fail(cmd, "%s: %s is too large (at most %llu)", opt, s,
                  (unsigned long long)UINT64_MAX);
         return false;
-    }
-    if (errno || *end != '\0') {
-        cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s);
+    default:
+        cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s ? s : "");
         return false;
     }
-    *out = (uint64_t)v;
+}
+
+bool cli_parse_size(const char *cmd, const char *opt, const char *s,
+                    size_t min, size_t max, size_t *out)
+{
+    uint64_t v = 0;
+    /* A negative number, or one past 64 bits, is out of the option's own
+     * range (not "at most 18446744073709551615"). */
+    whole_kind k = read_whole(s, &v);
+    if (k == WHOLE_NOT) {
+        cli_fail(cmd, "%s expects a whole number, got \"%s\"", opt, s ? s : "");
+        return false;
+    }
+    if (k != WHOLE_OK || v < min || v > max) {
+        cli_fail(cmd, "%s must be between %zu and %zu, got %s", opt, min, max, s);
+        return false;
+    }
+    *out = (size_t)v;
     return true;
 }
 
@@ -82,34 +106,6 @@ void cli_note_header(const char *cmd, const char *path, const rw_dataset *ds)
                         "and not used, though %zu of its %zu fields are "
                         "numbers; if it is data, correct it\n", cmd, path,
                 line, numbers, fields);
-}
-
-bool cli_parse_size(const char *cmd, const char *opt, const char *s,
-                    size_t min, size_t max, size_t *out)
-{
-    uint64_t v;
-    /* A negative number, or one past 64 bits, is out of the option's own
-     * range (not "at most 18446744073709551615"). */
-    bool whole = s && *s, past_64_bits = false;
-    for (const char *p = s; whole && *p; p++)
-        whole = isdigit((unsigned char)*p);
-    if (whole) {
-        errno = 0;
-        (void)strtoull(s, NULL, 10);
-        past_64_bits = errno == ERANGE;
-    }
-    if (negative_whole(s) || past_64_bits) {
-        cli_fail(cmd, "%s must be between %zu and %zu, got %s", opt, min, max, s);
-        return false;
-    }
-    if (!cli_parse_u64(cmd, opt, s, &v))
-        return false;
-    if (v < min || v > max) {
-        cli_fail(cmd, "%s must be between %zu and %zu, got %s", opt, min, max, s);
-        return false;
-    }
-    *out = (size_t)v;
-    return true;
 }
 
 bool cli_parse_double(const char *cmd, const char *opt, const char *s,
