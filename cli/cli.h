@@ -82,13 +82,12 @@ typedef struct train_opts_t {
     int threads;
     rw_data_options dopts;
     rw_train_config tc;
-    bool lr_set;
     unsigned sparse_kinds; /* given: 1 --epsilon, 2 --density, 4 --erk */
-    bool momentum_set;
-    unsigned given; /* options that apply only with others (CLI_GIVEN_*) */
+    unsigned given; /* options on the command line (CLI_GIVEN_*) */
 } train_opts_t;
 
-/* train_opts_t.given: options that do something only beside another. */
+/* train_opts_t.given: options given that the rules check, most of which
+ * do something only beside another (cli_opt.given sets them). */
 enum {
     CLI_GIVEN_HOLDOUT = 1u << 0,     /* without --test */
     CLI_GIVEN_PRUNE_TO = 1u << 1,    /* --prune-to, --prune-start, --prune-end: */
@@ -97,6 +96,8 @@ enum {
     CLI_GIVEN_LR_MIN = 1u << 4,      /* with --schedule cosine */
     CLI_GIVEN_STEP_EPOCHS = 1u << 5, /* --step-*: with --schedule step */
     CLI_GIVEN_STEP_GAMMA = 1u << 6,
+    CLI_GIVEN_LR = 1u << 7,          /* the optimizer's default rate not used */
+    CLI_GIVEN_MOMENTUM = 1u << 8,    /* with a momentum optimizer */
 };
 
 /* Under mpirun (dist.c): threads = the option, or by default this rank's

@@ -18,7 +18,7 @@ typedef struct cont_args {
     const char *tasks, *csv, *out;
     int method; /* method_t */
     size_t memory, replay_batch, fisher_samples;
-    bool memory_set, ewc_set, si_set;
+    unsigned given; /* a method's own options given (GIVEN_*) */
     double ewc_lambda, ewc_gamma, si_c, si_xi, protect_strength;
     bool protect, task_incremental, online;
     size_t num_tasks, task_samples; /* 0: from --tasks, all samples */
@@ -43,9 +43,7 @@ static const char *const continual_outro =
     "[0, 1]), since one task's statistics would not fit the others.\n";
 
 /* The options of one method mark it, for the check that they go with it. */
-static void then_memory(void *t) { ((cont_args *)t)->memory_set = true; }
-static void then_ewc(void *t) { ((cont_args *)t)->ewc_set = true; }
-static void then_si(void *t) { ((cont_args *)t)->si_set = true; }
+enum { GIVEN_MEMORY = 1u << 0, GIVEN_EWC = 1u << 1, GIVEN_SI = 1u << 2 };
 
 #define A cont_args
 static const cli_opt continual_table[] = {
@@ -79,7 +77,7 @@ static const cli_opt continual_table[] = {
      .choices = method_names,
      .help = "naive (default: plain fine-tuning), replay, ewc, si"},
     {.type = CLI_SIZE, .name = "memory", .arg = "N", CLI_FIELD(A, memory),
-     .min = 1, .max = (double)((size_t)1 << 28), .then = then_memory,
+     .min = 1, .max = (double)((size_t)1 << 28), .given = GIVEN_MEMORY,
      .help = "replay: examples kept over all tasks, a uniform\n"
              "sample by reservoir sampling (default 1000)"},
     {.type = CLI_SIZE, .name = "replay-batch", .arg = "N", CLI_FIELD(A, replay_batch),
@@ -87,22 +85,22 @@ static const cli_opt continual_table[] = {
      .help = "replay: memory examples added to every batch\n"
              "(default: --batch)"},
     {.type = CLI_DOUBLE, .name = "ewc-lambda", .arg = "F", CLI_FIELD(A, ewc_lambda),
-     .min = 0.0, .max = 1e12, .then = then_ewc,
+     .min = 0.0, .max = 1e12, .given = GIVEN_EWC,
      .help = "EWC: penalty strength (default 1000; sparse layers\n"
              "hold more Fisher per connection: try 100)"},
     {.type = CLI_DOUBLE, .name = "ewc-gamma", .arg = "F", CLI_FIELD(A, ewc_gamma),
-     .min = 0.0, .max = 1.0, .then = then_ewc,
+     .min = 0.0, .max = 1.0, .given = GIVEN_EWC,
      .help = "EWC: decay of earlier tasks' Fisher (default 1)"},
     {.type = CLI_SIZE, .name = "fisher-samples", .arg = "N",
      CLI_FIELD(A, fisher_samples), .min = 0, .max = (double)SIZE_MAX,
-     .then = then_ewc,
+     .given = GIVEN_EWC,
      .help = "EWC: samples per task for the Fisher (default 1000;\n"
              "0: all)"},
     {.type = CLI_DOUBLE, .name = "si-c", .arg = "F", CLI_FIELD(A, si_c),
-     .min = 0.0, .max = 1e12, .then = then_si,
+     .min = 0.0, .max = 1e12, .given = GIVEN_SI,
      .help = "SI: penalty strength (default 3)"},
     {.type = CLI_DOUBLE, .name = "si-xi", .arg = "F", CLI_FIELD(A, si_xi),
-     .min = 1e-12, .max = 1e12, .then = then_si,
+     .min = 1e-12, .max = 1e12, .given = GIVEN_SI,
      .help = "SI: damping (default 0.1)"},
     {.type = CLI_FLAG, .name = "no-protect-rewiring", CLI_FIELD(A, protect),
      .flag = 0,
@@ -174,11 +172,11 @@ static int cont_rules(cont_args *a)
     if (a->task_samples && !permuted && strncmp(a->tasks, "split-", 6) != 0)
         return cli_fail(C, "--task-samples applies to generated tasks "
                            "(permuted-NAME, split-NAME)") + 1;
-    if (a->memory_set && a->method != M_REPLAY)
+    if ((a->given & GIVEN_MEMORY) && a->method != M_REPLAY)
         return cli_fail(C, "--memory applies to --method replay") + 1;
-    if (a->ewc_set && a->method != M_EWC)
+    if ((a->given & GIVEN_EWC) && a->method != M_EWC)
         return cli_fail(C, "the EWC options apply to --method ewc") + 1;
-    if (a->si_set && a->method != M_SI)
+    if ((a->given & GIVEN_SI) && a->method != M_SI)
         return cli_fail(C, "the SI options apply to --method si") + 1;
     return -1;
 }
@@ -758,8 +756,10 @@ int cmd_continual(int argc, char **argv)
     cont_args *a = &r.a;
     cont_defaults(a);
     const cli_group groups[] = {
-        {.opts = continual_table, .target = a, .before = continual_intro},
-        {.opts = cli_train_table, .target = &a->o, .hidden = true},
+        {.opts = continual_table, .target = a, .before = continual_intro,
+         .given = &a->given},
+        {.opts = cli_train_table, .target = &a->o, .hidden = true,
+         .given = &a->o.given},
         /* The notes after every option. */
         {.opts = cli_maintain_table, .target = &a->o, .after = continual_outro},
     };

@@ -48,7 +48,9 @@ static bool build_index(const cli_command *c, opt_index *x)
                 seen = strcmp(x->lo[i].name, o->name) == 0;
             if (seen)
                 continue;
-            if (x->n == CLI_MAX_OPTS)
+            /* A table that marks options given needs a group to mark. */
+            if (x->n == CLI_MAX_OPTS || (o->given && !c->groups[g].given &&
+                                         !c->groups[g].refuse))
                 return false;
             x->lo[x->n] = (struct option){o->name,
                                           o->arg ? required_argument : no_argument,
@@ -93,8 +95,8 @@ static void choice_list(const char *const *names, char *buf, size_t cap)
 
 /* Checks and stores one value; prints the error and returns false on a
  * bad one. */
-static bool store(const char *cmd, const cli_opt *o, const char *arg,
-                  void *target)
+static bool store(const char *cmd, const cli_opt *o, const cli_group *g,
+                  const char *arg, void *target)
 {
     char opt[64];
     snprintf(opt, sizeof opt, "--%s", o->name);
@@ -146,6 +148,8 @@ static bool store(const char *cmd, const cli_opt *o, const char *arg,
 stored:
     if (o->then)
         o->then(target);
+    if (g->given)
+        *g->given |= o->given;
     return true;
 }
 
@@ -167,7 +171,8 @@ int cli_parse(const cli_command *c, int argc, char **argv)
 {
     static opt_index x; /* large; the tool parses one command line */
     if (!build_index(c, &x))
-        return cli_fail(c->name, "internal error: too many options") + 1;
+        return cli_fail(c->name, "internal error: too many options, or a "
+                                 "group without its given bits") + 1;
     optind = 1;
     opterr = 0;
     int ch;
@@ -191,7 +196,7 @@ int cli_parse(const cli_command *c, int argc, char **argv)
             cli_print_help(c, stdout);
             return 0;
         }
-        if (!store(c->name, o, optarg, x.group[i]->target))
+        if (!store(c->name, o, x.group[i], optarg, x.group[i]->target))
             return 2;
     }
     if (optind < argc)

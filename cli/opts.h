@@ -46,6 +46,10 @@ typedef struct cli_opt {
     /* Called after the value is stored, for what the option implies
      * (--density makes the layers sparse). */
     void (*then)(void *target);
+    /* Bits set in the group's `given` when the option is on the command
+     * line, for the rules between options (an option that does something
+     * only beside another). */
+    unsigned given;
     /* The help: lines separated by '\n'; NULL leaves the option out of
      * the help (a neighbour's line or the usage line documents it). */
     const char *help;
@@ -63,6 +67,7 @@ typedef struct cli_group {
     bool hidden;         /* left out of the help */
     bool refuse;         /* known names that this command does not take:
                             "option --X does not apply to 'CMD'" */
+    unsigned *given;     /* where the options' `given` bits go, or NULL */
 } cli_group;
 
 typedef struct cli_command {

@@ -825,7 +825,8 @@ int cmd_train(int argc, char **argv)
     memset(&r, 0, sizeof r);
     cli_train_defaults(&r.o);
     const cli_group groups[] = {
-        {.opts = cli_train_table, .target = &r.o, .before = train_intro},
+        {.opts = cli_train_table, .target = &r.o, .before = train_intro,
+         .given = &r.o.given},
         /* The notes after every option. */
         {.opts = cli_maintain_table, .target = &r.o, .after = train_outro},
     };

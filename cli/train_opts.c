@@ -19,21 +19,12 @@ static void sparse_kind(T *o, rw_sparse_init mode, unsigned bit)
 static void then_er(void *t) { sparse_kind(t, RW_SPARSE_ER, 1); }
 static void then_uniform(void *t) { sparse_kind(t, RW_SPARSE_UNIFORM, 2); }
 static void then_erk(void *t) { sparse_kind(t, RW_SPARSE_ERK, 4); }
-static void then_momentum(void *t) { ((T *)t)->momentum_set = true; }
 static void then_sparse_output(void *t) { ((T *)t)->sparse = ((T *)t)->sparse_output = true; }
 static void then_rewire(void *t)
 {
     if (((T *)t)->rewire_choice != 0)
         ((T *)t)->sparse = true;
 }
-static void then_lr(void *t) { ((T *)t)->lr_set = true; }
-static void then_holdout(void *t) { ((T *)t)->given |= CLI_GIVEN_HOLDOUT; }
-static void then_prune_to(void *t) { ((T *)t)->given |= CLI_GIVEN_PRUNE_TO; }
-static void then_prune_start(void *t) { ((T *)t)->given |= CLI_GIVEN_PRUNE_START; }
-static void then_prune_end(void *t) { ((T *)t)->given |= CLI_GIVEN_PRUNE_END; }
-static void then_lr_min(void *t) { ((T *)t)->given |= CLI_GIVEN_LR_MIN; }
-static void then_step_epochs(void *t) { ((T *)t)->given |= CLI_GIVEN_STEP_EPOCHS; }
-static void then_step_gamma(void *t) { ((T *)t)->given |= CLI_GIVEN_STEP_GAMMA; }
 static void then_regrow(void *t) { ((T *)t)->tc.plasticity.neuron_turnover = 1; }
 
 static bool parse_hidden(const char *cmd, const char *arg, void *t)
@@ -110,7 +101,7 @@ const cli_opt cli_train_table[] = {
      .help = "test data; default: a named dataset's test split,\n"
              "else --holdout of the training file"},
     {.type = CLI_DOUBLE, .name = "holdout", .arg = "F", CLI_FIELD(T, holdout),
-     .then = then_holdout,
+     .given = CLI_GIVEN_HOLDOUT,
      .min = 0.0, .max = 0.9,
      .help = "share of a training file held out as the test set\n"
              "when there is no --test (default 0.1)"},
@@ -181,13 +172,13 @@ const cli_opt cli_train_table[] = {
      .help = "gradual pruning: magnitude, usage or hebbian; without\n"
              "--sparse/--density it starts from full density"},
     {.type = CLI_DOUBLE, .name = "prune-to", .arg = "D", CLI_FIELD(T, PL.prune_to),
-     .then = then_prune_to,
+     .given = CLI_GIVEN_PRUNE_TO,
      .min = 1e-9, .max = 1.0, .help = "target density of the pruned layers"},
     {.type = CLI_DOUBLE, .name = "prune-start", .arg = "F",
-     CLI_FIELD(T, PL.prune_start), .min = 0.0, .max = 1.0, .then = then_prune_start,
+     CLI_FIELD(T, PL.prune_start), .min = 0.0, .max = 1.0, .given = CLI_GIVEN_PRUNE_START,
      .help = "start of the cubic schedule, share of training (0.1)"},
     {.type = CLI_DOUBLE, .name = "prune-end", .arg = "F", CLI_FIELD(T, PL.prune_end),
-     .then = then_prune_end,
+     .given = CLI_GIVEN_PRUNE_END,
      .min = 0.0, .max = 1.0, .help = "end of the schedule (0.7); fine-tuning after it"},
     {.type = CLI_SIZE, .name = "prune-every", .arg = "N", CLI_FIELD(T, PL.prune_every),
      .min = 1, .max = (double)SIZE_MAX,
@@ -225,25 +216,25 @@ const cli_opt cli_train_table[] = {
     {.type = CLI_CUSTOM, .name = "optimizer", .arg = "O", .parse = parse_optimizer,
      .help = "sgd, momentum, nesterov, adam (default), adamw"},
     {.type = CLI_DOUBLE, .name = "lr", .arg = "F", CLI_FIELD(T, tc.lr),
-     .min = 1e-12, .max = 1e6, .then = then_lr,
+     .min = 1e-12, .max = 1e6, .given = CLI_GIVEN_LR,
      .help = "learning rate (default 0.001 for adam/adamw, else 0.01)"},
     {.type = CLI_DOUBLE, .name = "momentum", .arg = "F",
      CLI_FIELD(T, tc.optim.momentum), .min = 0.0, .max = 0.9999,
-     .then = then_momentum, .help = "momentum for momentum/nesterov (default 0.9)"},
+     .given = CLI_GIVEN_MOMENTUM, .help = "momentum for momentum/nesterov (default 0.9)"},
     {.type = CLI_DOUBLE, .name = "weight-decay", .arg = "F",
      CLI_FIELD(T, tc.optim.weight_decay), .min = 0.0, .max = 10.0,
      .help = "L2 (decoupled for adamw) on weights (default 0)"},
     {.type = CLI_CHOICE, .name = "schedule", .arg = "S", CLI_FIELD(T, tc.schedule),
      .choices = schedules, .help = "constant (default), step or cosine"},
     {.type = CLI_DOUBLE, .name = "lr-min", .arg = "F", CLI_FIELD(T, tc.lr_min),
-     .then = then_lr_min,
+     .given = CLI_GIVEN_LR_MIN,
      .min = 0.0, .max = 1e6, .help = "cosine schedule floor (default 0)"},
     {.type = CLI_SIZE, .name = "step-epochs", .arg = "N", CLI_FIELD(T, tc.step_epochs),
-     .then = then_step_epochs,
+     .given = CLI_GIVEN_STEP_EPOCHS,
      .min = 1, .max = 1000000,
      .help = "step schedule period in epochs (default 3)"},
     {.type = CLI_DOUBLE, .name = "step-gamma", .arg = "F", CLI_FIELD(T, tc.step_gamma),
-     .then = then_step_gamma,
+     .given = CLI_GIVEN_STEP_GAMMA,
      .min = 0.0, .max = 1.0, .help = "step schedule factor (default 0.1)"},
     {.type = CLI_DOUBLE, .name = "clip-grad", .arg = "F", CLI_FIELD(T, tc.clip_grad),
      .min = 1e-12, .max = 1e12,
@@ -345,7 +336,7 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
     if (ng > 1)
         return cli_fail(cmd, "give one of --epsilon, --density and --erk, not "
                              "%s and %s", given[0], given[1]) + 1;
-    if (o->momentum_set && o->tc.optim.kind != RW_OPT_MOMENTUM)
+    if ((o->given & CLI_GIVEN_MOMENTUM) && o->tc.optim.kind != RW_OPT_MOMENTUM)
         return cli_fail(cmd, "--momentum needs --optimizer momentum or "
                              "nesterov (%s has no momentum setting)",
                         o->tc.optim.kind == RW_OPT_SGD ? "sgd"
@@ -385,7 +376,7 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
             o->rewire_choice = RW_REWIRE_NONE;
     }
     if (o->tc.optim.kind != RW_OPT_ADAM && o->tc.optim.kind != RW_OPT_ADAMW &&
-        !o->lr_set)
+        !(o->given & CLI_GIVEN_LR))
         o->tc.lr = 0.01;
     if ((o->given & CLI_GIVEN_LR_MIN) && o->tc.lr_min > o->tc.lr)
         return cli_fail(cmd, "--lr-min %g is above the learning rate %g: the "

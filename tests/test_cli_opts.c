@@ -100,7 +100,7 @@ static int parse_train(const char *line, train_opts_t *o)
     argv[argc] = NULL;
     cli_train_defaults(o);
     const cli_group groups[] = {
-        {.opts = cli_train_table, .target = o},
+        {.opts = cli_train_table, .target = o, .given = &o->given},
         {.opts = cli_maintain_table, .target = o},
     };
     const cli_command cmd = {"train", 23, groups, 2};
