@@ -6,10 +6,13 @@
 #include "json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 typedef struct parser {
@@ -641,9 +644,25 @@ const char *rw_json_type_name(rw_json_type t)
 
 char *rw_json_read_file(const char *path, size_t max_bytes, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Opened without blocking, so that a pipe is refused, not waited on. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
+    struct stat sb;
+    int flags = fcntl(fd, F_GETFL), bad = 0;
+    if (fstat(fd, &sb) != 0)
+        bad = errno;
+    else if (!S_ISREG(sb.st_mode))
+        bad = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+    else if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        bad = errno;
+    FILE *f = bad ? NULL : fdopen(fd, "rb");
+    if (!f) {
+        int e = bad ? bad : errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {

@@ -60,7 +60,8 @@ const char *rw_json_type_name(rw_json_type t);
 
 /* Reads a whole file into a NUL-terminated buffer (malloc'd; free it).
  * Returns NULL and sets errno on failure; refuses files above `max_bytes`
- * with errno EFBIG. */
+ * with errno EFBIG, a folder with EISDIR and a pipe, device or socket
+ * with EINVAL (without waiting on it). */
 char *rw_json_read_file(const char *path, size_t max_bytes, size_t *len);
 
 #endif /* RW_CLI_JSON_H */

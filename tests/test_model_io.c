@@ -455,6 +455,38 @@ static void test_atomic_save(void)
     CHECK(has(err.msg, "layer 2") && has(err.msg, "nan"));
     CHECK(access(nan_path, F_OK) != 0);
 
+    /* A pipe is neither replaced by a save nor waited on by a load; a
+     * symbolic link stays, and the file it leads to is replaced. */
+    const char *fifo = tmp_path("pipe.rwm");
+    remove(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(rw_net_save(old_net, fifo, &err) == RW_ERR_IO);
+    CHECK(has(err.msg, fifo) && has(err.msg, "not a regular file"));
+    CHECK(rw_check_writable(fifo, "model", &err) == RW_ERR_IO);
+    CHECK(has(err.msg, "not a regular file"));
+    struct stat sb;
+    CHECK(lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode));
+    CHECK(rw_net_load(fifo, &err) == NULL);
+    CHECK(has(err.msg, fifo) && has(err.msg, "not a regular file"));
+    remove(fifo);
+    const char *target = tmp_path("target.rwm"), *link = tmp_path("link.rwm");
+    remove(target);
+    remove(link);
+    CHECK(symlink(target, link) == 0);
+    CHECK(rw_net_save(old_net, link, &err) == RW_ERR_IO); /* leads nowhere */
+    CHECK(has(err.msg, link) && has(err.msg, "cannot be reached"));
+    big->layers[1].w[5] = 0.0f;
+    CHECK_OK(rw_net_save(big, target, &err), &err);
+    CHECK_OK(rw_net_save(old_net, link, &err), &err);
+    CHECK(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode));
+    rw_net *through = rw_net_load(target, &err);
+    CHECK(through && through->layers[0].out == old_net->layers[0].out);
+    rw_net_free(through);
+    CHECK(rw_net_save(old_net, RW_TMPDIR, &err) == RW_ERR_IO);
+    CHECK(has(err.msg, "is a folder"));
+    remove(link);
+    remove(target);
+
     free(old_bytes);
     free(now);
     rw_net_free(back);
@@ -855,7 +887,7 @@ static void test_files(void)
 
     net = rw_net_load(RW_TMPDIR, &err);
     CHECK(net == NULL && err.status == RW_ERR_IO &&
-          has(err.msg, "not a regular file"));
+          has(err.msg, "is a folder, expected a file"));
     CHECK(rw_net_load_buffer(NULL, 0, NULL, &err) == NULL &&
           has(err.msg, "<buffer>: byte 0"));
 }

@@ -53,6 +53,11 @@ static int read_error(const char *path, char *errbuf, size_t errlen)
     if (errno == EFBIG)
         return rwp_fail(errbuf, errlen, "%s: file is larger than %zu MiB", path,
                         RWP_MAX_FILE >> 20);
+    if (errno == EISDIR)
+        return rwp_fail(errbuf, errlen, "%s: is a folder, expected a file", path);
+    if (errno == EINVAL)
+        return rwp_fail(errbuf, errlen, "%s: not a regular file (a pipe, device "
+                        "or socket)", path);
     return rwp_fail(errbuf, errlen, "%s: cannot read: %s", path,
                     strerror(errno));
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 
@@ -134,6 +135,11 @@ const char *rw_base_name(const char *path);
 /* zlib's message `msg` for `path` without the "PATH: " it puts in front;
  * "unknown error" for NULL. */
 const char *rw_gz_msg(const char *msg, const char *path);
+/* `path` opened for reading ("rb") if it is a regular file; else NULL and
+ * *why says what it is instead ("is a folder, expected a file", "not a
+ * regular file (a pipe, device or socket)", or errno's text when it
+ * cannot be opened). Never waits on a pipe. */
+FILE *rw_open_regular(const char *path, const char **why);
 
 /* ---------------- base: configuration checks (config.c) ---------------- */
 /* Each returns RW_OK, or the status (RW_ERR_ARG, RW_ERR_UNSUPPORTED) and a

@@ -2,7 +2,11 @@
  * the last part of a path and zlib's message without its path. */
 #include "base/base.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int rw_cmp_u64(const void *a, const void *b)
 {
@@ -22,4 +26,30 @@ const char *rw_gz_msg(const char *msg, const char *path)
     if (msg && strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
         return msg + n + 2;
     return msg ? msg : "unknown error";
+}
+
+FILE *rw_open_regular(const char *path, const char **why)
+{
+    /* Opened without blocking, so that a pipe (which open() would wait on
+     * for a writer) is seen and refused, then read as usual. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        *why = strerror(errno);
+        return NULL;
+    }
+    struct stat sb;
+    int flags = fcntl(fd, F_GETFL);
+    FILE *f = NULL;
+    if (fstat(fd, &sb) != 0)
+        *why = strerror(errno);
+    else if (S_ISDIR(sb.st_mode))
+        *why = "is a folder, expected a file";
+    else if (!S_ISREG(sb.st_mode))
+        *why = "not a regular file (a pipe, device or socket)";
+    else if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+             !(f = fdopen(fd, "rb")))
+        *why = strerror(errno);
+    if (!f)
+        close(fd);
+    return f;
 }

@@ -15,6 +15,7 @@
  * the whole file into memory (sized by fstat, never by a header), checks
  * magic, version and CRC, then parses with a cursor that compares every
  * count with the bytes that remain before it allocates anything. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "io/io.h"
 
 #include "base/bytes.h"
@@ -482,20 +483,60 @@ static void remove_stale_temps(const char *path)
     closedir(d);
 }
 
-rw_status rw_check_writable(const char *path, const char *what, rw_error *err)
+/* The file a save of `path` replaces, into real (cap bytes): path itself
+ * when it is new or a regular file, the file a symbolic link leads to
+ * (so that the link stays and its file is replaced), and an error for a
+ * folder, a device, a pipe or a socket, which the rename would replace
+ * by a regular file (/dev/null, run as root). */
+static rw_status save_target(const char *path, const char *what, char *real,
+                             size_t cap, rw_error *err)
 {
-    char tmp[4200];
     struct stat sb;
     if (!path || !*path)
         return rw_fail(err, RW_ERR_ARG, "the %s path is empty: expected a "
                        "file name", what);
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return rw_fail(err, RW_ERR_IO, "%s: is a folder: expected a file name "
-                       "for the %s", path, what);
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
-        sizeof tmp)
+    if (strlen(path) >= cap)
         return rw_fail(err, RW_ERR_ARG, "%s path is too long (%zu bytes)", what,
                        strlen(path));
+    snprintf(real, cap, "%s", path);
+    if (lstat(path, &sb) != 0)
+        return RW_OK; /* a new name (or a missing folder, found later) */
+    if (S_ISLNK(sb.st_mode)) {
+        char *to = realpath(path, NULL);
+        if (!to)
+            return rw_fail(err, RW_ERR_IO, "%s: a symbolic link to a file "
+                           "that cannot be reached (%s): expected a file name "
+                           "for the %s", path, strerror(errno), what);
+        size_t n = strlen(to);
+        if (n < cap)
+            memcpy(real, to, n + 1);
+        free(to);
+        if (n >= cap)
+            return rw_fail(err, RW_ERR_ARG, "%s: the %s path the link leads "
+                           "to is too long (%zu bytes)", path, what, n);
+        if (stat(real, &sb) != 0)
+            return RW_OK;
+    }
+    if (S_ISDIR(sb.st_mode))
+        return rw_fail(err, RW_ERR_IO, "%s: is a folder: expected a file name "
+                       "for the %s", path, what);
+    if (!S_ISREG(sb.st_mode))
+        return rw_fail(err, RW_ERR_IO, "%s: is not a regular file (a device, "
+                       "pipe or socket), which saving the %s would replace: "
+                       "expected a file name", path, what);
+    return RW_OK;
+}
+
+rw_status rw_check_writable(const char *path, const char *what, rw_error *err)
+{
+    char tmp[4200], real[4096];
+    rw_status st = save_target(path, what, real, sizeof real, err);
+    if (st != RW_OK)
+        return st;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", real, (long)getpid()) >=
+        sizeof tmp)
+        return rw_fail(err, RW_ERR_ARG, "%s path is too long (%zu bytes)", what,
+                       strlen(real));
     FILE *f = fopen(tmp, "wb");
     if (!f)
         return rw_fail(err, RW_ERR_IO, "%s: cannot write the %s there "
@@ -514,19 +555,29 @@ static rw_status save_impl(const rw_net *net, const char *path,
     rw_status st = check_saveable(net, path, err);
     if (st != RW_OK)
         return st;
+    char *real = rw_alloc(4096, 1, "model path", err);
+    if (!real)
+        return RW_ERR_NOMEM;
+    if ((st = save_target(path, "model", real, 4096, err)) != RW_OK) {
+        rw_free(real);
+        return st;
+    }
+    const char *shown = path;
+    path = real; /* written and renamed where the link leads */
     size_t tmp_len = strlen(path) + 32;
     char *tmp = rw_alloc(tmp_len, 1, "temporary file name", err);
     writer *w = rw_alloc(1, sizeof *w, "model writer", err);
     if (!tmp || !w) {
         rw_free(tmp);
         rw_free(w);
+        rw_free(real);
         return RW_ERR_NOMEM;
     }
     snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         st = rw_fail(err, RW_ERR_IO, "cannot save model to %s: cannot create "
-                     "%s: %s", path, tmp, strerror(errno));
+                     "%s: %s", shown, tmp, strerror(errno));
         goto done;
     }
     w->f = f;
@@ -560,7 +611,7 @@ static rw_status save_impl(const rw_net *net, const char *path,
         remove(tmp);
         st = rw_fail(err, RW_ERR_IO, "cannot save model to %s: %s %s failed: "
                      "%s (the previous file, if any, is unchanged)",
-                     path, stage, tmp, strerror(e));
+                     shown, stage, tmp, strerror(e));
         goto done;
     }
     sync_parent_dir(path);
@@ -568,6 +619,7 @@ static rw_status save_impl(const rw_net *net, const char *path,
 done:
     rw_free(tmp);
     rw_free(w);
+    rw_free(real);
     return st;
 }
 
@@ -1382,20 +1434,15 @@ static unsigned char *read_file(const char *path, size_t *out_len,
         rw_fail(err, RW_ERR_ARG, "load: empty model path");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
+    const char *why = NULL;
+    FILE *f = rw_open_regular(path, &why);
     if (!f) {
-        rw_fail(err, RW_ERR_IO, "cannot open model %s: %s", path,
-                strerror(errno));
+        rw_fail(err, RW_ERR_IO, "cannot open model %s: %s", path, why);
         return NULL;
     }
     struct stat sb;
-    const char *why = NULL;
-    if (fstat(fileno(f), &sb) != 0)
-        why = strerror(errno);
-    else if (!S_ISREG(sb.st_mode))
-        why = "not a regular file";
-    if (why) {
-        rw_fail(err, RW_ERR_IO, "cannot read model %s: %s", path, why);
+    if (fstat(fileno(f), &sb) != 0) {
+        rw_fail(err, RW_ERR_IO, "cannot read model %s: %s", path, strerror(errno));
         fclose(f);
         return NULL;
     }
