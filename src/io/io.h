@@ -1,5 +1,6 @@
 /*
- * The io floor (src/io/): the model file (model_file.c) and the training
+ * The io floor (src/io/): the model file (model_file.c), where a save goes
+ * (file_target.c) and the training
  * checkpoint (checkpoint.c). Internals shared with the tests and the
  * fuzzer. Not installed. The format is specified in docs/model-format.md.
  */
@@ -48,6 +49,18 @@ rw_status rw_model_read_section(const char *path, const char tag[4],
                                 void **payload, size_t *len, size_t *at,
                                 rw_error *err);
 
+/* ---------------- where a save goes (file_target.c) ---------------- */
+/* The file a save of `path` replaces, into real[0..cap): path itself when
+ * it is new or a regular file, the file a symbolic link leads to; an
+ * RW_ERR_IO naming `what` for a folder, a device, a pipe or a socket (the
+ * rename would replace it), a link that leads nowhere; RW_ERR_ARG for an
+ * empty or too long path. */
+rw_status rw_save_target(const char *path, const char *what, char *real,
+                         size_t cap, rw_error *err);
+/* After a save's rename: syncs the folder (best effort), and removes the
+ * temporary files of earlier writers of `path` killed mid-write. */
+void rw_sync_parent_dir(const char *path);
+void rw_remove_stale_temps(const char *path);
 
 /* ---------------- the training checkpoint (checkpoint.c) ---------------- */
 
