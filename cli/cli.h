@@ -21,6 +21,22 @@ void cli_note_header(const char *cmd, const char *path, const rw_dataset *ds);
 /* Prints the library's error (NULL: "out of memory"); returns false, for
  * the steps of a command that return whether they went well. */
 bool cli_failed(const char *cmd, const rw_error *err);
+/* A file a command writes or reads, the option that names it and, for a
+ * file read, the output option that may name the same file (--resume
+ * continues the --checkpoint it names). */
+typedef struct cli_path {
+    const char *path, *opt, *may_be;
+} cli_path;
+/* Whether the n_out outputs name different files, none of them a file of
+ * the n_in inputs (each a file, or files separated by commas); else says
+ * which two meet and returns false. Paths may be NULL (not given). */
+bool cli_distinct_paths(const char *cmd, const cli_path *out, size_t n_out,
+                        const cli_path *in, size_t n_in);
+/* Whether the plain output `path` (written with fopen after the work, not
+ * renamed into place: a device or pipe will do) can be written: not a
+ * folder, and a folder that exists and may be written for a new file.
+ * Else says why, naming `opt`, and returns false. */
+bool cli_check_output(const char *cmd, const char *path, const char *opt);
 
 /* Strict number parsing for option values: the whole string must be a
  * number in range, else an error naming the option is printed. */

@@ -1,5 +1,6 @@
 /* Option values, error printing, JSON output and the small helpers every
  * command uses. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "cli.h"
 
 #include <ctype.h>
@@ -8,7 +9,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
@@ -256,4 +259,93 @@ void cli_print_network(const rw_net *net)
         else
             fprintf(stderr, "-%zu", li.outputs);
     }
+}
+
+/* A path's folder made absolute, with its file name: two paths of files
+ * that do not exist yet name the same file when these agree. A folder
+ * that does not exist yet (--plot makes its own) is taken as written. */
+static bool canonical(const char *path, char *out, size_t cap)
+{
+    char dir[4200];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    char *real = realpath(dir, NULL);
+    int len = snprintf(out, cap, "%s/%s", real ? real : dir, base);
+    free(real);
+    return len > 0 && (size_t)len < cap;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea || eb)
+        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ca[4200], cb[4200];
+    return canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) &&
+           strcmp(ca, cb) == 0;
+}
+
+bool cli_distinct_paths(const char *cmd, const cli_path *out, size_t n_out,
+                        const cli_path *in, size_t n_in)
+{
+    for (size_t i = 0; i < n_out; i++) {
+        if (!out[i].path || !*out[i].path)
+            continue;
+        for (size_t j = i + 1; j < n_out; j++)
+            if (out[j].path && *out[j].path && same_file(out[i].path, out[j].path)) {
+                if (!strcmp(out[i].opt, out[j].opt))
+                    continue; /* two of one option's own files */
+                cli_fail(cmd, "%s and %s name the same file (%s): one would "
+                              "overwrite the other", out[i].opt, out[j].opt,
+                         out[j].path);
+                return false;
+            }
+        for (size_t k = 0; k < n_in; k++) {
+            if (!in[k].path || (in[k].may_be && !strcmp(in[k].may_be, out[i].opt)))
+                continue;
+            char part[4200];
+            for (const char *p = in[k].path; *p;) {
+                size_t len = strcspn(p, ",");
+                snprintf(part, sizeof part, "%.*s", (int)len, p);
+                struct stat sb;
+                if (stat(part, &sb) == 0 && same_file(out[i].path, part)) {
+                    cli_fail(cmd, "%s %s would overwrite the file that %s "
+                                  "reads", out[i].opt, out[i].path, in[k].opt);
+                    return false;
+                }
+                p += len + (p[len] == ',');
+            }
+        }
+    }
+    return true;
+}
+
+bool cli_check_output(const char *cmd, const char *path, const char *opt)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode))
+            return true;
+        cli_fail(cmd, "%s %s: is a folder, expected a file name", opt, path);
+        return false;
+    }
+    char dir[4200];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path),
+                 path);
+    if (access(dir, W_OK) == 0)
+        return true;
+    cli_fail(cmd, "%s %s: cannot write there (checked before training): %s", opt,
+             path, strerror(errno));
+    return false;
 }

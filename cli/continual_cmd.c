@@ -178,6 +178,21 @@ static int cont_rules(cont_args *a)
         return cli_fail(C, "the EWC options apply to --method ewc") + 1;
     if ((a->given & GIVEN_SI) && a->method != M_SI)
         return cli_fail(C, "the SI options apply to --method si") + 1;
+    /* No output overwrites another or a task's data; those written after
+     * the last task are checked before the first. */
+    const cli_path out[] = {{o->save, "--save", NULL}, {o->log, "--log", NULL},
+                            {a->out, "--out", NULL}, {a->csv, "--csv", NULL}};
+    const cli_path in[] = {{a->tasks, "--tasks", NULL}};
+    if (!cli_distinct_paths(C, out, 4, in, 1))
+        return 2;
+    rw_error err;
+    if (o->save && rw_check_writable(o->save, "model", &err) != RW_OK) {
+        cli_failed(C, &err);
+        return 2;
+    }
+    if ((a->out && !cli_check_output(C, a->out, "--out")) ||
+        (a->csv && !cli_check_output(C, a->csv, "--csv")))
+        return 2;
     return -1;
 }
 

@@ -534,80 +534,33 @@ static bool check_writable(const char *path, const char *what)
     return rw_check_writable(path, what, &err) == RW_OK || cli_failed(C, &err);
 }
 
-/* A path's folder made absolute, with its file name: two paths of files
- * that do not exist yet name the same file when these agree. */
-static bool canonical(const char *path, char *out, size_t cap)
-{
-    char dir[4200];
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    char *real = realpath(dir, NULL);
-    if (!real)
-        return false;
-    int len = snprintf(out, cap, "%s/%s", real, base);
-    free(real);
-    return len > 0 && (size_t)len < cap;
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
-    if (ea || eb)
-        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    char ca[4200], cb[4200];
-    return canonical(a, ca, sizeof ca) && canonical(b, cb, sizeof cb) &&
-           strcmp(ca, cb) == 0;
-}
-
 /* No output overwrites another output or a file the run reads: --log
- * good.csv replaced the training data, and --save X --checkpoint X wrote
- * one over the other. */
+ * good.csv replaced the training data, --save X --checkpoint X wrote one
+ * over the other, and the pictures of --plot DIR overwrote a model or a
+ * log saved into DIR. --resume may name the checkpoint it continues. */
 static bool distinct_outputs(const train_opts_t *o)
 {
-    const struct { const char *path, *opt; } out[] = {
-        {o->save, "--save"},
-        {o->tc.checkpoint_path, "--checkpoint"},
-        {o->log, "--log"},
+    static const char *const pictures[] = {"curves.png", "rewiring.png",
+                                           "connectivity-start.png",
+                                           "connectivity.png"};
+    char plotted[5][4200];
+    cli_path out[8] = {
+        {o->save, "--save", NULL},
+        {o->tc.checkpoint_path, "--checkpoint", NULL},
+        {o->log, "--log", NULL},
     };
-    const size_t n_out = sizeof out / sizeof out[0];
-    for (size_t i = 0; i < n_out; i++) {
-        if (!out[i].path || !*out[i].path)
-            continue;
-        for (size_t j = i + 1; j < n_out; j++)
-            if (out[j].path && *out[j].path && same_file(out[i].path, out[j].path)) {
-                cli_fail(C, "%s and %s name the same file (%s): one would "
-                            "overwrite the other", out[i].opt, out[j].opt,
-                         out[i].path);
-                return false;
-            }
-        /* The inputs: --data and --test (a file, or images,labels). */
-        const struct { const char *list, *opt; } in[] = {
-            {o->data, "--data"}, {o->test, "--test"}};
-        for (size_t k = 0; k < 2; k++) {
-            if (!in[k].list)
-                continue;
-            char part[4200];
-            for (const char *p = in[k].list; *p;) {
-                size_t len = strcspn(p, ",");
-                snprintf(part, sizeof part, "%.*s", (int)len, p);
-                struct stat sb;
-                if (stat(part, &sb) == 0 && same_file(out[i].path, part)) {
-                    cli_fail(C, "%s %s would overwrite the data that %s "
-                                "reads", out[i].opt, out[i].path, in[k].opt);
-                    return false;
-                }
-                p += len + (p[len] == ',');
-            }
-        }
+    size_t n = 3;
+    for (size_t k = 0; o->plot && k < 5; k++) {
+        if (k == 4 && o->log)
+            break;
+        snprintf(plotted[k], sizeof plotted[k], "%s/%s", o->plot,
+                 k < 4 ? pictures[k] : "run.jsonl");
+        out[n++] = (cli_path){plotted[k], "--plot", NULL};
     }
-    return true;
+    const cli_path in[] = {{o->data, "--data", NULL},
+                           {o->test, "--test", NULL},
+                           {o->tc.resume_path, "--resume", "--checkpoint"}};
+    return cli_distinct_paths(C, out, n, in, 3);
 }
 
 /* The log, the plot folder and, before training, the connectivity map of
@@ -617,16 +570,18 @@ static bool open_outputs(train_run *r)
 {
     static char plot_log[4200];
     train_opts_t *o = &r->o;
-    if (!distinct_outputs(o) ||
-        (o->save && !check_writable(o->save, "model")) ||
-        (o->tc.checkpoint_path && rw_dist_rank() == 0 &&
-         !check_writable(o->tc.checkpoint_path, "checkpoint")))
+    if (!distinct_outputs(o))
         return false;
+    /* The plot folder first: --save DIR/model.rwm may go into it. */
     if (o->plot && mkdir(o->plot, 0777) != 0 && errno != EEXIST) {
         cli_fail(C, "%s: cannot create the plot folder: %s", o->plot,
                  strerror(errno));
         return false;
     }
+    if ((o->save && !check_writable(o->save, "model")) ||
+        (o->tc.checkpoint_path && rw_dist_rank() == 0 &&
+         !check_writable(o->tc.checkpoint_path, "checkpoint")))
+        return false;
     if (o->plot && !o->log) {
         snprintf(plot_log, sizeof plot_log, "%s/run.jsonl", o->plot);
         o->log = plot_log;

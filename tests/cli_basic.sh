@@ -179,13 +179,42 @@ grep -q "typo.csv: line 1 is read as a header and not used, though 6 of its 7 fi
 grep -q "read as a header" "$tmp/err" && fail "a header of names was reported: $(cat "$tmp/err")"
 # No output overwrites an input or another output.
 cp "$tmp/test.csv" "$tmp/test_copy.csv"
-expect_error "--log $tmp/test.csv would overwrite the data that --test reads" \
+expect_error "--log $tmp/test.csv would overwrite the file that --test reads" \
   "$rw" train --data "$tmp/train.csv" --test "$tmp/test.csv" --hidden 4 --epochs 1 --log "$tmp/test.csv"
 cmp -s "$tmp/test.csv" "$tmp/test_copy.csv" || fail "--log over the test data changed it"
 expect_error "--save and --checkpoint name the same file" \
   "$rw" train --data spirals --hidden 4 --epochs 1 --save "$tmp/same.rwm" --checkpoint "$tmp/./same.rwm"
 expect_error "--save and --log name the same file" \
   "$rw" train --data spirals --hidden 4 --epochs 1 --save "$tmp/m.rwm" --log "$tmp/m.rwm"
+# --plot DIR's pictures and log count as outputs, in a folder that exists
+# or one that --plot makes; --resume may name only the --checkpoint.
+mkdir -p "$tmp/pd"
+cp "$tmp/train.csv" "$tmp/pd/run.jsonl"
+expect_error "--plot $tmp/pd/run.jsonl would overwrite the file that --data reads" \
+  "$rw" train --data "$tmp/pd/run.jsonl" --hidden 4 --epochs 1 --plot "$tmp/pd"
+cmp -s "$tmp/train.csv" "$tmp/pd/run.jsonl" || fail "--plot over the data changed it"
+expect_error "--save and --plot name the same file ($tmp/pd/curves.png)" \
+  "$rw" train --data spirals --hidden 4 --epochs 1 --plot "$tmp/pd" --save "$tmp/pd/curves.png"
+expect_error "--log and --plot name the same file ($tmp/new_pd/rewiring.png)" \
+  "$rw" train --data spirals --hidden 4 --epochs 1 --plot "$tmp/new_pd" --log "$tmp/new_pd/rewiring.png"
+"$rw" train --data spirals --hidden 4 --epochs 1 --quiet --plot "$tmp/pd2" --save "$tmp/pd2/m.rwm" \
+  > "$tmp/out" 2> "$tmp/err" || fail "--save into the folder --plot makes: $(cat "$tmp/err")"
+"$rw" train --data spirals --hidden 4 --epochs 1 --quiet --checkpoint "$tmp/rck.rwm" > /dev/null 2>&1 ||
+  fail "checkpoint for --resume"
+expect_error "--save $tmp/rck.rwm would overwrite the file that --resume reads" \
+  "$rw" train --data spirals --hidden 4 --epochs 1 --resume "$tmp/rck.rwm" --save "$tmp/rck.rwm"
+expect_error "--log $tmp/rck.rwm would overwrite the file that --resume reads" \
+  "$rw" train --data spirals --hidden 4 --epochs 1 --resume "$tmp/rck.rwm" --log "$tmp/rck.rwm"
+# A device or a pipe is never replaced by a saved model, and a pipe is
+# refused as a model instead of waited on.
+mkfifo "$tmp/pipe"
+expect_error "$tmp/pipe: is not a regular file (a device, pipe or socket), which saving the model would replace" \
+  "$rw" train --data spirals --hidden 4 --epochs 1 --save "$tmp/pipe"
+[ -p "$tmp/pipe" ] || fail "--save replaced the pipe"
+expect_error "cannot open model $tmp/pipe: not a regular file (a pipe, device or socket)" \
+  timeout 20 "$rw" info --model "$tmp/pipe"
+expect_error "$tmp/pipe: not a regular file (a pipe, device or socket)" \
+  timeout 20 "$rw" plot --log "$tmp/pipe" --out "$tmp/p.png"
 expect_error "--epochs must be between 1 and 1000000, got -1" "$rw" train --data spirals --epochs -1
 expect_error "--epochs must be between 1 and 1000000, got 99999999999999999999" "$rw" train --data spirals --epochs 99999999999999999999
 expect_error "--seed expects a whole number of 0 or more, got -1" "$rw" train --data spirals --seed -1

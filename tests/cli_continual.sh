@@ -180,6 +180,20 @@ expect_fail 2 "--checkpoint does not apply to continual learning" \
     "$REWIRE" continual --tasks "$tasks" --checkpoint "$tmp/ck.rwc"
 expect_fail 2 "--resume does not apply to continual learning" \
     "$REWIRE" continual --tasks "$tasks" --resume "$tmp/ck.rwc"
+# No output overwrites a task's data or another output, and the files
+# written after the last task are checked before the first.
+cp "$tmp/b.csv" "$tmp/b.keep"
+expect_fail 2 "--out $tmp/b.csv would overwrite the file that --tasks reads" \
+    "$REWIRE" continual --tasks "$tasks" --out "$tmp/b.csv"
+cmp -s "$tmp/b.csv" "$tmp/b.keep" || fail "--out over a task changed it"
+expect_fail 2 "--save $tmp/a.csv would overwrite the file that --tasks reads" \
+    "$REWIRE" continual --tasks "$tasks" --save "$tmp/a.csv"
+expect_fail 2 "--out and --csv name the same file" \
+    "$REWIRE" continual --tasks "$tasks" --out "$tmp/r.json" --csv "$tmp/r.json"
+expect_fail 2 "no/such/m.rwm: cannot write the model there .checked before training" \
+    "$REWIRE" continual --tasks "$tasks" --save "$tmp/no/such/m.rwm"
+expect_fail 2 "--csv $tmp/no/such/r.csv: cannot write there .checked before training" \
+    "$REWIRE" continual --tasks "$tasks" --csv "$tmp/no/such/r.csv"
 checks=$((checks + 1))
 "$REWIRE" continual --help >"$tmp/help" 2>&1 && grep -q -- "--task-incremental" "$tmp/help" ||
     fail "continual --help"
