@@ -155,6 +155,16 @@ def number(v, name, lo, hi, integer=False):
     return v
 
 
+def flag(v, name):
+    """A checked switch: True or False (numpy's too, and 0 or 1), never a
+    string or another object that Python would take as true."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)) and v in (0, 1):
+        return bool(v)
+    raise TypeError("%s must be True or False, got %r" % (name, v))
+
+
 def choice(v, name, table):
     if not isinstance(v, str) or v not in table:
         raise ValueError("%s must be one of %s, got %r"

@@ -302,7 +302,13 @@ def continual(tasks, network=(256, 256), *, method="naive",
                                  "fit the tasks (%d features, %d classes)"
                                  % (net.inputs, net.outputs, features, classes))
         else:
-            net = Network([features] + list(network) + [classes],
+            try:
+                hidden = list(network)
+            except TypeError:
+                raise TypeError("network must be a Network or the hidden "
+                                "layers' sizes, e.g. (256, 256), got %r"
+                                % (network,)) from None
+            net = Network([features] + hidden + [classes],
                           activation=activation, init=init, seed=seed,
                           sparse=sparse, epsilon=epsilon, density=density,
                           erk=erk, sparse_output=sparse_output)
@@ -314,9 +320,11 @@ def continual(tasks, network=(256, 256), *, method="naive",
         if threads is not None:
             _lib.rw_set_threads(threads)
         cc.train = cfg
-        cc.task_incremental = int(bool(task_incremental))
+        cc.task_incremental = int(_arrays.flag(task_incremental,
+                                               "task_incremental"))
         cons = cc.train.consolidation
-        cons.protect_rewiring = int(bool(protect_rewiring))
+        cons.protect_rewiring = int(_arrays.flag(protect_rewiring,
+                                                 "protect_rewiring"))
         cons.protect_strength = _arrays.number(protect_strength,
                                                "protect_strength", 0, 1e9)
         if method == "replay":
@@ -335,7 +343,8 @@ def continual(tasks, network=(256, 256), *, method="naive",
             cons.kind = _lib.CONSOLIDATIONS["si"]
             cons.lambda_ = _arrays.number(si_c, "si_c", 0, 1e12)
             cons.si_xi = _arrays.number(si_xi, "si_xi", 1e-12, 1e12)
-        if csv and standardize and net.input_transform is None:
+        if csv and _arrays.flag(standardize, "standardize") and \
+                net.input_transform is None:
             err = _lib.Error_t()
             first = _lib.rw_tasks_train(h, 0, ctypes.byref(err))
             if not first:

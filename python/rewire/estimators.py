@@ -140,7 +140,7 @@ class _RewireMLP(BaseEstimator):
         return cb if (verbose or user is not None) else None
 
     def _train(self, X, y, epochs, seed):
-        r = self.network_.train(X, y, standardize=bool(self.standardize),
+        r = self.network_.train(X, y, standardize=self.standardize,
                                 callback=self._callback(),
                                 **self._options(epochs, seed))
         self.n_iter_ = getattr(self, "n_iter_", 0) + r.epochs

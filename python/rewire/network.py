@@ -236,7 +236,7 @@ def train_config(options, sparse):
         if isinstance(kind_, dict):
             val = _arrays.choice(v, name, kind_)
         elif kind_ == "b":
-            val = int(bool(v))
+            val = int(_arrays.flag(v, name))
         else:
             val = _arrays.number(v, name, lo, hi, integer=kind_ == "i")
         _set(cfg, field, val)
@@ -490,7 +490,13 @@ class Layer:
 
 def _net_config(layer_sizes, activation, loss, init, seed, sparse, epsilon,
                 density, erk, sparse_output):
-    sizes = list(layer_sizes)
+    try:
+        sizes = list(layer_sizes)
+    except TypeError:
+        raise TypeError("layer_sizes must be a list of sizes, inputs first, "
+                        "e.g. [784, 256, 10], got %r" % (layer_sizes,)) from None
+    sparse = _arrays.flag(sparse, "sparse")
+    sparse_output = _arrays.flag(sparse_output, "sparse_output")
     if len(sizes) < 2:
         raise ValueError("layer_sizes needs at least the inputs and the "
                          "outputs, e.g. [784, 256, 10], got %r" % (sizes,))
@@ -604,7 +610,9 @@ class Network:
                             "bytearray or memoryview), not a str; to read a file "
                             "use rewire.Network.load(path)")
         try:
-            data = bytes(data)
+            # A buffer only: bytes(5) would be five zero bytes, and
+            # bytes([...]) a list taken for bytes.
+            data = bytes(memoryview(data))
         except TypeError:
             raise TypeError("from_bytes takes bytes, bytearray or memoryview, "
                             "got %s" % type(data).__name__) from None
@@ -849,6 +857,7 @@ class Network:
         """
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable")
+        standardize = _arrays.flag(standardize, "standardize")
         self._idle("train")
         if options.get("seed") is None:
             options["seed"] = self.seed
@@ -961,6 +970,7 @@ class Network:
         """Loss and accuracy on (x, y): a dict with loss, accuracy, samples,
         correct, and with confusion=True the classes x classes confusion
         matrix (row = true class)."""
+        confusion = _arrays.flag(confusion, "confusion")
         err = _lib.Error_t()
         r = _lib.EvalResult()
         conf = None

@@ -404,6 +404,38 @@ def test_library_refusals_do_not_crash(spirals, tmp_path):
     assert dense.rewire("set", 0.5) == [(0, 0), (0, 0)]
 
 
+def test_switches_and_buffers_are_checked(spirals, tmp_path):
+    x, y, _, _ = spirals
+    # A string is not taken for True, nor 5 for five zero bytes.
+    for kw in ({"sparse": "yes"}, {"sparse_output": "no"}):
+        with pytest.raises(TypeError, match="must be True or False"):
+            rewire.Network([2, 8, 2], **kw)
+    net = rewire.Network([2, 8, 2])
+    with pytest.raises(TypeError, match="standardize must be True or False"):
+        net.train(x, y, epochs=1, standardize="no")
+    with pytest.raises(TypeError, match="traces must be True or False"):
+        net.train(x, y, epochs=1, traces="x")
+    with pytest.raises(TypeError, match="confusion must be True or False"):
+        net.evaluate(x, y, confusion="x")
+    assert "confusion" in net.evaluate(x, y, confusion=np.bool_(True))
+    for bad in (5, [1, 2, 3], None):
+        with pytest.raises(TypeError, match="from_bytes takes"):
+            rewire.Network.from_bytes(bad)
+    blob = net.to_bytes()
+    assert rewire.Network.from_bytes(np.frombuffer(blob, np.uint8)).to_bytes() == blob
+    for bad in (5, None):
+        with pytest.raises(TypeError, match="layer_sizes must be a list"):
+            rewire.Network(bad)
+    with pytest.raises(TypeError, match="network must be a Network or the hidden"):
+        rewire.continual("split-spirals", None)
+    with pytest.raises(rewire.FileError, match="is a folder"):
+        net.save(str(tmp_path))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(rewire.FileError, match="not a regular file"):
+        rewire.Network.load(str(fifo))
+
+
 def test_the_gil_is_released_while_the_library_works():
     # With the GIL held for the whole call, this thread could not wake up
     # until training ended.
