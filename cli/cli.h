@@ -114,6 +114,28 @@ enum {
     CLI_GIVEN_STEP_GAMMA = 1u << 6,
     CLI_GIVEN_LR = 1u << 7,          /* the optimizer's default rate not used */
     CLI_GIVEN_MOMENTUM = 1u << 8,    /* with a momentum optimizer */
+    /* Options that shape one feature, each refused without it: */
+    CLI_GIVEN_DROP_FRACTION = 1u << 9,
+    CLI_GIVEN_REWIRE_EVERY = 1u << 10,
+    CLI_GIVEN_DROP_SCHEDULE = 1u << 11,
+    CLI_GIVEN_REWIRE_STOP = 1u << 12,
+    CLI_GIVEN_PERM_UP = 1u << 13,
+    CLI_GIVEN_PERM_DOWN = 1u << 14,
+    CLI_GIVEN_PERM_THRESHOLD = 1u << 15,
+    CLI_GIVEN_SILENT_EPOCHS = 1u << 16,
+    CLI_GIVEN_SILENT_LEVEL = 1u << 17,
+    CLI_GIVEN_ADAM_STEPS = 1u << 18,
+    CLI_GIVEN_CBP_ETA = 1u << 19,
+    CLI_GIVEN_CBP_MATURITY = 1u << 20,
+    CLI_GIVEN_CBP_RHO = 1u << 21,
+    CLI_GIVEN_CBP_ADAPTABLE = 1u << 22,
+    CLI_GIVEN_REDO_EVERY = 1u << 23,
+    CLI_GIVEN_REDO_TAU = 1u << 24,
+    CLI_GIVEN_SNP_LAMBDA = 1u << 25,
+    CLI_GIVEN_SNP_SIGMA = 1u << 26,
+    CLI_GIVEN_SNP_AT_TASK = 1u << 27,
+    CLI_GIVEN_L2_LAMBDA = 1u << 28,
+    CLI_GIVEN_DORMANT_TAU = 1u << 29,
 };
 
 /* Under mpirun (dist.c): threads = the option, or by default this rank's

@@ -776,7 +776,8 @@ int cmd_continual(int argc, char **argv)
         {.opts = cli_train_table, .target = &a->o, .hidden = true,
          .given = &a->o.given},
         /* The notes after every option. */
-        {.opts = cli_maintain_table, .target = &a->o, .after = continual_outro},
+        {.opts = cli_maintain_table, .target = &a->o, .after = continual_outro,
+         .given = &a->o.given},
     };
     const cli_command cmd = {C, 23, groups, sizeof groups / sizeof groups[0]};
     cli_dist_hold_errors();

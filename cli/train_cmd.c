@@ -783,7 +783,8 @@ int cmd_train(int argc, char **argv)
         {.opts = cli_train_table, .target = &r.o, .before = train_intro,
          .given = &r.o.given},
         /* The notes after every option. */
-        {.opts = cli_maintain_table, .target = &r.o, .after = train_outro},
+        {.opts = cli_maintain_table, .target = &r.o, .after = train_outro,
+         .given = &r.o.given},
     };
     const cli_command cmd = {C, 23, groups, sizeof groups / sizeof groups[0]};
     cli_dist_hold_errors();

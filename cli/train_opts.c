@@ -147,18 +147,18 @@ const cli_opt cli_train_table[] = {
     {.type = CLI_CHOICE, .name = "rewire", .arg = "R", CLI_FIELD(T, rewire_choice),
      .choices = rewire_names, .then = then_rewire,
      .help = "none, set (default with --sparse), rigl or hebbian"},
-    {.type = CLI_DOUBLE, .name = "drop-fraction", .arg = "F",
+    {.type = CLI_DOUBLE, .name = "drop-fraction", .given = CLI_GIVEN_DROP_FRACTION, .arg = "F",
      CLI_FIELD(T, tc.drop_fraction), .min = 0.0, .max = 1.0, .then = then_sparse,
      .help = "share of connections replaced per rewiring (0.3)"},
-    {.type = CLI_SIZE, .name = "rewire-every", .arg = "N",
+    {.type = CLI_SIZE, .name = "rewire-every", .given = CLI_GIVEN_REWIRE_EVERY, .arg = "N",
      CLI_FIELD(T, tc.rewire_every), .min = 1, .max = (double)SIZE_MAX,
      .then = then_sparse,
      .help = "rewire every N steps (default: after each epoch)"},
-    {.type = CLI_CHOICE, .name = "drop-schedule", .arg = "S",
+    {.type = CLI_CHOICE, .name = "drop-schedule", .given = CLI_GIVEN_DROP_SCHEDULE, .arg = "S",
      CLI_FIELD(T, tc.drop_schedule_cosine), .choices = drop_schedules,
      .then = then_sparse,
      .help = "constant (default) or cosine decay of the fraction"},
-    {.type = CLI_DOUBLE, .name = "rewire-stop", .arg = "F",
+    {.type = CLI_DOUBLE, .name = "rewire-stop", .given = CLI_GIVEN_REWIRE_STOP, .arg = "F",
      CLI_FIELD(T, tc.rewire_stop), .min = 0.0, .max = 1.0, .then = then_sparse,
      .help = "freeze the topology after F of training (default 1)"},
     HEAD("use it or lose it:"),
@@ -188,21 +188,23 @@ const cli_opt cli_train_table[] = {
      .help = "extra weight decay for rarely used connections"},
     {.type = CLI_FLAG, .name = "permanence", CLI_FIELD(T, PL.permanence), .flag = 1,
      .help = "connections that stay in use become hard to drop"},
-    {.type = CLI_DOUBLE, .name = "perm-up", .arg = "F", CLI_FIELD(T, PL.perm_up),
+    {.type = CLI_DOUBLE, .name = "perm-up", .given = CLI_GIVEN_PERM_UP,
+     .arg = "F", CLI_FIELD(T, PL.perm_up),
      .min = 0.0, .max = 1.0,
      .usage = "--perm-up F, --perm-down F, --perm-threshold F",
      .help = "permanence dynamics\n(defaults 0.05, 0.01, 0.1)"},
-    {.type = CLI_DOUBLE, .name = "perm-down", .arg = "F", CLI_FIELD(T, PL.perm_down),
+    {.type = CLI_DOUBLE, .name = "perm-down", .given = CLI_GIVEN_PERM_DOWN,
+     .arg = "F", CLI_FIELD(T, PL.perm_down),
      .min = 0.0, .max = 1.0},
-    {.type = CLI_DOUBLE, .name = "perm-threshold", .arg = "F",
+    {.type = CLI_DOUBLE, .name = "perm-threshold", .given = CLI_GIVEN_PERM_THRESHOLD, .arg = "F",
      CLI_FIELD(T, PL.perm_threshold), .min = 0.0, .max = 1.0},
     {.type = CLI_FLAG, .name = "neuron-turnover", CLI_FIELD(T, PL.neuron_turnover),
      .flag = 1,
      .help = "remove neurons left without inputs or outputs, or\n"
              "silent for --silent-epochs epochs (default 2)"},
-    {.type = CLI_SIZE, .name = "silent-epochs", .arg = "N",
+    {.type = CLI_SIZE, .name = "silent-epochs", .given = CLI_GIVEN_SILENT_EPOCHS, .arg = "N",
      CLI_FIELD(T, PL.silent_epochs), .min = 1, .max = 1000000},
-    {.type = CLI_DOUBLE, .name = "silent-level", .arg = "F",
+    {.type = CLI_DOUBLE, .name = "silent-level", .given = CLI_GIVEN_SILENT_LEVEL, .arg = "F",
      CLI_FIELD(T, PL.silent_level), .min = 0.0, .max = 1e6,
      .help = "activity below F counts as silent (default 1e-3)"},
     {.type = CLI_FLAG, .name = "regrow-neurons", CLI_FIELD(T, PL.regrow_neurons),
@@ -239,7 +241,7 @@ const cli_opt cli_train_table[] = {
     {.type = CLI_DOUBLE, .name = "clip-grad", .arg = "F", CLI_FIELD(T, tc.clip_grad),
      .min = 1e-12, .max = 1e12,
      .help = "clip the global gradient norm to F (default off)"},
-    {.type = CLI_CHOICE, .name = "adam-steps", .arg = "S",
+    {.type = CLI_CHOICE, .name = "adam-steps", .given = CLI_GIVEN_ADAM_STEPS, .arg = "S",
      CLI_FIELD(T, tc.optim.adam_global_steps), .choices = adam_steps,
      .help = "own (default): Adam's bias correction counts each\n"
              "weight's own steps, so grown connections start\n"
@@ -324,6 +326,92 @@ void cli_train_defaults(train_opts_t *o)
     o->tc.consolidation = rw_consolidation_defaults();
 }
 
+/* The options that shape one feature, by bit, for the message that
+ * refuses one without its feature. */
+static const struct {
+    unsigned bit;
+    const char *name;
+} shapers[] = {
+    {CLI_GIVEN_DROP_FRACTION, "--drop-fraction"},
+    {CLI_GIVEN_REWIRE_EVERY, "--rewire-every"},
+    {CLI_GIVEN_DROP_SCHEDULE, "--drop-schedule"},
+    {CLI_GIVEN_REWIRE_STOP, "--rewire-stop"},
+    {CLI_GIVEN_PERM_UP, "--perm-up"},
+    {CLI_GIVEN_PERM_DOWN, "--perm-down"},
+    {CLI_GIVEN_PERM_THRESHOLD, "--perm-threshold"},
+    {CLI_GIVEN_SILENT_EPOCHS, "--silent-epochs"},
+    {CLI_GIVEN_SILENT_LEVEL, "--silent-level"},
+    {CLI_GIVEN_ADAM_STEPS, "--adam-steps"},
+    {CLI_GIVEN_CBP_ETA, "--cbp-eta"},
+    {CLI_GIVEN_CBP_MATURITY, "--cbp-maturity"},
+    {CLI_GIVEN_CBP_RHO, "--cbp-rho"},
+    {CLI_GIVEN_CBP_ADAPTABLE, "--cbp-adaptable"},
+    {CLI_GIVEN_REDO_EVERY, "--redo-every"},
+    {CLI_GIVEN_REDO_TAU, "--redo-tau"},
+    {CLI_GIVEN_SNP_LAMBDA, "--snp-lambda"},
+    {CLI_GIVEN_SNP_SIGMA, "--snp-sigma"},
+    {CLI_GIVEN_SNP_AT_TASK, "--snp-at-task"},
+    {CLI_GIVEN_L2_LAMBDA, "--l2-lambda"},
+    {CLI_GIVEN_DORMANT_TAU, "--dormant-tau"},
+};
+
+/* The first option of `bits` on the command line, or NULL. */
+static const char *given_of(const train_opts_t *o, unsigned bits)
+{
+    for (size_t i = 0; i < sizeof shapers / sizeof shapers[0]; i++)
+        if (o->given & bits & shapers[i].bit)
+            return shapers[i].name;
+    return NULL;
+}
+
+/* Options given for a feature this run does not use: each would do
+ * nothing, so the run is refused with the option and the feature. */
+static int idle_shapers(const char *cmd, const train_opts_t *o)
+{
+    const rw_plasticity_config *pl = &o->tc.plasticity;
+    const rw_maintain_config *m = &o->tc.maintain;
+    bool adam = o->tc.optim.kind == RW_OPT_ADAM || o->tc.optim.kind == RW_OPT_ADAMW;
+    const struct {
+        bool idle;
+        unsigned bits;
+        const char *needs;
+    } rules[] = {
+        {o->tc.rewire == RW_REWIRE_NONE,
+         CLI_GIVEN_DROP_FRACTION | CLI_GIVEN_REWIRE_EVERY | CLI_GIVEN_DROP_SCHEDULE |
+             CLI_GIVEN_REWIRE_STOP,
+         "rewiring, and this run does not rewire (give sparse layers and --rewire "
+         "set, rigl or hebbian)"},
+        {!pl->permanence,
+         CLI_GIVEN_PERM_UP | CLI_GIVEN_PERM_DOWN | CLI_GIVEN_PERM_THRESHOLD,
+         "permanence: give --permanence"},
+        {!pl->neuron_turnover, CLI_GIVEN_SILENT_EPOCHS | CLI_GIVEN_SILENT_LEVEL,
+         "neuron turnover: give --neuron-turnover"},
+        {!adam, CLI_GIVEN_ADAM_STEPS, "Adam's bias correction: give --optimizer "
+                                      "adam or adamw"},
+        {m->kind != RW_MAINTAIN_CBP,
+         CLI_GIVEN_CBP_ETA | CLI_GIVEN_CBP_MATURITY | CLI_GIVEN_CBP_RHO |
+             CLI_GIVEN_CBP_ADAPTABLE,
+         "continual backprop: give --maintain cbp"},
+        {m->kind != RW_MAINTAIN_REDO, CLI_GIVEN_REDO_EVERY | CLI_GIVEN_REDO_TAU,
+         "ReDo: give --maintain redo"},
+        {m->kind != RW_MAINTAIN_SNP,
+         CLI_GIVEN_SNP_LAMBDA | CLI_GIVEN_SNP_SIGMA | CLI_GIVEN_SNP_AT_TASK,
+         "shrink and perturb: give --maintain snp"},
+        {m->kind != RW_MAINTAIN_L2INIT, CLI_GIVEN_L2_LAMBDA,
+         "L2 Init: give --maintain l2init"},
+        {strcmp(cmd, "continual") != 0, CLI_GIVEN_SNP_AT_TASK,
+         "continual learning's task boundaries: use it with rewire continual"},
+        {m->probe == 0, CLI_GIVEN_DORMANT_TAU,
+         "the diagnostics, which --probe 0 turns off"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        const char *name = rules[i].idle ? given_of(o, rules[i].bits) : NULL;
+        if (name)
+            return cli_fail(cmd, "%s shapes %s", name, rules[i].needs) + 1;
+    }
+    return -1;
+}
+
 int cli_train_rules(const char *cmd, train_opts_t *o)
 {
     rw_plasticity_config *pl = &o->tc.plasticity;
@@ -389,6 +477,9 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
         return cli_fail(cmd, "--drop-by-usage changes how rewiring drops "
                              "connections, and this run does not rewire "
                              "(give --rewire set, rigl or hebbian)") + 1;
+    int rc = idle_shapers(cmd, o);
+    if (rc >= 0)
+        return rc;
     o->tc.seed = o->seed;
     o->dopts.synth_seed = o->seed;
     return -1;

@@ -15,8 +15,14 @@ cli_begin cli_maintain "$REWIRE"
 
 for m in cbp redo snp l2init; do
     checks=$((checks + 1))
+    case $m in
+        cbp) own="--cbp-maturity 5 --cbp-rho 0.05" ;;
+        redo) own="--redo-every 3" ;;
+        *) own="" ;;
+    esac
+    # shellcheck disable=SC2086
     "$REWIRE" train --data spirals --epochs 2 --hidden 16,16 --maintain "$m" \
-        --cbp-maturity 5 --cbp-rho 0.05 --redo-every 3 --threads 1 --quiet \
+        $own --threads 1 --quiet \
         --log "$tmp/$m.jsonl" >"$tmp/out" 2>"$tmp/err" ||
         fail "train --maintain $m: $(head -c 300 "$tmp/err")"
     [ "$(wc -l <"$tmp/$m.jsonl")" -eq 2 ] || fail "$m: log has not 2 lines"

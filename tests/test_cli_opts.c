@@ -101,7 +101,7 @@ static int parse_train(const char *line, train_opts_t *o)
     cli_train_defaults(o);
     const cli_group groups[] = {
         {.opts = cli_train_table, .target = o, .given = &o->given},
-        {.opts = cli_maintain_table, .target = o},
+        {.opts = cli_maintain_table, .target = o, .given = &o->given},
     };
     const cli_command cmd = {"train", 23, groups, 2};
     fflush(stdout);
@@ -166,6 +166,19 @@ static void check_parse(void)
     CHECK(o.tc.optim.kind == RW_OPT_MOMENTUM && o.tc.optim.momentum == 0.5);
     CHECK(parse_train("--data xor --density 0.1 --density 0.2 --drop-by-usage", &o) == -1);
     CHECK(o.sparse_param == 0.2 && o.tc.rewire == RW_REWIRE_SET && o.tc.drop_by_usage);
+    /* the options that shape a feature, with it */
+    const char *shaped[] = {
+        "--data xor --maintain snp --snp-lambda 0.9 --snp-sigma 0.01",
+        "--data xor --permanence --perm-up 0.1 --perm-threshold 0.2",
+        "--data xor --neuron-turnover --silent-level 0.1 --silent-epochs 3",
+        "--data xor --adam-steps global", "--data xor --maintain l2init --l2-lambda 0.1",
+        "--data xor --maintain redo --redo-tau 0.2 --redo-every 5",
+        "--data xor --maintain cbp --cbp-eta 0.5 --cbp-adaptable",
+        "--data xor --sparse --rewire-every 5 --drop-schedule cosine --rewire-stop 0.5",
+        "--data xor --dormant-tau 0.1",
+    };
+    for (size_t i = 0; i < sizeof shaped / sizeof shaped[0]; i++)
+        CHECK_MSG(parse_train(shaped[i], &o) == -1, "%s", shaped[i]);
     CHECK(parse_train("--data=xor --epo 2", &o) == -1); /* '=' and abbreviations */
     CHECK(strcmp(o.data, "xor") == 0 && o.tc.epochs == 2);
 
@@ -186,6 +199,13 @@ static void check_parse(void)
         "--data xor --schedule cosine --lr 0.001 --lr-min 0.01",
         "--data xor --optimizer sgd --schedule cosine --lr-min 0.02",
         "--data xor --step-epochs 2", "--data xor --schedule cosine --step-gamma 0.5",
+        "--data xor --sparse --rewire none --drop-fraction 0.1",
+        "--data xor --sparse --rewire none --rewire-stop 0.5",
+        "--data xor --perm-up 0.1", "--data xor --silent-level 0.1",
+        "--data xor --optimizer sgd --adam-steps global", "--data xor --cbp-eta 0.5",
+        "--data xor --maintain cbp --redo-tau 0.2", "--data xor --snp-lambda 0.9",
+        "--data xor --maintain snp --snp-at-task", "--data xor --l2-lambda 0.1",
+        "--data xor --probe 0 --dormant-tau 0.1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_MSG(parse_train(bad[i], &o) == 2, "%s", bad[i]);
