@@ -46,7 +46,8 @@ typedef enum rw_status {
     RW_ERR_IO,          /* file could not be opened, read or written */
     RW_ERR_FORMAT,      /* file content is malformed or inconsistent */
     RW_ERR_DATA,        /* data does not fit the model (width, labels) */
-    RW_ERR_DIVERGED,    /* NaN or infinity appeared during training */
+    RW_ERR_DIVERGED,    /* NaN or infinity appeared during training, or
+                         * in a prediction's outputs */
     RW_ERR_UNSUPPORTED, /* valid request the library cannot serve */
     RW_ERR_INTERRUPTED, /* a callback asked to stop */
     RW_ERR_DIST         /* ranks of a data-parallel run disagree */
@@ -280,7 +281,10 @@ size_t rw_net_classes(const rw_net *net);
 
 /* Runs the network on `n` samples (row-major n x inputs) and writes the
  * outputs (n x outputs): probabilities for classifiers, raw values for
- * regression. Applies the input transform.
+ * regression. Applies the input transform. RW_ERR_DIVERGED, naming the
+ * sample, when an output is not finite (weights or values too large for
+ * float: a NaN is never returned as a prediction); rw_net_evaluate and
+ * rw_net_predict_with check the same.
  * Not thread-safe on one network: the activations go to scratch buffers
  * inside `net` (as for rw_net_evaluate, rw_net_gradient and training), so
  * two calls on the same network must not overlap. To predict from several

@@ -699,9 +699,40 @@ static void test_activation_names(void)
     CHECK(rw_activation_parse(NULL, &keep) == RW_ERR_ARG && keep == RW_ACT_TANH);
 }
 
+/* Finite weights that overflow float: predict, predict_with and evaluate
+ * refuse the outputs, naming the sample, instead of returning NaN. */
+static void test_overflowing_outputs(void)
+{
+    rw_error err;
+    const size_t hidden[] = {6};
+    rw_net *net = make_net(3, hidden, 1, 2, RW_ACT_RELU, RW_LOSS_CROSS_ENTROPY, 0, 9);
+    batch b = make_batch(net, 5);
+    float out[10];
+    CHECK_OK(rw_net_predict(net, b.x, 5, out, &err), &err);
+    rw_layer_view v;
+    CHECK_OK(rw_net_layer_view(net, 0, &v, &err), &err);
+    for (size_t k = 0; k < v.connections; k++)
+        v.weights[k] = 3e38f;
+    for (size_t i = 0; i < 5 * 3; i++)
+        b.x[i] = 1.0f;
+    CHECK(rw_net_predict(net, b.x, 5, out, &err) == RW_ERR_DIVERGED);
+    CHECK_MSG(strstr(err.msg, "for sample 1 is not finite"), "%s", err.msg);
+    rw_workspace *ws = rw_workspace_create(net, 0, &err);
+    CHECK(ws && rw_net_predict_with(net, ws, b.x, 5, out, &err) == RW_ERR_DIVERGED);
+    rw_workspace_free(ws);
+    rw_dataset *ds = rw_dataset_wrap(b.x, b.y, NULL, 5, 3, 0, 2, &err);
+    rw_eval_result ev;
+    CHECK(ds && rw_net_evaluate(net, ds, &ev, NULL, &err) == RW_ERR_DIVERGED);
+    CHECK_MSG(strstr(err.msg, "the network's output 0 for sample 1"), "%s", err.msg);
+    rw_dataset_free(ds);
+    batch_free(&b);
+    rw_net_free(net);
+}
+
 int main(void)
 {
     rw_rng_seed(&g_rng, 12345);
+    test_overflowing_outputs();
     rw_set_threads(2);
     test_sgemm();
     test_sparse_kernels();

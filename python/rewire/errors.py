@@ -57,7 +57,8 @@ class DataError(Error, ValueError):
 
 
 class DivergedError(Error, FloatingPointError):
-    """RW_ERR_DIVERGED: a NaN or infinity appeared during training."""
+    """RW_ERR_DIVERGED: a NaN or infinity appeared during training, or in
+    the outputs of a prediction or evaluation."""
     status = _lib.ERR_DIVERGED
 
 

@@ -669,6 +669,25 @@ static size_t chunk_of(const rw_net *net)
     return default_chunk(net);
 }
 
+/* The outputs of one pass (C x B, feature-major; samples s0 ..) must be
+ * finite: finite weights and inputs can still overflow float (a model
+ * file's weights near 3e38), and the outputs would then be NaN, printed
+ * and scored as if they were predictions. RW_ERR_DIVERGED names the
+ * first such sample. */
+static rw_status finite_outputs(const float *a, size_t C, size_t B, size_t s0,
+                                const char *what, rw_error *err)
+{
+    for (size_t j = 0; j < B; j++)
+        for (size_t c = 0; c < C; c++)
+            if (!isfinite(a[c * B + j]))
+                return rw_fail(err, RW_ERR_DIVERGED, "%s: the network's output "
+                               "%zu for sample %zu is not finite (%g): its "
+                               "weights or the sample's values are too large "
+                               "for float", what, c, s0 + j + 1,
+                               (double)a[c * B + j]);
+    return RW_OK;
+}
+
 rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
                          rw_error *err)
 {
@@ -684,6 +703,8 @@ rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
         rw_net_load_batch(net, x + s * net->cfg.n_inputs, NULL, B);
         rw_net_forward_batch(net, B);
         const float *a = net->layers[net->n_layers - 1].a;
+        if ((st = finite_outputs(a, C, B, s, "predict", err)) != RW_OK)
+            return st;
         for (size_t j = 0; j < B; j++)
             for (size_t c = 0; c < C; c++)
                 out[(s + j) * C + c] = a[c * B + j];
@@ -775,6 +796,9 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
                 rw_softmax_columns(L.a, L.out, B);
             in = L.a;
         }
+        rw_status st = finite_outputs(in, C, B, s, "predict", err);
+        if (st != RW_OK)
+            return st;
         for (size_t j = 0; j < B; j++)
             for (size_t c = 0; c < C; c++)
                 out[(s + j) * C + c] = in[c * B + j];
@@ -823,6 +847,10 @@ rw_status rw_net_evaluate(rw_net *net, const rw_dataset *ds,
         rw_net_load_batch(net, ds->x + s * ds->f, NULL, B);
         rw_net_forward_batch(net, B);
         float *a = net->layers[net->n_layers - 1].a;
+        if ((st = finite_outputs(a, C, B, s, ds->name, err)) != RW_OK) {
+            rw_free(t_fm);
+            return st;
+        }
         size_t hits = 0;
         rw_batch_src src = {ds->labels, ds->y, NULL, s, B};
         loss += rw_net_batch_loss(net, &src, 1, NULL, NULL, t_fm, false, &hits) *
