@@ -673,18 +673,18 @@ static size_t chunk_of(const rw_net *net)
  * finite: finite weights and inputs can still overflow float (a model
  * file's weights near 3e38), and the outputs would then be NaN, printed
  * and scored as if they were predictions. RW_ERR_DIVERGED names the
- * first such sample. */
+ * first such sample (and `what`, the dataset, unless NULL). */
 static rw_status finite_outputs(const float *a, size_t C, size_t B, size_t s0,
                                 const char *what, rw_error *err)
 {
     for (size_t j = 0; j < B; j++)
         for (size_t c = 0; c < C; c++)
             if (!isfinite(a[c * B + j]))
-                return rw_fail(err, RW_ERR_DIVERGED, "%s: the network's output "
+                return rw_fail(err, RW_ERR_DIVERGED, "%s%sthe network's output "
                                "%zu for sample %zu is not finite (%g): its "
                                "weights or the sample's values are too large "
-                               "for float", what, c, s0 + j + 1,
-                               (double)a[c * B + j]);
+                               "for float", what ? what : "", what ? ": " : "",
+                               c, s0 + j + 1, (double)a[c * B + j]);
     return RW_OK;
 }
 
@@ -703,7 +703,7 @@ rw_status rw_net_predict(rw_net *net, const float *x, size_t n, float *out,
         rw_net_load_batch(net, x + s * net->cfg.n_inputs, NULL, B);
         rw_net_forward_batch(net, B);
         const float *a = net->layers[net->n_layers - 1].a;
-        if ((st = finite_outputs(a, C, B, s, "predict", err)) != RW_OK)
+        if ((st = finite_outputs(a, C, B, s, NULL, err)) != RW_OK)
             return st;
         for (size_t j = 0; j < B; j++)
             for (size_t c = 0; c < C; c++)
@@ -796,7 +796,7 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
                 rw_softmax_columns(L.a, L.out, B);
             in = L.a;
         }
-        rw_status st = finite_outputs(in, C, B, s, "predict", err);
+        rw_status st = finite_outputs(in, C, B, s, NULL, err);
         if (st != RW_OK)
             return st;
         for (size_t j = 0; j < B; j++)
