@@ -205,6 +205,14 @@ expect_error "--save $tmp/rck.rwm would overwrite the file that --resume reads" 
   "$rw" train --data spirals --hidden 4 --epochs 1 --resume "$tmp/rck.rwm" --save "$tmp/rck.rwm"
 expect_error "--log $tmp/rck.rwm would overwrite the file that --resume reads" \
   "$rw" train --data spirals --hidden 4 --epochs 1 --resume "$tmp/rck.rwm" --log "$tmp/rck.rwm"
+# A model given as data is named as such; an IDX pair with an empty name
+# says which; plot's sizes give their range.
+expect_error "$tmp/m.rwm: is a rewire model file (\"RWMODEL\" at byte 0), not data" \
+  "$rw" eval --model "$tmp/m.rwm" --data "$tmp/m.rwm"
+expect_error "the labels file's name is empty: expected an IDX pair IMAGES,LABELS" \
+  "$rw" train --data "$tmp/m.rwm,"
+expect_error "--height must be between 1 and 1048576, got 99999999" \
+  "$rw" plot --model "$tmp/m.rwm" --connectivity --height 99999999 --out "$tmp/c.png"
 # A device or a pipe is never replaced by a saved model, and a pipe is
 # refused as a model instead of waited on.
 mkfifo "$tmp/pipe"

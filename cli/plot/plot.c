@@ -740,25 +740,15 @@ static int parse_size(const char *s, int *w, int *h)
     return 0;
 }
 
-/* --height H, --width W: a positive whole number of pixels. */
-static bool opt_pixels(const char *opt, const char *arg, size_t *out)
-{
-    if (parse_count(arg, 1u << 20, out) == 0)
-        return true;
-    usage("%s needs a positive whole number, not '%s'", opt, arg);
-    return false;
-}
-
+/* --height H, --width W: a whole number of pixels, 1 to 2^20. */
 static bool opt_height(const char *cmd, const char *arg, void *t)
 {
-    (void)cmd;
-    return opt_pixels("--height", arg, &((plot_args *)t)->img_h);
+    return cli_parse_size(cmd, "--height", arg, 1, 1u << 20, &((plot_args *)t)->img_h);
 }
 
 static bool opt_width(const char *cmd, const char *arg, void *t)
 {
-    (void)cmd;
-    return opt_pixels("--width", arg, &((plot_args *)t)->img_w);
+    return cli_parse_size(cmd, "--width", arg, 1, 1u << 20, &((plot_args *)t)->img_w);
 }
 
 static bool opt_size(const char *cmd, const char *arg, void *t)

@@ -393,6 +393,13 @@ static rw_status first_line(csv_state *st, const char *s, size_t nf,
 static rw_status csv_line(csv_state *st, const char *s, size_t len)
 {
     st->line++;
+    /* A model or checkpoint given as data: say so, not what its bytes
+     * break first. */
+    if (st->line == 1 && len >= 8 && memcmp(s, "RWMODEL", 8) == 0)
+        return rw_fail(st->err, RW_ERR_FORMAT, "%s: is a rewire model file "
+                       "(\"RWMODEL\" at byte 0), not data: a model goes to "
+                       "--model, data is a CSV file, an IDX pair or a "
+                       "dataset name", st->name);
     if (len && s[len - 1] == '\r')
         len--;
     if (memchr(s, '\r', len))

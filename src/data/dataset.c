@@ -461,8 +461,13 @@ rw_dataset *rw_dataset_open(const char *spec, rw_split split,
         memcpy(buf, spec, len + 1);
         buf[k] = '\0';
         const char *missing = is_regular_file(buf) ? buf + k + 1 : buf;
-        rw_fail(err, RW_ERR_IO, "%s: %s (reading the IDX pair "
-                "IMAGES,LABELS \"%s\")", missing, not_a_file(missing), spec);
+        if (!*missing)
+            rw_fail(err, RW_ERR_ARG, "\"%s\": the %s file's name is empty: "
+                    "expected an IDX pair IMAGES,LABELS", spec,
+                    missing == buf ? "images" : "labels");
+        else
+            rw_fail(err, RW_ERR_IO, "%s: %s (reading the IDX pair "
+                    "IMAGES,LABELS \"%s\")", missing, not_a_file(missing), spec);
         rw_free(buf);
         return NULL;
     }
