@@ -136,6 +136,7 @@ enum {
     CLI_GIVEN_SNP_AT_TASK = 1u << 27,
     CLI_GIVEN_L2_LAMBDA = 1u << 28,
     CLI_GIVEN_DORMANT_TAU = 1u << 29,
+    CLI_GIVEN_LABEL_COLUMN = 1u << 30, /* with a CSV file */
 };
 
 /* Under mpirun (dist.c): threads = the option, or by default this rank's

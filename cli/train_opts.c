@@ -110,7 +110,7 @@ const cli_opt cli_train_table[] = {
      .help = "hold out F of the training data for validation,\n"
              "reported each epoch (default 0: none)"},
     {.type = CLI_CUSTOM, .name = "label-column", .arg = "C",
-     .parse = parse_label_column,
+     .parse = parse_label_column, .given = CLI_GIVEN_LABEL_COLUMN,
      .help = "CSV label column: first, last (default) or N (0-based)"},
     {.type = CLI_FLAG, .name = "no-standardize", CLI_FIELD(T, standardize),
      .flag = 0,
@@ -447,6 +447,12 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
     if ((o->given & CLI_GIVEN_HOLDOUT) && o->test)
         return cli_fail(cmd, "--holdout splits a test set off the training "
                              "file, and --test gives one: give one of them") + 1;
+    if ((o->given & (CLI_GIVEN_HOLDOUT | CLI_GIVEN_LABEL_COLUMN)) && o->data &&
+        cli_is_builtin(o->data, true))
+        return cli_fail(cmd, "%s applies to a CSV file, and %s is a built-in "
+                             "dataset (with its own labels and test split)",
+                        o->given & CLI_GIVEN_HOLDOUT ? "--holdout" : "--label-column",
+                        o->data) + 1;
     if ((o->given & CLI_GIVEN_LR_MIN) && o->tc.schedule != RW_SCHED_COSINE)
         return cli_fail(cmd, "--lr-min is the cosine schedule's floor: give "
                              "--schedule cosine") + 1;

@@ -151,7 +151,7 @@ static void check_parse(void)
     CHECK(o.sparse && o.tc.rewire == RW_REWIRE_SET && o.tc.drop_fraction == 0.1);
     CHECK(parse_train("--data xor --prune magnitude --prune-to 0.2", &o) == -1);
     CHECK(o.sparse && o.sparse_param == 1.0 && o.tc.rewire == RW_REWIRE_NONE);
-    CHECK(parse_train("--data xor --prune usage --prune-to 0.2 --prune-start 0.3 "
+    CHECK(parse_train("--data f.csv --prune usage --prune-to 0.2 --prune-start 0.3 "
                       "--prune-end 0.6 --holdout 0.2 --schedule cosine --lr-min "
                       "0.0001", &o) == -1);
     CHECK(o.tc.plasticity.prune_start == 0.3 && o.holdout == 0.2 &&
@@ -205,7 +205,8 @@ static void check_parse(void)
         "--data xor --optimizer sgd --adam-steps global", "--data xor --cbp-eta 0.5",
         "--data xor --maintain cbp --redo-tau 0.2", "--data xor --snp-lambda 0.9",
         "--data xor --maintain snp --snp-at-task", "--data xor --l2-lambda 0.1",
-        "--data xor --probe 0 --dormant-tau 0.1",
+        "--data xor --probe 0 --dormant-tau 0.1", "--data xor --holdout 0.2",
+        "--data mnist --label-column first",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_MSG(parse_train(bad[i], &o) == 2, "%s", bad[i]);
