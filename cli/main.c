@@ -169,6 +169,11 @@ static int run(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "rewire: %s takes no arguments, got '%s'\n", cmd,
+                    argv[2]);
+            return 2;
+        }
         printf("rewire %s\nGEMM: %s\nsparse kernels: %s (this CPU runs:",
                rw_version(), rw_gemm_info(), rw_isa());
         static const char *const paths[] = {"avx512", "avx2", "generic"};

@@ -209,6 +209,7 @@ expect_error "--log $tmp/rck.rwm would overwrite the file that --resume reads" \
 # says which; plot's sizes give their range.
 expect_error "$tmp/m.rwm: is a rewire model file (\"RWMODEL\" at byte 0), not data" \
   "$rw" eval --model "$tmp/m.rwm" --data "$tmp/m.rwm"
+expect_error "--version takes no arguments, got 'extra'" "$rw" --version extra
 expect_error "the labels file's name is empty: expected an IDX pair IMAGES,LABELS" \
   "$rw" train --data "$tmp/m.rwm,"
 expect_error "--height must be between 1 and 1048576, got 99999999" \
