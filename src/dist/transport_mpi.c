@@ -325,6 +325,7 @@ static int sum_mode(void)
 {
     if (g_mode != SUM_UNSET)
         return g_mode;
+    entered(); /* before MPI_Comm_split_type, a collective too */
     int want = wanted(), here = 0;
     MPI_Comm node;
     if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL,
@@ -334,7 +335,6 @@ static int sum_mode(void)
         MPI_Comm_free(&node);
     }
     int v[3] = {want, -want, here}, all[3] = {0, 0, 0};
-    entered();
     if (MPI_Allreduce(v, all, 3, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
         all[0] = SUM_RING, all[1] = -SUM_RING, all[2] = 0;
     if (all[0] != -all[1])
