@@ -343,8 +343,8 @@ def continual(tasks, network=(256, 256), *, method="naive",
             cons.kind = _lib.CONSOLIDATIONS["si"]
             cons.lambda_ = _arrays.number(si_c, "si_c", 0, 1e12)
             cons.si_xi = _arrays.number(si_xi, "si_xi", 1e-12, 1e12)
-        if csv and _arrays.flag(standardize, "standardize") and \
-                net.input_transform is None:
+        standardize = _arrays.flag(standardize, "standardize")
+        if csv and standardize and net.input_transform is None:
             err = _lib.Error_t()
             first = _lib.rw_tasks_train(h, 0, ctypes.byref(err))
             if not first:
