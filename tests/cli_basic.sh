@@ -6,6 +6,8 @@
 set -u
 rw=${1:?path to rewire}
 fixtures=${2:?fixtures folder}
+# fontconfig keeps caches for the life of the process (--plot draws).
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$fixtures/lsan-fontconfig.supp:print_suppressions=0"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
