@@ -78,15 +78,23 @@ static void exercise(rw_net *net)
         abort();
     for (size_t i = 0; i < n * I; i++)
         x[i] = (float)(i % 7) - 3.0f;
-    if (rw_net_predict(net, x, n, y, &err) != RW_OK)
+    /* Finite weights may still overflow float: both predictions refuse
+     * such outputs alike, naming them, and the network is not run on. */
+    rw_status st = rw_net_predict(net, x, n, y, &err);
+    if (st != RW_OK && !(st == RW_ERR_DIVERGED && strstr(err.msg, "is not finite")))
         abort();
     float *y2 = calloc(n * C, sizeof *y2);
     rw_workspace *ws = rw_workspace_create(net, 0, &err);
-    if (!y2 || !ws || rw_net_predict_with(net, ws, x, n, y2, &err) != RW_OK ||
-        memcmp(y, y2, n * C * sizeof *y) != 0)
+    if (!y2 || !ws || rw_net_predict_with(net, ws, x, n, y2, &err) != st ||
+        (st == RW_OK && memcmp(y, y2, n * C * sizeof *y) != 0))
         abort();
     rw_workspace_free(ws);
     free(y2);
+    if (st != RW_OK) {
+        free(x);
+        free(y);
+        return;
+    }
     for (size_t l = 0; l < rw_net_layers(net); l++) {
         rw_layer_view v;
         if (rw_net_layer_view(net, l, &v, &err) != RW_OK)

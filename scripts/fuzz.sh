@@ -19,8 +19,12 @@ for bin in "$build"/fuzz/fuzz_*; do
   echo "$name: ${secs}s"
   "$bin" "$work" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$work/" 2>&1 | grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY' || true
-  if ls "$work"/crash-* "$work"/leak-* "$work"/oom-* "$work"/timeout-* >/dev/null 2>&1; then
-    echo "$name found a failing input: $(ls "$work"/crash-* "$work"/leak-* "$work"/oom-* "$work"/timeout-* 2>/dev/null)" >&2
+  # (ls of the four patterns failed whenever one of them matched nothing,
+  # so a crash alone went unreported.)
+  found=$(find "$work" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'oom-*' \
+            -o -name 'timeout-*' \) -print)
+  if [ -n "$found" ]; then
+    echo "$name found a failing input: $found" >&2
     exit 1
   fi
   rm -rf "$work" /tmp/rewire-fuzz-log-*.json /tmp/rewire-fuzz-ckpt-*.rwm* /tmp/rewire-fuzz-maint-* \
