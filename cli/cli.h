@@ -32,6 +32,10 @@ typedef struct cli_path {
  * which two meet and returns false. Paths may be NULL (not given). */
 bool cli_distinct_paths(const char *cmd, const cli_path *out, size_t n_out,
                         const cli_path *in, size_t n_in);
+/* Whether a model or checkpoint can be written to `path`, found before
+ * the work rather than after it (rw_check_writable); else says why and
+ * returns false. */
+bool cli_check_writable(const char *cmd, const char *path, const char *what);
 /* Whether the plain output `path` (written with fopen after the work, not
  * renamed into place: a device or pipe will do) can be written: not a
  * folder, and a folder that exists and may be written for a new file.

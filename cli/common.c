@@ -261,20 +261,25 @@ void cli_print_network(const rw_net *net)
     }
 }
 
+/* The folder that holds `path` ("." for a bare name), into dir; returns
+ * the file's name within it. */
+static const char *parent_dir(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, cap, ".");
+    else
+        snprintf(dir, cap, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return slash ? slash + 1 : path;
+}
+
 /* A path's folder made absolute, with its file name: two paths of files
  * that do not exist yet name the same file when these agree. A folder
  * that does not exist yet (--plot makes its own) is taken as written. */
 static bool canonical(const char *path, char *out, size_t cap)
 {
     char dir[4200];
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    const char *base = parent_dir(path, dir, sizeof dir);
     char *real = realpath(dir, NULL);
     int len = snprintf(out, cap, "%s/%s", real ? real : dir, base);
     free(real);
@@ -337,15 +342,16 @@ bool cli_check_output(const char *cmd, const char *path, const char *opt)
         return false;
     }
     char dir[4200];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path),
-                 path);
+    parent_dir(path, dir, sizeof dir);
     if (access(dir, W_OK) == 0)
         return true;
     cli_fail(cmd, "%s %s: cannot write there (checked before training): %s", opt,
              path, strerror(errno));
     return false;
+}
+
+bool cli_check_writable(const char *cmd, const char *path, const char *what)
+{
+    rw_error err;
+    return rw_check_writable(path, what, &err) == RW_OK || cli_failed(cmd, &err);
 }

@@ -185,12 +185,8 @@ static int cont_rules(cont_args *a)
     const cli_path in[] = {{a->tasks, "--tasks", NULL}};
     if (!cli_distinct_paths(C, out, 4, in, 1))
         return 2;
-    rw_error err;
-    if (o->save && rw_check_writable(o->save, "model", &err) != RW_OK) {
-        cli_failed(C, &err);
-        return 2;
-    }
-    if ((a->out && !cli_check_output(C, a->out, "--out")) ||
+    if ((o->save && !cli_check_writable(C, o->save, "model")) ||
+        (a->out && !cli_check_output(C, a->out, "--out")) ||
         (a->csv && !cli_check_output(C, a->csv, "--csv")))
         return 2;
     return -1;

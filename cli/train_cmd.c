@@ -526,12 +526,16 @@ static void plot_warn(int rc, const char *errbuf, bool quiet, const char *what,
         fprintf(stderr, "%s: %s%s\n", what, path, note);
 }
 
-/* Whether FILE can be written, found before training rather than after
- * it (rw_check_writable). */
-static bool check_writable(const char *path, const char *what)
+/* The files --plot DIR writes into DIR: the pictures, and the log when
+ * --log names none. */
+enum { PLOT_CURVES, PLOT_REWIRING, PLOT_CONN_START, PLOT_CONN, PLOT_LOG, PLOT_FILES };
+static const char *const plot_files[PLOT_FILES] = {
+    "curves.png", "rewiring.png", "connectivity-start.png", "connectivity.png",
+    "run.jsonl"};
+
+static void plot_path(const train_opts_t *o, size_t which, char *path, size_t cap)
 {
-    rw_error err;
-    return rw_check_writable(path, what, &err) == RW_OK || cli_failed(C, &err);
+    snprintf(path, cap, "%s/%s", o->plot, plot_files[which]);
 }
 
 /* No output overwrites another output or a file the run reads: --log
@@ -540,21 +544,17 @@ static bool check_writable(const char *path, const char *what)
  * log saved into DIR. --resume may name the checkpoint it continues. */
 static bool distinct_outputs(const train_opts_t *o)
 {
-    static const char *const pictures[] = {"curves.png", "rewiring.png",
-                                           "connectivity-start.png",
-                                           "connectivity.png"};
-    char plotted[5][4200];
-    cli_path out[8] = {
+    char plotted[PLOT_FILES][4200];
+    cli_path out[3 + PLOT_FILES] = {
         {o->save, "--save", NULL},
         {o->tc.checkpoint_path, "--checkpoint", NULL},
         {o->log, "--log", NULL},
     };
     size_t n = 3;
-    for (size_t k = 0; o->plot && k < 5; k++) {
-        if (k == 4 && o->log)
-            break;
-        snprintf(plotted[k], sizeof plotted[k], "%s/%s", o->plot,
-                 k < 4 ? pictures[k] : "run.jsonl");
+    for (size_t k = 0; o->plot && k < PLOT_FILES; k++) {
+        if (k == PLOT_LOG && o->log)
+            continue;
+        plot_path(o, k, plotted[k], sizeof plotted[k]);
         out[n++] = (cli_path){plotted[k], "--plot", NULL};
     }
     const cli_path in[] = {{o->data, "--data", NULL},
@@ -578,12 +578,12 @@ static bool open_outputs(train_run *r)
                  strerror(errno));
         return false;
     }
-    if ((o->save && !check_writable(o->save, "model")) ||
+    if ((o->save && !cli_check_writable(C, o->save, "model")) ||
         (o->tc.checkpoint_path && rw_dist_rank() == 0 &&
-         !check_writable(o->tc.checkpoint_path, "checkpoint")))
+         !cli_check_writable(C, o->tc.checkpoint_path, "checkpoint")))
         return false;
     if (o->plot && !o->log) {
-        snprintf(plot_log, sizeof plot_log, "%s/run.jsonl", o->plot);
+        plot_path(o, PLOT_LOG, plot_log, sizeof plot_log);
         o->log = plot_log;
     }
     if (o->log) {
@@ -598,7 +598,7 @@ static bool open_outputs(train_run *r)
     r->image = r->ih * r->iw == rw_dataset_features(r->train) && r->ih > 1;
     if (o->plot && r->image && !o->tc.resume_path) {
         char path[4096], errbuf[512];
-        snprintf(path, sizeof path, "%s/connectivity-start.png", o->plot);
+        plot_path(o, PLOT_CONN_START, path, sizeof path);
         plot_warn(rw_plot_connectivity(r->net, r->ih, r->iw, path, errbuf,
                                        sizeof errbuf),
                   errbuf, true, NULL, path, "");
@@ -649,16 +649,16 @@ static void draw_plots(const train_run *r)
     const train_opts_t *o = &r->o;
     char path[4096], errbuf[512];
     /* open_outputs gave --plot a log if it had none. */
-    snprintf(path, sizeof path, "%s/curves.png", o->plot);
+    plot_path(o, PLOT_CURVES, path, sizeof path);
     plot_warn(rw_plot_learning_curves(o->log, path, errbuf, sizeof errbuf),
               errbuf, o->quiet, "learning curves", path, "");
     if (o->sparse) {
-        snprintf(path, sizeof path, "%s/rewiring.png", o->plot);
+        plot_path(o, PLOT_REWIRING, path, sizeof path);
         plot_warn(rw_plot_rewiring(o->log, path, errbuf, sizeof errbuf),
                   errbuf, o->quiet, "rewiring", path, "");
     }
     if (r->image) {
-        snprintf(path, sizeof path, "%s/connectivity.png", o->plot);
+        plot_path(o, PLOT_CONN, path, sizeof path);
         plot_warn(rw_plot_connectivity(r->net, r->ih, r->iw, path, errbuf,
                                        sizeof errbuf),
                   errbuf, o->quiet, "connectivity map", path,
