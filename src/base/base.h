@@ -135,6 +135,11 @@ const char *rw_base_name(const char *path);
 /* zlib's message `msg` for `path` without the "PATH: " it puts in front;
  * "unknown error" for NULL. */
 const char *rw_gz_msg(const char *msg, const char *path);
+/* Why a file of status *sb is not one to read as a file: NULL for a
+ * regular file, else "is a folder, expected a file" or "not a regular
+ * file (a pipe, device or socket)". */
+struct stat;
+const char *rw_not_regular(const struct stat *sb);
 /* `path` opened for reading ("rb") if it is a regular file; else NULL and
  * *why says what it is instead ("is a folder, expected a file", "not a
  * regular file (a pipe, device or socket)", or errno's text when it

@@ -28,6 +28,14 @@ const char *rw_gz_msg(const char *msg, const char *path)
     return msg ? msg : "unknown error";
 }
 
+const char *rw_not_regular(const struct stat *sb)
+{
+    if (S_ISREG(sb->st_mode))
+        return NULL;
+    return S_ISDIR(sb->st_mode) ? "is a folder, expected a file"
+                                : "not a regular file (a pipe, device or socket)";
+}
+
 FILE *rw_open_regular(const char *path, const char **why)
 {
     /* Opened without blocking, so that a pipe (which open() would wait on
@@ -40,14 +48,9 @@ FILE *rw_open_regular(const char *path, const char **why)
     struct stat sb;
     int flags = fcntl(fd, F_GETFL);
     FILE *f = NULL;
-    if (fstat(fd, &sb) != 0)
-        *why = strerror(errno);
-    else if (S_ISDIR(sb.st_mode))
-        *why = "is a folder, expected a file";
-    else if (!S_ISREG(sb.st_mode))
-        *why = "not a regular file (a pipe, device or socket)";
-    else if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
-             !(f = fdopen(fd, "rb")))
+    *why = fstat(fd, &sb) != 0 ? strerror(errno) : rw_not_regular(&sb);
+    if (!*why && (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+                  !(f = fdopen(fd, "rb"))))
         *why = strerror(errno);
     if (!f)
         close(fd);

@@ -319,8 +319,8 @@ static const char *not_a_file(const char *path)
     struct stat st;
     if (stat(path, &st) != 0)
         return "not found";
-    return S_ISDIR(st.st_mode) ? "is a folder, expected a file"
-                               : "not a regular file";
+    const char *why = rw_not_regular(&st);
+    return why ? why : "a file that cannot be read";
 }
 
 /* Finds DIR/BASE.gz or else DIR/BASE; when neither exists, leaves the .gz
@@ -435,8 +435,8 @@ rw_dataset *rw_dataset_open(const char *spec, rw_split split,
     }
     struct stat st;
     if (stat(spec, &st) == 0) {
-        rw_fail(err, RW_ERR_IO, "%s: %s (a CSV file, an IDX pair or a dataset "
-                "name)", spec, not_a_file(spec));
+        rw_fail(err, RW_ERR_IO, "%s: %s; expected a CSV file, an IDX pair "
+                "or a dataset name", spec, not_a_file(spec));
         return NULL;
     }
 
