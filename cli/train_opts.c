@@ -326,41 +326,18 @@ void cli_train_defaults(train_opts_t *o)
     o->tc.consolidation = rw_consolidation_defaults();
 }
 
-/* The options that shape one feature, by bit, for the message that
- * refuses one without its feature. */
-static const struct {
-    unsigned bit;
-    const char *name;
-} shapers[] = {
-    {CLI_GIVEN_DROP_FRACTION, "--drop-fraction"},
-    {CLI_GIVEN_REWIRE_EVERY, "--rewire-every"},
-    {CLI_GIVEN_DROP_SCHEDULE, "--drop-schedule"},
-    {CLI_GIVEN_REWIRE_STOP, "--rewire-stop"},
-    {CLI_GIVEN_PERM_UP, "--perm-up"},
-    {CLI_GIVEN_PERM_DOWN, "--perm-down"},
-    {CLI_GIVEN_PERM_THRESHOLD, "--perm-threshold"},
-    {CLI_GIVEN_SILENT_EPOCHS, "--silent-epochs"},
-    {CLI_GIVEN_SILENT_LEVEL, "--silent-level"},
-    {CLI_GIVEN_ADAM_STEPS, "--adam-steps"},
-    {CLI_GIVEN_CBP_ETA, "--cbp-eta"},
-    {CLI_GIVEN_CBP_MATURITY, "--cbp-maturity"},
-    {CLI_GIVEN_CBP_RHO, "--cbp-rho"},
-    {CLI_GIVEN_CBP_ADAPTABLE, "--cbp-adaptable"},
-    {CLI_GIVEN_REDO_EVERY, "--redo-every"},
-    {CLI_GIVEN_REDO_TAU, "--redo-tau"},
-    {CLI_GIVEN_SNP_LAMBDA, "--snp-lambda"},
-    {CLI_GIVEN_SNP_SIGMA, "--snp-sigma"},
-    {CLI_GIVEN_SNP_AT_TASK, "--snp-at-task"},
-    {CLI_GIVEN_L2_LAMBDA, "--l2-lambda"},
-    {CLI_GIVEN_DORMANT_TAU, "--dormant-tau"},
-};
-
-/* The first option of `bits` on the command line, or NULL. */
-static const char *given_of(const train_opts_t *o, unsigned bits)
+/* The first option of the train and maintenance tables among `bits` that
+ * is on the command line, as "--name" in buf; NULL when none is. */
+static const char *given_of(const train_opts_t *o, unsigned bits, char *buf,
+                            size_t cap)
 {
-    for (size_t i = 0; i < sizeof shapers / sizeof shapers[0]; i++)
-        if (o->given & bits & shapers[i].bit)
-            return shapers[i].name;
+    const cli_opt *const tables[] = {cli_train_table, cli_maintain_table};
+    for (size_t t = 0; t < 2; t++)
+        for (const cli_opt *p = tables[t]; p->type != CLI_END; p++)
+            if (p->given & bits & o->given) {
+                snprintf(buf, cap, "--%s", p->name);
+                return buf;
+            }
     return NULL;
 }
 
@@ -376,6 +353,10 @@ static int idle_shapers(const char *cmd, const train_opts_t *o)
         unsigned bits;
         const char *needs;
     } rules[] = {
+        {pl->prune == RW_PRUNE_NONE,
+         CLI_GIVEN_PRUNE_TO | CLI_GIVEN_PRUNE_START | CLI_GIVEN_PRUNE_END,
+         "gradual pruning, and this run does not prune (give --prune magnitude, "
+         "usage or hebbian)"},
         {o->tc.rewire == RW_REWIRE_NONE,
          CLI_GIVEN_DROP_FRACTION | CLI_GIVEN_REWIRE_EVERY | CLI_GIVEN_DROP_SCHEDULE |
              CLI_GIVEN_REWIRE_STOP,
@@ -404,8 +385,10 @@ static int idle_shapers(const char *cmd, const train_opts_t *o)
         {m->probe == 0, CLI_GIVEN_DORMANT_TAU,
          "the diagnostics, which --probe 0 turns off"},
     };
+    char buf[64];
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        const char *name = rules[i].idle ? given_of(o, rules[i].bits) : NULL;
+        const char *name =
+            rules[i].idle ? given_of(o, rules[i].bits, buf, sizeof buf) : NULL;
         if (name)
             return cli_fail(cmd, "%s shapes %s", name, rules[i].needs) + 1;
     }
@@ -433,17 +416,6 @@ int cli_train_rules(const char *cmd, train_opts_t *o)
         return cli_fail(cmd, "--checkpoint-every needs --checkpoint FILE") + 1;
     if (pl->prune != RW_PRUNE_NONE && !(pl->prune_to > 0.0))
         return cli_fail(cmd, "--prune needs --prune-to D (the target density)") + 1;
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } prune_opts[] = {{CLI_GIVEN_PRUNE_TO, "--prune-to"},
-                      {CLI_GIVEN_PRUNE_START, "--prune-start"},
-                      {CLI_GIVEN_PRUNE_END, "--prune-end"}};
-    for (size_t i = 0; i < 3; i++)
-        if ((o->given & prune_opts[i].bit) && pl->prune == RW_PRUNE_NONE)
-            return cli_fail(cmd, "%s shapes gradual pruning, and this run does "
-                                 "not prune (give --prune magnitude, usage or "
-                                 "hebbian)", prune_opts[i].name) + 1;
     if ((o->given & CLI_GIVEN_HOLDOUT) && o->test)
         return cli_fail(cmd, "--holdout splits a test set off the training "
                              "file, and --test gives one: give one of them") + 1;
