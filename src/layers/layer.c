@@ -30,6 +30,8 @@ const rw_conn_array rw_conn_arrays[] = {
     CONN(col, uint32_t, RW_CONN_INDEX, 0, 0, 0, "input indices"),
     CONN(t_k, uint32_t, RW_CONN_INDEX, 0, 0, 0, "transposed index"),
     CONN(t_row, uint32_t, RW_CONN_INDEX, 0, 0, 0, "transposed index"),
+    CONN(t_pos, uint32_t, RW_CONN_INDEX, 0, 0, 0, "transposed index"),
+    CONN(gwt, float, RW_CONN_GRAD, 0, 0, 0, "weight gradient"),
 };
 const size_t rw_conn_array_count = sizeof rw_conn_arrays / sizeof rw_conn_arrays[0];
 

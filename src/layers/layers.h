@@ -43,9 +43,15 @@ typedef struct rw_layer {
     uint32_t *col;    /* nw; input index | RW_COL_INITIAL flag */
     /* transposed index for the input-gradient pass: for input i, entries
      * tcol_ptr[i] .. tcol_ptr[i+1]-1 give the CSR position t_k[] and output
-     * row t_row[] of each connection leaving i. Rebuilt after rewiring. */
+     * row t_row[] of each connection leaving i, and t_pos[k] is the
+     * position in this index of CSR connection k. Rebuilt after rewiring.
+     * The backward pass writes the weight gradient in this order, into
+     * gwt, where each thread's inputs own a contiguous range, and then
+     * gathers it into gw in CSR order (gw[k] = gwt[t_pos[k]]): written in
+     * CSR order at once, the lines of gw were shared by the threads. */
     size_t *tcol_ptr; /* in+1 */
-    uint32_t *t_k, *t_row;
+    uint32_t *t_k, *t_row, *t_pos;
+    float *gwt;
     /* Optional per-connection state, parallel to w (NULL when unused);
      * rewiring moves it with its connection and new connections start at 0.
      *   credit: EMA of |pre activation x post error|   (plasticity.c)

@@ -73,12 +73,14 @@ rw_status rw_layer_alloc_sparse(rw_layer *L, size_t in, size_t out,
     L->col = rw_alloc(nnz, sizeof(uint32_t), "sparse column index", err);
     L->t_k = rw_alloc(nnz, sizeof(uint32_t), "sparse transposed index", err);
     L->t_row = rw_alloc(nnz, sizeof(uint32_t), "sparse transposed rows", err);
+    L->t_pos = rw_alloc(nnz, sizeof(uint32_t), "sparse transposed positions", err);
+    L->gwt = rw_calloc(nnz, sizeof(float), "sparse gradients", err);
     L->row_ptr = rw_alloc(out + 1, sizeof(size_t), "sparse row pointers", err);
     L->tcol_ptr = rw_alloc(in + 1, sizeof(size_t), "sparse column pointers", err);
     L->b = rw_calloc(out, sizeof(float), "biases", err);
     L->gb = rw_calloc(out, sizeof(float), "bias gradients", err);
-    if (!L->w || !L->gw || !L->col || !L->t_k || !L->t_row || !L->row_ptr ||
-        !L->tcol_ptr || !L->b || !L->gb) {
+    if (!L->w || !L->gw || !L->col || !L->t_k || !L->t_row || !L->t_pos ||
+        !L->gwt || !L->row_ptr || !L->tcol_ptr || !L->b || !L->gb) {
         rw_layer_free(L);
         return RW_ERR_NOMEM;
     }
@@ -142,6 +144,7 @@ void rw_sparse_build_transpose(rw_layer *L)
             size_t pos = cp[L->col[k] & RW_COL_MASK]++;
             L->t_k[pos] = (uint32_t)k;
             L->t_row[pos] = (uint32_t)o;
+            L->t_pos[k] = (uint32_t)pos;
         }
     for (size_t i = L->in; i > 0; i--)
         cp[i] = cp[i - 1];
@@ -280,7 +283,7 @@ void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
 #pragma omp for schedule(dynamic, 32)
                 for (long i = 0; i < I; i++)
                     K->bwd_input[st](L->d, x + (size_t)i * B, L->t_row,
-                                     L->t_k, L->w, L->gw, dx + (size_t)i * B,
+                                     L->t_k, L->w, L->gwt, dx + (size_t)i * B,
                                      L->tcol_ptr[i], L->tcol_ptr[i + 1],
                                      L->nw, B, j0, n, dact);
             } else {
@@ -293,6 +296,17 @@ void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
                                     L->row_ptr[o], L->row_ptr[o + 1], L->nw,
                                     B, j0, n);
             }
+        }
+        /* The weight gradient, from the transposed order into CSR order
+         * (see layers.h: t_pos). A copy: the same bits for any threads. */
+        if (dx) {
+            const uint32_t *tp = L->t_pos;
+            const float *gwt = L->gwt;
+            float *gw = L->gw;
+            long nw = (long)L->nw;
+#pragma omp for schedule(static)
+            for (long k = 0; k < nw; k++)
+                gw[k] = gwt[tp[k]];
         }
     }
 }

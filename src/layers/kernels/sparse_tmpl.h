@@ -233,7 +233,7 @@ KDRIVERS(fwd_row,
 /* ---------------- backward through the transposed index ---------------- */
 
 /* For every connection t of one input (to output t_row[t], weight index
- * t_k[t]): gw[k] (+)= dot(d[o, j..], xi[j..]) and dxi[j..] = sum_t w[k] *
+ * t_k[t]): gw[t] (+)= dot(d[o, j..], xi[j..]) and dxi[j..] = sum_t w[k] *
  * d[o, j..]. Both read the same error row, once. */
 KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
                       const uint32_t *restrict t_row,
@@ -253,10 +253,8 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
         if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
             kv_prefetch(d + (size_t)t_row[t + KPF_DIST(pfm)] * B + j, pfm, nv,
                         rest);
-        if (pfm == PF_FAR && t + KPF_FAR < tmax) {
+        if (pfm == PF_FAR && t + KPF_FAR < tmax)
             __builtin_prefetch(w + t_k[t + KPF_FAR], 0, 0);
-            __builtin_prefetch(gw + t_k[t + KPF_FAR], 1, 0);
-        }
         size_t k = t_k[t];
         KV wk = kv_splat(w[k]);
         /* With BWD_X_MEM the input's values are read from the L1 cache at
@@ -282,7 +280,7 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
             a[u] += wk * dv;
         }
         float g = kv_sum(p0 + p1);
-        gw[k] = first ? g : gw[k] + g;
+        gw[t] = first ? g : gw[t] + g;
     }
     for (int u = 0; u < nv; u++)
         kv_store(dxi + j + u * VW,
@@ -320,9 +318,8 @@ KINLINE void bwd_input_body(const float *restrict d, const float *restrict xi,
         float s = 0.0f;
         for (size_t t = t0; t < t1; t++) {
             float dv = d[(size_t)t_row[t] * B + j];
-            size_t k = t_k[t];
-            gw[k] = j == 0 ? dv * xi[j] : gw[k] + dv * xi[j];
-            s += w[k] * dv;
+            gw[t] = j == 0 ? dv * xi[j] : gw[t] + dv * xi[j];
+            s += w[t_k[t]] * dv;
         }
         dxi[j] = k_act_grad(s, xi[j], dact);
     }
