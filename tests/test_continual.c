@@ -975,6 +975,9 @@ static void test_train_reports_grouped_accuracy(void)
 
 int main(void)
 {
+    /* Every pass that can use the threads does, however small, so that the
+     * comparisons of 1 and 2 threads run the parallel code. */
+    rw_set_par_min_work(0);
     rw_set_threads(2);
     test_metrics();
     test_matrix_bookkeeping();

@@ -346,6 +346,9 @@ static void test_path_selection(void)
 
 int main(void)
 {
+    /* Every pass that can use the threads does, however small, so that the
+     * comparisons of 1 and 2 threads run the parallel code. */
+    rw_set_par_min_work(0);
     rw_rng_seed(&g_rng, 11);
     test_path_selection();
     test_paths_against_reference();

@@ -731,6 +731,9 @@ static void test_overflowing_outputs(void)
 
 int main(void)
 {
+    /* Every pass that can use the threads does, however small, so that the
+     * comparisons of 1 and 2 threads run the parallel code. */
+    rw_set_par_min_work(0);
     rw_rng_seed(&g_rng, 12345);
     test_overflowing_outputs();
     rw_set_threads(2);

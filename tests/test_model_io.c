@@ -1209,6 +1209,9 @@ static int write_seeds(const char *dir)
 
 int main(int argc, char **argv)
 {
+    /* Every pass that can use the threads does, however small, so that the
+     * comparisons of 1 and 2 threads run the parallel code. */
+    rw_set_par_min_work(0);
     rw_set_threads(2);
     if (argc == 3 && !strcmp(argv[1], "--write-seeds"))
         return write_seeds(argv[2]);

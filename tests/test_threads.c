@@ -266,6 +266,9 @@ static void test_predict_allocation(void)
 
 int main(void)
 {
+    /* Every pass that can use the threads does, however small, so that the
+     * comparisons of 1 and 2 threads run the parallel code. */
+    rw_set_par_min_work(0);
     test_set_threads_per_thread(); /* first: it reads the initial count */
     rw_set_threads(2);
     test_concurrent_predict();

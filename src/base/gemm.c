@@ -9,8 +9,8 @@
 
 /* Below this many multiply-adds a product runs on the calling thread:
  * waking the pool costs more than it saves, and on a busy machine much
- * more. */
-#define GEMM_PAR_MIN ((double)(1 << 18))
+ * more (base.h: RW_PAR_MIN_WORK). */
+#define GEMM_PAR_MIN ((double)rw_par_min_work())
 
 void rw_sgemm(char trans_a, char trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,

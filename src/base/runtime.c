@@ -78,6 +78,13 @@ rw_status rw_signal_stack(rw_error *err)
                         strerror(errno));
 }
 
+/* Set before any pass runs (tests), read by every pass. */
+static size_t par_min_work = RW_PAR_MIN_WORK;
+
+size_t rw_par_min_work(void) { return par_min_work; }
+
+void rw_set_par_min_work(size_t work) { par_min_work = work; }
+
 const char *rw_version(void) { return RW_VERSION_STRING; }
 
 double rw_now(void)

@@ -152,7 +152,7 @@ void rw_sparse_build_transpose(rw_layer *L)
 }
 
 /* Below this many multiply-adds a pass runs on the calling thread. */
-#define PAR_MIN_WORK ((size_t)1 << 16)
+#define PAR_MIN_WORK rw_par_min_work()
 
 /* Batch tiling of large layers. Each connection reads the batch row of a
  * random input (forward) or output (backward); once those rows outgrow the

@@ -488,7 +488,7 @@ static void gather(const rw_net *net, float *x0, const float *x,
     size_t I = net->cfg.n_inputs;
     const float *sh = net->shift, *sc = net->scale;
     long blocks = (long)((n + 15) / 16);
-#pragma omp parallel for schedule(static) if (n * I >= ((size_t)1 << 16))
+#pragma omp parallel for schedule(static) if (n * I >= rw_par_min_work())
     for (long b = 0; b < blocks; b++) {
         const float *rows[16];
         size_t j0 = (size_t)b * 16, nj = n - j0 < 16 ? n - j0 : 16;
@@ -894,7 +894,7 @@ double rw_sum_squares_f32(const float *a, size_t n)
     double partial[64], total = 0.0;
     for (long c0 = 0; c0 < nchunks; c0 += 64) {
         long cn = nchunks - c0 < 64 ? nchunks - c0 : 64;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= rw_par_min_work())
         for (long c = 0; c < cn; c++) {
             size_t s = (size_t)(c0 + c) * NORM_CHUNK;
             partial[c] = sum_squares(a + s, n - s < NORM_CHUNK ? n - s : NORM_CHUNK);

@@ -250,7 +250,7 @@ static void coact_sparse(rw_layer *L, const float *x, size_t B, size_t S,
 static void update_activity(rw_layer *L, size_t B, float r)
 {
     long O = (long)L->out;
-#pragma omp parallel for schedule(static) if (O * (long)B > 65536)
+#pragma omp parallel for schedule(static) if ((size_t)O * B >= rw_par_min_work())
     for (long o = 0; o < O; o++)
         L->activity[o] = (1.0f - r) * L->activity[o] +
                          r * abs_mean(L->a + (size_t)o * B, B);
