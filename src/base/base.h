@@ -87,17 +87,18 @@ RW_VINLINE float rw_lanes_sum_halved(const float acc[16])
 
 /* Below this much work (multiply-adds, or values moved for the batch
  * gather, the norms and the activity traces) a pass runs on the calling
- * thread. An OpenMP thread that has
- * gone to sleep (after the tool's brief spin, GOMP_SPINCOUNT=1000, about
- * 25 us) takes 40-90 us to wake on a virtual machine, which is longer than
- * a 1000x1000 layer's pass at 1% density (1.3 million multiply-adds, 30-60
- * us on one core), and a step of the 1% benchmark network woke it ten
- * times: on a 2-core Xeon (AVX-512) it trained slower on 2 threads than on
- * 1 (0.41 against 0.29 s per epoch). Every pass that small now runs on one
- * thread, so that the passes left to the pool are long and follow each
- * other closely (bench_train --threads 2, thresholds 2^16 -> 2^22, same
- * run: 1% 0.41 -> 0.26 s, 2% 0.54 -> 0.45 s, 5% unchanged). The results
- * do not depend on it: every pass gives the same bits on any threads. */
+ * thread. An OpenMP thread that has gone to sleep (after the tool's brief
+ * spin, GOMP_SPINCOUNT=1000, about 25 us) takes 40-90 us to wake on a
+ * virtual machine, longer than a 1000x1000 layer's pass at 1% density (1.3
+ * million multiply-adds, 30-60 us on one core), and a step of the 1%
+ * benchmark network woke it ten times: on a 2-core Xeon (AVX-512) it
+ * trained slower on 2 threads than on 1 (0.41 against 0.29 s per epoch).
+ * Every pass that small now runs on one thread, so that the passes left to
+ * the pool are long and follow each other closely (bench_train --threads
+ * 2, thresholds 2^16 -> 2^22, the two builds alternating: 1% 0.43-0.44 ->
+ * 0.29-0.31 s, 2% 0.54-0.59 -> 0.48-0.51 s, 5% 0.72-0.73 -> 0.75-0.78 s,
+ * within the noise). The results do not depend on it: every pass gives the
+ * same bits on any threads. */
 #define RW_PAR_MIN_WORK ((size_t)1 << 22)
 /* The threshold in force (runtime.c): RW_PAR_MIN_WORK, or what tests set
  * with rw_set_par_min_work (0: every pass that can use the threads does,

@@ -7,11 +7,6 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
 
-/* Below this many multiply-adds a product runs on the calling thread:
- * waking the pool costs more than it saves, and on a busy machine much
- * more (base.h: RW_PAR_MIN_WORK). */
-#define GEMM_PAR_MIN ((double)rw_par_min_work())
-
 void rw_sgemm(char trans_a, char trans_b, size_t M, size_t N, size_t K,
               float alpha, const float *A, size_t lda, const float *B,
               size_t ldb, float beta, float *C, size_t ldc)
@@ -25,7 +20,11 @@ void rw_sgemm(char trans_a, char trans_b, size_t M, size_t N, size_t K,
         return;
     }
     int threads = omp_get_max_threads();
-    bool small = threads > 1 && (double)M * (double)N * (double)K < GEMM_PAR_MIN;
+    /* A product below rw_par_min_work() multiply-adds runs on the calling
+     * thread: waking the pool costs more than it saves, and on a busy
+     * machine much more (base.h). */
+    bool small = threads > 1 &&
+                 (double)M * (double)N * (double)K < (double)rw_par_min_work();
     if (small)
         omp_set_num_threads(1);
     dnnl_sgemm(trans_a, trans_b, (dnnl_dim_t)M, (dnnl_dim_t)N, (dnnl_dim_t)K,

@@ -151,9 +151,6 @@ void rw_sparse_build_transpose(rw_layer *L)
     cp[0] = 0;
 }
 
-/* Below this many multiply-adds a pass runs on the calling thread. */
-#define PAR_MIN_WORK rw_par_min_work()
-
 /* Batch tiling of large layers. Each connection reads the batch row of a
  * random input (forward) or output (backward); once those rows outgrow the
  * last-level cache, every connection is a trip to memory. A pass over such
@@ -219,7 +216,8 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 {
     const rw_sparse_kernels *K = rw_kernels();
     long O = (long)L->out;
-    bool par = L->nw * B > PAR_MIN_WORK;
+    /* Below rw_par_min_work() multiply-adds on the calling thread (base.h). */
+    bool par = L->nw * B > rw_par_min_work();
     size_t bt = batch_tile(L->in, B, 2 * K->vec_floats);
     bool st = streams(L->in, bt);
     int ka = kernel_act(L->act);
@@ -268,7 +266,7 @@ void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
     size_t rows = dx ? L->out : L->in;
     size_t bt = batch_tile(rows, B, K->bwd_tile);
     bool st = streams(rows, bt);
-#pragma omp parallel if (L->nw * B > PAR_MIN_WORK)
+#pragma omp parallel if (L->nw * B > rw_par_min_work())
     {
 #pragma omp for schedule(static)
         for (long o = 0; o < O; o += 256)

@@ -31,9 +31,9 @@ typedef struct rw_sparse_kernels {
                        size_t t1, size_t tmax, size_t B, size_t j0, size_t n);
     /* One input's connections [t0, t1) of the transposed index, over batch
      * columns [j0, j0+n): gw[t] = dot(d[t_row[t]], xi), in the transposed
-     * index's order (summed into gw when j0 > 0) and dxi = dact'(sum_t w[t_k[t]] d[t_row[t]]), the
-     * sum taken through the derivative of the activation dact (an rw_kact)
-     * whose output xi is. */
+     * index's order (summed into gw when j0 > 0), and dxi = dact'(sum_t
+     * w[t_k[t]] d[t_row[t]]), the sum taken through the derivative of the
+     * activation dact (an rw_kact) whose output xi is. */
     void (*bwd_input[2])(const float *d, const float *xi,
                          const uint32_t *t_row, const uint32_t *t_k,
                          const float *w, float *gw, float *dxi, size_t t0,
