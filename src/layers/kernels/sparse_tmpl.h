@@ -27,6 +27,9 @@
 
 /* Whether a KV fits one register of the target (not so for the emulated
  * AVX-512 tiles that the tests compile for AVX2). */
+#ifndef PF_LOC
+#define PF_LOC 0
+#endif
 #ifndef KV_NATIVE
 #define KV_NATIVE 1
 #endif
@@ -96,7 +99,17 @@ KINLINE float kv_sum(KV v)
  * 0.89-0.94x at 1-2%, 0.98-1.01x at 5-20%). A layer whose rows stream from
  * memory (PF_FAR) fetches the whole rest of each row in its first tile,
  * every line, KPF_FAR connections ahead, so the later tiles (PF_NONE) find
- * it in the cache. */
+ * it in the cache.
+ *
+ * Every row prefetch asks for all cache levels (PREFETCHT0), not a
+ * non-temporal fetch: the rows are read again by the next outputs, and a
+ * non-temporal fetch keeps them out of the L2 on Intel's server cores. On
+ * a 2-core KVM Xeon (AVX-512, 2 MiB of L2 a core), best of 30 runs
+ * alternating in one process (bench/kernel_ab.sh), 1000x1000 at 20/5/1%:
+ * the AVX-512 forward pass took 0.86/0.60/0.54x the time with T0 against
+ * NTA, AVX2's 0.88/0.68/0.52x, the backward passes 0.90-1.03x, and one
+ * 333333x333333 layer (bench_sparse 1 333333 333333 128 0.00012) 0.57-0.71x
+ * (both paths). T1 and T2 were slower than T0. Not measured on AMD. */
 enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
 /* The backward kernel's prefetch for rows that fit the caches, PF_LINES,
  * and PF_NEAR's spacing: the AVX-512 path keeps PF_NEAR at one per 256
@@ -107,17 +120,19 @@ enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
 #ifndef PF_NEAR_FLOATS
 #define PF_NEAR_FLOATS 32
 #endif
+#ifndef KPF_NEAR
 #define KPF_NEAR 8
+#endif
 #define KPF_FAR 24
 
 KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 {
     if (mode == PF_NEAR || mode == PF_LINES)
         for (int u = 0; u < nv * VW; u += mode == PF_NEAR ? PF_NEAR_FLOATS : 16)
-            __builtin_prefetch(p + u, 0, 0);
+            __builtin_prefetch(p + u, 0, PF_LOC);
     else if (mode == PF_FAR)
         for (size_t u = 0; u < rest; u += 16)
-            __builtin_prefetch(p + u, 0, 0);
+            __builtin_prefetch(p + u, 0, PF_LOC);
 }
 
 #define KPF_DIST(mode) ((mode) == PF_FAR ? KPF_FAR : KPF_NEAR)
