@@ -11,5 +11,11 @@ export OMP_NUM_THREADS=1
 # has mapped them.)
 mkdir -p "$tmp/ompi"
 export TMPDIR=$tmp/ompi OMPI_MCA_btl_vader_backing_directory=$tmp/ompi
-# within A B D: whether |A - B| <= D.
-within() { awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'; }
+# within A B D: whether A and B are numbers and |A - B| <= D. An empty or
+# non-numeric A or B (a field missing from a JSON result, or null) fails,
+# with a message, instead of counting as 0.
+num() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; }
+within() {
+  num "$1" && num "$2" || { echo "within: not numbers: '$1' and '$2'" >&2; return 1; }
+  awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { x = a - b; if (x < 0) x = -x; exit !(x <= d) }'
+}
