@@ -1121,7 +1121,11 @@ int rw_dist_setup_failure(void);
 typedef struct rw_dist_stats {
     int ranks;
     size_t steps;          /* fused gradient all-reduces */
-    size_t bytes_per_step; /* bytes of the fused buffer, per rank */
+    size_t bytes_per_step; /* bytes summed per step, per rank: the fused
+                            * gradient buffer, plus the usage traces' and
+                            * Hebbian co-activations' sum where those are
+                            * kept (not the rewiring steps' sums: RigL's
+                            * gradient blocks, Hebbian candidates) */
     double comm_seconds;   /* time inside collectives (waiting included) */
     size_t checks;         /* topology checksums compared, all equal */
     int sharded;           /* 1: each rank stepped the optimizer on its share

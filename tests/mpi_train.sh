@@ -80,6 +80,14 @@ done
 # step on every rank.
 mpi 2 "${base[@]}" --traces --epochs 1 > "$tmp/sh2.json" || fail "traces"
 grep -q '"sharded_step":false' "$tmp/sh2.json" || fail "sharded with traces"
+# ... and sums the traces every step, counted in the bytes per step: a
+# neuron's activity and a connection's co-activation, as many floats as
+# the weights and biases whose gradients the sharded run sums (b0), and
+# the whole step's buffer carries the loss and the hits too (8 bytes).
+b0=$(field allreduce_bytes_per_step < "$tmp/two.json")
+bt=$(field allreduce_bytes_per_step < "$tmp/sh2.json")
+num "$b0" && num "$bt" && [ "$bt" -eq $((2 * b0 + 8)) ] ||
+  fail "bytes per step with traces $bt, without $b0: expected $((2 * b0 + 8))"
 # A switch set to something else is refused, naming it.
 if RW_DIST_SHARD=yes "$mpirun" --oversubscribe -x RW_DIST_SHARD -np 2 "$rw" "${base[@]}" \
     --epochs 1 > /dev/null 2> "$tmp/sh.err"; then

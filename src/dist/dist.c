@@ -577,6 +577,9 @@ rw_status rw_dist_sync_traces(rw_net *net, rw_error *err)
     rw_status st = timed(rw_dist_sum_f32, buf, n, err);
     if (st != RW_OK)
         return st;
+    /* A second sum every step: counted with the gradients' (the gradient
+     * step set bytes_per_step before this one). */
+    g_stats.bytes_per_step += n * sizeof(float);
     p = buf;
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
