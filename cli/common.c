@@ -15,12 +15,19 @@
 
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
+    /* The whole line in one write: under mpirun every rank's stderr goes
+     * to one terminal, and a line written in pieces interleaved with
+     * another rank's ("rewire train: rewire train: ..."). */
+    char line[4096];
+    int n = snprintf(line, sizeof line, "rewire %s: ", cmd);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "rewire %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    if (n >= 0 && (size_t)n < sizeof line - 1)
+        vsnprintf(line + n, sizeof line - 1 - (size_t)n, fmt, ap);
     va_end(ap);
+    size_t len = strlen(line);
+    line[len] = '\n';
+    fwrite(line, 1, len + 1, stderr);
     return 1;
 }
 

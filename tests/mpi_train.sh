@@ -6,7 +6,8 @@
 #   2. SET, RigL (per epoch and every N steps) and Hebbian with traces: the
 #      ranks' topology checksums are equal after every rewiring, and the
 #      accuracy is within 0.5 points of 1 rank;
-#   3. a rank that disagrees stops the job with a clear error;
+#   3. a rank that disagrees stops the job with a clear error; gradual
+#      pruning is compared after every pruning event;
 #   4. kill -9 of one rank: non-zero exit, a message naming that rank, and
 #      the last checkpoint intact; kill -9 of the whole job (mpirun and
 #      every rank), then resume with 2 ranks (bit for bit) and with 1 and 3
@@ -161,6 +162,25 @@ if RW_DIST_TEST_SKEW=1 mpi 2 "${base[@]}" --rewire set --epochs 2 > /dev/null 2>
 fi
 grep -q "ranks disagree on the topology and weights after rewiring" "$tmp/skew.err" ||
   fail "unclear message: $(cat "$tmp/skew.err")"
+# Each rank's message is one line, not interleaved with the other's.
+grep -q "rewire train: rewire train:" "$tmp/skew.err" &&
+  fail "the ranks' messages interleave: $(cat "$tmp/skew.err")"
+# Gradual pruning changes the topology mid-epoch: compared after every
+# pruning event (79 steps an epoch, 2 epochs: events at steps 16, 36, 56,
+# 76, 96 and 111 of the schedule 0.1-0.7), not only at the epochs' ends.
+prune=(--density 0.3 --prune magnitude --prune-to 0.1 --prune-every 20 --rewire none --epochs 2)
+"$rw" "${base[@]}" "${prune[@]}" > "$tmp/p1.json" || fail "pruning, 1 rank"
+mpi 2 "${base[@]}" "${prune[@]}" > "$tmp/p2.json" || fail "pruning, 2 ranks"
+c=$(field topology_checks < "$tmp/p2.json")
+[ "${c:-0}" -eq 8 ] || fail "pruning: $c topology checks, expected 6 pruning events + 2 epoch ends"
+b1=$(field test_accuracy < "$tmp/p1.json"); b2=$(field test_accuracy < "$tmp/p2.json")
+within "$b1" "$b2" 0.005 || fail "pruning: accuracy $b1 (1 rank) vs $b2 (2 ranks)"
+if RW_DIST_TEST_SKEW=1 mpi 2 "${base[@]}" "${prune[@]}" > /dev/null 2> "$tmp/skew.err"; then
+  fail "a rank with another checksum after pruning went unnoticed"
+fi
+grep -q "ranks disagree on the topology and weights after pruning" "$tmp/skew.err" ||
+  fail "not caught at the pruning: $(cat "$tmp/skew.err")"
+echo "pruning: $c equal topology checksums; accuracy $b1 vs $b2"
 
 # ---- 3b. a failure before training: every rank stops together, without
 # MPI_Abort (whose banner reads like a crash), the message said once ----

@@ -397,8 +397,15 @@ static rw_status step_rewire_prune(run *r, size_t step, rw_error *err)
     rw_epoch_stats *es = &r->rs.es;
     rw_status st;
     if ((st = rw_plasticity_after_step(net, cfg, step + 1, r->total_steps, es,
-                                       err)) != RW_OK ||
-        (st = rw_maintain_after_step(net, cfg, step + 1, &r->rs.rng, es,
+                                       err)) != RW_OK)
+        return st;
+    /* A pruning event of the schedule (a step every rank agrees on, so all
+     * of them take the collective): the ranks compare the topology now, as
+     * after a rewiring, not only at the epoch's end. */
+    if (rw_plasticity_prune_due(cfg, step + 1, r->total_steps) &&
+        (st = rw_dist_check(net, "after pruning", err)) != RW_OK)
+        return st;
+    if ((st = rw_maintain_after_step(net, cfg, step + 1, &r->rs.rng, es,
                                      err)) != RW_OK)
         return st;
     if (cfg->rewire != RW_REWIRE_NONE && cfg->rewire_every &&

@@ -18,6 +18,10 @@ rw_status rw_plasticity_begin(rw_net *net, const rw_train_config *cfg,
                               rw_error *err);
 void rw_plasticity_after_backward(rw_net *net, const rw_train_config *cfg,
                                   size_t B);
+/* Whether step (from 1) of total_steps is a pruning event of the schedule:
+ * the same on every rank, whatever the layers hold. */
+bool rw_plasticity_prune_due(const rw_train_config *cfg, size_t step,
+                             size_t total_steps);
 rw_status rw_plasticity_after_step(rw_net *net, const rw_train_config *cfg,
                                    size_t step, size_t total_steps,
                                    rw_epoch_stats *es, rw_error *err);

@@ -356,19 +356,28 @@ static void schedule_span(const rw_plasticity_config *p, size_t total,
     *t1 = e;
 }
 
+bool rw_plasticity_prune_due(const rw_train_config *cfg, size_t step,
+                             size_t total_steps)
+{
+    const rw_plasticity_config *p = &cfg->plasticity;
+    if (p->prune == RW_PRUNE_NONE || total_steps == 0)
+        return false;
+    size_t t0, t1;
+    schedule_span(p, total_steps, &t0, &t1);
+    if (step < t0 || step > t1)
+        return false;
+    return step == t1 || (step - t0) % p->prune_every == 0;
+}
+
 rw_status rw_plasticity_after_step(rw_net *net, const rw_train_config *cfg,
                                    size_t step, size_t total_steps,
                                    rw_epoch_stats *es, rw_error *err)
 {
     const rw_plasticity_config *p = &cfg->plasticity;
-    if (p->prune == RW_PRUNE_NONE || total_steps == 0)
+    if (!rw_plasticity_prune_due(cfg, step, total_steps))
         return RW_OK;
     size_t t0, t1;
     schedule_span(p, total_steps, &t0, &t1);
-    if (step < t0 || step > t1)
-        return RW_OK;
-    if (step != t1 && (step - t0) % p->prune_every != 0)
-        return RW_OK;
     double progress = t1 > t0 ? (double)(step - t0) / (double)(t1 - t0) : 1.0;
     double thr = p->permanence ? p->perm_threshold : -1.0;
     for (size_t l = 0; l < net->n_layers; l++) {
