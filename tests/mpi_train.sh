@@ -352,8 +352,10 @@ echo "resumed with 3 ranks: comm_share $sh of $(awk -v c="$cs" -v s="$sh" 'BEGIN
 echo "killed job resumed: 1 rank $(field test_accuracy < "$tmp/res1.json"), 3 ranks $(field test_accuracy < "$tmp/res3.json"), uninterrupted $f"
 
 # ---- 5. continual and eval ----
-cont=(continual --tasks split-blobs:2 --method ewc --hidden 64 --sparse --rewire set
-      --epochs 3 --lr 0.01 --quiet --seed 2)
+# The two tasks and the network of the EWC, SI and naive runs below.
+tasks=(--tasks split-blobs:2 --hidden 64 --sparse --rewire set --epochs 3 --lr 0.01 --quiet
+       --seed 2)
+cont=(continual "${tasks[@]}" --method ewc)
 "$rw" "${cont[@]}" --out "$tmp/c1.json" > /dev/null || fail "continual, 1 rank"
 mpi 2 "${cont[@]}" --out "$tmp/c2.json" > "$tmp/c2.txt" || fail "continual, 2 ranks"
 c1=$(field average_accuracy < "$tmp/c1.json"); c2=$(field average_accuracy < "$tmp/c2.json")
@@ -366,12 +368,10 @@ within "$c1" "$c2" 0.005 || fail "continual: average accuracy $c1 (1 rank) vs $c
 # is the one rank's (a rank's own half gradient would give it another
 # penalty, other weights, and a failed topology check at the next
 # rewiring); and it still consolidates: above plain fine-tuning.
-si=(continual --tasks split-blobs:2 --method si --si-c 10 --hidden 64 --sparse --rewire set
-    --epochs 3 --lr 0.01 --quiet --seed 2)
+si=(continual "${tasks[@]}" --method si --si-c 10)
 "$rw" "${si[@]}" --out "$tmp/s1.json" > /dev/null || fail "continual SI, 1 rank"
 mpi 2 "${si[@]}" --out "$tmp/s2.json" > /dev/null || fail "continual SI, 2 ranks"
-mpi 2 continual --tasks split-blobs:2 --method naive --hidden 64 --sparse --rewire set \
-  --epochs 3 --lr 0.01 --quiet --seed 2 --out "$tmp/n2.json" > /dev/null ||
+mpi 2 continual "${tasks[@]}" --method naive --out "$tmp/n2.json" > /dev/null ||
   fail "continual naive, 2 ranks"
 s1=$(field average_accuracy < "$tmp/s1.json"); s2=$(field average_accuracy < "$tmp/s2.json")
 n2=$(field average_accuracy < "$tmp/n2.json")

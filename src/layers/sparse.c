@@ -170,9 +170,9 @@ void rw_sparse_build_transpose(rw_layer *L)
  * of L3), the same layer on the AVX-512 path, 2 threads: untiled 2.00 and
  * 2.15 s a batch, 48 MiB tiles 2.07 s, 24 MiB tiles 2.46 s; 1000x1000 with
  * 256 KiB tiles within the noise (1% slower). Whole rows fetched far ahead
- * (the kernels' streaming build) serve such layers instead. rw_sparse_set_block_bytes (bench_sparse's
- * sixth argument) turns tiling on for machines whose caches do hold a
- * tile. */
+ * (the kernels' streaming build) serve such layers instead.
+ * rw_sparse_set_block_bytes (bench_sparse's sixth argument) turns tiling
+ * on for machines whose caches do hold a tile. */
 #define BLOCK_BYTES_DEFAULT SIZE_MAX
 static size_t block_bytes = BLOCK_BYTES_DEFAULT;
 
