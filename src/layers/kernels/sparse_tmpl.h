@@ -109,7 +109,12 @@ KINLINE float kv_sum(KV v)
  * the AVX-512 forward pass took 0.86/0.60/0.54x the time with T0 against
  * NTA, AVX2's 0.88/0.68/0.52x, the backward passes 0.90-1.03x, and one
  * 333333x333333 layer (bench_sparse 1 333333 333333 128 0.00012) 0.57-0.71x
- * (both paths). T1 and T2 were slower than T0. Not measured on AMD. */
+ * (both paths). T1 and T2 were slower than T0. Not measured on AMD.
+ * On that Xeon the AVX-512 passes did not move (0.99-1.03x, 20-1%) with
+ * rows fetched 4 or 16 connections ahead instead of 8, one prefetch per
+ * 512 bytes instead of 256, the next neuron's rows fetched before this
+ * one's connections, or the backward pass's weights fetched ahead (the
+ * README, Benchmarks). */
 enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
 /* The backward kernel's prefetch for rows that fit the caches, PF_LINES,
  * and PF_NEAR's spacing: the AVX-512 path keeps PF_NEAR at one per 256
@@ -294,6 +299,9 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
                 p0 += dv * xv;
             a[u] += wk * dv;
         }
+        /* Summed here, one connection at a time: kept as vectors and
+         * summed 16 at a time by a transposing tree the AVX-512 pass took
+         * 1.04-1.10x the time on the Xeon, and four at a time 1.01-1.02x. */
         float g = kv_sum(p0 + p1);
         gw[t] = first ? g : gw[t] + g;
     }
