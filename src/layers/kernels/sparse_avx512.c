@@ -14,5 +14,4 @@
  * otherwise: no AVX-512 CPU was at hand). */
 #define BWD_PF PF_NEAR
 #define PF_NEAR_FLOATS 64
-#define PF_LOC 3
 #include "sparse_tmpl.h"
