@@ -12,7 +12,11 @@
  * noisy neighbour that slows whole rounds disturbs less: A and B of one
  * round ran within milliseconds of each other.
  *
- *   kernel_ab DENSITIES ROUNDS     e.g. kernel_ab 0.2,0.05,0.01 40
+ *   kernel_ab DENSITIES ROUNDS [INxOUT]   e.g. kernel_ab 0.2,0.05,0.01 40
+ *
+ * INxOUT (default 1000x1000) times another layer, e.g. 333333x333333 at
+ * 0.00012 for the scale network's streaming layers (one pass per side
+ * and round there, three below a million connections).
  */
 #include "bench_layer.h"
 #include "layers/kernels/kernels.h"
@@ -39,7 +43,8 @@ static double cpu_now(void)
 
 int main(int argc, char **argv)
 {
-    const size_t I = 1000, O = 1000, B = 128;
+    size_t I = 1000, O = 1000;
+    const size_t B = 128;
     char list[256] = "0.2,0.1,0.05,0.02,0.01";
     if (argc > 1)
         snprintf(list, sizeof list, "%s", argv[1]);
@@ -47,6 +52,19 @@ int main(int argc, char **argv)
     if (rounds < 1 || rounds > 100000) {
         fprintf(stderr, "kernel_ab: ROUNDS must be 1..100000, got %s\n", argv[2]);
         return 2;
+    }
+    if (argc > 3) {
+        char *e;
+        unsigned long long i = strtoull(argv[3], &e, 10), o = 0;
+        if (*e == 'x')
+            o = strtoull(e + 1, &e, 10);
+        if (*e || i < 1 || o < 1 || i > 10000000 || o > 10000000) {
+            fprintf(stderr, "kernel_ab: the layer must be INxOUT, each 1..10000000, "
+                            "e.g. 333333x333333, got \"%s\"\n", argv[3]);
+            return 2;
+        }
+        I = (size_t)i;
+        O = (size_t)o;
     }
     rw_set_threads(1);
     rw_rng rng;
@@ -68,16 +86,17 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < I * B; i++)
         x[i] = (float)rw_rng_uniform(&rng);
     const rw_sparse_kernels *K[2] = {&rw_kernels_ab_A, &rw_kernels_ab_B};
-    printf("1000x1000, batch 128, 1 thread; best of %d alternating runs, ms\n",
-           rounds);
+    printf("%zux%zu, batch 128, 1 thread; best of %d alternating runs, ms\n",
+           I, O, rounds);
     double *pair = malloc((size_t)rounds * 3 * sizeof *pair);
+    double *pairf = pair + rounds, *pairb = pair + 2 * (size_t)rounds;
     if (!pair) {
         fprintf(stderr, "kernel_ab: out of memory\n");
         return 1;
     }
-    printf("%8s %9s %9s %9s %9s %8s %8s %8s  %-22s %6s\n", "density", "A fwd",
+    printf("%8s %9s %9s %9s %9s %8s %8s %8s  %-22s %6s  %s\n", "density", "A fwd",
            "A bwd", "B fwd", "B bwd", "B/A fwd", "B/A bwd", "B/A",
-           "median B/A (quartiles)", "bits");
+           "median B/A (quartiles)", "bits", "median fwd / bwd");
     for (char *p = strtok(list, ","); p; p = strtok(NULL, ",")) {
         double dens = atof(p);
         if (!(dens > 0 && dens <= 1)) {
@@ -92,6 +111,7 @@ int main(int argc, char **argv)
         }
         if (!bench_layer(&L, I, O, B, dens, &rng))
             return 1;
+        int reps = dens * (double)I * (double)O > 1e6 ? 1 : 3;
         double bf[2] = {1e30, 1e30}, bb[2] = {1e30, 1e30};
         bool same = true;
         for (int r = 0; r < rounds; r++) {
@@ -100,33 +120,37 @@ int main(int argc, char **argv)
                 int k = (r & 1) ? 1 - v : v; /* ABBA: neither goes first */
                 rw_kernels_set_test_table(K[k]);
                 double t0 = cpu_now();
-                for (int j = 0; j < 3; j++)
+                for (int j = 0; j < reps; j++)
                     rw_sparse_forward(&L, x, B);
                 double t1 = cpu_now();
-                for (int j = 0; j < 3; j++)
+                for (int j = 0; j < reps; j++)
                     rw_sparse_backward_act(&L, x, dxb, B, RW_ACT_RELU);
                 double t2 = cpu_now();
                 memcpy(y[k], L.a, O * B * sizeof(float));
                 memcpy(dx[k], dxb, I * B * sizeof(float));
-                if ((t1 - t0) / 3 < bf[k])
-                    bf[k] = (t1 - t0) / 3;
-                if ((t2 - t1) / 3 < bb[k])
-                    bb[k] = (t2 - t1) / 3;
+                if ((t1 - t0) / reps < bf[k])
+                    bf[k] = (t1 - t0) / reps;
+                if ((t2 - t1) / reps < bb[k])
+                    bb[k] = (t2 - t1) / reps;
                 tf[k] = t1 - t0;
                 tb[k] = t2 - t1;
             }
             pair[r] = (tf[1] + tb[1]) / (tf[0] + tb[0]);
+            pairf[r] = tf[1] / tf[0];
+            pairb[r] = tb[1] / tb[0];
         }
         qsort(pair, (size_t)rounds, sizeof *pair, cmp_double);
+        qsort(pairf, (size_t)rounds, sizeof *pair, cmp_double);
+        qsort(pairb, (size_t)rounds, sizeof *pair, cmp_double);
         char med[40];
         snprintf(med, sizeof med, "%.3f (%.3f-%.3f)", pair[rounds / 2],
                  pair[rounds / 4], pair[(3 * rounds) / 4]);
         same = !memcmp(y[0], y[1], O * B * sizeof(float)) &&
                !memcmp(dx[0], dx[1], I * B * sizeof(float));
-        printf("%7.2f%% %9.3f %9.3f %9.3f %9.3f %8.3f %8.3f %8.3f  %-22s %6s\n",
+        printf("%7.2f%% %9.3f %9.3f %9.3f %9.3f %8.3f %8.3f %8.3f  %-22s %6s  %.3f / %.3f\n",
                100 * dens, bf[0] * 1e3, bb[0] * 1e3, bf[1] * 1e3, bb[1] * 1e3,
                bf[1] / bf[0], bb[1] / bb[0], (bf[1] + bb[1]) / (bf[0] + bb[0]),
-               med, same ? "same" : "DIFFER");
+               med, same ? "same" : "DIFFER", pairf[rounds / 2], pairb[rounds / 2]);
         fflush(stdout);
         rw_layer_free(&L);
     }

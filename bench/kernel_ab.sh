@@ -5,6 +5,9 @@
 #
 #   bench/kernel_ab.sh REV [avx2|generic|avx512] [DENSITIES] [ROUNDS] [BUILD_DIR]
 #   e.g. bench/kernel_ab.sh HEAD~1 avx2 0.2,0.05,0.01 40
+#   KAB_LAYER=333333x333333 bench/kernel_ab.sh HEAD avx512 0.00012 6
+#
+# KAB_LAYER=INxOUT times another layer than 1000x1000 (batch 128).
 #
 # Run the benchmark before and after a change to a hot loop with this:
 # best of ROUNDS runs that alternate A and B every few milliseconds, so
@@ -60,4 +63,4 @@ libs=$(sed 's/.*librewire\.a//' "$link")
 gcc $cdefs -Isrc -Ibench $cincs -O2 -std=c11 -fopenmp -Wno-psabi bench/kernel_ab.c \
   "$tmp/A.o" "$tmp/B.o" "$build/librewire.a" $libs -o "$tmp/kernel_ab"
 echo "A: $rev ($(git rev-parse --short "$rev")), B: the working tree; path $isa; $(lscpu | sed -n 's/^Model name: *//p')"
-"$tmp/kernel_ab" "$dens" "$rounds"
+"$tmp/kernel_ab" "$dens" "$rounds" "${KAB_LAYER:-1000x1000}"

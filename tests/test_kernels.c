@@ -4,6 +4,8 @@
  *     (on both sides of every tile width), 1 and 2 threads;
  *   - for each path, results bit-identical for 1 and 2 threads;
  *   - forward results bit-identical for any batch tile (cache blocking);
+ *   - the kernels' streaming build (rows fetched far ahead) bit-identical
+ *     to the cached one;
  *   - the first layer's row-order gradients match the reference too;
  *   - the batch gather (a transpose) equals the plain loop bit for bit;
  *   - a path the CPU lacks, or an unknown name, is refused with a message.
@@ -189,6 +191,18 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
             free(dx);
         }
         rw_sparse_set_block_bytes(0);
+        /* The kernels' build for rows that stream from memory (every layer
+         * here, with a threshold of 1 byte) fetches ahead differently and
+         * computes the very same numbers. */
+        rw_sparse_set_stream_bytes(1);
+        result rs;
+        run_layer(&L, x, d, B, &rs);
+        rw_sparse_set_stream_bytes(0);
+        CHECK_MSG(same(rs.a, r1.a, out * B) && same(rs.dx, r1.dx, in * B) &&
+                      same(rs.gw, r1.gw, L.nw) && same(rs.gb, r1.gb, out) &&
+                      same(rs.gw1, r1.gw1, L.nw),
+                  "%s: the streaming kernels give other results", what);
+        result_free(&rs);
         /* The input error through ReLU's and leaky ReLU's derivative as
          * the kernels store it: the very numbers of the separate pass. */
         const rw_activation fused[2] = {RW_ACT_RELU, RW_ACT_LEAKY_RELU};

@@ -166,6 +166,9 @@ void rw_sparse_build_transpose(rw_layer *L);
  * depend on it; weight gradients may differ in rounding. Tests and
  * benchmarks set it. */
 void rw_sparse_set_block_bytes(size_t bytes);
+/* Rows of more than `bytes` (0: the default, 2 MiB) count as streaming
+ * from memory, for the kernels' streaming build (tests). */
+void rw_sparse_set_stream_bytes(size_t bytes);
 
 /* Helpers shared by rewiring, pruning and neuron turnover (topology.c). A
  * connection to remove gets col[k] = RW_COL_DROPPED; rw_sparse_compact then

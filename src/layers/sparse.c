@@ -168,7 +168,9 @@ void rw_sparse_build_transpose(rw_layer *L)
  * pass no faster beyond the noise (1.73 -> 1.47 s in one run, 1.44 -> 1.82
  * in another). On a 2-core KVM Xeon (AVX-512, 2 MiB of L2 a core, 105 MiB
  * of L3), the same layer on the AVX-512 path, 2 threads: untiled 2.00 and
- * 2.15 s a batch, 48 MiB tiles 2.07 s, 24 MiB tiles 2.46 s; 1000x1000 with
+ * 2.15 s a batch, 48 MiB tiles 2.07 s, 24 MiB tiles 2.46 s (a pointer
+ * chase there waits 6.5 ns in 1 MiB, 45 ns in 2, 97 ns in 4 and 134-140 ns
+ * from 8 MiB to 512 MiB: its L3 keeps nothing of ours); 1000x1000 with
  * 256 KiB tiles within the noise (1% slower). Whole rows fetched far ahead
  * (the kernels' streaming build) serve such layers instead.
  * rw_sparse_set_block_bytes (bench_sparse's sixth argument) turns tiling
@@ -197,7 +199,13 @@ static size_t batch_tile(size_t n, size_t B, size_t quantum)
 
 /* Whether rows of `n` neurons, read at random, stream from memory rather
  * than from the caches: the kernels then fetch whole rows far ahead. */
-static size_t stream_bytes = (size_t)2 << 20;
+#define STREAM_BYTES_DEFAULT ((size_t)2 << 20)
+static size_t stream_bytes = STREAM_BYTES_DEFAULT;
+
+void rw_sparse_set_stream_bytes(size_t bytes)
+{
+    stream_bytes = bytes ? bytes : STREAM_BYTES_DEFAULT;
+}
 
 static bool streams(size_t n, size_t B)
 {

@@ -103,7 +103,8 @@ KINLINE float kv_sum(KV v)
  * every line, KPF_FAR connections ahead, so the later tiles (PF_NONE) find
  * it in the cache.
  *
- * Every row prefetch asks for all cache levels (PREFETCHT0), not a
+ * Every row prefetch of rows that fit the caches asks for all cache levels
+ * (PREFETCHT0; streamed rows: PF_FAR_LOC below), not a
  * non-temporal fetch: the rows are read again by the next outputs, and a
  * non-temporal fetch keeps them out of the L2 on Intel's server cores. On
  * a 2-core KVM Xeon (AVX-512, 2 MiB of L2 a core), best of 30 runs
@@ -111,7 +112,7 @@ KINLINE float kv_sum(KV v)
  * the AVX-512 forward pass took 0.86/0.60/0.54x the time with T0 against
  * NTA, AVX2's 0.88/0.68/0.52x, the backward passes 0.90-1.03x, and one
  * 333333x333333 layer (bench_sparse 1 333333 333333 128 0.00012) 0.57-0.71x
- * (both paths). T1 and T2 were slower than T0. That change reached only
+ * (both paths). T1 and T2 were slower than T0 at 1000x1000. That change reached only
  * the AVX-512 build; the AVX2 and generic builds kept NTA until a later
  * session found it, and T0 then took 0.96/0.86/0.85x the time of NTA on
  * AVX2 (forward + backward, medians, 20/5/1%; another run 0.96/0.78/0.73x)
@@ -135,6 +136,22 @@ enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
 #define KPF_NEAR 8
 #endif
 #define KPF_FAR 24
+/* A streamed row is fetched into the L2 (PREFETCHT1), not the L1, and the
+ * forward pass fetches its first tile's lines from there into the L1
+ * (T0) FWD_FAR_NEAR connections ahead; the backward pass's weights, read
+ * at random, also go to the L2. On the 2-core KVM Xeon, where every read
+ * beyond 4 MiB waits about 137 ns (its L3 holds nothing of ours) and one
+ * core gathers random 512-byte rows at about 5.5 GB/s, these took, against
+ * T0 for everything (bench/kernel_ab.sh with KAB_LAYER=333333x333333 at
+ * 0.00012, medians of 16-20 alternating rounds): AVX-512 0.92-0.96x
+ * (forward 0.90-0.97x), AVX2 0.91-0.92x, generic 0.89x. T0 with the near
+ * fetch was 1.02x, T2 0.99x; the near fetch in the backward pass took its
+ * time to 1.04x; one prefetch per 128, 256 or 512 bytes of the row instead
+ * of per line 0.99-1.01x; 48 connections ahead instead of 24 0.96x; and
+ * the AVX2 forward's second tile fetched near (T0) 0.99x. */
+#define PF_FAR_LOC 2
+#define FWD_FAR_NEAR 4
+#define BWD_W_LOC 2
 
 KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
 {
@@ -143,7 +160,7 @@ KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
             __builtin_prefetch(p + u, 0, PF_LOC);
     else if (mode == PF_FAR)
         for (size_t u = 0; u < rest; u += 16)
-            __builtin_prefetch(p + u, 0, PF_LOC);
+            __builtin_prefetch(p + u, 0, PF_FAR_LOC);
 }
 
 #define KPF_DIST(mode) ((mode) == PF_FAR ? KPF_FAR : KPF_NEAR)
@@ -208,6 +225,9 @@ KINLINE void fwd_tile(float *restrict out, float init, int act,
         if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
             kv_prefetch(src + (size_t)(idx[t + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
                         pfm, nv, rest);
+        if (pfm == PF_FAR && t + FWD_FAR_NEAR < tmax)
+            kv_prefetch(src + (size_t)(idx[t + FWD_FAR_NEAR] & RW_COL_MASK) * B + j,
+                        PF_LINES, nv, rest);
         KV w = kv_splat(wt[t]);
         for (int u = 0; u < nv; u++)
             a[u] += w * kv_load(xr + u * VW);
@@ -280,7 +300,7 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
             kv_prefetch(d + (size_t)t_row[t + KPF_DIST(pfm)] * B + j, pfm, nv,
                         rest);
         if (pfm == PF_FAR && t + KPF_FAR < tmax)
-            __builtin_prefetch(w + t_k[t + KPF_FAR], 0, 0);
+            __builtin_prefetch(w + t_k[t + KPF_FAR], 0, BWD_W_LOC);
         size_t k = t_k[t];
         KV wk = kv_splat(w[k]);
         /* With BWD_X_MEM the input's values are read from the L1 cache at
