@@ -26,6 +26,7 @@ run() {
 } | tee "$out/cpu.txt"
 run sparse_1thread "$build/bench/bench_sparse" --isa all 1
 run sparse_2threads "$build/bench/bench_sparse" --isa all 2
+run memory "$build/bench/bench_memory" 2
 run sparse_scale_layer "$build/bench/bench_sparse" --isa all 2 333333 333333 128 0.00012
 run train "$build/bench/bench_train" --threads 2 --isa all --torch
 run denormal "$build/bench/bench_denormal" --epochs 3

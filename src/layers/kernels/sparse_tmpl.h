@@ -100,8 +100,8 @@ KINLINE float kv_sum(KV v)
  * the time at 1-2% density, 0.93-1.02x at 5-20%; the generic one
  * 0.89-0.94x at 1-2%, 0.98-1.01x at 5-20%). A layer whose rows stream from
  * memory (PF_FAR) fetches the whole rest of each row in its first tile,
- * every line, KPF_FAR connections ahead, so the later tiles (PF_NONE) find
- * it in the cache.
+ * every line, KPF_FAR connections ahead, into the L2 (PF_FAR_LOC), so the
+ * later tiles (PF_NONE) find it in the cache.
  *
  * Every row prefetch of rows that fit the caches asks for all cache levels
  * (PREFETCHT0; streamed rows: PF_FAR_LOC below), not a
