@@ -112,11 +112,11 @@ KINLINE float kv_sum(KV v)
  * the AVX-512 forward pass took 0.86/0.60/0.54x the time with T0 against
  * NTA, AVX2's 0.88/0.68/0.52x, the backward passes 0.90-1.03x, and one
  * 333333x333333 layer (bench_sparse 1 333333 333333 128 0.00012) 0.57-0.71x
- * (both paths). T1 and T2 were slower than T0 at 1000x1000. That change reached only
- * the AVX-512 build; the AVX2 and generic builds kept NTA until a later
- * session found it, and T0 then took 0.96/0.86/0.85x the time of NTA on
- * AVX2 (forward + backward, medians, 20/5/1%; another run 0.96/0.78/0.73x)
- * and 0.99/0.95/0.92x on generic. Not measured on AMD.
+ * (both paths). T1 and T2 were slower than T0 at 1000x1000. That change
+ * reached only the AVX-512 build; the AVX2 and generic builds kept NTA
+ * until a later session found it, and T0 then took 0.96/0.86/0.85x the
+ * time of NTA on AVX2 (forward + backward, medians, 20/5/1%; another run
+ * 0.96/0.78/0.73x) and 0.99/0.95/0.92x on generic. Not measured on AMD.
  * On that Xeon the AVX-512 passes did not move (0.99-1.03x, 20-1%) with
  * rows fetched 4 or 16 connections ahead instead of 8, one prefetch per
  * 512 bytes instead of 256, the next neuron's rows fetched before this
