@@ -128,6 +128,13 @@ static long arg(char **argv, int argc, int i, long def, long lo, long hi, const 
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: bench_memory [threads] [rows] [row bytes] [max MiB]\n"
+               "  (defaults 2 333333 512 512: the scale network's hidden layers)\n"
+               "Dependent-read latency by working-set size, then sequential and\n"
+               "random row reads on 1..threads threads.\n");
+        return 0;
+    }
     int threads = (int)arg(argv, argc, 1, 2, 1, 64, "threads");
     size_t nrows = (size_t)arg(argv, argc, 2, 333333, 1024, 100000000, "rows");
     size_t rb = (size_t)arg(argv, argc, 3, 512, 64, 65536, "row bytes");
