@@ -33,10 +33,22 @@ enum { AHEAD = 24, NREAD = 4000000 };
 typedef struct job {
     const float *rows;
     const uint32_t *idx;
-    size_t n0, n1, row_floats, nrows;
+    size_t n0, n1, row_floats;
     int mode; /* 0 sequential, 1 random no prefetch, 2 random T0, 3 random T1 */
     float sum;
 } job;
+
+/* Adds the n floats at p (a multiple of 8) into two vector sums. */
+static void add_span(const float *p, size_t n, V4 *s0, V4 *s1)
+{
+    for (size_t u = 0; u + 8 <= n; u += 8) {
+        V4 a, b;
+        memcpy(&a, p + u, 16);
+        memcpy(&b, p + u + 4, 16);
+        *s0 += a;
+        *s1 += b;
+    }
+}
 
 static void *run_job(void *arg)
 {
@@ -44,14 +56,7 @@ static void *run_job(void *arg)
     const size_t rf = j->row_floats;
     V4 s0 = {0}, s1 = {0};
     if (j->mode == 0) {
-        const float *p = j->rows + j->n0 * rf, *e = j->rows + j->n1 * rf;
-        for (; p + 8 <= e; p += 8) {
-            V4 a, b;
-            memcpy(&a, p, 16);
-            memcpy(&b, p + 4, 16);
-            s0 += a;
-            s1 += b;
-        }
+        add_span(j->rows + j->n0 * rf, (j->n1 - j->n0) * rf, &s0, &s1);
     } else {
         for (size_t t = j->n0; t < j->n1; t++) {
             if (j->mode >= 2 && t + AHEAD < j->n1) {
@@ -63,14 +68,7 @@ static void *run_job(void *arg)
                         __builtin_prefetch(q + u, 0, 2);
                 }
             }
-            const float *r = j->rows + (size_t)j->idx[t] * rf;
-            for (size_t u = 0; u + 8 <= rf; u += 8) {
-                V4 a, b;
-                memcpy(&a, r + u, 16);
-                memcpy(&b, r + u + 4, 16);
-                s0 += a;
-                s1 += b;
-            }
+            add_span(j->rows + (size_t)j->idx[t] * rf, rf, &s0, &s1);
         }
     }
     V4 s = s0 + s1;
@@ -104,12 +102,6 @@ static double timed(job *tmpl, size_t n, int threads)
         tmpl->sum += jobs[0].sum;
     }
     return best;
-}
-
-static uint64_t next(uint64_t *s)
-{
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return *s >> 33;
 }
 
 static long arg(char **argv, int argc, int i, long def, long lo, long hi, const char *what)
@@ -146,7 +138,8 @@ int main(int argc, char **argv)
     rw_error err;
 
     printf("dependent reads (pointer chase over a random cycle of cache lines), ns:\n");
-    uint64_t seed = 7;
+    rw_rng rng;
+    rw_rng_seed(&rng, 7);
     for (size_t mb = 1; mb <= maxmb; mb *= 2) {
         size_t n = mb * ((size_t)1 << 20) / 64;
         char *a = rw_alloc(n, 64, "chase", &err);
@@ -158,7 +151,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             perm[i] = (uint32_t)i;
         for (size_t i = n - 1; i > 0; i--) {
-            size_t k = next(&seed) % (i + 1);
+            size_t k = (size_t)rw_rng_below(&rng, i + 1);
             uint32_t t = perm[i];
             perm[i] = perm[k];
             perm[k] = t;
@@ -188,13 +181,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nrows * rf; i++)
         rows[i] = 1.0f;
     for (size_t t = 0; t < NREAD; t++)
-        idx[t] = (uint32_t)(next(&seed) % nrows);
+        idx[t] = (uint32_t)rw_rng_below(&rng, nrows);
     printf("\n%zu rows of %zu bytes (%.0f MiB); %d rows read at random, "
            "fetched %d rows ahead:\n", nrows, rb,
            (double)(nrows * rb) / (1 << 20), NREAD, AHEAD);
     printf("%8s %14s %26s %26s %26s\n", "threads", "sequential", "random, no prefetch",
            "random, T0", "random, T1");
-    job tmpl = {.rows = rows, .idx = idx, .row_floats = rf, .nrows = nrows};
+    job tmpl = {.rows = rows, .idx = idx, .row_floats = rf};
     for (int th = 1; th <= threads; th++) {
         tmpl.mode = 0;
         double ts = timed(&tmpl, nrows, th);

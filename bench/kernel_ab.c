@@ -89,11 +89,11 @@ int main(int argc, char **argv)
     printf("%zux%zu, batch 128, 1 thread; best of %d alternating runs, ms\n",
            I, O, rounds);
     double *pair = malloc((size_t)rounds * 3 * sizeof *pair);
-    double *pairf = pair + rounds, *pairb = pair + 2 * (size_t)rounds;
     if (!pair) {
         fprintf(stderr, "kernel_ab: out of memory\n");
         return 1;
     }
+    double *pairf = pair + rounds, *pairb = pair + 2 * (size_t)rounds;
     printf("%8s %9s %9s %9s %9s %8s %8s %8s  %-22s %6s  %s\n", "density", "A fwd",
            "A bwd", "B fwd", "B bwd", "B/A fwd", "B/A bwd", "B/A",
            "median B/A (quartiles)", "bits", "median fwd / bwd");
