@@ -2,8 +2,8 @@
  * dense (GEMM) against sparse (compressed rows) at several densities, in
  * one run so that the ratios are comparable on a noisy machine.
  *
- *   bench_sparse [--isa all|avx512|avx2|generic] [threads] [in] [out]
- *                [batch] [density,...] [block MiB]
+ *   bench_sparse [--isa all|avx512|avx2|generic] [--precision fp32|bf16]
+ *                [threads] [in] [out] [batch] [density,...] [block MiB]
  *
  * One thread is timed by its own CPU time (a busy machine's preemptions do
  * not count), more threads by the wall clock.
@@ -14,7 +14,9 @@
  * probe (bench/fma_probe.h) on the same threads.
  *
  * With a density list the dense row is skipped (for layers too large to
- * hold densely, e.g. 333333 x 333333 at 0.00012).
+ * hold densely, e.g. 333333 x 333333 at 0.00012). --precision bf16 makes
+ * the sparse layers gather bf16 rows (rw_net_set_precision), including
+ * the time they take to round them.
  */
 #include "internal.h"
 
@@ -75,12 +77,32 @@ int main(int argc, char **argv)
     bench_prefer_brief_spin(argv);
     /* --isa may stand anywhere; the rest are positional. */
     const char *isa_arg = "all";
+    rw_precision prec = RW_PRECISION_FP32;
     char *pos[8];
     int np = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: bench_sparse [--isa all|avx512|avx2|generic] "
+                   "[--precision fp32|bf16]\n"
+                   "                    [threads] [in] [out] [batch] "
+                   "[density,...] [block MiB]\n"
+                   "  (defaults: all paths, fp32, 2 threads, 1000 1000 128, "
+                   "densities 1,0.2,0.1,0.05,0.02,0.01,\n"
+                   "  no batch tiling; a density list skips the dense row)\n"
+                   "Times forward + backward of one layer per density, per "
+                   "SIMD path, with GFLOP/s\nas a share of the path's "
+                   "measured multiply-add peak.\n");
+            return 0;
+        }
         if (!strcmp(argv[i], "--isa") && i + 1 < argc)
             isa_arg = argv[++i];
-        else if (np < 8)
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            rw_error perr;
+            if (rw_precision_parse(argv[++i], &prec, &perr) != RW_OK) {
+                fprintf(stderr, "bench_sparse: %s\n", perr.msg);
+                return 2;
+            }
+        } else if (np < 8)
             pos[np++] = argv[i];
     }
     const char *paths[3];
@@ -100,14 +122,18 @@ int main(int argc, char **argv)
     rw_error err;
     float *x = rw_alloc(I * B, sizeof(float), "x", &err);
     float *dx = rw_alloc(I * B, sizeof(float), "dx", &err);
-    if (!x || !dx) {
+    uint16_t *h = prec == RW_PRECISION_BF16
+                      ? rw_alloc(I > O ? I : O, B * sizeof(uint16_t), "bf16 rows", &err)
+                      : NULL;
+    if (!x || !dx || (prec == RW_PRECISION_BF16 && !h)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
     for (size_t i = 0; i < I * B; i++)
         x[i] = (float)rw_rng_uniform(&rng);
-    printf("layer %zu -> %zu, batch %zu, %d threads, forward + backward (%s), ",
-           I, O, B, threads, cpu_clock ? "the thread's CPU time" : "wall time");
+    printf("layer %zu -> %zu, batch %zu, %d threads, %s rows, forward + "
+           "backward (%s), ", I, O, B, threads, rw_precision_name(prec),
+           cpu_clock ? "the thread's CPU time" : "wall time");
     bench_print_wait(stdout);
     printf("\n");
     double densities[16] = {1.0, 0.2, 0.1, 0.05, 0.02, 0.01};
@@ -140,6 +166,8 @@ int main(int argc, char **argv)
             rw_layer L;
             if (!bench_layer(&L, I, O, B, densities[d], &rng))
                 return 1;
+            if (L.kind == RW_LAYER_SPARSE)
+                L.h = h;
             double fwd = 0;
             double t = time_layer(&L, x, dx, B, reps, &fwd);
             if (densities[d] >= 1.0)
@@ -161,5 +189,6 @@ int main(int argc, char **argv)
     }
     rw_free(x);
     rw_free(dx);
+    rw_free(h);
     return 0;
 }

@@ -100,6 +100,7 @@ typedef struct train_opts_t {
     rw_sparse_init sparse_mode;
     double sparse_param;
     int threads;
+    int precision; /* rw_precision: of the rows sparse layers gather */
     rw_data_options dopts;
     rw_train_config tc;
     unsigned sparse_kinds; /* given: 1 --epsilon, 2 --density, 4 --erk */

@@ -623,7 +623,8 @@ static bool build_net(cont_run *r)
     if (!cli_net_config(C, o, rw_tasks_features(r->tasks), rw_tasks_classes(r->tasks),
                         RW_LOSS_CROSS_ENTROPY, &cfg))
         return false;
-    if (!(r->net = rw_net_create(&cfg, &err)))
+    if (!(r->net = rw_net_create(&cfg, &err)) ||
+        rw_net_set_precision(r->net, (rw_precision)o->precision, &err) != RW_OK)
         return cli_failed(C, &err);
     if (r->csv_tasks && o->standardize) {
         const rw_dataset *first = rw_tasks_train(r->tasks, 0, &err);

@@ -300,6 +300,8 @@ static void print_json(const train_opts_t *o, rw_net *net,
     json_str(stdout, rw_gemm_info());
     printf(",\"sparse_isa\":");
     json_str(stdout, rw_isa());
+    printf(",\"precision\":");
+    json_str(stdout, rw_precision_name(rw_net_precision(net)));
     printf(",\"density\":[");
     for (size_t l = 0; l < rw_net_layers(net); l++) {
         rw_layer_info li;
@@ -502,7 +504,8 @@ static bool build_net(train_run *r)
             r->net = NULL;
         }
     }
-    if (!r->net)
+    if (!r->net ||
+        rw_net_set_precision(r->net, (rw_precision)o->precision, &err) != RW_OK)
         return cli_failed(C, &err);
     if (o->standardize && !o->tc.resume_path) {
         size_t f = rw_dataset_features(r->train);
@@ -636,8 +639,9 @@ static void print_header(const train_run *r)
     if (rw_dist_size() > 1)
         fprintf(stderr, "ranks: %d (data-parallel, global batch %zu), ",
                 rw_dist_size(), o->tc.batch);
-    fprintf(stderr, "threads: %d, GEMM: %s, sparse kernels: %s\n",
-            rw_get_threads(), rw_gemm_info(), rw_isa());
+    fprintf(stderr, "threads: %d, GEMM: %s, sparse kernels: %s%s\n",
+            rw_get_threads(), rw_gemm_info(), rw_isa(),
+            o->precision == RW_PRECISION_BF16 ? ", bf16 rows" : "");
     if (o->tc.resume_path)
         fprintf(stderr, "resuming the run saved in %s\n", o->tc.resume_path);
 }

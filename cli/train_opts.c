@@ -89,6 +89,7 @@ static const char *const init_names[] = {"auto", "he", "xavier", NULL};
 static const char *const drop_schedules[] = {"constant", "cosine", NULL};
 static const char *const schedules[] = {"constant", "step", "cosine", NULL};
 static const char *const adam_steps[] = {"own", "global", NULL};
+static const char *const precisions[] = {"fp32", "bf16", NULL};
 
 #define HEAD(text) {.type = CLI_HEADING, .name = text}
 #define PL tc.plasticity
@@ -248,6 +249,12 @@ const cli_opt cli_train_table[] = {
              "fresh; global: the network's step for all"},
     {.type = CLI_INT, .name = "threads", .arg = "N", CLI_FIELD(T, threads),
      .min = 1, .max = 1024, .help = "threads (default: all cores)"},
+    {.type = CLI_CHOICE, .name = "precision", .arg = "P", CLI_FIELD(T, precision),
+     .choices = precisions,
+     .help = "fp32 (default) or bf16: sparse layers gather their\n"
+             "input and error rows rounded to bfloat16, summed in\n"
+             "fp32 (weights, gradients and state stay fp32); halves\n"
+             "the memory traffic of layers too large for the caches"},
     HEAD("output:"),
     {.type = CLI_STRING, .name = "save", .arg = "FILE", CLI_FIELD(T, save),
      .help = "save the trained model (written atomically)"},

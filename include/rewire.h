@@ -262,6 +262,35 @@ rw_status rw_net_layer_info(const rw_net *net, size_t layer,
  * refuses other values (RW_ERR_ARG). */
 rw_status rw_net_set_label_column(rw_net *net, int column, rw_error *err);
 int rw_net_label_column(const rw_net *net);
+
+/* The precision of the rows that sparse layers gather through their
+ * connections: every connection reads a row of batch values, the layer's
+ * input (forward) or an output's error (backward). RW_PRECISION_BF16
+ * rounds those rows to bfloat16 once per pass, which halves the bytes the
+ * connections read: layers too large for the caches, whose rows come from
+ * memory, run up to twice as fast. The products are summed in fp32, and
+ * the weights, biases, gradients, optimizer state and every layer's
+ * activations and errors stay fp32 (mixed precision, as with PyTorch's
+ * bf16 autocast, which also rounds the weights). The first layer's weight
+ * gradients and every bias gradient read the fp32 values. Dense layers
+ * are not changed. It applies to every pass of the network: training,
+ * evaluation and prediction (a workspace made before the change is refused
+ * by rw_net_predict_with). The default is RW_PRECISION_FP32. Not saved in
+ * model files or checkpoints: a run sets it again. The scratch it needs,
+ * max(inputs, outputs) x batch bf16 values of the widest sparse layer, is
+ * taken at the next pass. */
+typedef enum rw_precision {
+    RW_PRECISION_FP32 = 0,
+    RW_PRECISION_BF16 = 1
+} rw_precision;
+rw_status rw_net_set_precision(rw_net *net, rw_precision precision,
+                               rw_error *err);
+rw_precision rw_net_precision(const rw_net *net);
+/* "fp32" or "bf16"; NULL for another value. rw_precision_parse takes the
+ * same names (RW_ERR_ARG naming the text otherwise). */
+const char *rw_precision_name(rw_precision precision);
+rw_status rw_precision_parse(const char *name, rw_precision *out,
+                             rw_error *err);
 /* Total trainable parameters (weights + biases). */
 size_t rw_net_parameters(const rw_net *net);
 /* Total connections (weights) across all layers. */

@@ -67,4 +67,28 @@ expect_fail 1 "RW_DIST_SHARD=yes: expected 0 or 1" \
 checks=$((checks + 1))
 RW_DIST_ALLREDUCE= RW_DIST_SHARD= "$REWIRE" train --data spirals --hidden 8 --epochs 1 \
     --quiet > /dev/null 2>&1 || fail "empty RW_DIST_ALLREDUCE and RW_DIST_SHARD were refused"
+# --precision bf16: the header and "precision" say so, the run is as
+# deterministic as fp32's, lands close to it, and a bad value is refused.
+expect_fail 2 '--precision must be fp32 or bf16, got "fp16"' \
+    "$REWIRE" train --data xor --epochs 1 --precision fp16
+prec_run() {
+    "$REWIRE" train --data spirals --hidden 32,32 --density 0.3 --rewire set \
+        --epochs 5 --seed 3 --threads 2 --json --precision "$1" 2>"$tmp/err"
+}
+p32=$(prec_run fp32)
+checks=$((checks + 1))
+grep -q '"precision":"fp32"' <<<"$p32" || fail "fp32: json $p32"
+p16=$(prec_run bf16)
+checks=$((checks + 1))
+grep -q '"precision":"bf16"' <<<"$p16" || fail "bf16: json $p16"
+checks=$((checks + 1))
+grep -q 'sparse kernels: [a-z0-9]*, bf16 rows' "$tmp/err" || fail "bf16: header $(head -c 300 "$tmp/err")"
+checks=$((checks + 1))
+loss_of() { sed -E 's/.*"test_loss":([^,]*).*/\1/' <<<"$1"; }
+[ "$(loss_of "$(prec_run bf16)")" = "$(loss_of "$p16")" ] || fail "bf16: two runs differ"
+checks=$((checks + 1))
+[ "$(loss_of "$p16")" != "$(loss_of "$p32")" ] || fail "bf16: the same test loss as fp32"
+checks=$((checks + 1))
+awk -v a="$(acc_of "$p16")" -v b="$(acc_of "$p32")" 'BEGIN { d = a - b; exit !(d < 0.05 && d > -0.05) }' ||
+    fail "bf16: accuracy $(acc_of "$p16") against fp32's $(acc_of "$p32")"
 cli_end

@@ -8,6 +8,12 @@
  *     to the cached one;
  *   - the first layer's row-order gradients match the reference too;
  *   - the batch gather (a transpose) equals the plain loop bit for bit;
+ *   - bf16 rows (rw_layer.h): the forward pass against the reference on
+ *     the inputs rounded to bf16, the input errors and weight gradients
+ *     against it on the errors rounded, the biases and the first layer's
+ *     gradients on the fp32 values; bit-identical for 1 and 2 threads and
+ *     in the streaming build; the rounding itself against PyTorch's
+ *     (tests/fixtures/reference_bf16.txt, tools/make_bf16_reference.py);
  *   - a path the CPU lacks, or an unknown name, is refused with a message.
  * So CI on an AVX-512 machine checks the AVX2 and generic paths as well,
  * and a CPU without AVX-512 runs the AVX-512 tiles compiled for itself.
@@ -131,6 +137,20 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
     float *dxr = malloc(in * B * sizeof *dxr), *gwr = malloc(L.nw * sizeof *gwr);
     float *gbr = malloc(out * sizeof *gbr);
     rw_sparse_backward_ref(&L, x, d, gwr, gbr, dxr, B);
+    /* The same with bf16 rows: the forward pass on x rounded, the input
+     * errors and the gradients through the transposed index on d rounded
+     * (the biases and the first layer's gradients read fp32). */
+    float *xh = malloc(in * B * sizeof *xh), *dh = malloc(out * B * sizeof *dh);
+    for (size_t i = 0; i < in * B; i++)
+        xh[i] = rw_bf16_round(x[i]);
+    for (size_t i = 0; i < out * B; i++)
+        dh[i] = rw_bf16_round(d[i]);
+    float *zh = malloc(out * B * sizeof *zh), *dxh = malloc(in * B * sizeof *dxh);
+    float *gwh = malloc(L.nw * sizeof *gwh), *gbh = malloc(out * sizeof *gbh);
+    rw_sparse_forward_ref(&L, xh, zh, B);
+    rw_act_forward(act, zh, out * B);
+    rw_sparse_backward_ref(&L, x, dh, gwh, gbh, dxh, B);
+    uint16_t *hbuf = malloc((in > out ? in : out) * B * sizeof *hbuf);
     float *sw = malloc(L.nw * sizeof *sw), *sb = malloc(out * sizeof *sb);
     float *sx = malloc(in * B * sizeof *sx);
     for (size_t k = 0; k < L.nw; k++)
@@ -203,6 +223,36 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
                       same(rs.gw1, r1.gw1, L.nw),
                   "%s: the streaming kernels give other results", what);
         result_free(&rs);
+        /* bf16 rows. The tolerance is the fp32 one: rounding the rows is
+         * what the references do too, and an fp32 read would miss them by
+         * about 2^-9 of each term. */
+        result h1, h2, hs;
+        L.h = hbuf;
+        rw_set_threads(1);
+        run_layer(&L, x, d, B, &h1);
+        rw_set_threads(2);
+        run_layer(&L, x, d, B, &h2);
+        rw_sparse_set_stream_bytes(1);
+        run_layer(&L, x, d, B, &hs);
+        rw_sparse_set_stream_bytes(0);
+        L.h = NULL;
+        CHECK_MSG(count_off(h1.a, zh, zs, out * B, 1e-5) == 0,
+                  "%s: bf16 forward differs", what);
+        CHECK_MSG(count_off(h1.dx, dxh, sx, in * B, 1e-5) == 0,
+                  "%s: bf16 input errors differ", what);
+        CHECK_MSG(count_off(h1.gw, gwh, sw, L.nw, 1e-5) == 0,
+                  "%s: bf16 weight gradients differ", what);
+        CHECK_MSG(same(h1.gb, r1.gb, out) && same(h1.gw1, r1.gw1, L.nw),
+                  "%s: bf16 bias or row-order gradients differ from fp32's", what);
+        CHECK_MSG(same(h1.a, h2.a, out * B) && same(h1.dx, h2.dx, in * B) &&
+                      same(h1.gw, h2.gw, L.nw),
+                  "%s: bf16, 1 and 2 threads give different results", what);
+        CHECK_MSG(same(hs.a, h1.a, out * B) && same(hs.dx, h1.dx, in * B) &&
+                      same(hs.gw, h1.gw, L.nw),
+                  "%s: bf16, the streaming kernels give other results", what);
+        result_free(&h1);
+        result_free(&h2);
+        result_free(&hs);
         /* The input error through ReLU's and leaky ReLU's derivative as
          * the kernels store it: the very numbers of the separate pass. */
         const rw_activation fused[2] = {RW_ACT_RELU, RW_ACT_LEAKY_RELU};
@@ -242,6 +292,13 @@ static void kernel_case(size_t in, size_t out, double density, size_t B,
     free(sw);
     free(sb);
     free(sx);
+    free(xh);
+    free(dh);
+    free(zh);
+    free(dxh);
+    free(gwh);
+    free(gbh);
+    free(hbuf);
     rw_layer_free(&L);
 }
 
@@ -323,6 +380,78 @@ static void test_gather(void)
     CHECK(checked >= 2 * 9 * 7 * 2);
 }
 
+/* bf16 rounding: rw_bf16_bits and every path's to_bf16 (whole vectors and
+ * every tail length) give PyTorch's bits for each value of the fixture,
+ * and keep NaNs NaN with their sign. */
+static void test_bf16_rounding(void)
+{
+    const char *path_name = RW_FIXTURES "/reference_bf16.txt";
+    FILE *f = fopen(path_name, "r");
+    CHECK_MSG(f != NULL, "cannot open %s", path_name);
+    if (!f)
+        return;
+    char line[256];
+    size_t n = 0;
+    CHECK(fgets(line, sizeof line, f) && line[0] == '#');
+    CHECK(fscanf(f, "%zu", &n) == 1 && n >= 2000 && n < 100000);
+    uint32_t *in = malloc(n * sizeof *in);
+    uint16_t *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    float *src = malloc(n * sizeof *src);
+    for (size_t i = 0; i < n; i++) {
+        unsigned a, b;
+        CHECK_MSG(fscanf(f, "%x %x", &a, &b) == 2, "%s: entry %zu", path_name, i);
+        in[i] = a;
+        want[i] = (uint16_t)b;
+        memcpy(&src[i], &in[i], sizeof src[i]);
+    }
+    fclose(f);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rw_bf16_bits(src[i]) != want[i] && bad++ < 5)
+            fprintf(stderr, "rw_bf16_bits(%08x) = %04x, PyTorch %04x\n",
+                    (unsigned)in[i], rw_bf16_bits(src[i]), want[i]);
+    CHECK_MSG(bad == 0, "rw_bf16_bits: %zu of %zu differ from PyTorch", bad, n);
+    /* NaNs: quiet, sign kept. */
+    const uint32_t nans[] = {0x7fc00000u, 0x7f800001u, 0xffc12345u, 0x7fffffffu};
+    float fn[4];
+    uint16_t hn[4];
+    memcpy(fn, nans, sizeof fn);
+    size_t paths = 0;
+    for (int id = 0; id <= EMUL_ID; id++) {
+        const char *path;
+        if (!use_path(id, &path))
+            continue;
+        const rw_sparse_kernels *K = rw_kernels();
+        memset(got, 0, n * sizeof *got);
+        K->to_bf16(got, src, n);
+        CHECK_MSG(memcmp(got, want, n * sizeof *got) == 0,
+                  "%s: to_bf16 differs from PyTorch", path);
+        for (size_t len = 0; len <= 50; len++) {
+            uint16_t buf[52];
+            for (size_t i = 0; i < 52; i++)
+                buf[i] = 0xabcd;
+            K->to_bf16(buf, src + 3, len);
+            CHECK_MSG(memcmp(buf, want + 3, len * sizeof *buf) == 0 &&
+                          buf[len] == 0xabcd,
+                      "%s: to_bf16 of %zu values", path, len);
+        }
+        K->to_bf16(hn, fn, 4);
+        for (int i = 0; i < 4; i++)
+            CHECK_MSG((hn[i] & 0x7f80u) == 0x7f80u && (hn[i] & 0x7fu) != 0 &&
+                          (hn[i] & 0x8000u) == ((nans[i] >> 16) & 0x8000u) &&
+                          hn[i] == rw_bf16_bits(fn[i]),
+                      "%s: NaN %08x -> %04x", path, (unsigned)nans[i], hn[i]);
+        paths++;
+    }
+    rw_kernels_set_test_table(NULL);
+    rw_set_isa(NULL, NULL);
+    CHECK(paths >= 1);
+    free(in);
+    free(want);
+    free(got);
+    free(src);
+}
+
 static void test_path_selection(void)
 {
     rw_error err;
@@ -367,5 +496,6 @@ int main(void)
     test_path_selection();
     test_paths_against_reference();
     test_gather();
+    test_bf16_rounding();
     TEST_MAIN_END();
 }

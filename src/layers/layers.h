@@ -18,6 +18,8 @@
 
 #include "base/base.h"
 
+#include <string.h>
+
 /* ---------------- layers ---------------- */
 
 #define RW_COL_MASK 0x7fffffffu  /* low 31 bits of col[]: input index */
@@ -85,7 +87,34 @@ typedef struct rw_layer {
     /* activations, feature-major, capacity out x batch_cap */
     float *a;  /* post-activation output */
     float *d;  /* error w.r.t. pre-activation (dL/dz) after backward */
+    /* Sparse layers at bf16 precision (rw_net_set_precision): scratch for
+     * max(in, out) x batch_cap bf16 values, owned by the network (or a
+     * workspace) and shared by its layers. The forward pass rounds its
+     * input x into it and gathers those rows; the backward pass does the
+     * same with d. Every sum stays fp32, and a, d, the weights and the
+     * gradients stay fp32 too. NULL: the rows are read as fp32. */
+    uint16_t *h;
 } rw_layer;
+
+/* x rounded to bfloat16 (the top 16 bits of a float), to nearest with ties
+ * to even; a NaN stays a quiet NaN. rw_bf16_round gives the float it
+ * stands for. The kernels' to_bf16 computes the same. */
+static inline uint16_t rw_bf16_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u | 0x00400000u) >> 16);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static inline float rw_bf16_round(float x)
+{
+    uint32_t u = (uint32_t)rw_bf16_bits(x) << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 
 /* Every per-connection array of a layer (nw entries, parallel to w), in
  * one table (layer.c) that freeing, cloning, reallocation, compaction,

@@ -223,6 +223,21 @@ static int kernel_act(rw_activation act)
     }
 }
 
+/* bf16 rows (L->h): n values rounded in chunks of ROUND_CHUNK, a
+ * multiple of every vector width, shared among the threads. */
+#define ROUND_CHUNK 16384
+
+static void round_rows(const rw_sparse_kernels *K, uint16_t *h,
+                       const float *x, size_t n)
+{
+    long chunks = (long)((n + ROUND_CHUNK - 1) / ROUND_CHUNK);
+#pragma omp parallel for schedule(static) if (n >= rw_par_min_work())
+    for (long c = 0; c < chunks; c++) {
+        size_t a = (size_t)c * ROUND_CHUNK;
+        K->to_bf16(h + a, x + a, n - a < ROUND_CHUNK ? n - a : ROUND_CHUNK);
+    }
+}
+
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 {
     const rw_sparse_kernels *K = rw_kernels();
@@ -234,6 +249,13 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
     int ka = kernel_act(L->act);
     bool after = ka == RW_KACT_NONE && L->act != RW_ACT_IDENTITY &&
                  L->act != RW_ACT_SOFTMAX;
+    /* At bf16 the inputs are rounded once and their rows gathered so. */
+    const void *rows = x;
+    int half = L->h != NULL;
+    if (half) {
+        round_rows(K, L->h, x, L->in * B);
+        rows = L->h;
+    }
     /* Rows are independent, so the result does not depend on the schedule.
      * Tiny layers are not worth waking the thread pool for. An activation
      * the kernel cannot apply goes on each row while it is still in the
@@ -243,7 +265,7 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
 #pragma omp parallel for schedule(dynamic, 32) if (par)
         for (long o = 0; o < O; o++) {
             float *a = L->a + (size_t)o * B;
-            K->fwd_row[st](a, L->b[o], ka, x, L->col, L->w, L->row_ptr[o],
+            K->fwd_row[half][st](a, L->b[o], ka, rows, L->col, L->w, L->row_ptr[o],
                            L->row_ptr[o + 1], L->nw, B, j0, n);
             if (after && bt == B)
                 rw_act_forward(L->act, a, B);
@@ -277,8 +299,18 @@ void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
     size_t rows = dx ? L->out : L->in;
     size_t bt = batch_tile(rows, B, K->bwd_tile);
     bool st = streams(rows, bt);
+    /* At bf16 the errors are rounded once for the input pass (the biases
+     * and the first layer's gradients read them as they are). */
+    int half = dx && L->h;
+    const void *drows = half ? (const void *)L->h : L->d;
+    long dchunks = half ? (long)((L->out * B + ROUND_CHUNK - 1) / ROUND_CHUNK) : 0;
 #pragma omp parallel if (L->nw * B > rw_par_min_work())
     {
+#pragma omp for schedule(static) nowait
+        for (long c = 0; c < dchunks; c++) {
+            size_t a = (size_t)c * ROUND_CHUNK, n = L->out * B - a;
+            K->to_bf16(L->h + a, L->d + a, n < ROUND_CHUNK ? n : ROUND_CHUNK);
+        }
 #pragma omp for schedule(static)
         for (long o = 0; o < O; o += 256)
             K->row_sums(L->d, L->gb, (size_t)o,
@@ -291,7 +323,7 @@ void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
                  * row. */
 #pragma omp for schedule(dynamic, 32)
                 for (long i = 0; i < I; i++)
-                    K->bwd_input[st](L->d, x + (size_t)i * B, L->t_row,
+                    K->bwd_input[half][st](drows, x + (size_t)i * B, L->t_row,
                                      L->t_k, L->w, L->gwt, dx + (size_t)i * B,
                                      L->tcol_ptr[i], L->tcol_ptr[i + 1],
                                      L->nw, B, j0, n, dact);

@@ -231,6 +231,7 @@ void rw_net_free(rw_net *net)
     rw_free(net->shift);
     rw_free(net->scale);
     rw_free(net->x0);
+    rw_free(net->h16);
     rw_free(net->bc_tab);
     if (net->maint && net->maint_free)
         net->maint_free(net->maint);
@@ -280,6 +281,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         return NULL;
     *net = *src;
     net->x0 = NULL;
+    net->h16 = NULL;
     net->batch_cap = 0;
     net->cur_batch = 0;
     memset(net->view_cols, 0, sizeof net->view_cols);
@@ -296,6 +298,7 @@ rw_net *rw_net_clone(const rw_net *src, rw_error *err)
         const rw_layer *S = &src->layers[l];
         rw_layer *L = &net->layers[l];
         L->a = L->d = NULL;
+        L->h = NULL;
         for (size_t i = 0; i < rw_conn_array_count; i++) {
             const rw_conn_array *a = &rw_conn_arrays[i];
             *rw_conn_ptr(L, a) = dup_array(rw_conn_get(S, a), S->nw, a->size,
@@ -445,6 +448,62 @@ int rw_net_input_transform(const rw_net *net, const float **shift,
     return 1;
 }
 
+size_t rw_net_half_rows(const rw_net *net)
+{
+    size_t rows = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        size_t r = L->in > L->out ? L->in : L->out;
+        if (L->kind == RW_LAYER_SPARSE && r > rows)
+            rows = r;
+    }
+    return rows;
+}
+
+static const char *const precision_names[] = {"fp32", "bf16"};
+
+const char *rw_precision_name(rw_precision precision)
+{
+    return (unsigned)precision < 2 ? precision_names[precision] : NULL;
+}
+
+rw_status rw_precision_parse(const char *name, rw_precision *out,
+                             rw_error *err)
+{
+    for (int p = 0; p < 2; p++)
+        if (name && strcmp(name, precision_names[p]) == 0) {
+            if (out)
+                *out = (rw_precision)p;
+            return RW_OK;
+        }
+    return rw_fail(err, RW_ERR_ARG, "precision '%s': expected fp32 or bf16",
+                   name ? name : "(null)");
+}
+
+rw_status rw_net_set_precision(rw_net *net, rw_precision precision,
+                               rw_error *err)
+{
+    if (!net)
+        return rw_fail(err, RW_ERR_ARG, "precision: network is NULL");
+    if (!rw_precision_name(precision))
+        return rw_fail(err, RW_ERR_ARG, "precision %d: expected "
+                       "RW_PRECISION_FP32 or RW_PRECISION_BF16",
+                       (int)precision);
+    if (precision == net->precision)
+        return RW_OK;
+    net->precision = precision;
+    /* The buffers are made again, with or without the scratch, at the next
+     * pass (rw_net_reserve_batch). */
+    net->grads_ready = 0;
+    net->batch_cap = 0;
+    return RW_OK;
+}
+
+rw_precision rw_net_precision(const rw_net *net)
+{
+    return net ? net->precision : RW_PRECISION_FP32;
+}
+
 rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
 {
     if (B <= net->batch_cap)
@@ -452,10 +511,13 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     net->grads_ready = 0;
     rw_free(net->x0);
     net->x0 = NULL;
+    rw_free(net->h16);
+    net->h16 = NULL;
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_free(net->layers[l].a);
         rw_free(net->layers[l].d);
         net->layers[l].a = net->layers[l].d = NULL;
+        net->layers[l].h = NULL;
     }
     net->batch_cap = 0;
     size_t n;
@@ -464,6 +526,17 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     net->x0 = rw_alloc(n, sizeof(float), "input batch", err);
     if (!net->x0)
         return RW_ERR_NOMEM;
+    size_t hrows = rw_net_half_rows(net);
+    if (net->precision == RW_PRECISION_BF16 && hrows) {
+        if (!rw_mul_ok(hrows, B, &n))
+            return rw_fail(err, RW_ERR_NOMEM, "batch of %zu is too large", B);
+        net->h16 = rw_alloc(n, sizeof(uint16_t), "bf16 rows", err);
+        if (!net->h16)
+            return RW_ERR_NOMEM;
+        for (size_t l = 0; l < net->n_layers; l++)
+            if (net->layers[l].kind == RW_LAYER_SPARSE)
+                net->layers[l].h = net->h16;
+    }
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
         if (!rw_mul_ok(L->out, B, &n))
@@ -718,6 +791,8 @@ struct rw_workspace {
     size_t units[RW_MAX_LAYERS];
     float *x0;                 /* inputs x cap */
     float *a[RW_MAX_LAYERS];   /* units[l] x cap */
+    uint16_t *h;               /* bf16 rows: hrows x cap, or NULL */
+    size_t hrows;
 };
 
 void rw_workspace_free(rw_workspace *ws)
@@ -725,6 +800,7 @@ void rw_workspace_free(rw_workspace *ws)
     if (!ws)
         return;
     rw_free(ws->x0);
+    rw_free(ws->h);
     for (size_t l = 0; l < ws->n_layers; l++)
         rw_free(ws->a[l]);
     rw_free(ws);
@@ -756,6 +832,13 @@ rw_workspace *rw_workspace_create(const rw_net *net, size_t batch,
         if (!ws->a[l])
             goto fail;
     }
+    if (net->precision == RW_PRECISION_BF16 && rw_net_half_rows(net)) {
+        ws->hrows = rw_net_half_rows(net);
+        if (!rw_mul_ok(ws->hrows, ws->cap, &n))
+            goto too_large;
+        if (!(ws->h = rw_alloc(n, sizeof(uint16_t), "workspace bf16 rows", err)))
+            goto fail;
+    }
     return ws;
 too_large:
     rw_fail(err, RW_ERR_NOMEM, "workspace: a batch of %zu is too large",
@@ -778,6 +861,11 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
         return rw_fail(err, RW_ERR_ARG, "predict: the workspace was made for "
                        "a network of another shape (create it again after "
                        "neurons are added)");
+    bool half = net->precision == RW_PRECISION_BF16 && rw_net_half_rows(net);
+    if (half && (!ws->h || ws->hrows < rw_net_half_rows(net)))
+        return rw_fail(err, RW_ERR_ARG, "predict: the workspace was made "
+                       "before the network's precision became bf16 (create "
+                       "it again)");
     size_t C = rw_net_outputs(net);
     for (size_t s = 0; s < n; s += ws->cap) {
         size_t B = n - s < ws->cap ? n - s : ws->cap;
@@ -788,6 +876,7 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
              * the network itself is only read. */
             rw_layer L = net->layers[l];
             L.a = ws->a[l];
+            L.h = half && L.kind == RW_LAYER_SPARSE ? ws->h : NULL;
             if (L.kind == RW_LAYER_SPARSE)
                 rw_sparse_forward(&L, in, B);
             else

@@ -23,6 +23,10 @@ struct rw_net {
      * DATA section when not 0. */
     uint32_t label_code;
     size_t batch_cap;     /* activation buffers hold this many samples */
+    rw_precision precision; /* of the rows sparse layers gather */
+    /* bf16 scratch of the sparse layers (layers.h: rw_layer.h) at
+     * RW_PRECISION_BF16: rw_net_half_rows x batch_cap values; else NULL. */
+    uint16_t *h16;
     size_t cur_batch;     /* samples in the last forward pass */
     float *x0;            /* transformed input batch, I x batch_cap */
     /* rw_net_layer_view's copies of the sparse input indices without the
@@ -72,6 +76,9 @@ typedef struct rw_maint_view {
 } rw_maint_view;
 
 /* Net internals (net.c) */
+/* The widest max(inputs, outputs) of the sparse layers, 0 when none: the
+ * rows of bf16 scratch a batch column needs. */
+size_t rw_net_half_rows(const rw_net *net);
 rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err);
 /* Copies n samples (rows of x, row-major) into net->x0 feature-major,
  * applying the input transform. */

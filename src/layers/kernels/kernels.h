@@ -15,7 +15,10 @@ typedef enum {
 
 /* The row kernels come in two builds, indexed by `stream`: [0] for layers
  * whose randomly read rows fit the caches, [1] for layers whose rows stream
- * from memory (they fetch whole rows far ahead). The results are the same. */
+ * from memory (they fetch whole rows far ahead). The results are the same.
+ * The forward and backward kernels also come in two row types, the first
+ * index: [0] fp32 rows (src, d: const float *), [1] bf16 rows (const
+ * uint16_t *, rw_bf16_bits); the sums are fp32 in both. */
 /* The activations the forward kernel applies itself, in the registers,
  * before it stores a tile. */
 enum rw_kact { RW_KACT_NONE = 0, RW_KACT_RELU = 1, RW_KACT_LEAKY = 2 };
@@ -26,19 +29,20 @@ enum rw_kact { RW_KACT_NONE = 0, RW_KACT_RELU = 1, RW_KACT_LEAKY = 2 };
 typedef struct rw_sparse_kernels {
     /* out[j0..j0+n) = act(init + sum_{t in [t0,t1)} wt[t] *
      * src[(idx[t] & RW_COL_MASK) * B + j0..]), act an rw_kact */
-    void (*fwd_row[2])(float *out, float init, int act, const float *src,
-                       const uint32_t *idx, const float *wt, size_t t0,
-                       size_t t1, size_t tmax, size_t B, size_t j0, size_t n);
+    void (*fwd_row[2][2])(float *out, float init, int act, const void *src,
+                          const uint32_t *idx, const float *wt, size_t t0,
+                          size_t t1, size_t tmax, size_t B, size_t j0,
+                          size_t n);
     /* One input's connections [t0, t1) of the transposed index, over batch
      * columns [j0, j0+n): gw[t] = dot(d[t_row[t]], xi), in the transposed
      * index's order (summed into gw when j0 > 0), and dxi = dact'(sum_t
      * w[t_k[t]] d[t_row[t]]), the sum taken through the derivative of the
      * activation dact (an rw_kact) whose output xi is. */
-    void (*bwd_input[2])(const float *d, const float *xi,
-                         const uint32_t *t_row, const uint32_t *t_k,
-                         const float *w, float *gw, float *dxi, size_t t0,
-                         size_t t1, size_t tmax, size_t B, size_t j0,
-                         size_t n, int dact);
+    void (*bwd_input[2][2])(const void *d, const float *xi,
+                            const uint32_t *t_row, const uint32_t *t_k,
+                            const float *w, float *gw, float *dxi, size_t t0,
+                            size_t t1, size_t tmax, size_t B, size_t j0,
+                            size_t n, int dact);
     /* One output row's connections [t0, t1): gw[t] = dot(dr, x[col[t]])
      * over columns [j0, j0+n) (summed into gw when j0 > 0). */
     void (*grad_row[2])(const float *dr, const float *x, const uint32_t *col,
@@ -47,6 +51,8 @@ typedef struct rw_sparse_kernels {
     /* out[o] = sum of row o of d (B values), for o in [o0, o1). */
     void (*row_sums)(const float *d, float *out, size_t o0, size_t o1,
                      size_t B);
+    /* dst[i] = rw_bf16_bits(src[i]) for i < n. */
+    void (*to_bf16)(uint16_t *dst, const float *src, size_t n);
     /* The batch gather, a transpose: for nj <= 16 sample rows of I
      * features, dst[i * B + j] = (rows[j][i] - sh[i]) * sc[i], or
      * rows[j][i] when sh is NULL. */

@@ -24,6 +24,9 @@
 #include "layers/layers.h"
 
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 /* The locality of every row prefetch: 3, all cache levels (PREFETCHT0),
  * on every path (see kv_prefetch). */
@@ -153,14 +156,19 @@ enum { PF_NONE, PF_NEAR, PF_LINES, PF_FAR };
 #define FWD_FAR_NEAR 4
 #define BWD_W_LOC 2
 
-KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
+/* The prefetches of a tile of nv vectors of a row at p, whose range has
+ * `rest` values left, of es bytes each (4: fp32 rows, 2: bf16 rows): the
+ * same bytes apart in either. */
+KINLINE void kv_prefetch(const void *p, int mode, int nv, size_t rest, int es)
 {
+    const char *c = (const char *)p;
+    size_t tile = (size_t)nv * VW * (size_t)es;
     if (mode == PF_NEAR || mode == PF_LINES)
-        for (int u = 0; u < nv * VW; u += mode == PF_NEAR ? PF_NEAR_FLOATS : 16)
-            __builtin_prefetch(p + u, 0, PF_LOC);
+        for (size_t u = 0; u < tile; u += mode == PF_NEAR ? PF_NEAR_FLOATS * 4 : 64)
+            __builtin_prefetch(c + u, 0, PF_LOC);
     else if (mode == PF_FAR)
-        for (size_t u = 0; u < rest; u += 16)
-            __builtin_prefetch(p + u, 0, PF_FAR_LOC);
+        for (size_t u = 0; u < rest * (size_t)es; u += 64)
+            __builtin_prefetch(c + u, 0, PF_FAR_LOC);
 }
 
 #define KPF_DIST(mode) ((mode) == PF_FAR ? KPF_FAR : KPF_NEAR)
@@ -177,6 +185,22 @@ KINLINE void kv_prefetch(const float *p, int mode, int nv, size_t rest)
     static void KNAME(name##_stream) params                                \
     {                                                                      \
         name##_impl(__VA_ARGS__, true);                                    \
+    }
+/* The row kernels that gather bf16 rows are compiled twice more: `half`
+ * is a constant in each of the four. */
+#define KDRIVERS_H(name, params, ...)                                       \
+    static void KNAME(name) params { name##_impl(__VA_ARGS__, false, false); } \
+    static void KNAME(name##_stream) params                                \
+    {                                                                      \
+        name##_impl(__VA_ARGS__, true, false);                             \
+    }                                                                      \
+    static void KNAME(name##_h) params                                     \
+    {                                                                      \
+        name##_impl(__VA_ARGS__, false, true);                             \
+    }                                                                      \
+    static void KNAME(name##_stream_h) params                              \
+    {                                                                      \
+        name##_impl(__VA_ARGS__, true, true);                              \
     }
 
 /* ---------------- forward ---------------- */
@@ -210,68 +234,107 @@ KINLINE float k_act_grad(float e, float y, int act)
 KINLINE KV kv_act(KV x, int act) { return kv_act_grad(x, x, act); }
 KINLINE float k_act(float x, int act) { return k_act_grad(x, x, act); }
 
+/* The rows a kernel gathers, fp32 or (half) bf16: a bf16 value is the top
+ * 16 bits of the float it stands for, so widening is a zero extension and
+ * a shift. `off` counts values from `base`. */
+typedef uint16_t KH __attribute__((vector_size(VW * 2)));
+
+KINLINE KV row_load(const void *base, size_t off, bool half)
+{
+    if (!half)
+        return kv_load((const float *)base + off);
+    const uint16_t *p = (const uint16_t *)base + off;
+    /* One widening load and a shift: GCC lowers the vector extension's
+     * conversion of 16 lanes in 256-bit halves (five instructions). */
+#if VW == 16 && defined(__AVX512F__)
+    return (KV)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16);
+#elif VW == 8 && defined(__AVX2__)
+    return (KV)_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16);
+#else
+    KH h;
+    memcpy(&h, p, sizeof h);
+    return (KV)(__builtin_convertvector(h, KI) << 16);
+#endif
+}
+
+KINLINE float row_get(const void *base, size_t off, bool half)
+{
+    if (!half)
+        return ((const float *)base)[off];
+    uint32_t u = (uint32_t)((const uint16_t *)base)[off] << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+KINLINE const void *row_at(const void *base, size_t off, bool half)
+{
+    return (const char *)base + off * (half ? 2 : 4);
+}
+
 /* out[j..j+nv*VW) = act(init + sum_t wt[t] * src[idx[t], j..]). */
 KINLINE void fwd_tile(float *restrict out, float init, int act,
-                      const float *restrict src, const uint32_t *restrict idx,
+                      const void *restrict src, const uint32_t *restrict idx,
                       const float *restrict wt, size_t t0, size_t t1,
                       size_t tmax, size_t B, size_t j, int pfm, size_t rest,
-                      int nv)
+                      int nv, bool half)
 {
     KV a[FWD_NV];
+    int es = half ? 2 : 4;
     for (int u = 0; u < nv; u++)
         a[u] = kv_splat(init);
     for (size_t t = t0; t < t1; t++) {
-        const float *xr = src + (size_t)(idx[t] & RW_COL_MASK) * B + j;
+        size_t xr = (size_t)(idx[t] & RW_COL_MASK) * B + j;
         if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
-            kv_prefetch(src + (size_t)(idx[t + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
-                        pfm, nv, rest);
+            kv_prefetch(row_at(src, (size_t)(idx[t + KPF_DIST(pfm)] & RW_COL_MASK) * B + j, half),
+                        pfm, nv, rest, es);
         if (pfm == PF_FAR && t + FWD_FAR_NEAR < tmax)
-            kv_prefetch(src + (size_t)(idx[t + FWD_FAR_NEAR] & RW_COL_MASK) * B + j,
-                        PF_LINES, nv, rest);
+            kv_prefetch(row_at(src, (size_t)(idx[t + FWD_FAR_NEAR] & RW_COL_MASK) * B + j, half),
+                        PF_LINES, nv, rest, es);
         KV w = kv_splat(wt[t]);
         for (int u = 0; u < nv; u++)
-            a[u] += w * kv_load(xr + u * VW);
+            a[u] += w * row_load(src, xr + (size_t)u * VW, half);
     }
     for (int u = 0; u < nv; u++)
         kv_store(out + j + u * VW, kv_act(a[u], act));
 }
 
 KINLINE void fwd_row_impl(float *restrict out, float init, int act,
-                           const float *restrict src,
+                           const void *restrict src,
                            const uint32_t *restrict idx,
                            const float *restrict wt, size_t t0, size_t t1,
                            size_t tmax, size_t B, size_t j0, size_t n,
-                           bool stream)
+                           bool stream, bool half)
 {
     size_t j = j0, end = j0 + n;
     for (; j + FWD_NV * VW <= end; j += FWD_NV * VW)
         fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
-                 TILE_PF(j), FWD_NV);
+                 TILE_PF(j), FWD_NV, half);
     if (FWD_NV > 4 && j + 4 * VW <= end) {
         fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
-                 TILE_PF(j), 4);
+                 TILE_PF(j), 4, half);
         j += 4 * VW;
     }
     if (FWD_NV > 2 && j + 2 * VW <= end) {
         fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
-                 TILE_PF(j), 2);
+                 TILE_PF(j), 2, half);
         j += 2 * VW;
     }
     if (FWD_NV > 1 && j + VW <= end) {
         fwd_tile(out, init, act, src, idx, wt, t0, t1, tmax, B, j,
-                 TILE_PF(j), 1);
+                 TILE_PF(j), 1, half);
         j += VW;
     }
     for (; j < end; j++) {
         float s = init;
         for (size_t t = t0; t < t1; t++)
-            s += wt[t] * src[(size_t)(idx[t] & RW_COL_MASK) * B + j];
+            s += wt[t] * row_get(src, (size_t)(idx[t] & RW_COL_MASK) * B + j, half);
         out[j] = k_act(s, act);
     }
 }
 
-KDRIVERS(fwd_row,
-         (float *restrict out, float init, int act, const float *restrict src,
+KDRIVERS_H(fwd_row,
+         (float *restrict out, float init, int act, const void *restrict src,
           const uint32_t *restrict idx, const float *restrict wt, size_t t0,
           size_t t1, size_t tmax, size_t B, size_t j0, size_t n),
          out, init, act, src, idx, wt, t0, t1, tmax, B, j0, n)
@@ -281,24 +344,25 @@ KDRIVERS(fwd_row,
 /* For every connection t of one input (to output t_row[t], weight index
  * t_k[t]): gw[t] (+)= dot(d[o, j..], xi[j..]) and dxi[j..] = sum_t w[k] *
  * d[o, j..]. Both read the same error row, once. */
-KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
+KINLINE void bwd_tile(const void *restrict d, const float *restrict xi,
                       const uint32_t *restrict t_row,
                       const uint32_t *restrict t_k, const float *restrict w,
                       float *restrict gw, float *restrict dxi, size_t t0,
                       size_t t1, size_t tmax, size_t B, size_t j, bool first, int pfm,
-                      size_t rest, int nv, int dact)
+                      size_t rest, int nv, int dact, bool half)
 {
     KV x[BWD_NV], a[BWD_NV];
+    int es = half ? 2 : 4;
     for (int u = 0; u < nv; u++) {
         if (!BWD_X_MEM)
             x[u] = kv_load(xi + j + u * VW);
         a[u] = kv_splat(0.0f);
     }
     for (size_t t = t0; t < t1; t++) {
-        const float *dr = d + (size_t)t_row[t] * B + j;
+        size_t dr = (size_t)t_row[t] * B + j;
         if (pfm != PF_NONE && t + KPF_DIST(pfm) < tmax)
-            kv_prefetch(d + (size_t)t_row[t + KPF_DIST(pfm)] * B + j, pfm, nv,
-                        rest);
+            kv_prefetch(row_at(d, (size_t)t_row[t + KPF_DIST(pfm)] * B + j, half),
+                        pfm, nv, rest, es);
         if (pfm == PF_FAR && t + KPF_FAR < tmax)
             __builtin_prefetch(w + t_k[t + KPF_FAR], 0, BWD_W_LOC);
         size_t k = t_k[t];
@@ -312,7 +376,7 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
             __asm__("" : "+r"(xp));
         KV p0 = kv_splat(0.0f), p1 = p0;
         for (int u = 0; u < nv; u++) {
-            KV dv = kv_load(dr + u * VW);
+            KV dv = row_load(d, dr + (size_t)u * VW, half);
             /* One load of the error row for both multiply-adds (GCC would
              * otherwise fold it into each, loading it twice: AVX2,
              * 1000x1000 at 5%: backward 0.75 -> 0.69 ms). */
@@ -336,37 +400,37 @@ KINLINE void bwd_tile(const float *restrict d, const float *restrict xi,
                  kv_act_grad(a[u], kv_load(xi + j + u * VW), dact));
 }
 
-KINLINE void bwd_input_body(const float *restrict d, const float *restrict xi,
+KINLINE void bwd_input_body(const void *restrict d, const float *restrict xi,
                              const uint32_t *restrict t_row,
                              const uint32_t *restrict t_k,
                              const float *restrict w, float *restrict gw,
                              float *restrict dxi, size_t t0, size_t t1,
                              size_t tmax, size_t B, size_t j0, size_t n,
-                             int dact, bool stream)
+                             int dact, bool stream, bool half)
 {
     size_t j = j0, end = j0 + n;
     for (; j + BWD_NV * VW <= end; j += BWD_NV * VW)
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF_AS(j, BWD_PF), BWD_NV, dact);
+                 TILE_PF_AS(j, BWD_PF), BWD_NV, dact, half);
     if (BWD_NV > 4 && j + 4 * VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF_AS(j, BWD_PF), 4, dact);
+                 TILE_PF_AS(j, BWD_PF), 4, dact, half);
         j += 4 * VW;
     }
     if (BWD_NV > 2 && j + 2 * VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF_AS(j, BWD_PF), 2, dact);
+                 TILE_PF_AS(j, BWD_PF), 2, dact, half);
         j += 2 * VW;
     }
     if (BWD_NV > 1 && j + VW <= end) {
         bwd_tile(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j, j == 0,
-                 TILE_PF_AS(j, BWD_PF), 1, dact);
+                 TILE_PF_AS(j, BWD_PF), 1, dact, half);
         j += VW;
     }
     for (; j < end; j++) {
         float s = 0.0f;
         for (size_t t = t0; t < t1; t++) {
-            float dv = d[(size_t)t_row[t] * B + j];
+            float dv = row_get(d, (size_t)t_row[t] * B + j, half);
             gw[t] = j == 0 ? dv * xi[j] : gw[t] + dv * xi[j];
             s += w[t_k[t]] * dv;
         }
@@ -375,27 +439,27 @@ KINLINE void bwd_input_body(const float *restrict d, const float *restrict xi,
 }
 
 /* One copy of the body per derivative, so that no store tests it. */
-KINLINE void bwd_input_impl(const float *restrict d, const float *restrict xi,
+KINLINE void bwd_input_impl(const void *restrict d, const float *restrict xi,
                              const uint32_t *restrict t_row,
                              const uint32_t *restrict t_k,
                              const float *restrict w, float *restrict gw,
                              float *restrict dxi, size_t t0, size_t t1,
                              size_t tmax, size_t B, size_t j0, size_t n,
-                             int dact, bool stream)
+                             int dact, bool stream, bool half)
 {
     if (dact == RW_KACT_RELU)
         bwd_input_body(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n,
-                       RW_KACT_RELU, stream);
+                       RW_KACT_RELU, stream, half);
     else if (dact == RW_KACT_LEAKY)
         bwd_input_body(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n,
-                       RW_KACT_LEAKY, stream);
+                       RW_KACT_LEAKY, stream, half);
     else
         bwd_input_body(d, xi, t_row, t_k, w, gw, dxi, t0, t1, tmax, B, j0, n,
-                       RW_KACT_NONE, stream);
+                       RW_KACT_NONE, stream, half);
 }
 
-KDRIVERS(bwd_input,
-         (const float *restrict d, const float *restrict xi,
+KDRIVERS_H(bwd_input,
+         (const void *restrict d, const float *restrict xi,
           const uint32_t *restrict t_row, const uint32_t *restrict t_k,
           const float *restrict w, float *restrict gw, float *restrict dxi,
           size_t t0, size_t t1, size_t tmax, size_t B, size_t j0, size_t n,
@@ -457,7 +521,7 @@ KINLINE void grad_tile(const float *restrict dr, const float *restrict x,
             xr[c] = x + (size_t)(col[t + c] & RW_COL_MASK) * B + j;
             if (pfm != PF_NONE && t + c + KPF_DIST(pfm) < tmax)
                 kv_prefetch(x + (size_t)(col[t + c + KPF_DIST(pfm)] & RW_COL_MASK) * B + j,
-                            pfm, nv, rest);
+                            pfm, nv, rest, 4);
         }
         KV p[4];
         for (int c = 0; c < 4; c++)
@@ -550,6 +614,31 @@ static void KNAME(row_sums)(const float *restrict d, float *restrict out,
     }
 }
 
+/* ---------------- bf16 rows ---------------- */
+
+/* dst[i] = src[i] rounded to bf16, to nearest with ties to even (as
+ * rw_bf16_round); a NaN stays a NaN (quiet), infinities stay infinite and
+ * a float beyond bf16's largest becomes one. Whole vectors, then the rest
+ * one value at a time with the same arithmetic. */
+typedef uint32_t KU __attribute__((vector_size(VW * 4)));
+
+static void KNAME(to_bf16)(uint16_t *restrict dst, const float *restrict src,
+                           size_t n)
+{
+    size_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        KU u;
+        memcpy(&u, src + i, sizeof u);
+        KU r = u + 0x7fffu + ((u >> 16) & 1u);
+        KU nan = (KU)((u & 0x7fffffffu) > 0x7f800000u);
+        r = (r & ~nan) | ((u | 0x00400000u) & nan);
+        KH h = __builtin_convertvector(r >> 16, KH);
+        memcpy(dst + i, &h, sizeof h);
+    }
+    for (; i < n; i++)
+        dst[i] = rw_bf16_bits(src[i]);
+}
+
 /* ---------------- the batch gather ---------------- */
 
 /* Samples into the feature-major input, a transpose: for nj <= 16 sample
@@ -639,10 +728,13 @@ static void KNAME(gather)(float *restrict dst, size_t B,
 }
 
 const rw_sparse_kernels KNAME(rw_kernels) = {
-    .fwd_row = {KNAME(fwd_row), KNAME(fwd_row_stream)},
-    .bwd_input = {KNAME(bwd_input), KNAME(bwd_input_stream)},
+    .fwd_row = {{KNAME(fwd_row), KNAME(fwd_row_stream)},
+                {KNAME(fwd_row_h), KNAME(fwd_row_stream_h)}},
+    .bwd_input = {{KNAME(bwd_input), KNAME(bwd_input_stream)},
+                  {KNAME(bwd_input_h), KNAME(bwd_input_stream_h)}},
     .grad_row = {KNAME(grad_row), KNAME(grad_row_stream)},
     .row_sums = KNAME(row_sums),
+    .to_bf16 = KNAME(to_bf16),
     .gather = KNAME(gather),
     .vec_floats = VW,
     .bwd_tile = BWD_NV * VW,
