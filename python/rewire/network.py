@@ -719,6 +719,28 @@ class Network:
                   err)
 
     @property
+    def precision(self):
+        """"fp32" (the default) or "bf16": the type of the rows that sparse
+        layers gather through their connections (their inputs forward,
+        their outputs' errors backward). bf16 rounds them once per pass and
+        sums in fp32; weights, gradients and optimizer state stay fp32. It
+        halves the memory traffic of layers too large for the caches and
+        applies to training, forward, predict and evaluate. Not saved with
+        the model."""
+        return _lib.rw_precision_name(_lib.rw_net_precision(self._h)).decode()
+
+    @precision.setter
+    def precision(self, value):
+        self._idle("precision")
+        err = _lib.Error_t()
+        p = ctypes.c_int(0)
+        check(_lib.rw_precision_parse(_arrays.text(value, "precision"),
+                                      ctypes.byref(p), ctypes.byref(err)), err)
+        with self._lock:
+            check(_lib.rw_net_set_precision(self._h, p.value,
+                                            ctypes.byref(err)), err)
+
+    @property
     def sparse(self):
         return any(l.kind == _lib.LAYER_KINDS["sparse"]
                    for l in self.layer_info())

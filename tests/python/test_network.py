@@ -660,3 +660,26 @@ def test_signals_during_dense_training_change_nothing(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     hits, same = r.stdout.split()
     assert int(hits) > 50 and same == "True", r.stdout
+
+
+def test_precision_bf16_changes_the_rows_not_the_state():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(64, 20)).astype(np.float32)
+    y = rng.integers(0, 3, size=64)
+    net = rewire.Network([20, 64, 48, 3], density=0.3, sparse_output=True, seed=2)
+    assert net.precision == "fp32"
+    p32 = net.predict_proba(x)
+    net.precision = "bf16"
+    assert net.precision == "bf16"
+    p16 = net.predict_proba(x)
+    # bf16's rounding, and only that much.
+    assert 0 < np.abs(p16 - p32).max() < 1e-2
+    net.train(x, y, epochs=2, standardize=False)
+    assert net.precision == "bf16"
+    net.precision = "fp32"
+    assert net.precision == "fp32"
+    with pytest.raises(ValueError, match="fp16.*fp32 or bf16"):
+        net.precision = "fp16"
+    with pytest.raises(TypeError):
+        net.precision = 16
+    assert net.precision == "fp32"
