@@ -227,11 +227,13 @@ static int kernel_act(rw_activation act)
  * multiple of every vector width, shared among the threads. */
 #define ROUND_CHUNK 16384
 
+/* Shares the chunks among the threads of the enclosing parallel region
+ * (or runs them all outside one), with no barrier after. */
 static void round_rows(const rw_sparse_kernels *K, uint16_t *h,
                        const float *x, size_t n)
 {
     long chunks = (long)((n + ROUND_CHUNK - 1) / ROUND_CHUNK);
-#pragma omp parallel for schedule(static) if (n >= rw_par_min_work())
+#pragma omp for schedule(static) nowait
     for (long c = 0; c < chunks; c++) {
         size_t a = (size_t)c * ROUND_CHUNK;
         K->to_bf16(h + a, x + a, n - a < ROUND_CHUNK ? n - a : ROUND_CHUNK);
@@ -253,6 +255,7 @@ void rw_sparse_forward(rw_layer *L, const float *x, size_t B)
     const void *rows = x;
     int half = L->h != NULL;
     if (half) {
+#pragma omp parallel if (L->in * B >= rw_par_min_work())
         round_rows(K, L->h, x, L->in * B);
         rows = L->h;
     }
@@ -303,14 +306,11 @@ void rw_sparse_backward_act(rw_layer *L, const float *x, float *dx, size_t B,
      * and the first layer's gradients read them as they are). */
     int half = dx && L->h;
     const void *drows = half ? (const void *)L->h : L->d;
-    long dchunks = half ? (long)((L->out * B + ROUND_CHUNK - 1) / ROUND_CHUNK) : 0;
 #pragma omp parallel if (L->nw * B > rw_par_min_work())
     {
-#pragma omp for schedule(static) nowait
-        for (long c = 0; c < dchunks; c++) {
-            size_t a = (size_t)c * ROUND_CHUNK, n = L->out * B - a;
-            K->to_bf16(L->h + a, L->d + a, n < ROUND_CHUNK ? n : ROUND_CHUNK);
-        }
+        /* The barrier after the bias sums also waits for the rounding. */
+        if (half)
+            round_rows(K, L->h, L->d, L->out * B);
 #pragma omp for schedule(static)
         for (long o = 0; o < O; o += 256)
             K->row_sums(L->d, L->gb, (size_t)o,
