@@ -254,7 +254,9 @@ const cli_opt cli_train_table[] = {
      .help = "fp32 (default) or bf16: sparse layers gather their\n"
              "input and error rows rounded to bfloat16, summed in\n"
              "fp32 (weights, gradients and state stay fp32); halves\n"
-             "the memory traffic of layers too large for the caches"},
+             "the memory traffic of layers too large for the caches\n"
+             "(not kept in models or checkpoints: give it again\n"
+             "with --resume)"},
     HEAD("output:"),
     {.type = CLI_STRING, .name = "save", .arg = "FILE", CLI_FIELD(T, save),
      .help = "save the trained model (written atomically)"},

@@ -47,6 +47,17 @@ a1=$(field test_accuracy < "$tmp/one.json"); a2=$(field test_accuracy < "$tmp/tw
 within "$a1" "$a2" 0.002 || fail "static: accuracy $a1 (1 rank) vs $a2 (2 ranks)"
 echo "static sparse: predictions agree on $agree; accuracy $a1 vs $a2"
 
+# ---- 1a. the same at bf16 rows: each rank rounds its own rows ----
+"$rw" "${base[@]}" --rewire none --epochs 1 --precision bf16 > "$tmp/one16.json" ||
+  fail "1 rank, bf16"
+mpi 2 "${base[@]}" --rewire none --epochs 1 --precision bf16 > "$tmp/two16.json" ||
+  fail "2 ranks, bf16"
+grep -q '"precision":"bf16"' "$tmp/two16.json" || fail "2 ranks: $(cat "$tmp/two16.json")"
+b1=$(field test_accuracy < "$tmp/one16.json"); b2=$(field test_accuracy < "$tmp/two16.json")
+within "$b1" "$b2" 0.005 || fail "bf16: accuracy $b1 (1 rank) vs $b2 (2 ranks)"
+within "$b1" "$a1" 0.02 || fail "bf16: accuracy $b1 vs fp32's $a1"
+echo "bf16 rows: accuracy $b1 (1 rank) vs $b2 (2 ranks), fp32 $a1"
+
 # ---- 1b. the sharded optimizer step ----
 # With 2 ranks each element's sum is a + b either way, so sharding the step
 # (reduce-scatter, step on a half, all-gather of the weights) must give the
