@@ -278,7 +278,10 @@ int rw_net_label_column(const rw_net *net);
  * by rw_net_predict_with). The default is RW_PRECISION_FP32. Not saved in
  * model files or checkpoints: a run sets it again. The scratch it needs,
  * max(inputs, outputs) x batch bf16 values of the widest sparse layer, is
- * taken at the next pass. */
+ * taken at once for the batch the network's buffers hold (RW_ERR_NOMEM,
+ * the precision unchanged, when it cannot be had), or with them at the
+ * first pass. Safe between the batches of a training run (from a
+ * progress callback). */
 typedef enum rw_precision {
     RW_PRECISION_FP32 = 0,
     RW_PRECISION_BF16 = 1

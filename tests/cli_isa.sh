@@ -84,7 +84,9 @@ grep -q '"precision":"bf16"' <<<"$p16" || fail "bf16: json $p16"
 checks=$((checks + 1))
 grep -q 'sparse kernels: [a-z0-9]*, bf16 rows' "$tmp/err" || fail "bf16: header $(head -c 300 "$tmp/err")"
 checks=$((checks + 1))
-loss_of() { sed -E 's/.*"test_loss":([^,]*).*/\1/' <<<"$1"; }
+loss_of() { grep -q '"test_loss":' <<<"$1" && sed -E 's/.*"test_loss":([^,]*).*/\1/' <<<"$1"; }
+checks=$((checks + 1))
+loss_of "$p16" > /dev/null && loss_of "$p32" > /dev/null || fail "no test_loss: $p32 / $p16"
 [ "$(loss_of "$(prec_run bf16)")" = "$(loss_of "$p16")" ] || fail "bf16: two runs differ"
 checks=$((checks + 1))
 [ "$(loss_of "$p16")" != "$(loss_of "$p32")" ] || fail "bf16: the same test loss as fp32"

@@ -97,7 +97,12 @@ static void test_passes(void)
     rw_workspace *ws32 = rw_workspace_create(net, 0, &err);
     CHECK(ws32 != NULL);
 
+    /* The scratch comes at once, for the buffers as they are: a training
+     * loop keeps the width it reserved. */
+    size_t cap = net->batch_cap;
+    CHECK(cap >= N);
     CHECK_OK(rw_net_set_precision(net, RW_PRECISION_BF16, &err), &err);
+    CHECK(net->batch_cap == cap && net->h16 != NULL && net->layers[0].h == net->h16);
     CHECK_OK(rw_net_gradient(net, x, y, NULL, N, &loss16, NULL, &err), &err);
     grads(net, g16);
     CHECK(net->h16 != NULL && net->layers[1].h == net->h16);
@@ -142,7 +147,9 @@ static void test_passes(void)
     rw_net_free(c);
 
     /* fp32 again: fp32's bits, the scratch gone, the old workspace good. */
+    cap = net->batch_cap;
     CHECK_OK(rw_net_set_precision(net, RW_PRECISION_FP32, &err), &err);
+    CHECK(net->batch_cap == cap && net->h16 == NULL && net->layers[0].h == NULL);
     rw_set_threads(1);
     CHECK_OK(rw_net_gradient(net, x, y, NULL, N, &loss32b, NULL, &err), &err);
     grads(net, g16b);

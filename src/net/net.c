@@ -491,11 +491,23 @@ rw_status rw_net_set_precision(rw_net *net, rw_precision precision,
                        (int)precision);
     if (precision == net->precision)
         return RW_OK;
+    /* The scratch follows at once, for the buffers' capacity as it stands
+     * (a training loop keeps the width it reserved); with no buffers yet,
+     * rw_net_reserve_batch makes it with them. */
+    uint16_t *h = NULL;
+    size_t hrows = rw_net_half_rows(net), n;
+    if (precision == RW_PRECISION_BF16 && hrows && net->batch_cap) {
+        if (!rw_mul_ok(hrows, net->batch_cap, &n))
+            return rw_fail(err, RW_ERR_NOMEM, "batch of %zu is too large",
+                           net->batch_cap);
+        if (!(h = rw_alloc(n, sizeof(uint16_t), "bf16 rows", err)))
+            return RW_ERR_NOMEM;
+    }
+    rw_free(net->h16);
+    net->h16 = h;
+    for (size_t l = 0; l < net->n_layers; l++)
+        net->layers[l].h = h && net->layers[l].kind == RW_LAYER_SPARSE ? h : NULL;
     net->precision = precision;
-    /* The buffers are made again, with or without the scratch, at the next
-     * pass (rw_net_reserve_batch). */
-    net->grads_ready = 0;
-    net->batch_cap = 0;
     return RW_OK;
 }
 
@@ -527,7 +539,7 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     if (!net->x0)
         return RW_ERR_NOMEM;
     size_t hrows = rw_net_half_rows(net);
-    if (net->precision == RW_PRECISION_BF16 && hrows) {
+    if (net->precision == RW_PRECISION_BF16 && hrows) { /* rw_net_set_precision */
         if (!rw_mul_ok(hrows, B, &n))
             return rw_fail(err, RW_ERR_NOMEM, "batch of %zu is too large", B);
         net->h16 = rw_alloc(n, sizeof(uint16_t), "bf16 rows", err);

@@ -253,7 +253,8 @@ KINLINE KV row_load(const void *base, size_t off, bool half)
 #else
     KH h;
     memcpy(&h, p, sizeof h);
-    return (KV)(__builtin_convertvector(h, KI) << 16);
+    typedef uint32_t KW __attribute__((vector_size(VW * 4)));
+    return (KV)(__builtin_convertvector(h, KW) << 16);
 #endif
 }
 
