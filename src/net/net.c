@@ -460,6 +460,30 @@ size_t rw_net_half_rows(const rw_net *net)
     return rows;
 }
 
+/* The bf16 scratch of `net`'s sparse layers at `precision` for batches of
+ * `cap` (rw_layer.h): *out gets it, or NULL when none is needed. */
+static rw_status half_alloc(const rw_net *net, rw_precision precision,
+                            size_t cap, const char *what, uint16_t **out,
+                            rw_error *err)
+{
+    size_t hrows = rw_net_half_rows(net), n;
+    *out = NULL;
+    if (precision != RW_PRECISION_BF16 || !hrows || !cap)
+        return RW_OK;
+    if (!rw_mul_ok(hrows, cap, &n))
+        return rw_fail(err, RW_ERR_NOMEM, "batch of %zu is too large", cap);
+    *out = rw_alloc(n, sizeof(uint16_t), what, err);
+    return *out ? RW_OK : RW_ERR_NOMEM;
+}
+
+/* Gives the network's sparse layers the scratch h (NULL: fp32 rows). */
+static void half_attach(rw_net *net, uint16_t *h)
+{
+    net->h16 = h;
+    for (size_t l = 0; l < net->n_layers; l++)
+        net->layers[l].h = h && net->layers[l].kind == RW_LAYER_SPARSE ? h : NULL;
+}
+
 static const char *const precision_names[] = {"fp32", "bf16"};
 
 const char *rw_precision_name(rw_precision precision)
@@ -494,19 +518,12 @@ rw_status rw_net_set_precision(rw_net *net, rw_precision precision,
     /* The scratch follows at once, for the buffers' capacity as it stands
      * (a training loop keeps the width it reserved); with no buffers yet,
      * rw_net_reserve_batch makes it with them. */
-    uint16_t *h = NULL;
-    size_t hrows = rw_net_half_rows(net), n;
-    if (precision == RW_PRECISION_BF16 && hrows && net->batch_cap) {
-        if (!rw_mul_ok(hrows, net->batch_cap, &n))
-            return rw_fail(err, RW_ERR_NOMEM, "batch of %zu is too large",
-                           net->batch_cap);
-        if (!(h = rw_alloc(n, sizeof(uint16_t), "bf16 rows", err)))
-            return RW_ERR_NOMEM;
-    }
+    uint16_t *h;
+    rw_status st = half_alloc(net, precision, net->batch_cap, "bf16 rows", &h, err);
+    if (st != RW_OK)
+        return st;
     rw_free(net->h16);
-    net->h16 = h;
-    for (size_t l = 0; l < net->n_layers; l++)
-        net->layers[l].h = h && net->layers[l].kind == RW_LAYER_SPARSE ? h : NULL;
+    half_attach(net, h);
     net->precision = precision;
     return RW_OK;
 }
@@ -524,12 +541,11 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     rw_free(net->x0);
     net->x0 = NULL;
     rw_free(net->h16);
-    net->h16 = NULL;
+    half_attach(net, NULL);
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_free(net->layers[l].a);
         rw_free(net->layers[l].d);
         net->layers[l].a = net->layers[l].d = NULL;
-        net->layers[l].h = NULL;
     }
     net->batch_cap = 0;
     size_t n;
@@ -538,17 +554,10 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     net->x0 = rw_alloc(n, sizeof(float), "input batch", err);
     if (!net->x0)
         return RW_ERR_NOMEM;
-    size_t hrows = rw_net_half_rows(net);
-    if (net->precision == RW_PRECISION_BF16 && hrows) { /* rw_net_set_precision */
-        if (!rw_mul_ok(hrows, B, &n))
-            return rw_fail(err, RW_ERR_NOMEM, "batch of %zu is too large", B);
-        net->h16 = rw_alloc(n, sizeof(uint16_t), "bf16 rows", err);
-        if (!net->h16)
-            return RW_ERR_NOMEM;
-        for (size_t l = 0; l < net->n_layers; l++)
-            if (net->layers[l].kind == RW_LAYER_SPARSE)
-                net->layers[l].h = net->h16;
-    }
+    uint16_t *h;
+    if (half_alloc(net, net->precision, B, "bf16 rows", &h, err) != RW_OK)
+        return RW_ERR_NOMEM;
+    half_attach(net, h);
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
         if (!rw_mul_ok(L->out, B, &n))
@@ -844,13 +853,10 @@ rw_workspace *rw_workspace_create(const rw_net *net, size_t batch,
         if (!ws->a[l])
             goto fail;
     }
-    if (net->precision == RW_PRECISION_BF16 && rw_net_half_rows(net)) {
-        ws->hrows = rw_net_half_rows(net);
-        if (!rw_mul_ok(ws->hrows, ws->cap, &n))
-            goto too_large;
-        if (!(ws->h = rw_alloc(n, sizeof(uint16_t), "workspace bf16 rows", err)))
-            goto fail;
-    }
+    if (half_alloc(net, net->precision, ws->cap, "workspace bf16 rows", &ws->h,
+                   err) != RW_OK)
+        goto fail;
+    ws->hrows = ws->h ? rw_net_half_rows(net) : 0;
     return ws;
 too_large:
     rw_fail(err, RW_ERR_NOMEM, "workspace: a batch of %zu is too large",
@@ -873,8 +879,9 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
         return rw_fail(err, RW_ERR_ARG, "predict: the workspace was made for "
                        "a network of another shape (create it again after "
                        "neurons are added)");
-    bool half = net->precision == RW_PRECISION_BF16 && rw_net_half_rows(net);
-    if (half && (!ws->h || ws->hrows < rw_net_half_rows(net)))
+    size_t hrows = net->precision == RW_PRECISION_BF16 ? rw_net_half_rows(net) : 0;
+    bool half = hrows > 0;
+    if (half && (!ws->h || ws->hrows < hrows))
         return rw_fail(err, RW_ERR_ARG, "predict: the workspace was made "
                        "before the network's precision became bf16 (create "
                        "it again)");
