@@ -181,22 +181,16 @@ RW_HOT static void adam(float *restrict w, const float *restrict g,
     }
 }
 
-/* Updates n parameters split into thread-sized chunks; each element is
- * independent, so the result does not depend on the thread count. */
+/* Updates n parameters on the calling thread; each element is independent,
+ * so the step does not depend on how the parameters are shared out. */
 static void update(rw_optim_kind kind, float *w, const float *g, float *m1,
                    float *m2, float *cnt, size_t n, const step_args *a)
 {
-    const size_t chunk = 1 << 14;
-    long nchunks = (long)((n + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static) if (nchunks > 1)
-    for (long c = 0; c < nchunks; c++) {
-        size_t s = (size_t)c * chunk, len = n - s < chunk ? n - s : chunk;
-        switch (kind) {
-        case RW_OPT_SGD: sgd(w + s, g + s, len, a); break;
-        case RW_OPT_MOMENTUM: momentum(w + s, g + s, m1 + s, len, a); break;
-        case RW_OPT_ADAM: adam(w + s, g + s, m1 + s, m2 + s, cnt + s, len, a, 0); break;
-        case RW_OPT_ADAMW: adam(w + s, g + s, m1 + s, m2 + s, cnt + s, len, a, 1); break;
-        }
+    switch (kind) {
+    case RW_OPT_SGD: sgd(w, g, n, a); break;
+    case RW_OPT_MOMENTUM: momentum(w, g, m1, n, a); break;
+    case RW_OPT_ADAM: adam(w, g, m1, m2, cnt, n, a, 0); break;
+    case RW_OPT_ADAMW: adam(w, g, m1, m2, cnt, n, a, 1); break;
     }
 }
 
@@ -294,7 +288,25 @@ rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
     step_args nodecay = a;
     nodecay.wd = 0.0f;
     range_step rs = {opt->kind, g, &a, &nodecay};
-    rw_net_fused_range(net, lo, hi, update_piece, &rs);
+    /* One pass over the whole range in chunks of the fused order, shared
+     * among the threads in one parallel region when it is large enough: a
+     * region per layer's weights and biases woke the pool eight times a
+     * step for the benchmark network. A parameter costs about four values
+     * moved (rw_par_min_work, base.h). */
+    size_t total = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        total += net->layers[l].nw + net->layers[l].out;
+    if (hi > total)
+        hi = total;
+    if (lo >= hi)
+        return RW_OK;
+    const size_t chunk = (size_t)1 << 14;
+    long nchunks = (long)((hi - lo + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) if (nchunks > 1 && 4 * (hi - lo) >= rw_par_min_work())
+    for (long c = 0; c < nchunks; c++) {
+        size_t s = lo + (size_t)c * chunk, e = hi - s < chunk ? hi : s + chunk;
+        rw_net_fused_range(net, s, e, update_piece, &rs);
+    }
     return RW_OK;
 }
 
