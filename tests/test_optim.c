@@ -8,7 +8,7 @@
  * 1e-6 relative -- a few float ulps, tight enough to see a wrong
  * constant, a missing bias correction or decay applied to a bias. */
 #include "check.h"
-#include "rewire.h"
+#include "internal.h"
 
 #include <string.h>
 
@@ -272,6 +272,69 @@ static void test_large_layer(void)
     rw_net_free(net);
 }
 
+/* The gradient norm runs over all the layers in one parallel region: it
+ * must give the bits of the per-array sums it replaced (each layer's
+ * rw_sum_squares_f32 of the weights plus that of the biases, added in
+ * order) on one thread and on two, with the arrays' chunks in groups of
+ * 64 (2.4 million weights: 74 chunks) and one-chunk arrays (a sparse
+ * layer of one connection per neuron). The step on two threads gives the
+ * same bits as on one. */
+static void test_grad_norm_one_region(void)
+{
+    rw_error err;
+    rw_net_config cfg = rw_net_config_defaults();
+    size_t hidden[2] = {3000, 7};
+    CHECK_OK(rw_net_config_mlp(&cfg, 800, hidden, 2, 3, RW_ACT_RELU,
+                               RW_LOSS_CROSS_ENTROPY, &err), &err);
+    cfg.layers[1].kind = RW_LAYER_SPARSE;
+    cfg.layers[1].density = 1e-9; /* one connection per neuron */
+    rw_net *net = rw_net_create(&cfg, &err);
+    CHECK_MSG(net != NULL, "%s", err.msg);
+    rw_net *twin = rw_net_clone(net, &err);
+    CHECK_MSG(twin != NULL, "%s", err.msg);
+    CHECK(net->layers[0].nw == 2400000 && net->layers[1].nw == 7);
+    rw_rng rng;
+    rw_rng_seed(&rng, 7);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        rw_layer *L = &net->layers[l], *T = &twin->layers[l];
+        for (size_t k = 0; k < L->nw; k++)
+            L->gw[k] = T->gw[k] = (float)rw_rng_normal(&rng);
+        for (size_t o = 0; o < L->out; o++)
+            L->gb[o] = T->gb[o] = (float)rw_rng_normal(&rng);
+    }
+    double want = 0.0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        want += rw_sum_squares_f32(net->layers[l].gw, net->layers[l].nw) +
+                rw_sum_squares_f32(net->layers[l].gb, net->layers[l].out);
+    want = sqrt(want);
+    int threads = rw_get_threads();
+    rw_set_par_min_work(0);
+    rw_set_threads(1);
+    double one = rw_net_grad_norm(net);
+    rw_set_threads(2);
+    double two = rw_net_grad_norm(net);
+    CHECK_MSG(one == want && two == want, "norm %.17g (1 thread), %.17g (2), "
+              "want %.17g", one, two, want);
+    CHECK(want > 1000.0); /* 2.4 million N(0, 1) values: about 1550 */
+    rw_optim_config o = rw_optim_defaults(RW_OPT_ADAMW);
+    rw_set_threads(1);
+    CHECK_OK(rw_net_step(net, &o, 0.01, &err), &err);
+    rw_set_threads(2);
+    CHECK_OK(rw_net_step(twin, &o, 0.01, &err), &err);
+    size_t diff = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        diff += memcmp(net->layers[l].w, twin->layers[l].w,
+                       net->layers[l].nw * sizeof(float)) != 0;
+        diff += memcmp(net->layers[l].b, twin->layers[l].b,
+                       net->layers[l].out * sizeof(float)) != 0;
+    }
+    CHECK_MSG(diff == 0, "%zu arrays differ after a step on 1 and 2 threads", diff);
+    rw_set_par_min_work(RW_PAR_MIN_WORK);
+    rw_set_threads(threads);
+    rw_net_free(net);
+    rw_net_free(twin);
+}
+
 int main(void)
 {
     test_sgd();
@@ -280,5 +343,6 @@ int main(void)
     test_adamw();
     test_errors();
     test_large_layer();
+    test_grad_norm_one_region();
     TEST_MAIN_END();
 }

@@ -106,6 +106,12 @@ RW_VINLINE float rw_lanes_sum_halved(const float acc[16])
  * layers too). */
 size_t rw_par_min_work(void);
 void rw_set_par_min_work(size_t work);
+/* The parameters from which the gradient norm and the optimizer's step,
+ * which follow the backward pass at once, share the threads: 2^16 at the
+ * default threshold. Run on the pool that the backward pass has just left,
+ * they find it awake; on one thread they left it to fall asleep, and the
+ * next batch's first pass paid to wake it. */
+#define RW_STEP_PAR_MIN (rw_par_min_work() / 64)
 
 /* ---------------- base: errors (error.c) ---------------- */
 

@@ -1013,12 +1013,70 @@ double rw_sum_squares_f32(const float *a, size_t n)
     return total;
 }
 
+/* The gradient arrays in order (each layer's weights, then its biases)
+ * and the chunks of NORM_CHUNK values that rw_sum_squares_f32 sums. */
+static const float *grad_array(const rw_net *net, size_t g, size_t *n)
+{
+    const rw_layer *L = &net->layers[g / 2];
+    *n = g % 2 ? L->out : L->nw;
+    return g % 2 ? L->gb : L->gw;
+}
+
+static size_t norm_chunks(size_t n) { return (n + NORM_CHUNK - 1) / NORM_CHUNK; }
+
+/* The sum over the layers of rw_sum_squares_f32 of the weight and the
+ * bias gradients, with the same bits, in one parallel region for all of
+ * them (a region per array woke the pool at every layer): the chunks of
+ * all the arrays, 64 at a time, then each array's partial sums added in
+ * order. It shares the threads when the network has RW_STEP_PAR_MIN
+ * parameters or more, as the optimizer's step that follows it does. */
 double rw_net_grad_norm(const rw_net *net)
 {
-    double s = 0.0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const rw_layer *L = &net->layers[l];
-        s += rw_sum_squares_f32(L->gw, L->nw) + rw_sum_squares_f32(L->gb, L->out);
+    size_t ng = 2 * net->n_layers, total = 0, nchunks = 0, n;
+    for (size_t g = 0; g < ng; g++) {
+        grad_array(net, g, &n);
+        total += n;
+        nchunks += norm_chunks(n);
+    }
+    double partial[64], s = 0.0, arr = 0.0, sw = 0.0;
+    size_t g0 = 0, k0 = 0; /* the array and chunk where a group starts */
+#pragma omp parallel if (total >= RW_STEP_PAR_MIN && nchunks > 1)
+    for (size_t c0 = 0; c0 < nchunks; c0 += 64) {
+        size_t cn = nchunks - c0 < 64 ? nchunks - c0 : 64;
+#pragma omp for schedule(static)
+        for (long c = 0; c < (long)cn; c++) {
+            size_t g = g0, k = k0 + (size_t)c, len;
+            const float *a = grad_array(net, g, &len);
+            while (k >= norm_chunks(len)) {
+                k -= norm_chunks(len);
+                a = grad_array(net, ++g, &len);
+            }
+            size_t o = k * NORM_CHUNK;
+            partial[c] = sum_squares(a + o, len - o < NORM_CHUNK ? len - o : NORM_CHUNK);
+        }
+#pragma omp single
+        for (size_t c = 0; c < cn; c++) {
+            size_t len;
+            grad_array(net, g0, &len);
+            while (k0 >= norm_chunks(len)) { /* array g0 is summed */
+                if (g0 % 2)
+                    s += sw + arr;
+                else
+                    sw = arr;
+                arr = 0.0;
+                k0 = 0;
+                grad_array(net, ++g0, &len);
+            }
+            arr += partial[c];
+            k0++;
+        }
+    }
+    for (; g0 < ng; g0++) { /* the last array and any empty ones after it */
+        if (g0 % 2)
+            s += sw + arr;
+        else
+            sw = arr;
+        arr = 0.0;
     }
     return sqrt(s);
 }

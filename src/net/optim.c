@@ -288,11 +288,10 @@ rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
     step_args nodecay = a;
     nodecay.wd = 0.0f;
     range_step rs = {opt->kind, g, &a, &nodecay};
-    /* One pass over the whole range in chunks of the fused order, shared
-     * among the threads in one parallel region when it is large enough: a
-     * region per layer's weights and biases woke the pool eight times a
-     * step for the benchmark network. A parameter costs about four values
-     * moved (rw_par_min_work, base.h). */
+    /* One pass over the whole range in chunks of the fused order, in one
+     * parallel region (a region per layer's weights and biases woke the
+     * pool eight times a step for the benchmark network), from
+     * RW_STEP_PAR_MIN parameters (base.h). */
     size_t total = 0;
     for (size_t l = 0; l < net->n_layers; l++)
         total += net->layers[l].nw + net->layers[l].out;
@@ -302,7 +301,7 @@ rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
         return RW_OK;
     const size_t chunk = (size_t)1 << 14;
     long nchunks = (long)((hi - lo + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static) if (nchunks > 1 && 4 * (hi - lo) >= rw_par_min_work())
+#pragma omp parallel for schedule(static) if (nchunks > 1 && hi - lo >= RW_STEP_PAR_MIN)
     for (long c = 0; c < nchunks; c++) {
         size_t s = lo + (size_t)c * chunk, e = hi - s < chunk ? hi : s + chunk;
         rw_net_fused_range(net, s, e, update_piece, &rs);
