@@ -11,7 +11,14 @@
  * Prints a table per SIMD path (--isa all, the default: every path this
  * CPU runs): the time of forward + backward and of each part, GFLOP/s, and
  * GFLOP/s as a share of the path's multiply-add peak, measured first by a
- * probe (bench/fma_probe.h) on the same threads.
+ * probe (bench/fma_probe.h) on the same threads, and as a share of the
+ * bound that reading the layer's rows sets ("% bound"): a probe reads a
+ * buffer the size of the rows, in order, with the path's vectors, and at
+ * 2 x batch x 4 bytes of rows (2 at bf16) per connection for 6 x batch
+ * flops, that rate bounds the passes. On the 2-core Xeon (AVX-512) the
+ * 512 KiB of a 1000-neuron layer's rows come from the L2 at about 165 GB/s
+ * a core, which bounds one thread at about 124 GFLOP/s, 58% of its
+ * AVX-512 multiply-add peak: the passes cannot reach more there.
  *
  * With a density list the dense row is skipped (for layers too large to
  * hold densely, e.g. 333333 x 333333 at 0.00012). --precision bf16 makes
@@ -131,7 +138,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < I * B; i++)
         x[i] = (float)rw_rng_uniform(&rng);
-    printf("layer %zu -> %zu, batch %zu, %d threads, %s rows, forward + "
+    printf("layer %zu -> %zu, batch %zu, %d thread(s), %s rows, forward + "
            "backward (%s), ", I, O, B, threads, rw_precision_name(prec),
            cpu_clock ? "the thread's CPU time" : "wall time");
     bench_print_wait(stdout);
@@ -149,17 +156,30 @@ int main(int argc, char **argv)
     for (int ip = 0; ip < npaths; ip++) {
         rw_set_isa(paths[ip], NULL);
         double peak = fma_peak_gflops(paths[ip], threads);
+        /* Every connection reads a row of B values of the layer's input in
+         * the forward pass and one of its output error in the backward
+         * pass, 2 B es bytes for 6 B flops: the rate at which a thread
+         * reads rows of that size bounds the kernels at 3 / es flops per
+         * byte read (the indices and weights not counted). */
+        size_t es = prec == RW_PRECISION_BF16 ? 2 : 4;
+        size_t row_bytes = (I > O ? I : O) * B * es;
+        double bw = read_bw_gbs(paths[ip], row_bytes, threads);
+        double bound = 3.0 / (double)es * bw;
         printf("\nsparse kernels: %s; multiply-add peak of its width on %d "
                "thread(s): %.1f GFLOP/s\n",
                rw_isa(), threads, peak);
-        printf("%8s %12s %10s %10s %10s %10s %8s %10s\n", "density",
+        printf("reading %.0f KiB of rows a thread: %.1f GB/s, which bounds "
+               "the sparse passes at %.1f GFLOP/s (%.0f%% of the peak)\n",
+               (double)row_bytes / 1024.0, bw, bound,
+               peak > 0 ? 100.0 * bound / peak : 0.0);
+        printf("%8s %12s %10s %10s %10s %10s %8s %8s %10s\n", "density",
                "connections", "ms", "fwd ms", "bwd ms", "GFLOP/s", "% peak",
-               "vs dense");
+               "% bound", "vs dense");
         for (size_t d = 0; d < nd; d++) {
             /* The dense layer runs the GEMM, the same on every path. */
             if (densities[d] >= 1.0 && ip > 0) {
-                printf("%7.2f%% %12zu %10.3f %10s %10s %10s %8s %9.1fx\n", 100.0,
-                       I * O, dense_ms, "", "", "(GEMM)", "", 1.0);
+                printf("%7.2f%% %12zu %10.3f %10s %10s %10s %8s %8s %9.1fx\n", 100.0,
+                       I * O, dense_ms, "", "", "(GEMM)", "", "", 1.0);
                 continue;
             }
             rw_rng_seed(&rng, 5 + d); /* the same layer for every path */
@@ -176,9 +196,10 @@ int main(int argc, char **argv)
             printf("%7.2f%% %12zu %10.3f %10.3f %10.3f %10.1f", 100 * densities[d],
                    L.nw, t * 1e3, fwd * 1e3, (t - fwd) * 1e3, gflops);
             if (densities[d] >= 1.0)
-                printf(" %8s", "(GEMM)");
+                printf(" %8s %8s", "(GEMM)", "");
             else
-                printf(" %7.0f%%", peak > 0 ? 100.0 * gflops / peak : 0.0);
+                printf(" %7.0f%% %7.0f%%", peak > 0 ? 100.0 * gflops / peak : 0.0,
+                       bound > 0 ? 100.0 * gflops / bound : 0.0);
             if (dense_ms > 0) /* no dense row when a density list is given */
                 printf(" %9.1fx\n", dense_ms / (t * 1e3));
             else

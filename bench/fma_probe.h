@@ -15,6 +15,7 @@
 #include "rewire.h"
 
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -104,6 +105,108 @@ static inline double fma_peak_gflops(const char *path, int threads)
             return 0.0;
         if (flops / t / 1e9 > best)
             best = flops / t / 1e9;
+    }
+    return best;
+}
+
+/* The rate at which a thread reads `bytes` of its own, again and again,
+ * with vectors of a path's width, summed over `threads` threads (GB/s; 0
+ * when the CPU cannot run the path or the memory is not there). The sparse
+ * kernels read a row of the layer for every connection, so this rate,
+ * measured at the size of the rows they gather, bounds them
+ * (bench_sparse): the buffer is read in order, which the hardware
+ * prefetches best, so rows read at random come slower, never faster.
+ * Timed by each thread's CPU time, as the peak is. */
+#define READ_BODY(V)                                                         \
+    typedef V VA __attribute__((may_alias));                                 \
+    const VA *v = (const VA *)p;                                             \
+    size_t nv = bytes / sizeof(V);                                           \
+    V s0, s1, s2, s3, s4, s5, s6, s7;                                        \
+    memset(&s0, 0, sizeof s0);                                               \
+    s1 = s2 = s3 = s4 = s5 = s6 = s7 = s0;                                   \
+    for (long r = 0; r < reps; r++) {                                        \
+        for (size_t i = 0; i + 8 <= nv; i += 8) {                            \
+            s0 += v[i];                                                      \
+            s1 += v[i + 1];                                                  \
+            s2 += v[i + 2];                                                  \
+            s3 += v[i + 3];                                                  \
+            s4 += v[i + 4];                                                  \
+            s5 += v[i + 5];                                                  \
+            s6 += v[i + 6];                                                  \
+            s7 += v[i + 7];                                                  \
+        }                                                                    \
+        __asm__("" : "+v"(s0), "+v"(s1), "+v"(s2), "+v"(s3), "+v"(s4),      \
+                "+v"(s5), "+v"(s6), "+v"(s7));                               \
+    }                                                                        \
+    V s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));                 \
+    return s[0]
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("arch=x86-64-v4"), noinline)) static float
+read_avx512(const float *p, size_t bytes, long reps)
+{
+    typedef float V __attribute__((vector_size(64)));
+    READ_BODY(V);
+}
+
+__attribute__((target("arch=x86-64-v3"), noinline)) static float
+read_avx2(const float *p, size_t bytes, long reps)
+{
+    typedef float V __attribute__((vector_size(32)));
+    READ_BODY(V);
+}
+#endif
+
+__attribute__((noinline)) static float read_generic(const float *p,
+                                                    size_t bytes, long reps)
+{
+    typedef float V __attribute__((vector_size(16)));
+    READ_BODY(V);
+}
+
+static inline double read_bw_gbs(const char *path, size_t bytes, int threads)
+{
+    if (!rw_isa_supported(path) || bytes < 4096)
+        return 0.0;
+    bytes -= bytes % 4096;
+    int lanes = !strcmp(path, "avx512") ? 16 : !strcmp(path, "avx2") ? 8 : 4;
+    /* About 1 GB a thread per try, and at least one pass. */
+    long reps = (long)(((size_t)1 << 30) / bytes);
+    if (reps < 1)
+        reps = 1;
+    double best = 0.0;
+    for (int rep = 0; rep < 3; rep++) {
+        double t = 0.0;
+        float sink = 0.0f;
+        int failed = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink, failed) reduction(max : t)
+        {
+            float *buf = aligned_alloc(64, bytes);
+            if (!buf) {
+                failed++;
+            } else {
+                for (size_t i = 0; i < bytes / sizeof(float); i++)
+                    buf[i] = 1.0f;
+                struct timespec a, b;
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+#if defined(__x86_64__) && defined(__GNUC__)
+                if (lanes == 16)
+                    sink += read_avx512(buf, bytes, reps);
+                else if (lanes == 8)
+                    sink += read_avx2(buf, bytes, reps);
+                else
+#endif
+                    sink += read_generic(buf, bytes, reps);
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+                t = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+                free(buf);
+            }
+        }
+        if (failed || sink != sink || t <= 0.0)
+            return 0.0;
+        double gbs = (double)bytes * (double)reps * threads / t / 1e9;
+        if (gbs > best)
+            best = gbs;
     }
     return best;
 }
