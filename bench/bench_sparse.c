@@ -98,7 +98,9 @@ int main(int argc, char **argv)
                    "  no batch tiling; a density list skips the dense row)\n"
                    "Times forward + backward of one layer per density, per "
                    "SIMD path, with GFLOP/s\nas a share of the path's "
-                   "measured multiply-add peak.\n");
+                   "measured multiply-add peak and of the bound that\n"
+                   "reading the layer's rows at the measured rate of a "
+                   "buffer of their size sets (\"%% bound\").\n");
             return 0;
         }
         if (!strcmp(argv[i], "--isa") && i + 1 < argc)
