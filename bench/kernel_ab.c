@@ -5,7 +5,8 @@
  * whose speed drifts over seconds, two benchmark processes run one after
  * the other disagree by more than a kernel change; alternating every few
  * milliseconds in one process they do not. Also checks that A and B give
- * the same bits (a prefetch or a schedule changes no result).
+ * the same bits (a prefetch or a schedule changes no result): the outputs,
+ * the input errors and the weight and bias gradients.
  *
  * Two estimates of B's time over A's: the ratio of the best times, and the
  * median of the ratios of each round's pair (with the quartiles), which a
@@ -112,6 +113,12 @@ int main(int argc, char **argv)
         if (!bench_layer(&L, I, O, B, dens, &rng))
             return 1;
         int reps = dens * (double)I * (double)O > 1e6 ? 1 : 3;
+        float *gw[2] = {malloc(L.nw * sizeof(float)), malloc(L.nw * sizeof(float))};
+        float *gb[2] = {malloc(O * sizeof(float)), malloc(O * sizeof(float))};
+        if (!gw[0] || !gw[1] || !gb[0] || !gb[1]) {
+            fprintf(stderr, "kernel_ab: out of memory\n");
+            return 1;
+        }
         double bf[2] = {1e30, 1e30}, bb[2] = {1e30, 1e30};
         bool same = true;
         for (int r = 0; r < rounds; r++) {
@@ -128,6 +135,8 @@ int main(int argc, char **argv)
                 double t2 = cpu_now();
                 memcpy(y[k], L.a, O * B * sizeof(float));
                 memcpy(dx[k], dxb, I * B * sizeof(float));
+                memcpy(gw[k], L.gw, L.nw * sizeof(float));
+                memcpy(gb[k], L.gb, O * sizeof(float));
                 if ((t1 - t0) / reps < bf[k])
                     bf[k] = (t1 - t0) / reps;
                 if ((t2 - t1) / reps < bb[k])
@@ -146,7 +155,13 @@ int main(int argc, char **argv)
         snprintf(med, sizeof med, "%.3f (%.3f-%.3f)", pair[rounds / 2],
                  pair[rounds / 4], pair[(3 * rounds) / 4]);
         same = !memcmp(y[0], y[1], O * B * sizeof(float)) &&
-               !memcmp(dx[0], dx[1], I * B * sizeof(float));
+               !memcmp(dx[0], dx[1], I * B * sizeof(float)) &&
+               !memcmp(gw[0], gw[1], L.nw * sizeof(float)) &&
+               !memcmp(gb[0], gb[1], O * sizeof(float));
+        for (int k = 0; k < 2; k++) {
+            free(gw[k]);
+            free(gb[k]);
+        }
         printf("%7.2f%% %9.3f %9.3f %9.3f %9.3f %8.3f %8.3f %8.3f  %-22s %6s  %.3f / %.3f\n",
                100 * dens, bf[0] * 1e3, bb[0] * 1e3, bf[1] * 1e3, bb[1] * 1e3,
                bf[1] / bf[0], bb[1] / bb[0], (bf[1] + bb[1]) / (bf[0] + bb[0]),
