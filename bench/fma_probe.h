@@ -72,13 +72,27 @@ __attribute__((noinline)) static float probe_generic(long iters)
     PROBE_BODY(V);
 }
 
+/* Floats per vector of a path. */
+static inline int probe_lanes(const char *path)
+{
+    return !strcmp(path, "avx512") ? 16 : !strcmp(path, "avx2") ? 8 : 4;
+}
+
+/* The calling thread's CPU time in seconds. */
+static inline double probe_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Peak GFLOP/s of a path's width on `threads` threads (0 when the CPU
  * cannot run it). A multiply-add counts as 2 flops. */
 static inline double fma_peak_gflops(const char *path, int threads)
 {
     if (!rw_isa_supported(path))
         return 0.0;
-    int lanes = !strcmp(path, "avx512") ? 16 : !strcmp(path, "avx2") ? 8 : 4;
+    int lanes = probe_lanes(path);
     double best = 0.0;
     for (int rep = 0; rep < 5; rep++) {
         /* Each thread's own CPU time, the longest counting: a probe that
@@ -87,8 +101,7 @@ static inline double fma_peak_gflops(const char *path, int threads)
         float sink = 0.0f;
 #pragma omp parallel num_threads(threads) reduction(+ : sink) reduction(max : t)
         {
-            struct timespec a, b;
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+            double a = probe_cpu_seconds();
 #if defined(__x86_64__) && defined(__GNUC__)
             if (lanes == 16)
                 sink += probe_avx512(PROBE_ITERS);
@@ -97,8 +110,7 @@ static inline double fma_peak_gflops(const char *path, int threads)
             else
 #endif
                 sink += probe_generic(PROBE_ITERS);
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-            t = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+            t = probe_cpu_seconds() - a;
         }
         double flops = 2.0 * lanes * PROBE_CHAINS * (double)PROBE_ITERS * threads;
         if (sink != sink) /* keeps the result alive */
@@ -169,7 +181,7 @@ static inline double read_bw_gbs(const char *path, size_t bytes, int threads)
     if (!rw_isa_supported(path) || bytes < 4096)
         return 0.0;
     bytes -= bytes % 4096;
-    int lanes = !strcmp(path, "avx512") ? 16 : !strcmp(path, "avx2") ? 8 : 4;
+    int lanes = probe_lanes(path);
     /* About 1 GB a thread per try, and at least one pass. */
     long reps = (long)(((size_t)1 << 30) / bytes);
     if (reps < 1)
@@ -187,8 +199,7 @@ static inline double read_bw_gbs(const char *path, size_t bytes, int threads)
             } else {
                 for (size_t i = 0; i < bytes / sizeof(float); i++)
                     buf[i] = 1.0f;
-                struct timespec a, b;
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+                double a = probe_cpu_seconds();
 #if defined(__x86_64__) && defined(__GNUC__)
                 if (lanes == 16)
                     sink += read_avx512(buf, bytes, reps);
@@ -197,8 +208,7 @@ static inline double read_bw_gbs(const char *path, size_t bytes, int threads)
                 else
 #endif
                     sink += read_generic(buf, bytes, reps);
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-                t = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+                t = probe_cpu_seconds() - a;
                 free(buf);
             }
         }

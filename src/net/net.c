@@ -555,8 +555,9 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
     if (!net->x0)
         return RW_ERR_NOMEM;
     uint16_t *h;
-    if (half_alloc(net, net->precision, B, "bf16 rows", &h, err) != RW_OK)
-        return RW_ERR_NOMEM;
+    rw_status st = half_alloc(net, net->precision, B, "bf16 rows", &h, err);
+    if (st != RW_OK)
+        return st;
     half_attach(net, h);
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
@@ -1024,6 +1025,17 @@ static const float *grad_array(const rw_net *net, size_t g, size_t *n)
 
 static size_t norm_chunks(size_t n) { return (n + NORM_CHUNK - 1) / NORM_CHUNK; }
 
+/* Array g's sum `arr` is complete: a layer's weight sum waits in *sw for
+ * its bias sum, and the two go to *s together, as rw_net_grad_norm always
+ * added them. */
+static void norm_close(size_t g, double arr, double *s, double *sw)
+{
+    if (g % 2)
+        *s += *sw + arr;
+    else
+        *sw = arr;
+}
+
 /* The sum over the layers of rw_sum_squares_f32 of the weight and the
  * bias gradients, with the same bits, in one parallel region for all of
  * them (a region per array woke the pool at every layer): the chunks of
@@ -1059,10 +1071,7 @@ double rw_net_grad_norm(const rw_net *net)
             size_t len;
             grad_array(net, g0, &len);
             while (k0 >= norm_chunks(len)) { /* array g0 is summed */
-                if (g0 % 2)
-                    s += sw + arr;
-                else
-                    sw = arr;
+                norm_close(g0, arr, &s, &sw);
                 arr = 0.0;
                 k0 = 0;
                 grad_array(net, ++g0, &len);
@@ -1072,10 +1081,7 @@ double rw_net_grad_norm(const rw_net *net)
         }
     }
     for (; g0 < ng; g0++) { /* the last array and any empty ones after it */
-        if (g0 % 2)
-            s += sw + arr;
-        else
-            sw = arr;
+        norm_close(g0, arr, &s, &sw);
         arr = 0.0;
     }
     return sqrt(s);

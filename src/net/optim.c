@@ -292,9 +292,7 @@ rw_status rw_net_step_range(rw_net *net, const rw_optim_config *opt, double lr,
      * parallel region (a region per layer's weights and biases woke the
      * pool eight times a step for the benchmark network), from
      * RW_STEP_PAR_MIN parameters (base.h). */
-    size_t total = 0;
-    for (size_t l = 0; l < net->n_layers; l++)
-        total += net->layers[l].nw + net->layers[l].out;
+    size_t total = rw_net_parameters(net);
     if (hi > total)
         hi = total;
     if (lo >= hi)
