@@ -63,12 +63,12 @@ static double time_layer(rw_layer *L, const float *x, float *dx, size_t B,
             if (L->kind == RW_LAYER_SPARSE)
                 rw_sparse_forward(L, x, B);
             else
-                rw_dense_forward(L, x, B);
+                rw_dense_forward(L, x, B, false);
             tf += now() - f0;
             if (L->kind == RW_LAYER_SPARSE)
                 rw_sparse_backward(L, x, dx, B);
             else
-                rw_dense_backward(L, x, dx, B);
+                rw_dense_backward(L, x, dx, B, false, RW_ACT_IDENTITY);
         }
         double t = (now() - t0) / 5;
         if (t < best) {

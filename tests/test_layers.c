@@ -620,6 +620,79 @@ static void test_train_determinism(void)
     rw_dataset_free(ds);
 }
 
+/* ---------------- small dense layers in pieces ---------------- */
+
+/* With the threads awake for the batch (a sparse layer large enough to
+ * share them: rw_net_pool_awake), a dense layer too small for the GEMM
+ * library's threads splits its products into two fixed pieces (dense.c):
+ * the forward pass by the batch's columns, the backward pass by the
+ * inputs, uneven here (B = 40: columns 0-31 and 32-39; 300 inputs: 0-159
+ * and 160-299). Three momentum steps give the same bits on 1 and 2
+ * threads, and the values of the whole products (every pass sharing the
+ * threads, so none in pieces). */
+static void test_dense_pieces(void)
+{
+    rw_error err;
+    rw_net_config cfg = rw_net_config_defaults();
+    cfg.seed = 77;
+    size_t hidden[1] = {300};
+    CHECK_OK(rw_net_config_mlp(&cfg, 120, hidden, 1, 4, RW_ACT_RELU,
+                               RW_LOSS_CROSS_ENTROPY, &err), &err);
+    cfg.layers[0].kind = RW_LAYER_SPARSE;
+    cfg.layers[0].density = 0.5;
+    rw_net *net[3];
+    net[0] = rw_net_create(&cfg, &err);
+    CHECK_MSG(net[0] != NULL, "%s", err.msg);
+    net[1] = rw_net_clone(net[0], &err);
+    net[2] = rw_net_clone(net[0], &err);
+    CHECK(net[1] && net[2]);
+    const size_t B = 40;
+    /* 2^18: the sparse layer's multiply-adds share the threads, the dense
+     * layer's (at least 2^18 / 64) and the gather's values go in pieces. */
+    const size_t min = (size_t)1 << 18;
+    size_t sparse = net[0]->layers[0].nw * B, dense = net[0]->layers[1].nw * B;
+    CHECK_MSG(sparse >= min && dense < min && dense >= min / 64 && 120 * B >= min / 64,
+              "sparse %zu, dense %zu multiply-adds", sparse, dense);
+    batch b = make_batch(net[0], 3 * B);
+    rw_optim_config o = rw_optim_defaults(RW_OPT_MOMENTUM);
+    for (int k = 0; k < 3; k++) {
+        rw_set_par_min_work(k < 2 ? min : 0);
+        rw_set_threads(k == 0 ? 1 : 2);
+        CHECK(rw_net_pool_awake(net[k], B));
+        for (size_t s = 0; s < 3; s++) {
+            grad(net[k], &b, s * B, B);
+            CHECK_OK(rw_net_step(net[k], &o, 0.1, &err), &err);
+        }
+    }
+    rw_set_par_min_work(min);
+    /* Two samples: no pass large enough, so nothing goes in pieces. */
+    CHECK(!rw_net_pool_awake(net[0], 2));
+    rw_set_par_min_work(0);
+    rw_set_threads(2);
+    CHECK_MSG(!nets_differ(net[0], net[1]), "dense pieces: 1 and 2 threads differ");
+    size_t bad = 0, n = 0;
+    for (size_t l = 0; l < 2; l++) {
+        const rw_layer *P = &net[0]->layers[l], *W = &net[2]->layers[l];
+        for (size_t k = 0; k < P->nw; k++, n++)
+            bad += !(fabsf(P->w[k] - W->w[k]) <= 1e-5f * (1.0f + fabsf(W->w[k])));
+        for (size_t k = 0; k < P->out; k++, n++)
+            bad += !(fabsf(P->b[k] - W->b[k]) <= 1e-5f * (1.0f + fabsf(W->b[k])));
+    }
+    CHECK_MSG(bad == 0, "dense pieces: %zu of %zu parameters differ from the whole products",
+              bad, n);
+    /* The steps moved the output layer's weights (its gradient was formed). */
+    size_t moved = 0;
+    rw_net *fresh = rw_net_create(&cfg, &err);
+    CHECK(fresh != NULL);
+    for (size_t k = 0; k < fresh->layers[1].nw; k++)
+        moved += fresh->layers[1].w[k] != net[0]->layers[1].w[k];
+    CHECK_MSG(moved > fresh->layers[1].nw / 2, "only %zu output weights moved", moved);
+    rw_net_free(fresh);
+    batch_free(&b);
+    for (int k = 0; k < 3; k++)
+        rw_net_free(net[k]);
+}
+
 /* ---------------- batch independence, evaluate, input transform ---------------- */
 
 /* Predictions do not depend on how samples are grouped into batches
@@ -745,6 +818,7 @@ int main(void)
     test_same_seed_nets();
     test_batching_and_transform();
     test_train_determinism();
+    test_dense_pieces();
     test_activation_names();
     TEST_MAIN_END();
 }

@@ -44,10 +44,10 @@ static void run(rw_layer *L, const float *x, float *dx, size_t B, int passes,
                 float *out)
 {
     for (int p = 0; p < passes; p++) {
-        rw_dense_forward(L, x, B);
+        rw_dense_forward(L, x, B, false);
         for (size_t i = 0; i < L->out * B; i++)
             L->d[i] = L->a[i] * 1e-3f;
-        rw_dense_backward(L, x, dx, B);
+        rw_dense_backward(L, x, dx, B, false, RW_ACT_IDENTITY);
     }
     memcpy(out, L->a, L->out * B * sizeof(float));
     memcpy(out + L->out * B, dx, L->in * B * sizeof(float));

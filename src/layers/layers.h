@@ -228,15 +228,24 @@ void rw_heap_push_top(rw_cand *h, size_t *size, size_t cap, rw_cand c);
 double rw_init_std(rw_init init, rw_activation act, double fan_in,
                    double fan_out);
 
-/* Forward: a = act(W x + b), x is I x B feature-major. Softmax handled by
- * the loss. They write only L->a (and read the rest of L), so
+/* Forward: a = act(W x + b), x is I x B feature-major. A sparse layer
+ * leaves softmax to its caller (rw_softmax_columns); a dense layer applies
+ * it over each column itself, so that with `share` (below) each thread
+ * takes the columns of its own piece. They write only L->a (and read the
+ * rest of L), so
  * rw_net_predict_with runs them on shallow copies of a layer whose `a`
  * points at the caller's workspace. */
-void rw_dense_forward(rw_layer *L, const float *x, size_t B);
+void rw_dense_forward(rw_layer *L, const float *x, size_t B, bool share);
 void rw_sparse_forward(rw_layer *L, const float *x, size_t B);
 /* Backward given L->d (dL/dz, O x B): accumulates gw, gb (overwrite) and
- * writes dx (I x B, may be NULL for the first layer). */
-void rw_dense_backward(rw_layer *L, const float *x, float *dx, size_t B);
+ * writes dx (I x B, may be NULL for the first layer). With `share`, a
+ * dense layer too small for the GEMM library's threads still splits its
+ * products between two (dense.c): for a caller whose other passes keep the
+ * threads awake (the network's batches, rw_net_pool_awake). The dense
+ * layer takes dx through the derivative of xact, the activation whose
+ * output x is (RW_ACT_IDENTITY: the plain input error). */
+void rw_dense_backward(rw_layer *L, const float *x, float *dx, size_t B,
+                       bool share, rw_activation xact);
 void rw_sparse_backward(rw_layer *L, const float *x, float *dx, size_t B);
 /* The same with dx taken through the derivative of xact, the activation
  * whose output x is, where the kernels do it as they store dx (ReLU, leaky
@@ -279,8 +288,11 @@ double rw_loss_mse(const float *a, const float *t_featmajor, float *d,
  * to sum 1 (uniform over the group if all underflowed). */
 void rw_mask_class_groups(float *p, const int32_t *labels,
                           const int32_t *groups, size_t C, size_t B);
-/* Softmax over each column of a C x B feature-major buffer, in place. */
+/* Softmax over each column of a C x B feature-major buffer, in place; the
+ * range version over columns [j0, j1) alone. */
 void rw_softmax_columns(float *a, size_t C, size_t B);
+void rw_softmax_column_range(float *a, size_t C, size_t B, size_t j0,
+                             size_t j1);
 /* Row index of the largest value in column b. */
 size_t rw_argmax_column(const float *a, size_t C, size_t B, size_t b);
 

@@ -7,7 +7,13 @@
 
 void rw_softmax_columns(float *a, size_t C, size_t B)
 {
-    for (size_t b = 0; b < B; b++) {
+    rw_softmax_column_range(a, C, B, 0, B);
+}
+
+void rw_softmax_column_range(float *a, size_t C, size_t B, size_t j0,
+                             size_t j1)
+{
+    for (size_t b = j0; b < j1; b++) {
         float mx = -INFINITY;
         for (size_t c = 0; c < C; c++)
             mx = a[c * B + b] > mx ? a[c * B + b] : mx;

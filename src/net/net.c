@@ -577,13 +577,15 @@ rw_status rw_net_reserve_batch(rw_net *net, size_t B, rw_error *err)
  * feature's 16 values go to one cache line instead of one line per value;
  * the blocks of samples are independent and shared among the threads. */
 static void gather(const rw_net *net, float *x0, const float *x,
-                   const size_t *idx, size_t n, size_t col0, size_t B)
+                   const size_t *idx, size_t n, size_t col0, size_t B,
+                   bool share)
 {
     const rw_sparse_kernels *K = rw_kernels();
     size_t I = net->cfg.n_inputs;
     const float *sh = net->shift, *sc = net->scale;
     long blocks = (long)((n + 15) / 16);
-#pragma omp parallel for schedule(static) if (n * I >= rw_par_min_work())
+    size_t min = share ? RW_STEP_PAR_MIN : rw_par_min_work();
+#pragma omp parallel for schedule(static) if (n * I >= min)
     for (long b = 0; b < blocks; b++) {
         const float *rows[16];
         size_t j0 = (size_t)b * 16, nj = n - j0 < 16 ? n - j0 : 16;
@@ -593,11 +595,24 @@ static void gather(const rw_net *net, float *x0, const float *x,
     }
 }
 
+bool rw_net_pool_awake(const rw_net *net, size_t B)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const rw_layer *L = &net->layers[l];
+        double work = (double)B * (L->kind == RW_LAYER_SPARSE
+                                       ? (double)L->nw
+                                       : (double)L->in * (double)L->out);
+        if (work >= (double)rw_par_min_work())
+            return true;
+    }
+    return false;
+}
+
 void rw_net_load_batch_at(rw_net *net, const float *x, const size_t *idx,
                           size_t n, size_t col0, size_t B)
 {
     net->grads_ready = 0; /* a new pass starts */
-    gather(net, net->x0, x, idx, n, col0, B);
+    gather(net, net->x0, x, idx, n, col0, B, rw_net_pool_awake(net, B));
     net->cur_batch = B;
 }
 
@@ -610,13 +625,14 @@ void rw_net_load_batch(rw_net *net, const float *x, const size_t *idx,
 void rw_net_forward_batch(rw_net *net, size_t B)
 {
     const float *x = net->x0;
+    bool share = rw_net_pool_awake(net, B);
     for (size_t l = 0; l < net->n_layers; l++) {
         rw_layer *L = &net->layers[l];
         if (L->kind == RW_LAYER_SPARSE)
             rw_sparse_forward(L, x, B);
         else
-            rw_dense_forward(L, x, B);
-        if (L->act == RW_ACT_SOFTMAX)
+            rw_dense_forward(L, x, B, share);
+        if (L->act == RW_ACT_SOFTMAX && L->kind == RW_LAYER_SPARSE)
             rw_softmax_columns(L->a, L->out, B);
         x = L->a;
     }
@@ -629,12 +645,13 @@ void rw_net_backward_layer(rw_net *net, size_t l, const float *x, size_t B,
     float *dx = propagate && l ? net->layers[l - 1].d : NULL;
     rw_activation xact = l ? net->layers[l - 1].act : RW_ACT_IDENTITY;
     /* A sparse layer's kernels take its input error through ReLU's
-     * derivative as they store it (the same numbers, one pass fewer). */
-    bool fused = dx && L->kind == RW_LAYER_SPARSE && rw_sparse_fuses_act_grad(xact);
+     * derivative as they store it (the same numbers, one pass fewer); a
+     * dense layer takes it through any activation's after its product. */
+    bool fused = dx && (L->kind == RW_LAYER_DENSE || rw_sparse_fuses_act_grad(xact));
     if (L->kind == RW_LAYER_SPARSE)
         rw_sparse_backward_act(L, x, dx, B, fused ? xact : RW_ACT_IDENTITY);
     else
-        rw_dense_backward(L, x, dx, B);
+        rw_dense_backward(L, x, dx, B, rw_net_pool_awake(net, B), xact);
     if (dx && !fused)
         rw_act_backward(xact, net->layers[l - 1].a, dx,
                         net->layers[l - 1].out * B);
@@ -889,7 +906,7 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
     size_t C = rw_net_outputs(net);
     for (size_t s = 0; s < n; s += ws->cap) {
         size_t B = n - s < ws->cap ? n - s : ws->cap;
-        gather(net, ws->x0, x + s * net->cfg.n_inputs, NULL, B, 0, B);
+        gather(net, ws->x0, x + s * net->cfg.n_inputs, NULL, B, 0, B, false);
         const float *in = ws->x0;
         for (size_t l = 0; l < net->n_layers; l++) {
             /* A shallow copy that writes its output into the workspace:
@@ -900,8 +917,8 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
             if (L.kind == RW_LAYER_SPARSE)
                 rw_sparse_forward(&L, in, B);
             else
-                rw_dense_forward(&L, in, B);
-            if (L.act == RW_ACT_SOFTMAX)
+                rw_dense_forward(&L, in, B, false);
+            if (L.act == RW_ACT_SOFTMAX && L.kind == RW_LAYER_SPARSE)
                 rw_softmax_columns(L.a, L.out, B);
             in = L.a;
         }
