@@ -1072,7 +1072,9 @@ double rw_net_grad_norm(const rw_net *net)
 #pragma omp parallel if (total >= RW_STEP_PAR_MIN && nchunks > 1)
     for (size_t c0 = 0; c0 < nchunks; c0 += 64) {
         size_t cn = nchunks - c0 < 64 ? nchunks - c0 : 64;
-#pragma omp for schedule(static)
+        /* To whichever thread is free, as in the optimizer's step: each
+         * chunk's sum has its own place in `partial`. */
+#pragma omp for schedule(dynamic)
         for (long c = 0; c < (long)cn; c++) {
             size_t g = g0, k = k0 + (size_t)c, len;
             const float *a = grad_array(net, g, &len);
