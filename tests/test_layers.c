@@ -688,6 +688,32 @@ static void test_dense_pieces(void)
         moved += fresh->layers[1].w[k] != net[0]->layers[1].w[k];
     CHECK_MSG(moved > fresh->layers[1].nw / 2, "only %zu output weights moved", moved);
     rw_net_free(fresh);
+    /* Predicting in chunks of 256 (2^19: the dense layer's 256 x 1200 go in
+     * pieces), rw_net_predict_with gives rw_net_predict's bits, on 1 and 2
+     * threads. */
+    rw_set_par_min_work((size_t)1 << 19);
+    CHECK(rw_net_pool_awake(net[0], 256) && net[0]->layers[1].nw * 256 < ((size_t)1 << 19));
+    batch p = make_batch(net[0], 300);
+    float *want = malloc(300 * 4 * sizeof(float)), *got = malloc(300 * 4 * sizeof(float));
+    CHECK(want && got);
+    rw_workspace *ws = rw_workspace_create(net[0], 0, &err);
+    CHECK_MSG(ws != NULL, "%s", err.msg);
+    for (int threads = 1; threads <= 2; threads++) {
+        rw_set_threads(threads);
+        CHECK_OK(rw_net_predict(net[0], p.x, 300, threads == 1 ? want : got, &err), &err);
+        if (threads == 2)
+            CHECK_MSG(memcmp(got, want, 300 * 4 * sizeof(float)) == 0,
+                      "dense pieces: predictions differ on 1 and 2 threads");
+        CHECK_OK(rw_net_predict_with(net[0], ws, p.x, 300, got, &err), &err);
+        CHECK_MSG(memcmp(got, want, 300 * 4 * sizeof(float)) == 0,
+                  "dense pieces: rw_net_predict_with differs from rw_net_predict (%d threads)",
+                  threads);
+    }
+    rw_workspace_free(ws);
+    free(want);
+    free(got);
+    batch_free(&p);
+    rw_set_par_min_work(0);
     batch_free(&b);
     for (int k = 0; k < 3; k++)
         rw_net_free(net[k]);

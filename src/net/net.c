@@ -907,6 +907,9 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
     for (size_t s = 0; s < n; s += ws->cap) {
         size_t B = n - s < ws->cap ? n - s : ws->cap;
         gather(net, ws->x0, x + s * net->cfg.n_inputs, NULL, B, 0, B, false);
+        /* A dense layer splits its products as rw_net_forward_batch's
+         * does, so that the bits are rw_net_predict's. */
+        bool share = rw_net_pool_awake(net, B);
         const float *in = ws->x0;
         for (size_t l = 0; l < net->n_layers; l++) {
             /* A shallow copy that writes its output into the workspace:
@@ -917,7 +920,7 @@ rw_status rw_net_predict_with(const rw_net *net, rw_workspace *ws,
             if (L.kind == RW_LAYER_SPARSE)
                 rw_sparse_forward(&L, in, B);
             else
-                rw_dense_forward(&L, in, B, false);
+                rw_dense_forward(&L, in, B, share);
             if (L.act == RW_ACT_SOFTMAX && L.kind == RW_LAYER_SPARSE)
                 rw_softmax_columns(L.a, L.out, B);
             in = L.a;
