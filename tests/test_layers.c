@@ -627,16 +627,18 @@ static void test_train_determinism(void)
  * library's threads splits its products into two fixed pieces (dense.c):
  * the forward pass by the batch's columns, the backward pass by the
  * inputs, uneven here (B = 40: columns 0-31 and 32-39; 300 inputs: 0-159
- * and 160-299). Three momentum steps give the same bits on 1 and 2
- * threads, and the values of the whole products (every pass sharing the
- * threads, so none in pieces). */
-static void test_dense_pieces(void)
+ * and 160-299), each piece taking its input error through the hidden
+ * layer's derivative (ReLU, and tanh, whose derivative depends on the
+ * value). Three momentum steps give the same bits on 1 and 2 threads, and
+ * the values of the whole products (every pass sharing the threads, so
+ * none in pieces). */
+static void dense_pieces_case(rw_activation act)
 {
     rw_error err;
     rw_net_config cfg = rw_net_config_defaults();
     cfg.seed = 77;
     size_t hidden[1] = {300};
-    CHECK_OK(rw_net_config_mlp(&cfg, 120, hidden, 1, 4, RW_ACT_RELU,
+    CHECK_OK(rw_net_config_mlp(&cfg, 120, hidden, 1, 4, act,
                                RW_LOSS_CROSS_ENTROPY, &err), &err);
     cfg.layers[0].kind = RW_LAYER_SPARSE;
     cfg.layers[0].density = 0.5;
@@ -648,7 +650,8 @@ static void test_dense_pieces(void)
     CHECK(net[1] && net[2]);
     const size_t B = 40;
     /* 2^18: the sparse layer's multiply-adds share the threads, the dense
-     * layer's (at least 2^18 / 64) and the gather's values go in pieces. */
+     * layer's (at least 2^18 / 64) go in pieces, and the gather's values
+     * (as many) share them too. */
     const size_t min = (size_t)1 << 18;
     size_t sparse = net[0]->layers[0].nw * B, dense = net[0]->layers[1].nw * B;
     CHECK_MSG(sparse >= min && dense < min && dense >= min / 64 && 120 * B >= min / 64,
@@ -669,7 +672,8 @@ static void test_dense_pieces(void)
     CHECK(!rw_net_pool_awake(net[0], 2));
     rw_set_par_min_work(0);
     rw_set_threads(2);
-    CHECK_MSG(!nets_differ(net[0], net[1]), "dense pieces: 1 and 2 threads differ");
+    CHECK_MSG(!nets_differ(net[0], net[1]), "dense pieces (%s): 1 and 2 threads differ",
+              rw_activation_name(act));
     size_t bad = 0, n = 0;
     for (size_t l = 0; l < 2; l++) {
         const rw_layer *P = &net[0]->layers[l], *W = &net[2]->layers[l];
@@ -678,8 +682,8 @@ static void test_dense_pieces(void)
         for (size_t k = 0; k < P->out; k++, n++)
             bad += !(fabsf(P->b[k] - W->b[k]) <= 1e-5f * (1.0f + fabsf(W->b[k])));
     }
-    CHECK_MSG(bad == 0, "dense pieces: %zu of %zu parameters differ from the whole products",
-              bad, n);
+    CHECK_MSG(bad == 0, "dense pieces (%s): %zu of %zu parameters differ from the whole products",
+              rw_activation_name(act), bad, n);
     /* The steps moved the output layer's weights (its gradient was formed). */
     size_t moved = 0;
     rw_net *fresh = rw_net_create(&cfg, &err);
@@ -717,6 +721,12 @@ static void test_dense_pieces(void)
     batch_free(&b);
     for (int k = 0; k < 3; k++)
         rw_net_free(net[k]);
+}
+
+static void test_dense_pieces(void)
+{
+    dense_pieces_case(RW_ACT_RELU);
+    dense_pieces_case(RW_ACT_TANH);
 }
 
 /* ---------------- batch independence, evaluate, input transform ---------------- */

@@ -28,7 +28,8 @@ RW_HOT void rw_act_forward(rw_activation act, float *restrict v, size_t n)
             v[i] = tanhf(v[i]);
         break;
     case RW_ACT_IDENTITY:
-    case RW_ACT_SOFTMAX: /* applied over a whole column by the net */
+    case RW_ACT_SOFTMAX: /* over a whole column: by a dense layer itself,
+                            after a sparse one by the net */
         break;
     }
 }

@@ -1,6 +1,7 @@
-/* Losses on the output layer's feature-major activations (C x B).
- * Softmax is applied here over each column, so the cross-entropy gradient
- * with respect to the logits is the simple (p - onehot) / B. */
+/* Losses on the output layer's feature-major activations (C x B). The
+ * softmax over each column is defined here (a dense layer applies it
+ * itself, the net after a sparse one), so the cross-entropy gradient with
+ * respect to the logits is the simple (p - onehot) / B. */
 #include "layers/layers.h"
 
 #include <math.h>

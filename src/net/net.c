@@ -599,10 +599,11 @@ bool rw_net_pool_awake(const rw_net *net, size_t B)
 {
     for (size_t l = 0; l < net->n_layers; l++) {
         const rw_layer *L = &net->layers[l];
-        double work = (double)B * (L->kind == RW_LAYER_SPARSE
-                                       ? (double)L->nw
-                                       : (double)L->in * (double)L->out);
-        if (work >= (double)rw_par_min_work())
+        double min = (double)rw_par_min_work();
+        /* The thresholds of the passes: a sparse pass shares the threads
+         * above rw_par_min_work(), a GEMM from it (sparse.c, gemm.c). */
+        if (L->kind == RW_LAYER_SPARSE ? (double)L->nw * (double)B > min
+                                       : (double)L->in * (double)L->out * (double)B >= min)
             return true;
     }
     return false;

@@ -104,7 +104,9 @@ void rw_net_backward_batch(rw_net *net, size_t B);
  * layer l's d (dL/dz, O x B), its weight and bias gradients on input x
  * (I x B: the layer below's activations, or net->x0, in the ordinary
  * pass), and with `propagate` the error of the layer below (its d, through
- * its activation's derivative). */
+ * its activation's derivative). With `propagate`, x must be the layer
+ * below's activations: a dense layer and a sparse one whose kernels apply
+ * the derivative read it from x. */
 void rw_net_backward_layer(rw_net *net, size_t l, const float *x, size_t B,
                            bool propagate);
 /* Initialise weights of layer l from the config (He/Xavier), seeded. */
