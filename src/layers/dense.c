@@ -57,25 +57,30 @@ static bool in_pieces(const rw_layer *L, size_t B)
     return work >= (double)RW_STEP_PAR_MIN && work < (double)rw_par_min_work();
 }
 
+/* The size of the first of two pieces of n: about half, a multiple of 16. */
+static size_t first_piece(size_t n) { return (n / 2 + 15) & ~(size_t)15; }
+
+/* Columns [j0, j1) of the outputs: their product, then finish_columns. */
+static void forward_columns(rw_layer *L, const float *x, size_t B, size_t j0,
+                            size_t j1)
+{
+    rw_sgemm('N', 'N', L->out, j1 - j0, L->in, 1.0f, L->w, L->in, x + j0, B,
+             0.0f, L->a + j0, B);
+    finish_columns(L, B, j0, j1);
+}
+
 void rw_dense_forward(rw_layer *L, const float *x, size_t B, bool share)
 {
     if (!(share && B >= 32 && in_pieces(L, B))) {
-        rw_sgemm('N', 'N', L->out, B, L->in, 1.0f, L->w, L->in, x, B, 0.0f,
-                 L->a, B);
-        finish_columns(L, B, 0, B);
+        forward_columns(L, x, B, 0, B);
         return;
     }
-    /* Shared: halves of the batch's columns, the first a multiple of 16,
-     * each finished (bias, activation, softmax) by the thread that formed
-     * it. */
-    size_t h = (B / 2 + 15) & ~(size_t)15;
+    /* Shared: two pieces of the batch's columns, each finished (bias,
+     * activation, softmax) by the thread that formed it. */
+    size_t h = first_piece(B);
 #pragma omp parallel for num_threads(2) if (rw_get_threads() > 1)
-    for (int p = 0; p < 2; p++) {
-        size_t j0 = p ? h : 0, j1 = p ? B : h;
-        rw_sgemm('N', 'N', L->out, j1 - j0, L->in, 1.0f, L->w, L->in, x + j0,
-                 B, 0.0f, L->a + j0, B);
-        finish_columns(L, B, j0, j1);
-    }
+    for (int p = 0; p < 2; p++)
+        forward_columns(L, x, B, p ? h : 0, p ? B : h);
 }
 
 /* The weight gradient's columns and the input error's rows of inputs
@@ -101,14 +106,13 @@ void rw_dense_backward(rw_layer *L, const float *x, float *dx, size_t B,
         backward_inputs(L, x, dx, B, xact, 0, L->in);
         return;
     }
-    /* Shared: two pieces of the inputs, the first a multiple of 16 (about
-     * half), one per thread, so that each thread
-     * reads half of x and writes half of dx (one thread forming the whole
-     * weight gradient, the other the whole input error, took 149 us for
-     * the 10-output layer at batch 128, one of them waiting 50 us for the
-     * other; the derivative on the calling thread after the pass, 36 us
-     * more). */
-    size_t h = (L->in / 2 + 15) & ~(size_t)15;
+    /* Shared: two pieces of the inputs, one per thread, so that each
+     * thread reads half of x and writes half of dx (one thread forming the
+     * whole weight gradient, the other the whole input error, took 149 us
+     * for the 10-output layer at batch 128, one of them waiting 50 us for
+     * the other; the derivative on the calling thread after the pass, 36
+     * us more). */
+    size_t h = first_piece(L->in);
 #pragma omp parallel for num_threads(2) if (rw_get_threads() > 1)
     for (int p = 0; p < 2; p++)
         backward_inputs(L, x, dx, B, xact, p ? h : 0, p ? L->in - h : h);
